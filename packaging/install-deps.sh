@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs every build, run and test dependency of secure-container on Debian 12 (bookworm).
+# Idempotent: apt-get skips what is already installed. Run as root.
+set -eu
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps.sh: run as root (apt-get needs it)" >&2
+    exit 1
+fi
+
+# Build: compiler, meson, code generators and the libraries we link.
+build="gcc meson ninja-build pkg-config protobuf-c-compiler libprotobuf-c-dev
+       libglib2.0-dev libjson-c-dev libseccomp-dev libcap-dev libvirt-dev check"
+
+# Run: libvirt's embedded QEMU driver, QEMU (with virtiofsd), the guest kernel, containerd.
+run="libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system qemu-system-x86
+     linux-image-amd64 containerd kmod cpio zstd xz-utils iproute2 util-linux procps"
+
+# Test: containerd's .proto files (conformance oracle), protoc, runc (differential checks),
+# busybox for test images, clang + libFuzzer for the fuzz targets.
+test="golang-github-containerd-containerd-dev protobuf-compiler libprotobuf-dev runc
+      busybox-static clang libclang-rt-14-dev llvm psmisc"
+
+export DEBIAN_FRONTEND=noninteractive
+missing=""
+for p in $build $run $test; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    apt-get update
+    # shellcheck disable=SC2086
+    apt-get install -y --no-install-recommends $missing
+fi
