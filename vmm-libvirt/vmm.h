@@ -1,0 +1,200 @@
+/* vmm-libvirt: one pod VM through libvirt (embedded QEMU driver by default).
+ *
+ * This layer knows VMs, not containers: it turns a VmmConfig into libvirt domain XML, boots the
+ * domain, waits until the guest agent answers Health over the agent channel, reports lifecycle
+ * events, destroys the domain and cleans up what a previous run left behind.
+ *
+ * Event loop: libvirt's default event implementation runs on GLib's *default* GMainContext
+ * (libvirt >= 6 implements it with GLib). vmm_domain_start() registers it once per process; the
+ * caller must run the default main context (g_main_loop_run() on a loop of NULL context) for
+ * lifecycle events and vmm_domain_wait_agent() to make progress. Nothing here is thread-safe.
+ *
+ * Files of one pod, all under VmmConfig.run_dir (created if missing, mode 0700):
+ *   <run_dir>/libvirt/       the embedded driver's root (etc/qemu.conf is generated there)
+ *   <run_dir>/agent.sock     the virtio-serial agent channel (QEMU listens, we connect)
+ *   <run_dir>/console.log    the guest's serial console (ttyS0)
+ * Keep run_dir short: unix socket paths are limited to 107 bytes.
+ */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+#include "ttrpc.h"
+
+G_BEGIN_DECLS
+
+#define VMM_ERROR (vmm_error_quark())
+GQuark vmm_error_quark(void);
+
+typedef enum {
+    VMM_ERROR_FAILED,         /* anything else (a libvirt call failed, I/O error) */
+    VMM_ERROR_INVALID_CONFIG, /* the config is incomplete or contradictory */
+    VMM_ERROR_NOT_FOUND,      /* kernel, initrd, shared dir, QEMU or virtiofsd missing */
+    VMM_ERROR_TIMEOUT,        /* the agent did not answer Health before the deadline */
+    VMM_ERROR_STOPPED,        /* the VM stopped (or was destroyed) before the agent answered */
+    VMM_ERROR_AGENT,          /* the agent answered with an error or an invalid reply */
+    VMM_ERROR_LAST
+} VmmError;
+
+typedef enum {
+    VMM_ACCEL_AUTO, /* kvm where it really runs a guest, else tcg */
+    VMM_ACCEL_KVM,
+    VMM_ACCEL_TCG,
+    VMM_ACCEL_LAST
+} VmmAccel;
+
+typedef enum {
+    VMM_SHARED_FS_NONE,
+    VMM_SHARED_FS_VIRTIOFS, /* virtiofsd + memfd shared guest memory; tag "sc-shared" */
+    VMM_SHARED_FS_9P,       /* virtio-9p, no daemon; mount_tag "sc-shared" */
+    VMM_SHARED_FS_LAST
+} VmmSharedFs;
+
+typedef enum {
+    VMM_AGENT_VIRTIO_SERIAL, /* unix socket <run_dir>/agent.sock, port "io.secure-container.agent" */
+    VMM_AGENT_VSOCK,         /* needs /dev/vhost-vsock on the host; guest gets sc.agent_vsock=PORT */
+    VMM_AGENT_LAST
+} VmmAgentTransport;
+
+/* The guest-visible names of the boot contract. */
+#define VMM_AGENT_PORT_NAME "io.secure-container.agent"
+#define VMM_SHARED_FS_TAG "sc-shared"
+#define VMM_DOMAIN_PREFIX "sc-"
+
+/* A pod VM description. Strings are borrowed (the caller keeps them alive for the call they are
+ * passed to; VmmDomain copies what it keeps). Fill with vmm_config_init() first: it sets the
+ * defaults named below, then override fields. */
+typedef struct {
+    const char *name;    /* required; [A-Za-z0-9_.-], 1..64 bytes; the domain is "sc-<name>" */
+    const char *run_dir; /* required; absolute; the pod's own directory (see above) */
+    const char *uri;     /* NULL: "qemu:///embed?root=<run_dir>/libvirt"; or e.g. "qemu:///system" */
+
+    guint memory_mib; /* default 512 */
+    guint vcpus;      /* default 1 */
+
+    const char *kernel;        /* required; vmlinux (PVH) or bzImage */
+    const char *initrd;        /* required; the initramfs with secure-agent as /init */
+    const char *kernel_params; /* NULL or extra parameters appended to the built-in ones */
+
+    VmmAccel accel;          /* default VMM_ACCEL_AUTO (resolved with vmm_accel_resolve()) */
+    const char *machine;     /* default "q35" */
+    const char *emulator;    /* default "/usr/bin/qemu-system-x86_64" */
+    guint tcg_tb_cache_mib;  /* TCG translation cache size; default 64; ignored under kvm */
+
+    VmmSharedFs shared_fs;   /* default VMM_SHARED_FS_NONE */
+    const char *shared_dir;  /* host directory exported as "sc-shared" (absolute, must exist) */
+    const char *virtiofsd;   /* default "/usr/lib/qemu/virtiofsd" */
+
+    VmmAgentTransport agent; /* default VMM_AGENT_VIRTIO_SERIAL */
+    guint vsock_cid;         /* VMM_AGENT_VSOCK: guest CID (>= 3) */
+    guint vsock_port;        /* VMM_AGENT_VSOCK: agent port (default 1024) */
+} VmmConfig;
+
+/* Sets every field to its default (required fields to NULL). */
+void vmm_config_init(VmmConfig *config);
+
+/* Returns a newly allocated path derived from @config (caller frees). */
+char *vmm_config_agent_socket(const VmmConfig *config);
+char *vmm_config_console_log(const VmmConfig *config);
+char *vmm_config_uri(const VmmConfig *config);
+char *vmm_config_domain_name(const VmmConfig *config);
+
+/* "auto", "kvm", "tcg"; and back (FALSE for an unknown name). */
+const char *vmm_accel_name(VmmAccel accel);
+gboolean vmm_accel_from_name(const char *name, VmmAccel *out_accel);
+
+/* Resolves VMM_ACCEL_AUTO by probing this host: kvm only when /dev/kvm opens and reports API
+ * version 12 and the loaded KVM module is a hardware one (kvm_intel/kvm_amd), never the software
+ * kvm_pvm; else tcg. Other values are returned unchanged. */
+VmmAccel vmm_accel_resolve(VmmAccel requested);
+
+/* The libvirt domain XML for @config, as a pure function of its fields (no file is looked at;
+ * VMM_ACCEL_AUTO is an error: resolve it first). Caller frees. */
+char *vmm_domain_xml(const VmmConfig *config, GError **error);
+
+/* ---- a running pod VM --------------------------------------------------------------------- */
+
+typedef struct _VmmDomain VmmDomain;
+
+typedef enum {
+    VMM_EVENT_STOPPED,  /* shut off / destroyed / QEMU exited (incl. killed from outside) */
+    VMM_EVENT_CRASHED,  /* libvirt reported a crash */
+    VMM_EVENT_PANICKED, /* the guest kernel panicked (pvpanic) */
+    VMM_EVENT_LAST
+} VmmEvent;
+
+/* Called from the default main context. After VMM_EVENT_STOPPED/CRASHED the VM is gone (QEMU
+ * has exited); after VMM_EVENT_PANICKED it is being destroyed (on_crash=destroy) and STOPPED
+ * follows. @detail is a short text for logs (e.g. "crashed", "destroyed", "failed"). */
+typedef void (*VmmLifecycleFunc)(VmmDomain *domain, VmmEvent event, const char *detail,
+                                 gpointer user_data);
+
+/* Checks @config (kernel/initrd/shared dir/emulator exist) before any process starts, prepares
+ * run_dir (embed root with its qemu.conf; for virtio-fs makes shared_dir a shared bind mount so
+ * mounts made in it later reach the guest), connects to libvirt, and creates a transient domain.
+ * Returns as soon as QEMU runs (the guest is still booting). On failure nothing is left running
+ * and the files it created are removed. Free with vmm_domain_free(). */
+VmmDomain *vmm_domain_start(const VmmConfig *config, GError **error);
+
+/* Lifecycle events of @domain go to @func from now on (set it right after start, before the
+ * main loop runs again: no event is lost). */
+void vmm_domain_set_lifecycle_func(VmmDomain *domain, VmmLifecycleFunc func, gpointer user_data);
+
+/* What the agent said in its Health reply (copied strings). */
+typedef struct {
+    char *agent_version;
+    char *kernel_release;
+    guint32 agent_pid;
+} VmmAgentInfo;
+
+/* Result of vmm_domain_wait_agent(). On success @client is a connected ttrpc client to the agent
+ * (transfer full: the callee owns it) and @info the Health reply (valid during the callback);
+ * on failure both are NULL and @error says why: VMM_ERROR_TIMEOUT (message quotes the tail of
+ * the console log), VMM_ERROR_STOPPED (the VM stopped first), VMM_ERROR_AGENT. */
+typedef void (*VmmAgentReadyFunc)(VmmDomain *domain, TtrpcClient *client,
+                                  const VmmAgentInfo *info, const GError *error,
+                                  gpointer user_data);
+
+/* Connects to the agent channel (retrying while the guest boots) and calls
+ * "secure.agent.v1.Agent"/Health until it answers or @timeout_us passes. Never blocks; @func runs
+ * exactly once from the default main context, never from inside this call. At most one wait per
+ * domain at a time. vmm_domain_free()/destroy during a wait complete it with VMM_ERROR_STOPPED. */
+void vmm_domain_wait_agent(VmmDomain *domain, gint64 timeout_us, VmmAgentReadyFunc func,
+                           gpointer user_data);
+
+/* Stops the VM (QEMU is killed; waits for it and virtiofsd to exit, at most a few seconds),
+ * unmounts the shared bind mount, and removes the embed root, agent socket and console log.
+ * Idempotent. Unmount what you mounted inside shared_dir before calling it. */
+gboolean vmm_domain_destroy(VmmDomain *domain, GError **error);
+
+/* Destroys the VM if still running (errors ignored) and frees @domain. NULL is fine. */
+void vmm_domain_free(VmmDomain *domain);
+
+const char *vmm_domain_get_name(VmmDomain *domain);
+/* QEMU's pid (the shim reports it as the task pid), or 0 once stopped. */
+pid_t vmm_domain_get_pid(VmmDomain *domain);
+const char *vmm_domain_get_console_log(VmmDomain *domain);
+const char *vmm_domain_get_agent_socket(VmmDomain *domain);
+VmmAccel vmm_domain_get_accel(VmmDomain *domain);
+gboolean vmm_domain_is_running(VmmDomain *domain);
+
+/* Monotonic times (g_get_monotonic_time()) for measurements; 0 when not reached yet. */
+typedef struct {
+    gint64 start;       /* vmm_domain_start() entered */
+    gint64 created;     /* libvirt returned from creating the domain (QEMU running) */
+    gint64 agent_ready; /* Health answered */
+} VmmTimings;
+void vmm_domain_get_timings(VmmDomain *domain, VmmTimings *out_timings);
+
+/* Removes what a previous run for the pod described by @config left: kills its QEMU and
+ * virtiofsd processes (found from the pid files in the embed root and checked by their command
+ * line, never by name alone), unmounts the shared bind mount, and deletes the embed root, agent
+ * socket and console log. Needs no libvirt connection and does not wait on the guest; safe to
+ * call when nothing is left (returns TRUE). With a non-embedded uri it destroys the domain
+ * "sc-<name>" through libvirt instead. */
+gboolean vmm_cleanup_stale(const VmmConfig *config, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmmDomain, vmm_domain_free)
+
+G_END_DECLS
