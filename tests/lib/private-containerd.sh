@@ -1,0 +1,176 @@
+#!/bin/bash
+# A private containerd for tests: its own config, root, state, opt dir and gRPC + ttrpc sockets,
+# all inside one directory, so tests never touch (or depend on) the system containerd.
+#
+# Source it:
+#   . tests/lib/private-containerd.sh
+#   dir=$(mktemp -d /tmp/sc-ctrd.XXXXXX)
+#   trap 'private_containerd_stop "$dir"' EXIT
+#   private_containerd_start "$dir" || exit 1
+#   ctr version          # CONTAINERD_ADDRESS is exported, so plain `ctr` talks to it
+#
+# Or run it (for tests written in other languages):
+#   tests/lib/private-containerd.sh start DIR   -> prints shell-style KEY=VALUE lines:
+#       CONTAINERD_ADDRESS=DIR/containerd.sock
+#       CONTAINERD_TTRPC_ADDRESS=DIR/containerd.sock.ttrpc
+#       CONTAINERD_PID=1234
+#   tests/lib/private-containerd.sh stop DIR    -> stops it and removes DIR (also safe if it
+#                                                  never started or was already stopped)
+#
+# Variables read by start:
+#   PATH                      containerd looks up shims (containerd-shim-<name>-v2) on it
+#   PRIVATE_CONTAINERD_CRI=1  keep the CRI plugin (off by default: it needs CNI and is slow)
+#   PRIVATE_CONTAINERD_LOG    log level (default "info"); the log is DIR/containerd.log
+#
+# containerd's shims put their sockets under /run/containerd/s whatever the state dir is (a
+# containerd 1.6 constant); they are removed when the tasks are deleted, which stop does first.
+
+PRIVATE_CONTAINERD_TIMEOUT=${PRIVATE_CONTAINERD_TIMEOUT:-30}
+
+# Writes the config for a containerd living in directory $1.
+private_containerd_write_config() {
+    local dir=$1 disabled='"io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"'
+    [ "${PRIVATE_CONTAINERD_CRI:-0}" = 1 ] || disabled="$disabled, \"io.containerd.grpc.v1.cri\""
+    cat >"$dir/config.toml" <<EOF
+version = 2
+root = "$dir/root"
+state = "$dir/state"
+disabled_plugins = [$disabled]
+
+[grpc]
+  address = "$dir/containerd.sock"
+
+[ttrpc]
+  address = "$dir/containerd.sock.ttrpc"
+
+[debug]
+  level = "${PRIVATE_CONTAINERD_LOG:-info}"
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$dir/opt"
+EOF
+}
+
+# private_containerd_start DIR: starts containerd in DIR (which must exist), waits until it
+# answers, and exports CONTAINERD_ADDRESS, CONTAINERD_TTRPC_ADDRESS, CONTAINERD_PID.
+private_containerd_start() {
+    local dir=$1 deadline pid
+    dir=$(cd "$dir" && pwd) || return 1
+    if ! command -v containerd >/dev/null || ! command -v ctr >/dev/null; then
+        echo "private-containerd: containerd or ctr not found (apt-get install containerd)" >&2
+        return 1
+    fi
+    mkdir -p "$dir/root" "$dir/state" "$dir/opt" || return 1
+    private_containerd_write_config "$dir" || return 1
+    # setsid: its own session, so the test's job control and terminal signals never reach it.
+    setsid containerd --config "$dir/config.toml" </dev/null >>"$dir/containerd.log" 2>&1 &
+    pid=$!
+    echo "$pid" >"$dir/containerd.pid"
+    export CONTAINERD_ADDRESS="$dir/containerd.sock"
+    export CONTAINERD_TTRPC_ADDRESS="$dir/containerd.sock.ttrpc"
+    export CONTAINERD_PID=$pid
+    deadline=$((SECONDS + PRIVATE_CONTAINERD_TIMEOUT))
+    until ctr --address "$CONTAINERD_ADDRESS" version >/dev/null 2>&1 \
+        && [ -S "$CONTAINERD_TTRPC_ADDRESS" ]; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "private-containerd: containerd exited at start; its log:" >&2
+            tail -n 20 "$dir/containerd.log" >&2
+            return 1
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "private-containerd: no answer within ${PRIVATE_CONTAINERD_TIMEOUT}s; its log:" >&2
+            tail -n 20 "$dir/containerd.log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
+# Deletes every task and container in every namespace, so that each shim cleans up after
+# itself (its VM, mounts, sockets) the normal way before containerd goes.
+private_containerd_delete_all() {
+    local address=$1 ns id
+    for ns in $(timeout 10 ctr --address "$address" namespaces list -q 2>/dev/null); do
+        for id in $(timeout 10 ctr --address "$address" -n "$ns" task list -q 2>/dev/null); do
+            timeout 10 ctr --address "$address" -n "$ns" task kill -s SIGKILL "$id" >/dev/null 2>&1
+            timeout 20 ctr --address "$address" -n "$ns" task delete -f "$id" >/dev/null 2>&1
+        done
+        for id in $(timeout 10 ctr --address "$address" -n "$ns" container list -q 2>/dev/null); do
+            timeout 20 ctr --address "$address" -n "$ns" container delete "$id" >/dev/null 2>&1
+        done
+    done
+}
+
+# Prints the pids of processes whose command line names $1 (the shims of this containerd are
+# started with "-address $1").
+private_containerd_shim_pids() {
+    local proc
+    for proc in /proc/[0-9]*; do
+        tr '\0' ' ' <"$proc/cmdline" 2>/dev/null | grep -qF -- "-address $1" && echo "${proc#/proc/}"
+    done
+}
+
+# Sends signal $2 to pid $1 and waits up to $3 seconds for it to go.
+private_containerd_kill_wait() {
+    local pid=$1 signal=$2 wait_s=$3 deadline
+    kill "-$signal" "$pid" 2>/dev/null || return 0
+    deadline=$((SECONDS + wait_s))
+    while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+        sleep 0.1
+    done
+    ! kill -0 "$pid" 2>/dev/null
+}
+
+# Unmounts everything mounted at or below $1, deepest first.
+private_containerd_unmount_below() {
+    local dir=$1 mnt
+    awk -v d="$dir" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo \
+        | sort -r | while read -r mnt; do
+        # mountinfo escapes blanks as octal (\040); printf %b turns them back.
+        mnt=$(printf '%b' "$mnt")
+        umount "$mnt" 2>/dev/null || umount -l "$mnt"
+    done
+}
+
+# private_containerd_stop DIR: removes tasks and containers, stops containerd and any shim it
+# left, unmounts everything under DIR and removes DIR. Safe to call more than once, from a trap,
+# and for a containerd that never started.
+private_containerd_stop() {
+    local dir=$1 address pid
+    [ -n "$dir" ] && [ -d "$dir" ] || return 0
+    dir=$(cd "$dir" && pwd) || return 1
+    address="$dir/containerd.sock"
+    pid=$(cat "$dir/containerd.pid" 2>/dev/null)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        private_containerd_delete_all "$address"
+        private_containerd_kill_wait "$pid" TERM 10 || private_containerd_kill_wait "$pid" KILL 5
+    fi
+    for pid in $(private_containerd_shim_pids "$address"); do
+        echo "private-containerd: killing shim $pid left by containerd in '$dir'" >&2
+        private_containerd_kill_wait "$pid" KILL 5
+    done
+    private_containerd_unmount_below "$dir"
+    rm -rf "$dir"
+    if [ "${CONTAINERD_ADDRESS:-}" = "$address" ]; then
+        unset CONTAINERD_ADDRESS CONTAINERD_TTRPC_ADDRESS CONTAINERD_PID
+    fi
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    set -u
+    case "${1:-}:$#" in
+    start:2)
+        private_containerd_start "$2" || { private_containerd_stop "$2"; exit 1; }
+        echo "CONTAINERD_ADDRESS=$CONTAINERD_ADDRESS"
+        echo "CONTAINERD_TTRPC_ADDRESS=$CONTAINERD_TTRPC_ADDRESS"
+        echo "CONTAINERD_PID=$CONTAINERD_PID"
+        ;;
+    stop:2)
+        private_containerd_stop "$2"
+        ;;
+    *)
+        echo "usage: $0 start DIR | stop DIR" >&2
+        exit 2
+        ;;
+    esac
+fi
