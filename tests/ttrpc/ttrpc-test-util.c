@@ -1,0 +1,240 @@
+/* Shared helpers for the ttrpc tests. */
+#include "ttrpc-test-util.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define TEST_WAIT_US (5 * G_USEC_PER_SEC)
+
+static guint reply_counter;
+
+void response_free(Ttrpc__Response *response)
+{
+    ttrpc__response__free_unpacked(response, NULL);
+}
+
+static void echo(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+{
+    (void)user_data;
+    Ttrpc__KeyValue *kv = ttrpc__key_value__unpack(NULL, len, payload);
+    if (kv == NULL) {
+        ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT, "bad KeyValue");
+        return;
+    }
+    ttrpc_call_return(call, &kv->base);
+    ttrpc__key_value__free_unpacked(kv, NULL);
+}
+
+static void fail_call(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+{
+    (void)payload;
+    (void)len;
+    (void)user_data;
+    ttrpc_call_return_error(call, TTRPC_CODE_NOT_FOUND, "no such thing '%s'", "x");
+}
+
+static void empty(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+{
+    (void)payload;
+    (void)len;
+    (void)user_data;
+    ttrpc_call_return(call, NULL);
+}
+
+static void hold(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+{
+    (void)payload;
+    (void)len;
+    TestRig *rig = user_data;
+    g_ptr_array_add(rig->held, call);
+}
+
+/* Replies with the request's metadata value for the key named in the KeyValue's key. */
+static void metadata(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+{
+    (void)user_data;
+    Ttrpc__KeyValue *kv = ttrpc__key_value__unpack(NULL, len, payload);
+    ck_assert_ptr_nonnull(kv);
+    const char *value = ttrpc_call_get_metadata(call, kv->key);
+    TEST_KV(reply, kv->key, value != NULL ? value : "(none)");
+    ttrpc_call_return(call, &reply.base);
+    ttrpc__key_value__free_unpacked(kv, NULL);
+}
+
+static const TtrpcMethod test_methods[] = {
+    {"Echo", echo}, {"Fail", fail_call}, {"Empty", empty}, {"Hold", hold}, {"Metadata", metadata},
+};
+
+static void on_server_closed(TtrpcServer *server, gpointer user_data)
+{
+    (void)server;
+    TestRig *rig = user_data;
+    rig->n_closed++;
+}
+
+TestRig *test_rig_new(gboolean with_client)
+{
+    TestRig *rig = g_new0(TestRig, 1);
+    int fds[2];
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    rig->context = g_main_context_new();
+    g_main_context_push_thread_default(rig->context);
+    rig->held = g_ptr_array_new();
+    rig->server = ttrpc_server_new(rig->context);
+    ttrpc_server_register(rig->server, TEST_SERVICE, test_methods, G_N_ELEMENTS(test_methods),
+                          rig);
+    ttrpc_server_set_closed_func(rig->server, on_server_closed, rig);
+    ttrpc_server_serve_fd(rig->server, &fds[0]);
+    ck_assert_int_eq(fds[0], -1);
+    rig->raw_fd = -1;
+    if (with_client)
+        rig->client = ttrpc_client_new(&fds[1], rig->context);
+    else
+        rig->raw_fd = fds[1];
+    reply_counter = 0;
+    return rig;
+}
+
+void test_rig_free(TestRig *rig)
+{
+    /* Calls still held belong to the test's handler: complete them (dropped if detached). */
+    for (guint i = 0; i < rig->held->len; i++)
+        ttrpc_call_return(g_ptr_array_index(rig->held, i), NULL);
+    g_ptr_array_unref(rig->held);
+    ttrpc_client_free(rig->client);
+    ttrpc_server_free(rig->server);
+    if (rig->raw_fd >= 0)
+        close(rig->raw_fd);
+    test_rig_drain(rig);
+    g_main_context_pop_thread_default(rig->context);
+    g_main_context_unref(rig->context);
+    g_free(rig);
+}
+
+void test_rig_run_until(TestRig *rig, const gboolean *flag)
+{
+    gint64 end = g_get_monotonic_time() + TEST_WAIT_US;
+    while (!*flag) {
+        ck_assert_msg(g_get_monotonic_time() < end, "timed out waiting for the event loop");
+        g_main_context_iteration(rig->context, FALSE);
+        if (!*flag)
+            g_usleep(100);
+    }
+}
+
+void test_rig_drain(TestRig *rig)
+{
+    while (g_main_context_iteration(rig->context, FALSE))
+        ;
+}
+
+static void write_all(int fd, const guint8 *data, gsize len)
+{
+    while (len > 0) {
+        gssize n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        ck_assert_msg(n > 0, "write to raw peer: %s", g_strerror(errno));
+        data += n;
+        len -= n;
+    }
+}
+
+void raw_send(TestRig *rig, guint32 length, guint32 stream_id, guint8 type, const guint8 *data,
+              gsize data_len)
+{
+    guint8 header[TTRPC_FRAME_HEADER_SIZE];
+    TtrpcFrameHeader h = {.length = length, .stream_id = stream_id, .type = type};
+    ttrpc_frame_header_encode(&h, header);
+    write_all(rig->raw_fd, header, sizeof(header));
+    if (data_len > 0)
+        write_all(rig->raw_fd, data, data_len);
+}
+
+void raw_send_request(TestRig *rig, guint32 stream_id, const Ttrpc__Request *request)
+{
+    gsize len = ttrpc__request__get_packed_size(request);
+    g_autofree guint8 *bytes = g_malloc(len + 1);
+    ttrpc__request__pack(request, bytes);
+    raw_send(rig, len, stream_id, TTRPC_FRAME_REQUEST, bytes, len);
+}
+
+/* Reads exactly @len bytes from the raw fd while the server keeps running. FALSE on EOF. */
+static gboolean raw_read_exact(TestRig *rig, guint8 *buf, gsize len)
+{
+    gint64 end = g_get_monotonic_time() + TEST_WAIT_US;
+    gsize got = 0;
+    while (got < len) {
+        ck_assert_msg(g_get_monotonic_time() < end, "timed out reading from the server");
+        test_rig_drain(rig);
+        struct pollfd pfd = {.fd = rig->raw_fd, .events = POLLIN};
+        if (poll(&pfd, 1, 1) <= 0)
+            continue;
+        gssize n = read(rig->raw_fd, buf + got, len - got);
+        if (n == 0)
+            return FALSE;
+        ck_assert_msg(n > 0 || errno == EINTR, "read from server: %s", g_strerror(errno));
+        if (n > 0)
+            got += n;
+    }
+    return TRUE;
+}
+
+Ttrpc__Response *raw_receive(TestRig *rig, guint32 *out_stream_id, guint32 *out_length)
+{
+    guint8 header_bytes[TTRPC_FRAME_HEADER_SIZE];
+    TtrpcFrameHeader header;
+    ck_assert_msg(raw_read_exact(rig, header_bytes, sizeof(header_bytes)),
+                  "server closed instead of replying");
+    ttrpc_frame_header_decode(header_bytes, &header);
+    ck_assert_int_eq(header.type, TTRPC_FRAME_RESPONSE);
+    ck_assert_int_eq(header.flags, 0);
+    ck_assert_uint_le(header.length, TTRPC_FRAME_MAX_DATA);
+    g_autofree guint8 *data = g_malloc(header.length + 1);
+    ck_assert(raw_read_exact(rig, data, header.length));
+    Ttrpc__Response *response = ttrpc__response__unpack(NULL, header.length, data);
+    ck_assert_ptr_nonnull(response);
+    *out_stream_id = header.stream_id;
+    *out_length = header.length;
+    return response;
+}
+
+gboolean raw_wait_eof(TestRig *rig)
+{
+    guint8 byte;
+    return !raw_read_exact(rig, &byte, 1);
+}
+
+void test_reply_func(const guint8 *payload, gsize len, const GError *error, gpointer user_data)
+{
+    TestReply *reply = user_data;
+    ck_assert_msg(!reply->done, "reply callback called twice");
+    reply->done = TRUE;
+    reply->order = ++reply_counter;
+    if (error != NULL)
+        reply->error = g_error_copy(error);
+    else
+        reply->payload = g_bytes_new(payload, len);
+}
+
+void test_reply_clear(TestReply *reply)
+{
+    g_clear_pointer(&reply->payload, g_bytes_unref);
+    g_clear_error(&reply->error);
+    reply->done = FALSE;
+}
+
+int test_run_suite(Suite *suite)
+{
+    SRunner *runner = srunner_create(suite);
+    srunner_set_fork_status(runner, CK_NOFORK);
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
