@@ -106,7 +106,7 @@ private_containerd_delete_all() {
 private_containerd_shim_pids() {
     local proc
     for proc in /proc/[0-9]*; do
-        tr '\0' ' ' <"$proc/cmdline" 2>/dev/null | grep -qF -- "-address $1" && echo "${proc#/proc/}"
+        tr '\0' ' ' 2>/dev/null <"$proc/cmdline" | grep -qF -- "-address $1" && echo "${proc#/proc/}"
     done
 }
 

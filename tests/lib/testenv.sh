@@ -1,0 +1,205 @@
+#!/bin/bash
+# The environment end-to-end tests and benchmarks run in: a private containerd that finds our
+# shim, the busybox image imported into it, and a check that nothing is left behind afterwards.
+#
+#   . tests/lib/testenv.sh
+#   testenv_setup                      # sets TESTENV_DIR, IMAGE; traps EXIT for the teardown
+#   out=$(sc_ctr run --runtime "$SC_RUNTIME" --rm "$IMAGE" id1 echo hi)
+#   assert_eq "output" "hi" "$out"
+#
+# Variables read:
+#   SC_RUNTIME   the runtime under test: io.containerd.secure.v2 (default) or io.containerd.runc.v2,
+#                which proves the harness itself on any machine
+#   SC_SHIM      the containerd-shim-secure-v2 to test (meson passes the one in the build dir);
+#                unset: the one on PATH (an installed shim)
+#   SC_CONFIG    the shim's config file; unset: SC_BUILD_DIR/tests/e2e/secure-container-test.conf
+#                when that exists, else the shim's own default
+#   CI=true      a missing requirement fails instead of skipping
+
+TESTENV_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/lib/private-containerd.sh
+. "$TESTENV_LIB/private-containerd.sh"
+# shellcheck source=tests/lib/busybox-image.sh
+. "$TESTENV_LIB/busybox-image.sh"
+
+SC_RUNTIME=${SC_RUNTIME:-io.containerd.secure.v2}
+TESTENV_CTR_TIMEOUT=${TESTENV_CTR_TIMEOUT:-180}
+# Executables whose leftovers a test must not leave (matched on the basename of /proc/PID/exe).
+TESTENV_WATCHED_EXE='^(qemu-system-.*|virtiofsd|containerd-shim-.*|secure-agent|runc)$'
+# Where a runtime keeps sockets, state and mounts on the host. (runc keeps an empty directory per
+# namespace under /run/containerd/runc; what it keeps per container is one level deeper.)
+TESTENV_WATCHED_DIRS="/run/containerd/s /run/containerd/fifo /run/containerd/runc/* /run/secure-container"
+
+testenv_log() { echo "# $*" >&2; }
+
+# A test that cannot run here exits 77 (meson's "skipped"), but never in CI.
+testenv_skip() {
+    if [ "${CI:-}" = true ]; then
+        echo "FAIL: CI=true, so not skipping: $*" >&2
+        exit 1
+    fi
+    echo "SKIP: $*" >&2
+    exit 77
+}
+
+testenv_fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+assert_eq() {
+    [ "$2" = "$3" ] || testenv_fail "$1: expected '$2', got '$3'"
+}
+
+assert_ne() {
+    [ "$2" != "$3" ] || testenv_fail "$1: expected something other than '$2'"
+}
+
+# assert_match WHAT EXTENDED-REGEX TEXT
+assert_match() {
+    printf '%s\n' "$3" | grep -Eq -- "$2" || testenv_fail "$1: '$3' does not match /$2/"
+}
+
+# ctr against the private containerd, never hanging: ctr forwards SIGTERM to the container,
+# so timeout needs -k to stop a stuck ctr.
+sc_ctr() {
+    timeout -k 5 "$TESTENV_CTR_TIMEOUT" ctr "$@"
+}
+
+# sc_run ID CMD...: `ctr run --rm` of the busybox image with the runtime under test.
+sc_run() {
+    local id=$1
+    shift
+    sc_ctr run --runtime "$SC_RUNTIME" --rm "$IMAGE" "$id" "$@"
+}
+
+# sc_run_detached ID CMD...: starts a long-running task and waits until it runs.
+sc_run_detached() {
+    local id=$1
+    shift
+    sc_ctr run --runtime "$SC_RUNTIME" -d "$IMAGE" "$id" "$@" || return 1
+    testenv_wait_status "$id" RUNNING
+}
+
+# Prints the status (RUNNING, PAUSED, STOPPED, ...) of task $1, or nothing if there is none.
+testenv_task_status() {
+    sc_ctr task list 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'
+}
+
+# testenv_wait_status ID STATUS [SECONDS]
+testenv_wait_status() {
+    local id=$1 want=$2 deadline=$((SECONDS + ${3:-60})) got
+    while :; do
+        got=$(testenv_task_status "$id")
+        [ "$got" = "$want" ] && return 0
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "task '$id': status '$got', waited for '$want'" >&2
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# Removes task and container $1, whatever state they are in.
+sc_remove() {
+    sc_ctr task kill -s SIGKILL "$1" >/dev/null 2>&1
+    testenv_wait_status "$1" STOPPED 30 >/dev/null 2>&1
+    sc_ctr task delete "$1" >/dev/null 2>&1
+    sc_ctr container delete "$1" >/dev/null 2>&1
+}
+
+# One line per thing a runtime could leave behind: a watched process, a mount below a watched
+# directory or the test's own directory, an entry in a watched directory.
+testenv_snapshot() {
+    local proc exe dir
+    for proc in /proc/[0-9]*; do
+        exe=$(readlink "$proc/exe" 2>/dev/null) || continue
+        exe=${exe% (deleted)}
+        exe=${exe##*/}
+        [[ $exe =~ $TESTENV_WATCHED_EXE ]] && echo "process ${proc#/proc/} $exe"
+    done
+    awk -v dirs="$TESTENV_WATCHED_DIRS ${TESTENV_DIR:-/nonexistent}" '
+        BEGIN { n = split(dirs, d, " ") }
+        { for (i = 1; i <= n; i++) if (index($5, d[i] "/") == 1 || $5 == d[i]) print "mount " $5 }
+    ' /proc/self/mountinfo
+    for dir in $TESTENV_WATCHED_DIRS; do
+        [ -d "$dir" ] && find "$dir" -mindepth 1 -maxdepth 2 -printf 'file %p\n'
+    done
+    [ -n "${TESTENV_DIR:-}" ] && [ -e "$TESTENV_DIR" ] && echo "file $TESTENV_DIR"
+    return 0
+}
+
+# Prints what is in the current snapshot and was not in the baseline.
+testenv_new_leftovers() {
+    comm -13 <(printf '%s\n' "$TESTENV_BASELINE" | sort) <(testenv_snapshot | sort)
+}
+
+# Waits (QEMU and shims exit asynchronously) until nothing new is left; on failure lists the
+# leftovers, removes what it can and returns 1.
+testenv_check_leftovers() {
+    local deadline=$((SECONDS + 15)) left pid
+    while left=$(testenv_new_leftovers) && [ -n "$left" ]; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "FAIL: left behind after the test:" >&2
+            printf '  %s\n' "$left" >&2
+            for pid in $(printf '%s\n' "$left" | awk '$1 == "process" { print $2 }'); do
+                echo "  $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")" >&2
+                kill -KILL "$pid" 2>/dev/null
+            done
+            return 1
+        fi
+        sleep 0.5
+    done
+    return 0
+}
+
+# Finds the shim and the config it should use; skips or fails when the runtime cannot run here.
+testenv_prepare_runtime() {
+    [ "$SC_RUNTIME" = io.containerd.secure.v2 ] || return 0
+    if [ -n "${SC_SHIM:-}" ]; then
+        [ -x "$SC_SHIM" ] || testenv_fail "SC_SHIM='$SC_SHIM' is not an executable (not built?)"
+    else
+        SC_SHIM=$(command -v containerd-shim-secure-v2) \
+            || testenv_fail "no containerd-shim-secure-v2: set SC_SHIM or install it"
+    fi
+    if [ -z "${SC_CONFIG:-}" ] && [ -f "${SC_BUILD_DIR:-/nonexistent}/tests/e2e/secure-container-test.conf" ]; then
+        SC_CONFIG="$SC_BUILD_DIR/tests/e2e/secure-container-test.conf"
+    fi
+    command -v qemu-system-x86_64 >/dev/null || testenv_skip "qemu-system-x86_64 missing"
+}
+
+testenv_teardown() {
+    local rc=$?
+    trap - EXIT
+    private_containerd_stop "${TESTENV_DIR:-}"
+    testenv_check_leftovers || rc=1
+    exit "$rc"
+}
+
+# Sets everything up for one test; the EXIT trap tears it down and checks for leftovers.
+testenv_setup() {
+    [ "$(id -u)" -eq 0 ] || testenv_skip "needs root (containerd, mounts, VMs)"
+    local tool
+    for tool in containerd ctr script timeout readelf; do
+        command -v "$tool" >/dev/null || testenv_skip "'$tool' missing (packaging/install-deps.sh)"
+    done
+    testenv_prepare_runtime
+    TESTENV_BASELINE=$(testenv_snapshot)
+    TESTENV_DIR=$(mktemp -d /tmp/sc-e2e.XXXXXX) || exit 1
+    trap testenv_teardown EXIT
+    if [ "$SC_RUNTIME" = io.containerd.secure.v2 ]; then
+        # The opt plugin puts DIR/opt/bin first on containerd's PATH: that is where it finds us.
+        mkdir -p "$TESTENV_DIR/opt/bin"
+        ln -s "$(realpath "$SC_SHIM")" "$TESTENV_DIR/opt/bin/containerd-shim-secure-v2"
+        [ -n "${SC_CONFIG:-}" ] && export SECURE_CONTAINER_CONFIG="$SC_CONFIG"
+        testenv_log "shim $SC_SHIM, config ${SC_CONFIG:-(shim default)}"
+    fi
+    private_containerd_start "$TESTENV_DIR" || testenv_fail "private containerd did not start"
+    IMAGE=$(busybox_image_import) || testenv_fail "busybox image import failed"
+    testenv_log "runtime $SC_RUNTIME, containerd in $TESTENV_DIR"
+}
+
+# True when the runtime under test puts each pod in its own VM.
+testenv_runtime_is_vm() {
+    [ "$SC_RUNTIME" = io.containerd.secure.v2 ]
+}
