@@ -61,6 +61,7 @@ typedef enum {
 #define VMM_AGENT_PORT_NAME "io.secure-container.agent"
 #define VMM_SHARED_FS_TAG "sc-shared"
 #define VMM_DOMAIN_PREFIX "sc-"
+#define VMM_DEFAULT_CACHE_DIR "/var/cache/secure-container/libvirt"
 
 /* A pod VM description. Strings are borrowed (the caller keeps them alive for the call they are
  * passed to; VmmDomain copies what it keeps). Fill with vmm_config_init() first: it sets the
@@ -68,7 +69,8 @@ typedef enum {
 typedef struct {
     const char *name;    /* required; [A-Za-z0-9_.-], 1..64 bytes; the domain is "sc-<name>" */
     const char *run_dir; /* required; absolute; the pod's own directory (see above) */
-    const char *uri;     /* NULL: "qemu:///embed?root=<run_dir>/libvirt"; or e.g. "qemu:///system" */
+    const char *uri;     /* NULL: embedded driver, "qemu:///embed?root=<run_dir>/libvirt";
+                            else a libvirtd URI such as "qemu:///system" */
 
     guint memory_mib; /* default 512 */
     guint vcpus;      /* default 1 */
@@ -81,6 +83,10 @@ typedef struct {
     const char *machine;     /* default "q35" */
     const char *emulator;    /* default "/usr/bin/qemu-system-x86_64" */
     guint tcg_tb_cache_mib;  /* TCG translation cache size; default 64; ignored under kvm */
+
+    /* libvirt's QEMU capabilities cache, shared by every pod (a fresh embed root otherwise
+     * probes QEMU for ~4 s on each start). Default VMM_DEFAULT_CACHE_DIR; NULL: not shared. */
+    const char *cache_dir;
 
     VmmSharedFs shared_fs;   /* default VMM_SHARED_FS_NONE */
     const char *shared_dir;  /* host directory exported as "sc-shared" (absolute, must exist) */
@@ -158,8 +164,9 @@ typedef void (*VmmAgentReadyFunc)(VmmDomain *domain, TtrpcClient *client,
 
 /* Connects to the agent channel (retrying while the guest boots) and calls
  * "secure.agent.v1.Agent"/Health until it answers or @timeout_us passes. Never blocks; @func runs
- * exactly once from the default main context, never from inside this call. At most one wait per
- * domain at a time. vmm_domain_free()/destroy during a wait complete it with VMM_ERROR_STOPPED. */
+ * exactly once from the default main context, never from inside this call; the VM stopping or
+ * vmm_domain_destroy() completes it with VMM_ERROR_STOPPED, while vmm_domain_free() drops it
+ * without calling @func. At most one wait per domain at a time. */
 void vmm_domain_wait_agent(VmmDomain *domain, gint64 timeout_us, VmmAgentReadyFunc func,
                            gpointer user_data);
 
@@ -168,7 +175,8 @@ void vmm_domain_wait_agent(VmmDomain *domain, gint64 timeout_us, VmmAgentReadyFu
  * Idempotent. Unmount what you mounted inside shared_dir before calling it. */
 gboolean vmm_domain_destroy(VmmDomain *domain, GError **error);
 
-/* Destroys the VM if still running (errors ignored) and frees @domain. NULL is fine. */
+/* Destroys the VM if still running (errors ignored) and frees @domain. NULL is fine. Allowed
+ * from inside this layer's callbacks. */
 void vmm_domain_free(VmmDomain *domain);
 
 const char *vmm_domain_get_name(VmmDomain *domain);

@@ -1,0 +1,225 @@
+/* Waiting for the guest agent: connect the agent channel and call Health until it answers or
+ * the deadline passes. Driven by the main loop; never blocks. */
+#include "agent.pb-c.h"
+
+#include "vmm-internal.h"
+
+#define AGENT_SERVICE "secure.agent.v1.Agent"
+#define CONNECT_RETRY_MS 50
+#define CALL_RETRY_MS 100
+#define CONSOLE_TAIL_LINES 15
+/* The guest is untrusted: bound what we copy from its reply. */
+#define INFO_MAX_LEN 256
+
+struct _VmmAgentWait {
+    int ref_count; /* the wait itself + a Health call in flight */
+    VmmDomain *domain; /* a reference */
+    gint64 deadline;
+    VmmAgentReadyFunc func;
+    gpointer user_data;
+    TtrpcClient *client;
+    guint deadline_id;
+    guint retry_id;
+    gboolean done;
+    /* The result, delivered from an idle source. */
+    VmmAgentInfo info;
+    GError *error;
+    guint dispatch_id;
+};
+
+static VmmAgentWait *wait_ref(VmmAgentWait *wait)
+{
+    wait->ref_count++;
+    return wait;
+}
+
+static void wait_unref(VmmAgentWait *wait)
+{
+    if (--wait->ref_count > 0)
+        return;
+    g_assert(wait->client == NULL);
+    g_free(wait->info.agent_version);
+    g_free(wait->info.kernel_release);
+    g_clear_error(&wait->error);
+    vmm_domain_unref(wait->domain);
+    g_free(wait);
+}
+
+static gboolean dispatch(gpointer data)
+{
+    VmmAgentWait *wait = data;
+    VmmDomain *domain = wait->domain;
+
+    wait->dispatch_id = 0;
+    if (!domain->freed)
+        wait->func(domain, g_steal_pointer(&wait->client), wait->error ? NULL : &wait->info,
+                   wait->error, wait->user_data);
+    g_clear_pointer(&wait->client, ttrpc_client_free);
+    wait_unref(wait);
+    return G_SOURCE_REMOVE;
+}
+
+/* Ends @wait with @client (success) or @error (taken); the callback runs from an idle source. */
+static void finish(VmmAgentWait *wait, TtrpcClient *client, GError *error, gboolean notify)
+{
+    VmmDomain *domain = wait->domain;
+
+    wait->done = TRUE;
+    g_clear_handle_id(&wait->deadline_id, g_source_remove);
+    g_clear_handle_id(&wait->retry_id, g_source_remove);
+    if (wait->client != client)
+        g_clear_pointer(&wait->client, ttrpc_client_free);
+    wait->client = client;
+    wait->error = error;
+    if (domain->wait == wait)
+        domain->wait = NULL;
+    if (error == NULL)
+        domain->timings.agent_ready = g_get_monotonic_time();
+    if (notify) {
+        wait->dispatch_id = g_idle_add(dispatch, wait);
+        return;
+    }
+    g_clear_pointer(&wait->client, ttrpc_client_free);
+    wait_unref(wait);
+}
+
+static void finish_error(VmmAgentWait *wait, VmmError code, const char *message)
+{
+    finish(wait, NULL, g_error_new_literal(VMM_ERROR, code, message), TRUE);
+}
+
+static void finish_timeout(VmmAgentWait *wait)
+{
+    g_autofree char *tail = vmm_console_tail(wait->domain->console_log, CONSOLE_TAIL_LINES);
+    g_autofree char *message = g_strdup_printf(
+        "agent of VM '%s' did not answer within the deadline; console '%s' ends with:\n%s",
+        wait->domain->name, wait->domain->console_log, tail);
+
+    finish_error(wait, VMM_ERROR_TIMEOUT, message);
+}
+
+static void try_connect(VmmAgentWait *wait);
+
+static gboolean retry_cb(gpointer data)
+{
+    VmmAgentWait *wait = data;
+
+    wait->retry_id = 0;
+    try_connect(wait);
+    return G_SOURCE_REMOVE;
+}
+
+static void retry_later(VmmAgentWait *wait, guint delay_ms)
+{
+    g_clear_pointer(&wait->client, ttrpc_client_free);
+    wait->retry_id = g_timeout_add(delay_ms, retry_cb, wait);
+}
+
+static gboolean text_valid(const char *text)
+{
+    if (text == NULL || strlen(text) > INFO_MAX_LEN)
+        return FALSE;
+    for (const char *p = text; *p != '\0'; p++) {
+        if (!g_ascii_isprint(*p))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static void on_health(const guint8 *payload, gsize len, const GError *error, gpointer data)
+{
+    VmmAgentWait *wait = data;
+    Secure__Agent__V1__HealthResponse *reply;
+
+    if (wait->done) {
+        wait_unref(wait);
+        return;
+    }
+    if (error != NULL && g_error_matches(error, TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE)) {
+        /* The channel closed under us (QEMU restarts the port while the guest boots). */
+        retry_later(wait, CALL_RETRY_MS);
+    } else if (error != NULL && g_error_matches(error, TTRPC_ERROR, TTRPC_CODE_DEADLINE_EXCEEDED)) {
+        finish_timeout(wait);
+    } else if (error != NULL) {
+        g_autofree char *message = g_strdup_printf("agent Health: %s", error->message);
+        finish_error(wait, VMM_ERROR_AGENT, message);
+    } else if ((reply = secure__agent__v1__health_response__unpack(NULL, len, payload)) == NULL ||
+               !text_valid(reply->agent_version) || !text_valid(reply->kernel_release)) {
+        if (reply != NULL)
+            secure__agent__v1__health_response__free_unpacked(reply, NULL);
+        finish_error(wait, VMM_ERROR_AGENT, "agent Health: invalid reply");
+    } else {
+        wait->info.agent_version = g_strdup(reply->agent_version);
+        wait->info.kernel_release = g_strdup(reply->kernel_release);
+        wait->info.agent_pid = reply->agent_pid;
+        secure__agent__v1__health_response__free_unpacked(reply, NULL);
+        finish(wait, wait->client, NULL, TRUE);
+    }
+    wait_unref(wait);
+}
+
+/* Connecting succeeds as soon as QEMU listens; the request then waits in the socket until the
+ * agent opens its port, so one call with the remaining time covers the whole boot. */
+static void try_connect(VmmAgentWait *wait)
+{
+    g_autoptr(GError) error = NULL;
+    Secure__Agent__V1__HealthRequest request = SECURE__AGENT__V1__HEALTH_REQUEST__INIT;
+    gint64 remaining = wait->deadline - g_get_monotonic_time();
+
+    wait->client = ttrpc_client_connect_unix(wait->domain->agent_socket, NULL, &error);
+    if (wait->client == NULL) {
+        retry_later(wait, CONNECT_RETRY_MS);
+        return;
+    }
+    ttrpc_client_call(wait->client, AGENT_SERVICE, "Health", &request.base,
+                      MAX(remaining, 1), on_health, wait_ref(wait));
+}
+
+static gboolean on_deadline(gpointer data)
+{
+    VmmAgentWait *wait = data;
+
+    wait->deadline_id = 0;
+    finish_timeout(wait);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean start_cb(gpointer data)
+{
+    VmmAgentWait *wait = data;
+
+    wait->retry_id = 0;
+    try_connect(wait);
+    return G_SOURCE_REMOVE;
+}
+
+void vmm_domain_wait_agent(VmmDomain *domain, gint64 timeout_us, VmmAgentReadyFunc func,
+                           gpointer user_data)
+{
+    VmmAgentWait *wait;
+
+    g_return_if_fail(domain != NULL && func != NULL && domain->wait == NULL);
+
+    wait = g_new0(VmmAgentWait, 1);
+    wait->ref_count = 1;
+    wait->domain = vmm_domain_ref(domain);
+    wait->deadline = g_get_monotonic_time() + timeout_us;
+    wait->func = func;
+    wait->user_data = user_data;
+    if (!domain->running) {
+        finish_error(wait, VMM_ERROR_STOPPED, "the VM is not running");
+        return;
+    }
+    domain->wait = wait;
+    wait->deadline_id = g_timeout_add(MAX(timeout_us / 1000, 1), on_deadline, wait);
+    wait->retry_id = g_idle_add(start_cb, wait);
+}
+
+void vmm_agent_wait_cancel(VmmDomain *domain, VmmError code, const char *message,
+                           gboolean notify)
+{
+    VmmAgentWait *wait = domain->wait;
+
+    if (wait != NULL)
+        finish(wait, NULL, g_error_new_literal(VMM_ERROR, code, message), notify);
+}

@@ -1,0 +1,367 @@
+/* A pod VM: start a transient libvirt domain, follow its lifecycle, destroy it. */
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <libvirt/virterror.h>
+
+#include "vmm-internal.h"
+
+/* The embedded QEMU driver's settings: QEMU runs as root without cgroups, namespaces, a
+ * security driver or virtlogd; the pod VM is the isolation boundary. */
+static const char qemu_conf[] = "user = \"root\"\n"
+                                "group = \"root\"\n"
+                                "stdio_handler = \"file\"\n"
+                                "security_driver = \"none\"\n"
+                                "namespaces = []\n"
+                                "cgroup_controllers = []\n";
+
+/* The embedded driver refuses to start without this user (it owns QEMU files by default). */
+#define LIBVIRT_QEMU_USER "libvirt-qemu"
+
+VmmDomain *vmm_domain_ref(VmmDomain *domain)
+{
+    domain->ref_count++;
+    return domain;
+}
+
+void vmm_domain_unref(VmmDomain *domain)
+{
+    if (--domain->ref_count > 0)
+        return;
+    g_free(domain->name);
+    g_free(domain->agent_socket);
+    g_free(domain->console_log);
+    g_string_chunk_free(domain->strings);
+    g_free(domain);
+}
+
+static gboolean check_file(const char *what, const char *path, GFileTest test, GError **error)
+{
+    if (g_file_test(path, test))
+        return TRUE;
+    g_set_error(error, VMM_ERROR, VMM_ERROR_NOT_FOUND, "%s '%s' not found", what, path);
+    return FALSE;
+}
+
+/* Everything the VM needs is there: checked before any process starts. */
+static gboolean check_files(const VmmConfig *c, GError **error)
+{
+    if (!check_file("kernel", c->kernel, G_FILE_TEST_IS_REGULAR, error) ||
+        !check_file("initrd", c->initrd, G_FILE_TEST_IS_REGULAR, error) ||
+        !check_file("QEMU", c->emulator, G_FILE_TEST_IS_EXECUTABLE, error))
+        return FALSE;
+    if (c->shared_fs != VMM_SHARED_FS_NONE &&
+        !check_file("shared directory", c->shared_dir, G_FILE_TEST_IS_DIR, error))
+        return FALSE;
+    if (c->shared_fs == VMM_SHARED_FS_VIRTIOFS &&
+        !check_file("virtiofsd", c->virtiofsd, G_FILE_TEST_IS_EXECUTABLE, error))
+        return FALSE;
+    if (c->uri == NULL && getpwnam(LIBVIRT_QEMU_USER) == NULL) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_NOT_FOUND,
+                    "system user '%s' missing: libvirt's embedded QEMU driver needs it",
+                    LIBVIRT_QEMU_USER);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean mkdir_private(const char *path, GError **error)
+{
+    if (g_mkdir_with_parents(path, 0700) == 0)
+        return TRUE;
+    g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "create directory '%s': %s", path,
+                g_strerror(errno));
+    return FALSE;
+}
+
+/* The embed root with its qemu.conf, its capabilities cache pointing at the shared one, and
+ * (virtio-fs) the shared bind mount with its marker. */
+static gboolean prepare_run_dir(const VmmConfig *c, GError **error)
+{
+    g_autofree char *root = vmm_config_embed_root(c);
+    g_autofree char *etc = g_build_filename(root, "etc", NULL);
+    g_autofree char *conf = g_build_filename(etc, "qemu.conf", NULL);
+    g_autofree char *marker = g_build_filename(root, VMM_SHARED_MOUNT_MARKER, NULL);
+
+    if (!mkdir_private(c->run_dir, error))
+        return FALSE;
+    if (c->uri != NULL)
+        return TRUE;
+    if (!mkdir_private(etc, error) || !g_file_set_contents(conf, qemu_conf, -1, error))
+        return FALSE;
+    if (c->cache_dir != NULL) {
+        g_autofree char *cache = g_build_filename(root, "cache", NULL);
+
+        if (!mkdir_private(c->cache_dir, error))
+            return FALSE;
+        if (symlink(c->cache_dir, cache) < 0) {
+            g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "symlink '%s' to '%s': %s", cache,
+                        c->cache_dir, g_strerror(errno));
+            return FALSE;
+        }
+    }
+    if (c->shared_fs == VMM_SHARED_FS_VIRTIOFS) {
+        /* The marker first: a crash between the two leaves cleanup knowing to unmount. */
+        if (!g_file_set_contents(marker, "", 0, error) || !vmm_shared_mount(c->shared_dir, error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* QEMU's pid from the pid file libvirt writes next to the domain's state. */
+static pid_t read_qemu_pid(VmmDomain *domain)
+{
+    g_autofree char *root = vmm_config_embed_root(&domain->config);
+    g_autofree char *file = g_strconcat(domain->name, ".pid", NULL);
+    g_autofree char *path = domain->config.uri == NULL
+                                ? g_build_filename(root, "run", "qemu", file, NULL)
+                                : g_build_filename("/run/libvirt/qemu", file, NULL);
+    g_autofree char *text = NULL;
+    guint64 pid = 0;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL) ||
+        !g_ascii_string_to_unsigned(g_strstrip(text), 10, 1, G_MAXINT, &pid, NULL))
+        return 0;
+    return (pid_t)pid;
+}
+
+static void emit(VmmDomain *domain, VmmEvent event, const char *detail)
+{
+    if (domain->lifecycle_func == NULL || domain->freed)
+        return;
+    vmm_domain_ref(domain);
+    domain->lifecycle_func(domain, event, detail, domain->lifecycle_data);
+    vmm_domain_unref(domain);
+}
+
+static const char *stopped_detail(int detail)
+{
+    switch (detail) {
+    case VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN:
+        return "shutdown";
+    case VIR_DOMAIN_EVENT_STOPPED_DESTROYED:
+        return "destroyed";
+    case VIR_DOMAIN_EVENT_STOPPED_CRASHED:
+        return "crashed";
+    case VIR_DOMAIN_EVENT_STOPPED_FAILED:
+        return "failed";
+    default:
+        return "stopped";
+    }
+}
+
+static void on_stopped(VmmDomain *domain, int detail)
+{
+    const char *text = stopped_detail(detail);
+    g_autofree char *tail = vmm_console_tail(domain->console_log, 10);
+    g_autofree char *message =
+        g_strdup_printf("VM '%s' stopped (%s); console:\n%s", domain->name, text, tail);
+
+    domain->running = FALSE;
+    domain->pid = 0;
+    vmm_agent_wait_cancel(domain, VMM_ERROR_STOPPED, message, TRUE);
+    emit(domain, detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ? VMM_EVENT_CRASHED : VMM_EVENT_STOPPED,
+         text);
+}
+
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
+                        void *opaque)
+{
+    VmmDomain *domain = opaque;
+
+    (void)conn;
+    (void)dom;
+    if (event == VIR_DOMAIN_EVENT_STOPPED && domain->running)
+        on_stopped(domain, detail);
+    else if (event == VIR_DOMAIN_EVENT_CRASHED)
+        emit(domain, VMM_EVENT_PANICKED,
+             detail == VIR_DOMAIN_EVENT_CRASHED_PANICKED ? "guest panicked" : "crashed");
+    return 0;
+}
+
+static void release_event_ref(void *opaque)
+{
+    vmm_domain_unref(opaque);
+}
+
+/* Connects, creates the domain (destroyed by libvirt if our connection closes first) and
+ * subscribes to its lifecycle events. */
+static gboolean create_domain(VmmDomain *domain, const char *xml, GError **error)
+{
+    g_autofree char *uri = vmm_config_uri(&domain->config);
+
+    vmm_libvirt_init();
+    domain->conn = virConnectOpen(uri);
+    if (domain->conn == NULL) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "connect to '%s': %s", uri,
+                    vmm_libvirt_error());
+        return FALSE;
+    }
+    domain->dom = virDomainCreateXML(domain->conn, xml, VIR_DOMAIN_START_AUTODESTROY);
+    if (domain->dom == NULL) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "create domain '%s': %s", domain->name,
+                    vmm_libvirt_error());
+        return FALSE;
+    }
+    domain->running = TRUE;
+    domain->event_id = virConnectDomainEventRegisterAny(
+        domain->conn, domain->dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+        VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), vmm_domain_ref(domain), release_event_ref);
+    if (domain->event_id < 0) {
+        vmm_domain_unref(domain);
+        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "watch domain '%s': %s", domain->name,
+                    vmm_libvirt_error());
+        return FALSE;
+    }
+    /* QEMU may already have died before we subscribed: then no event will come. */
+    if (virDomainIsActive(domain->dom) != 1) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_STOPPED, "domain '%s' stopped right after start",
+                    domain->name);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static VmmDomain *domain_new(const VmmConfig *config, VmmAccel accel)
+{
+    VmmDomain *domain = g_new0(VmmDomain, 1);
+
+    domain->ref_count = 1;
+    domain->strings = g_string_chunk_new(256);
+    vmm_config_copy(config, &domain->config, domain->strings);
+    domain->config.accel = accel;
+    domain->accel = accel;
+    domain->name = vmm_config_domain_name(config);
+    domain->agent_socket = vmm_config_agent_socket(config);
+    domain->console_log = vmm_config_console_log(config);
+    domain->event_id = -1;
+    return domain;
+}
+
+VmmDomain *vmm_domain_start(const VmmConfig *config, GError **error)
+{
+    gint64 start = g_get_monotonic_time();
+    VmmConfig resolved;
+    g_autofree char *xml = NULL;
+    VmmDomain *domain;
+
+    g_return_val_if_fail(config != NULL, NULL);
+
+    resolved = *config;
+    resolved.accel = vmm_accel_resolve(config->accel);
+    xml = vmm_domain_xml(&resolved, error);
+    if (xml == NULL || !check_files(&resolved, error))
+        return NULL;
+    if (!vmm_cleanup_stale(&resolved, error))
+        return NULL;
+
+    domain = domain_new(&resolved, resolved.accel);
+    domain->timings.start = start;
+    if (!prepare_run_dir(&resolved, error) || !create_domain(domain, xml, error)) {
+        g_prefix_error(error, "start VM '%s': ", resolved.name);
+        vmm_domain_free(domain);
+        return NULL;
+    }
+    domain->timings.created = g_get_monotonic_time();
+    domain->pid = read_qemu_pid(domain);
+    return domain;
+}
+
+void vmm_domain_set_lifecycle_func(VmmDomain *domain, VmmLifecycleFunc func, gpointer user_data)
+{
+    g_return_if_fail(domain != NULL);
+
+    domain->lifecycle_func = func;
+    domain->lifecycle_data = user_data;
+}
+
+static void disconnect(VmmDomain *domain)
+{
+    if (domain->event_id >= 0) {
+        virConnectDomainEventDeregisterAny(domain->conn, domain->event_id);
+        domain->event_id = -1;
+    }
+    g_clear_pointer(&domain->dom, virDomainFree);
+    g_clear_pointer(&domain->conn, virConnectClose);
+}
+
+/* Stops QEMU through libvirt; a domain that is already gone is fine. */
+static gboolean stop_domain(VmmDomain *domain, GError **error)
+{
+    if (domain->dom == NULL || virDomainIsActive(domain->dom) != 1)
+        return TRUE;
+    if (virDomainDestroy(domain->dom) == 0 || virDomainIsActive(domain->dom) != 1)
+        return TRUE;
+    g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "destroy domain '%s': %s", domain->name,
+                vmm_libvirt_error());
+    return FALSE;
+}
+
+gboolean vmm_domain_destroy(VmmDomain *domain, GError **error)
+{
+    g_autoptr(GError) stop_error = NULL;
+
+    g_return_val_if_fail(domain != NULL, FALSE);
+
+    vmm_agent_wait_cancel(domain, VMM_ERROR_STOPPED, "the VM was destroyed", TRUE);
+    stop_domain(domain, &stop_error);
+    domain->running = FALSE;
+    domain->pid = 0;
+    disconnect(domain);
+    /* Whatever libvirt could not stop, and every file, goes the stale-cleanup way. */
+    if (!vmm_cleanup_stale(&domain->config, error)) {
+        g_prefix_error(error, "destroy VM '%s': ", domain->name);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+void vmm_domain_free(VmmDomain *domain)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (domain == NULL || domain->freed)
+        return;
+    domain->freed = TRUE;
+    vmm_agent_wait_cancel(domain, VMM_ERROR_STOPPED, "the VM was freed", FALSE);
+    if (!vmm_domain_destroy(domain, &error))
+        g_debug("%s", error->message);
+    vmm_domain_unref(domain);
+}
+
+const char *vmm_domain_get_name(VmmDomain *domain)
+{
+    return domain->name;
+}
+
+pid_t vmm_domain_get_pid(VmmDomain *domain)
+{
+    return domain->pid;
+}
+
+const char *vmm_domain_get_console_log(VmmDomain *domain)
+{
+    return domain->console_log;
+}
+
+const char *vmm_domain_get_agent_socket(VmmDomain *domain)
+{
+    return domain->agent_socket;
+}
+
+VmmAccel vmm_domain_get_accel(VmmDomain *domain)
+{
+    return domain->accel;
+}
+
+gboolean vmm_domain_is_running(VmmDomain *domain)
+{
+    return domain->running;
+}
+
+void vmm_domain_get_timings(VmmDomain *domain, VmmTimings *out_timings)
+{
+    *out_timings = domain->timings;
+}

@@ -1,0 +1,79 @@
+/* Helpers shared by the files of vmm-libvirt; not part of its API. */
+#pragma once
+
+#include <libvirt/libvirt.h>
+
+#include "vmm.h"
+
+/* <run_dir>/libvirt: the embedded driver's root. Caller frees. */
+char *vmm_config_embed_root(const VmmConfig *config);
+/* Copies @src into @dst with every string duplicated into @strings. */
+void vmm_config_copy(const VmmConfig *src, VmmConfig *dst, GStringChunk *strings);
+/* TRUE when the config uses the embedded driver (the default). */
+gboolean vmm_config_is_embedded(const VmmConfig *config);
+
+/* The accelerator this host can really run: kvm only when @sys_module_dir (normally
+ * /sys/module) shows a hardware KVM module (kvm_intel or kvm_amd) and no kvm_pvm, and
+ * @kvm_device opens and answers KVM_GET_API_VERSION with 12. */
+VmmAccel vmm_accel_probe(const char *sys_module_dir, const char *kvm_device);
+
+/* The last lines of the console log at @path (at most @max_lines lines and 2 KiB), with control
+ * characters other than newline replaced: the guest wrote them. Never NULL. */
+char *vmm_console_tail(const char *path, guint max_lines);
+
+/* Makes @dir a shared bind mount of itself, so mounts made in it later propagate to virtiofsd's
+ * mount namespace. */
+gboolean vmm_shared_mount(const char *dir, GError **error);
+/* Lazily unmounts the bind mount of @dir made by vmm_shared_mount() (and all under it) if
+ * @dir is a mount point of its own; fine when it is not. */
+gboolean vmm_shared_unmount(const char *dir, GError **error);
+
+/* Removes @path and everything under it without crossing mount points; fine when missing. */
+gboolean vmm_remove_tree(const char *path, GError **error);
+
+/* Sends SIGKILL to @pid and waits (polling, at most @timeout_us) until it is gone. */
+gboolean vmm_kill_wait(pid_t pid, gint64 timeout_us, GError **error);
+
+/* Registers libvirt's default event implementation (GLib, default main context) and a
+ * libvirt error handler that keeps errors off stderr; once per process. */
+void vmm_libvirt_init(void);
+/* The last libvirt error of this thread as text (never NULL). */
+const char *vmm_libvirt_error(void);
+
+/* The marker file in the embed root that says vmm_shared_mount() was applied to shared_dir. */
+#define VMM_SHARED_MOUNT_MARKER "shared-mount"
+
+typedef struct _VmmAgentWait VmmAgentWait;
+
+struct _VmmDomain {
+    int ref_count; /* callbacks in flight hold a reference */
+    gboolean freed; /* vmm_domain_free() was called: no more callbacks */
+
+    /* A copy of the caller's config; its strings live in @strings. */
+    VmmConfig config;
+    GStringChunk *strings;
+
+    char *name;
+    char *agent_socket;
+    char *console_log;
+    VmmAccel accel;
+
+    virConnectPtr conn;
+    virDomainPtr dom;
+    int event_id;
+    gboolean running;
+    pid_t pid;
+
+    VmmLifecycleFunc lifecycle_func;
+    gpointer lifecycle_data;
+    VmmAgentWait *wait;
+    VmmTimings timings;
+};
+
+VmmDomain *vmm_domain_ref(VmmDomain *domain);
+void vmm_domain_unref(VmmDomain *domain);
+
+/* Ends a pending agent wait of @domain (if any) with @code and @message; its callback runs
+ * later from the main context, unless @notify is FALSE. */
+void vmm_agent_wait_cancel(VmmDomain *domain, VmmError code, const char *message,
+                           gboolean notify);

@@ -1,0 +1,154 @@
+/* Cleanup of what a pod's previous run left: QEMU and virtiofsd processes, the shared bind
+ * mount, the embed root, the agent socket and the console log. Works from files alone, so it
+ * can run when the process that held the embedded driver died. */
+#include <dirent.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "vmm-internal.h"
+
+#define STALE_KILL_TIMEOUT_US (3 * G_USEC_PER_SEC)
+
+/* The NUL-separated argv of @pid, or NULL when it is gone or a kernel thread. */
+static GStrv read_argv(pid_t pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/cmdline", pid);
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    g_autoptr(GStrvBuilder) builder = NULL;
+
+    if (!g_file_get_contents(path, &data, &len, NULL) || len == 0)
+        return NULL;
+    builder = g_strv_builder_new();
+    for (gsize at = 0; at < len; at += strlen(data + at) + 1)
+        g_strv_builder_add(builder, data + at);
+    return g_strv_builder_end(builder);
+}
+
+static gboolean any_arg_contains(GStrv argv, const char *needle)
+{
+    for (guint i = 1; argv[i] != NULL; i++) {
+        if (strstr(argv[i], needle) != NULL)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* A process of this pod: a QEMU whose arguments name our domain and our embed root, or a
+ * virtiofsd serving our shared directory. Never judged by its name alone. */
+static gboolean process_is_ours(GStrv argv, const char *guest_arg, const char *embed_root,
+                                const char *source_arg)
+{
+    g_autofree char *program = g_path_get_basename(argv[0]);
+
+    if (g_str_has_prefix(program, "qemu-system"))
+        return any_arg_contains(argv, guest_arg) && any_arg_contains(argv, embed_root);
+    if (g_str_has_suffix(program, "virtiofsd") && source_arg != NULL)
+        return any_arg_contains(argv, source_arg);
+    return FALSE;
+}
+
+static gboolean kill_stale_processes(const VmmConfig *config, GError **error)
+{
+    g_autofree char *name = vmm_config_domain_name(config);
+    g_autofree char *guest_arg = g_strdup_printf("guest=%s,", name);
+    g_autofree char *root = vmm_config_embed_root(config);
+    g_autofree char *embed_root = g_strconcat(root, "/", NULL);
+    g_autofree char *source_arg = NULL;
+    g_autoptr(GDir) proc = NULL;
+    const char *entry;
+
+    if (config->shared_fs == VMM_SHARED_FS_VIRTIOFS && config->shared_dir != NULL)
+        source_arg = g_strdup_printf("source=%s", config->shared_dir);
+    proc = g_dir_open("/proc", 0, error);
+    if (proc == NULL)
+        return FALSE;
+    while ((entry = g_dir_read_name(proc)) != NULL) {
+        guint64 pid;
+        g_auto(GStrv) argv = NULL;
+
+        if (!g_ascii_string_to_unsigned(entry, 10, 1, G_MAXINT, &pid, NULL) ||
+            (pid_t)pid == getpid())
+            continue;
+        argv = read_argv(pid);
+        if (argv == NULL || !process_is_ours(argv, guest_arg, embed_root, source_arg))
+            continue;
+        if (!vmm_kill_wait(pid, STALE_KILL_TIMEOUT_US, error)) {
+            g_prefix_error(error, "stale %s: ", argv[0]);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/* qemu:///system and the like: the daemon keeps the domain; ask it to destroy ours. */
+static gboolean destroy_remote_domain(const VmmConfig *config, GError **error)
+{
+    g_autofree char *name = vmm_config_domain_name(config);
+    virConnectPtr conn;
+    virDomainPtr dom;
+    gboolean ok = TRUE;
+
+    vmm_libvirt_init();
+    conn = virConnectOpen(config->uri);
+    if (conn == NULL) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "connect to '%s': %s", config->uri,
+                    vmm_libvirt_error());
+        return FALSE;
+    }
+    dom = virDomainLookupByName(conn, name);
+    if (dom != NULL) {
+        if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
+            g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "destroy stale domain '%s': %s",
+                        name, vmm_libvirt_error());
+            ok = FALSE;
+        }
+        virDomainFree(dom);
+    }
+    virConnectClose(conn);
+    return ok;
+}
+
+static gboolean remove_files(const VmmConfig *config, GError **error)
+{
+    g_autofree char *embed_root = vmm_config_embed_root(config);
+    g_autofree char *marker = g_build_filename(embed_root, VMM_SHARED_MOUNT_MARKER, NULL);
+    g_autofree char *agent_socket = vmm_config_agent_socket(config);
+    g_autofree char *console_log = vmm_config_console_log(config);
+
+    if (config->shared_dir != NULL && g_file_test(marker, G_FILE_TEST_EXISTS) &&
+        !vmm_shared_unmount(config->shared_dir, error))
+        return FALSE;
+    if (!vmm_remove_tree(embed_root, error))
+        return FALSE;
+    if ((g_unlink(agent_socket) < 0 && errno != ENOENT) ||
+        (g_unlink(console_log) < 0 && errno != ENOENT)) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "remove files in '%s': %s",
+                    config->run_dir, g_strerror(errno));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean vmm_cleanup_stale(const VmmConfig *config, GError **error)
+{
+    g_return_val_if_fail(config != NULL, FALSE);
+
+    if (config->name == NULL || config->run_dir == NULL || !g_path_is_absolute(config->run_dir)) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
+                    "cleanup needs a name and an absolute run directory");
+        return FALSE;
+    }
+    if (vmm_config_is_embedded(config)) {
+        if (!kill_stale_processes(config, error))
+            return FALSE;
+    } else if (!destroy_remote_domain(config, error)) {
+        return FALSE;
+    }
+    if (!remove_files(config, error)) {
+        g_prefix_error(error, "clean up VM '%s': ", config->name);
+        return FALSE;
+    }
+    return TRUE;
+}

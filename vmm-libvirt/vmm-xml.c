@@ -1,0 +1,253 @@
+/* VmmConfig -> libvirt domain XML, as a pure function of the config (golden-tested). */
+#include <sys/un.h>
+
+#include "vmm-internal.h"
+
+#define NAME_MAX_LEN 64
+#define MEMORY_MIN_MIB 64
+#define MEMORY_MAX_MIB (1024 * 1024)
+#define VCPUS_MAX 255
+#define VSOCK_CID_MIN 3
+
+static gboolean name_valid(const char *name)
+{
+    gsize len = name != NULL ? strlen(name) : 0;
+
+    if (len == 0 || len > NAME_MAX_LEN || name[0] == '.')
+        return FALSE;
+    for (gsize i = 0; i < len; i++) {
+        if (!g_ascii_isalnum(name[i]) && strchr("_.-", name[i]) == NULL)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean absolute_path(const char *path)
+{
+    return path != NULL && g_path_is_absolute(path);
+}
+
+static gboolean check_path(const char *what, const char *path, GError **error)
+{
+    if (absolute_path(path))
+        return TRUE;
+    g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG, "%s '%s' is not an absolute path", what,
+                path != NULL ? path : "(unset)");
+    return FALSE;
+}
+
+static gboolean config_valid(const VmmConfig *c, GError **error)
+{
+    struct sockaddr_un addr;
+    g_autofree char *socket_path = NULL;
+
+    if (!name_valid(c->name)) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
+                    "VM name '%s' is not 1..%d bytes of [A-Za-z0-9_.-]",
+                    c->name != NULL ? c->name : "(unset)", NAME_MAX_LEN);
+        return FALSE;
+    }
+    if (!check_path("run directory", c->run_dir, error) ||
+        !check_path("kernel", c->kernel, error) || !check_path("initrd", c->initrd, error) ||
+        !check_path("emulator", c->emulator, error))
+        return FALSE;
+    if (c->memory_mib < MEMORY_MIN_MIB || c->memory_mib > MEMORY_MAX_MIB ||
+        c->vcpus < 1 || c->vcpus > VCPUS_MAX) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
+                    "memory %u MiB / %u vcpus out of range (%u..%u MiB, 1..%u vcpus)",
+                    c->memory_mib, c->vcpus, MEMORY_MIN_MIB, MEMORY_MAX_MIB, VCPUS_MAX);
+        return FALSE;
+    }
+    if (c->accel == VMM_ACCEL_AUTO || c->accel >= VMM_ACCEL_LAST) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
+                    "accelerator must be resolved to kvm or tcg before generating XML");
+        return FALSE;
+    }
+    if (c->machine == NULL || !name_valid(c->machine)) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG, "machine type '%s' is invalid",
+                    c->machine != NULL ? c->machine : "(unset)");
+        return FALSE;
+    }
+    if (c->shared_fs >= VMM_SHARED_FS_LAST || c->agent >= VMM_AGENT_LAST) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG, "unknown shared fs or agent type");
+        return FALSE;
+    }
+    if (c->shared_fs != VMM_SHARED_FS_NONE && !check_path("shared directory", c->shared_dir, error))
+        return FALSE;
+    if (c->shared_fs == VMM_SHARED_FS_VIRTIOFS && !check_path("virtiofsd", c->virtiofsd, error))
+        return FALSE;
+    if (c->agent == VMM_AGENT_VSOCK && (c->vsock_cid < VSOCK_CID_MIN || c->vsock_port == 0)) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
+                    "vsock cid %u / port %u invalid (cid >= %u, port > 0)", c->vsock_cid,
+                    c->vsock_port, VSOCK_CID_MIN);
+        return FALSE;
+    }
+    socket_path = vmm_config_agent_socket(c);
+    if (strlen(socket_path) >= sizeof(addr.sun_path)) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
+                    "agent socket path '%s' is longer than %zu bytes: use a shorter run directory",
+                    socket_path, sizeof(addr.sun_path) - 1);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* Appends @format with every %s argument XML-escaped. */
+static void G_GNUC_PRINTF(2, 3) append_escaped(GString *xml, const char *format, ...)
+{
+    va_list args;
+    g_autofree char *text = NULL;
+
+    va_start(args, format);
+    text = g_markup_vprintf_escaped(format, args);
+    va_end(args);
+    g_string_append(xml, text);
+}
+
+static char *kernel_cmdline(const VmmConfig *c)
+{
+    GString *cmdline = g_string_new("console=ttyS0 panic=1");
+
+    if (c->agent == VMM_AGENT_VSOCK)
+        g_string_append_printf(cmdline, " sc.agent_vsock=%u", c->vsock_port);
+    if (c->kernel_params != NULL && c->kernel_params[0] != '\0')
+        g_string_append_printf(cmdline, " %s", c->kernel_params);
+    return g_string_free(cmdline, FALSE);
+}
+
+static void append_os(GString *xml, const VmmConfig *c)
+{
+    g_autofree char *cmdline = kernel_cmdline(c);
+
+    append_escaped(xml,
+                   "  <os>\n"
+                   "    <type arch='x86_64' machine='%s'>hvm</type>\n"
+                   "    <kernel>%s</kernel>\n"
+                   "    <initrd>%s</initrd>\n"
+                   "    <cmdline>%s</cmdline>\n"
+                   "  </os>\n",
+                   c->machine, c->kernel, c->initrd, cmdline);
+}
+
+static void append_features(GString *xml, const VmmConfig *c)
+{
+    g_string_append(xml, "  <features>\n    <acpi/>\n");
+    /* QEMU reserves 1 GiB for translated code by default; a small guest needs far less. */
+    if (c->accel == VMM_ACCEL_TCG)
+        g_string_append_printf(xml,
+                               "    <tcg>\n"
+                               "      <tb-cache unit='MiB'>%u</tb-cache>\n"
+                               "    </tcg>\n",
+                               c->tcg_tb_cache_mib);
+    g_string_append(xml, "  </features>\n");
+    if (c->accel == VMM_ACCEL_KVM)
+        g_string_append(xml, "  <cpu mode='host-passthrough'/>\n");
+}
+
+static void append_shared_fs(GString *xml, const VmmConfig *c)
+{
+    switch (c->shared_fs) {
+    case VMM_SHARED_FS_VIRTIOFS:
+        append_escaped(xml,
+                       "    <filesystem type='mount' accessmode='passthrough'>\n"
+                       "      <driver type='virtiofs'/>\n"
+                       "      <binary path='%s'/>\n"
+                       "      <source dir='%s'/>\n"
+                       "      <target dir='%s'/>\n"
+                       "    </filesystem>\n",
+                       c->virtiofsd, c->shared_dir, VMM_SHARED_FS_TAG);
+        break;
+    case VMM_SHARED_FS_9P:
+        append_escaped(xml,
+                       "    <filesystem type='mount' accessmode='passthrough'>\n"
+                       "      <driver type='path'/>\n"
+                       "      <source dir='%s'/>\n"
+                       "      <target dir='%s'/>\n"
+                       "    </filesystem>\n",
+                       c->shared_dir, VMM_SHARED_FS_TAG);
+        break;
+    case VMM_SHARED_FS_NONE:
+    case VMM_SHARED_FS_LAST:
+        break;
+    }
+}
+
+static void append_agent_channel(GString *xml, const VmmConfig *c)
+{
+    g_autofree char *socket_path = NULL;
+
+    if (c->agent == VMM_AGENT_VSOCK) {
+        g_string_append_printf(xml,
+                               "    <vsock model='virtio'>\n"
+                               "      <cid auto='no' address='%u'/>\n"
+                               "    </vsock>\n",
+                               c->vsock_cid);
+        return;
+    }
+    socket_path = vmm_config_agent_socket(c);
+    append_escaped(xml,
+                   "    <channel type='unix'>\n"
+                   "      <source mode='bind' path='%s'/>\n"
+                   "      <target type='virtio' name='%s'/>\n"
+                   "    </channel>\n",
+                   socket_path, VMM_AGENT_PORT_NAME);
+}
+
+static void append_devices(GString *xml, const VmmConfig *c)
+{
+    g_autofree char *console_log = vmm_config_console_log(c);
+
+    append_escaped(xml,
+                   "  <devices>\n"
+                   "    <emulator>%s</emulator>\n"
+                   "    <controller type='usb' model='none'/>\n"
+                   "    <memballoon model='none'/>\n",
+                   c->emulator);
+    append_shared_fs(xml, c);
+    append_escaped(xml,
+                   "    <serial type='file'>\n"
+                   "      <source path='%s'/>\n"
+                   "      <target port='0'/>\n"
+                   "    </serial>\n",
+                   console_log);
+    append_agent_channel(xml, c);
+    g_string_append(xml,
+                    "    <panic model='isa'/>\n"
+                    "  </devices>\n");
+}
+
+char *vmm_domain_xml(const VmmConfig *config, GError **error)
+{
+    g_autoptr(GString) xml = NULL;
+    g_autofree char *name = NULL;
+
+    g_return_val_if_fail(config != NULL, NULL);
+
+    if (!config_valid(config, error))
+        return NULL;
+    name = vmm_config_domain_name(config);
+    xml = g_string_new(NULL);
+    append_escaped(xml,
+                   "<domain type='%s'>\n"
+                   "  <name>%s</name>\n",
+                   config->accel == VMM_ACCEL_KVM ? "kvm" : "qemu", name);
+    g_string_append_printf(xml, "  <memory unit='MiB'>%u</memory>\n", config->memory_mib);
+    /* virtiofsd maps guest memory, which therefore has to be shared memory. */
+    if (config->shared_fs == VMM_SHARED_FS_VIRTIOFS)
+        g_string_append(xml,
+                        "  <memoryBacking>\n"
+                        "    <source type='memfd'/>\n"
+                        "    <access mode='shared'/>\n"
+                        "  </memoryBacking>\n");
+    g_string_append_printf(xml, "  <vcpu>%u</vcpu>\n", config->vcpus);
+    append_os(xml, config);
+    append_features(xml, config);
+    /* The guest never reboots: a panic or reboot ends the pod (panic=1 turns a panic into one). */
+    g_string_append(xml,
+                    "  <on_poweroff>destroy</on_poweroff>\n"
+                    "  <on_reboot>destroy</on_reboot>\n"
+                    "  <on_crash>destroy</on_crash>\n");
+    append_devices(xml, config);
+    g_string_append(xml, "</domain>\n");
+    return g_string_free(g_steal_pointer(&xml), FALSE);
+}
