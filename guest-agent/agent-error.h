@@ -1,0 +1,21 @@
+/* The agent's error domain: what went wrong in a request, independent of the wire. The service
+ * maps each code to a ttrpc status code. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define AGENT_ERROR (agent_error_quark())
+GQuark agent_error_quark(void);
+
+typedef enum {
+    AGENT_ERROR_INVALID,   /* a malformed or out-of-limits argument */
+    AGENT_ERROR_NOT_FOUND, /* no container or process with that id */
+    AGENT_ERROR_EXISTS,    /* the id is already taken */
+    AGENT_ERROR_STATE,     /* not possible in the object's current state */
+    AGENT_ERROR_FAILED,    /* a system call failed */
+    AGENT_ERROR_LAST
+} AgentErrorCode;
+
+G_END_DECLS

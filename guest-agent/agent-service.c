@@ -1,0 +1,568 @@
+/* Agent service handlers. Each one decodes its request (InvalidArgument when that fails), checks
+ * the limits proto/agent.proto states, calls the core and maps its error to a status code. Calls
+ * that wait (WaitProcess, stream reads, stdin writes, GetOOMEvent) complete from the loop. */
+#include "agent-service.h"
+#include "agent-error.h"
+#include "agent-init.h"
+
+#include "agent.pb-c.h"
+#include "wellknown.pb-c.h"
+
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#define JSON_MAX (1024 * 1024)
+#define READ_DEFAULT (64 * 1024)
+#define READ_MAX (1024 * 1024)
+#define STDIN_MAX (1024 * 1024)
+#define LIST_PIDS_MAX 4096
+#define POWER_OFF_DELAY_MS 100 /* lets the DestroySandbox reply reach the host first */
+
+static void service_message_free(ProtobufCMessage *message)
+{
+    protobuf_c_message_free_unpacked(message, NULL);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtobufCMessage, service_message_free)
+
+/* Decodes a request, or completes @call with InvalidArgument and returns NULL. */
+static ProtobufCMessage *service_unpack(TtrpcCall *call, const ProtobufCMessageDescriptor *desc,
+                                        const guint8 *payload, gsize len)
+{
+    ProtobufCMessage *message = protobuf_c_message_unpack(desc, NULL, len, payload);
+
+    if (message == NULL)
+        ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT, "malformed %s", desc->name);
+    return message;
+}
+
+static TtrpcCode service_code(const GError *error)
+{
+    static const TtrpcCode agent_codes[AGENT_ERROR_LAST] = {
+        [AGENT_ERROR_INVALID] = TTRPC_CODE_INVALID_ARGUMENT,
+        [AGENT_ERROR_NOT_FOUND] = TTRPC_CODE_NOT_FOUND,
+        [AGENT_ERROR_EXISTS] = TTRPC_CODE_ALREADY_EXISTS,
+        [AGENT_ERROR_STATE] = TTRPC_CODE_FAILED_PRECONDITION,
+        [AGENT_ERROR_FAILED] = TTRPC_CODE_INTERNAL,
+    };
+    static const TtrpcCode container_codes[CONTAINER_ERROR_LAST] = {
+        [CONTAINER_ERROR_INVALID] = TTRPC_CODE_INVALID_ARGUMENT,
+        [CONTAINER_ERROR_UNSUPPORTED] = TTRPC_CODE_UNIMPLEMENTED,
+        [CONTAINER_ERROR_ESCAPE] = TTRPC_CODE_INVALID_ARGUMENT,
+        [CONTAINER_ERROR_STATE] = TTRPC_CODE_FAILED_PRECONDITION,
+        [CONTAINER_ERROR_FAILED] = TTRPC_CODE_INTERNAL,
+    };
+
+    if (error->domain == AGENT_ERROR && error->code >= 0 && error->code < AGENT_ERROR_LAST)
+        return agent_codes[error->code];
+    if (error->domain == CONTAINER_ERROR && error->code >= 0 &&
+        error->code < CONTAINER_ERROR_LAST)
+        return container_codes[error->code];
+    return TTRPC_CODE_INTERNAL;
+}
+
+static void service_fail(TtrpcCall *call, const GError *error)
+{
+    ttrpc_call_return_error(call, service_code(error), "%s", error->message);
+}
+
+/* Completes @call with an empty reply, or its error. */
+static void service_finish(TtrpcCall *call, gboolean ok, const GError *error)
+{
+    if (ok)
+        ttrpc_call_return(call, NULL);
+    else
+        service_fail(call, error);
+}
+
+/* Fails @call with InvalidArgument when @len exceeds @max. */
+static gboolean service_check_size(TtrpcCall *call, const char *what, gsize len, gsize max)
+{
+    if (len <= max)
+        return TRUE;
+    ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT, "%s is %zu bytes, at most %zu",
+                            what, len, max);
+    return FALSE;
+}
+
+static void service_health(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+{
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__health_request__descriptor, payload, len);
+    Secure__Agent__V1__HealthResponse reply = SECURE__AGENT__V1__HEALTH_RESPONSE__INIT;
+    struct utsname uts;
+
+    (void)data;
+    if (msg == NULL)
+        return;
+    uname(&uts);
+    reply.agent_version = (char *)SC_VERSION;
+    reply.kernel_release = uts.release;
+    reply.agent_pid = getpid();
+    ttrpc_call_return(call, &reply.base);
+}
+
+static void service_create_sandbox(TtrpcCall *call, const guint8 *payload, gsize len,
+                                   gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__create_sandbox_request__descriptor, payload, len);
+    Secure__Agent__V1__CreateSandboxRequest *req = (void *)msg;
+    g_autoptr(GError) error = NULL;
+    AgentSandboxConfig config;
+
+    if (req == NULL)
+        return;
+    config = (AgentSandboxConfig){
+        .hostname = req->hostname,
+        .dns_servers = (const char *const *)req->dns_servers,
+        .n_dns_servers = req->n_dns_servers,
+        .shared_fs_type = req->shared_fs_type,
+        .shared_fs_tag = req->shared_fs_tag,
+        .shared_fs_path = req->shared_fs_path,
+    };
+    service_finish(call, agent_sandbox_create(agent->sandbox, &config, &error), error);
+}
+
+static gboolean service_on_power_off(gpointer data)
+{
+    (void)data;
+    agent_init_power_off();
+}
+
+static void service_destroy_sandbox(TtrpcCall *call, const guint8 *payload, gsize len,
+                                    gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__destroy_sandbox_request__descriptor, payload,
+                       len);
+    GSource *source;
+
+    if (msg == NULL)
+        return;
+    agent_pod_destroy_all(agent->pod);
+    ttrpc_call_return(call, NULL);
+    if (!agent->init_mode)
+        return;
+    source = g_timeout_source_new(POWER_OFF_DELAY_MS);
+    g_source_set_callback(source, service_on_power_off, NULL, NULL);
+    g_source_attach(source, agent->context);
+    g_source_unref(source);
+}
+
+static void service_create_container(TtrpcCall *call, const guint8 *payload, gsize len,
+                                     gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg = service_unpack(
+        call, &secure__agent__v1__create_container_request__descriptor, payload, len);
+    Secure__Agent__V1__CreateContainerRequest *req = (void *)msg;
+    Secure__Agent__V1__CreateContainerResponse reply =
+        SECURE__AGENT__V1__CREATE_CONTAINER_RESPONSE__INIT;
+    g_autoptr(GError) error = NULL;
+    pid_t pid;
+
+    if (req == NULL || !service_check_size(call, "config_json", req->config_json.len, JSON_MAX) ||
+        !service_check_size(call, "rootfs_path", strlen(req->rootfs_path),
+                            AGENT_SANDBOX_PATH_MAX))
+        return;
+    if (!agent_pod_create(agent->pod, req->container_id, (const char *)req->config_json.data,
+                          req->config_json.len, req->rootfs_path, req->stdin, &pid, &error)) {
+        service_fail(call, error);
+        return;
+    }
+    reply.pid = pid;
+    ttrpc_call_return(call, &reply.base);
+}
+
+static void service_start_container(TtrpcCall *call, const guint8 *payload, gsize len,
+                                    gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg = service_unpack(
+        call, &secure__agent__v1__start_container_request__descriptor, payload, len);
+    Secure__Agent__V1__StartContainerRequest *req = (void *)msg;
+    Secure__Agent__V1__StartContainerResponse reply =
+        SECURE__AGENT__V1__START_CONTAINER_RESPONSE__INIT;
+    g_autoptr(GError) error = NULL;
+    pid_t pid;
+
+    if (req == NULL)
+        return;
+    if (!agent_pod_start(agent->pod, req->container_id, &pid, &error)) {
+        service_fail(call, error);
+        return;
+    }
+    reply.pid = pid;
+    ttrpc_call_return(call, &reply.base);
+}
+
+static void service_remove_container(TtrpcCall *call, const guint8 *payload, gsize len,
+                                     gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg = service_unpack(
+        call, &secure__agent__v1__remove_container_request__descriptor, payload, len);
+    Secure__Agent__V1__RemoveContainerRequest *req = (void *)msg;
+    g_autoptr(GError) error = NULL;
+
+    if (req == NULL)
+        return;
+    service_finish(call, agent_pod_remove(agent->pod, req->container_id, &error), error);
+}
+
+static void service_exec_process(TtrpcCall *call, const guint8 *payload, gsize len,
+                                 gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__exec_process_request__descriptor, payload, len);
+    Secure__Agent__V1__ExecProcessRequest *req = (void *)msg;
+    Secure__Agent__V1__ExecProcessResponse reply = SECURE__AGENT__V1__EXEC_PROCESS_RESPONSE__INIT;
+    g_autoptr(GError) error = NULL;
+    pid_t pid;
+
+    if (req == NULL ||
+        !service_check_size(call, "process_json", req->process_json.len, JSON_MAX))
+        return;
+    if (!agent_pod_exec(agent->pod, req->container_id, req->exec_id,
+                        (const char *)req->process_json.data, req->process_json.len, req->stdin,
+                        &pid, &error)) {
+        service_fail(call, error);
+        return;
+    }
+    reply.pid = pid;
+    ttrpc_call_return(call, &reply.base);
+}
+
+static void service_signal_process(TtrpcCall *call, const guint8 *payload, gsize len,
+                                   gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg = service_unpack(
+        call, &secure__agent__v1__signal_process_request__descriptor, payload, len);
+    Secure__Agent__V1__SignalProcessRequest *req = (void *)msg;
+    g_autoptr(GError) error = NULL;
+
+    if (req == NULL || !service_check_size(call, "signal", req->signal, 64))
+        return;
+    service_finish(call,
+                   agent_pod_signal(agent->pod, req->container_id, req->exec_id, req->signal,
+                                    req->all, &error),
+                   error);
+}
+
+static void service_on_exit(AgentProcess *process, const GError *error, gpointer data)
+{
+    TtrpcCall *call = data;
+    Secure__Agent__V1__WaitProcessResponse reply = SECURE__AGENT__V1__WAIT_PROCESS_RESPONSE__INIT;
+    Google__Protobuf__Timestamp exited_at = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    gint64 at;
+
+    if (error != NULL) {
+        service_fail(call, error);
+        return;
+    }
+    at = agent_process_get_exited_at(process);
+    exited_at.seconds = at / G_USEC_PER_SEC;
+    exited_at.nanos = (at % G_USEC_PER_SEC) * 1000;
+    reply.exit_status = agent_process_get_exit_status(process);
+    reply.exited_at = &exited_at;
+    reply.oom_killed = agent_process_get_oom_killed(process);
+    ttrpc_call_return(call, &reply.base);
+}
+
+static void service_wait_process(TtrpcCall *call, const guint8 *payload, gsize len,
+                                 gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__wait_process_request__descriptor, payload, len);
+    Secure__Agent__V1__WaitProcessRequest *req = (void *)msg;
+    g_autoptr(GError) error = NULL;
+    AgentProcess *process;
+
+    if (req == NULL)
+        return;
+    process = agent_pod_find_process(agent->pod, req->container_id, req->exec_id, &error);
+    if (process == NULL) {
+        service_fail(call, error);
+        return;
+    }
+    agent_process_wait(process, service_on_exit, call);
+}
+
+static void service_list_processes(TtrpcCall *call, const guint8 *payload, gsize len,
+                                   gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg = service_unpack(
+        call, &secure__agent__v1__list_processes_request__descriptor, payload, len);
+    Secure__Agent__V1__ListProcessesRequest *req = (void *)msg;
+    Secure__Agent__V1__ListProcessesResponse reply =
+        SECURE__AGENT__V1__LIST_PROCESSES_RESPONSE__INIT;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GArray) pids = NULL;
+    g_autofree uint32_t *values = NULL;
+    Container *container;
+
+    if (req == NULL)
+        return;
+    container = agent_pod_find_container(agent->pod, req->container_id, FALSE, &error);
+    if (container != NULL)
+        pids = container_list_pids(container, &error);
+    if (pids == NULL) {
+        service_fail(call, error);
+        return;
+    }
+    reply.n_pids = MIN(pids->len, LIST_PIDS_MAX);
+    values = g_new0(uint32_t, reply.n_pids + 1);
+    for (gsize i = 0; i < reply.n_pids; i++)
+        values[i] = g_array_index(pids, pid_t, i);
+    reply.pids = values;
+    ttrpc_call_return(call, &reply.base);
+}
+
+static gboolean service_on_read(const guint8 *bytes, gsize len, gboolean eof, gpointer data)
+{
+    TtrpcCall *call = data;
+    Secure__Agent__V1__ReadStreamResponse reply = SECURE__AGENT__V1__READ_STREAM_RESPONSE__INIT;
+    gboolean taken = !ttrpc_call_is_cancelled(call);
+
+    reply.data.data = (guint8 *)bytes;
+    reply.data.len = taken ? len : 0;
+    reply.eof = eof && taken;
+    ttrpc_call_return(call, &reply.base);
+    return taken;
+}
+
+static void service_read_stream(TtrpcCall *call, const guint8 *payload, gsize len,
+                                gpointer data, gboolean err)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__read_stream_request__descriptor, payload, len);
+    Secure__Agent__V1__ReadStreamRequest *req = (void *)msg;
+    g_autoptr(GError) error = NULL;
+    AgentProcess *process;
+
+    if (req == NULL || !service_check_size(call, "max_bytes", req->max_bytes, READ_MAX))
+        return;
+    process = agent_pod_find_process(agent->pod, req->container_id, req->exec_id, &error);
+    if (process == NULL) {
+        service_fail(call, error);
+        return;
+    }
+    agent_output_read(err ? agent_process_get_stderr(process) : agent_process_get_stdout(process),
+                      req->max_bytes == 0 ? READ_DEFAULT : req->max_bytes, service_on_read, call);
+}
+
+static void service_read_stdout(TtrpcCall *call, const guint8 *payload, gsize len,
+                                gpointer data)
+{
+    service_read_stream(call, payload, len, data, FALSE);
+}
+
+static void service_read_stderr(TtrpcCall *call, const guint8 *payload, gsize len,
+                                gpointer data)
+{
+    service_read_stream(call, payload, len, data, TRUE);
+}
+
+static void service_on_written(gsize written, const GError *error, gpointer data)
+{
+    TtrpcCall *call = data;
+    Secure__Agent__V1__WriteStdinResponse reply = SECURE__AGENT__V1__WRITE_STDIN_RESPONSE__INIT;
+
+    if (error != NULL) {
+        service_fail(call, error);
+        return;
+    }
+    reply.written = written;
+    ttrpc_call_return(call, &reply.base);
+}
+
+static void service_write_stdin(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__write_stdin_request__descriptor, payload, len);
+    Secure__Agent__V1__WriteStdinRequest *req = (void *)msg;
+    g_autoptr(GError) error = NULL;
+    AgentProcess *process;
+
+    if (req == NULL || !service_check_size(call, "data", req->data.len, STDIN_MAX))
+        return;
+    process = agent_pod_find_process(agent->pod, req->container_id, req->exec_id, &error);
+    if (process == NULL) {
+        service_fail(call, error);
+        return;
+    }
+    agent_input_write(agent_process_get_stdin(process), req->data.data, req->data.len,
+                      service_on_written, call);
+}
+
+static void service_close_stdin(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__close_stdin_request__descriptor, payload, len);
+    Secure__Agent__V1__CloseStdinRequest *req = (void *)msg;
+    g_autoptr(GError) error = NULL;
+    AgentProcess *process;
+
+    if (req == NULL)
+        return;
+    process = agent_pod_find_process(agent->pod, req->container_id, req->exec_id, &error);
+    if (process != NULL)
+        agent_input_close(agent_process_get_stdin(process));
+    service_finish(call, process != NULL, error);
+}
+
+static void service_resize_tty(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__resize_tty_request__descriptor, payload, len);
+    Secure__Agent__V1__ResizeTtyRequest *req = (void *)msg;
+    g_autoptr(GError) error = NULL;
+    AgentProcess *process;
+
+    if (req == NULL || !service_check_size(call, "rows", req->rows, G_MAXUINT16) ||
+        !service_check_size(call, "cols", req->cols, G_MAXUINT16))
+        return;
+    process = agent_pod_find_process(agent->pod, req->container_id, req->exec_id, &error);
+    service_finish(call,
+                   process != NULL && agent_process_resize(process, req->rows, req->cols, &error),
+                   error);
+}
+
+/* The builder handle of the container a ContainerRequest names, or NULL with @call failed. */
+static Container *service_container(TtrpcCall *call, Agent *agent, const guint8 *payload,
+                                    gsize len, gboolean running)
+{
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__container_request__descriptor, payload, len);
+    Secure__Agent__V1__ContainerRequest *req = (void *)msg;
+    g_autoptr(GError) error = NULL;
+    Container *container;
+
+    if (req == NULL)
+        return NULL;
+    container = agent_pod_find_container(agent->pod, req->container_id, running, &error);
+    if (container == NULL)
+        service_fail(call, error);
+    return container;
+}
+
+static void service_pause(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+{
+    Container *container = service_container(call, data, payload, len, TRUE);
+    g_autoptr(GError) error = NULL;
+
+    if (container != NULL)
+        service_finish(call, container_pause(container, &error), error);
+}
+
+static void service_resume(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+{
+    Container *container = service_container(call, data, payload, len, TRUE);
+    g_autoptr(GError) error = NULL;
+
+    if (container != NULL)
+        service_finish(call, container_resume(container, &error), error);
+}
+
+static void service_stats(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+{
+    Container *container = service_container(call, data, payload, len, FALSE);
+    Secure__Agent__V1__StatsContainerResponse reply =
+        SECURE__AGENT__V1__STATS_CONTAINER_RESPONSE__INIT;
+    g_autoptr(GError) error = NULL;
+
+    if (container == NULL)
+        return;
+    reply.metrics = container_stats(container, &error);
+    if (reply.metrics == NULL) {
+        service_fail(call, error);
+        return;
+    }
+    ttrpc_call_return(call, &reply.base);
+    io__containerd__cgroups__v2__metrics__free_unpacked(reply.metrics, NULL);
+}
+
+static void service_update(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg = service_unpack(
+        call, &secure__agent__v1__update_container_request__descriptor, payload, len);
+    Secure__Agent__V1__UpdateContainerRequest *req = (void *)msg;
+    g_autoptr(GError) error = NULL;
+    Container *container;
+
+    if (req == NULL ||
+        !service_check_size(call, "resources_json", req->resources_json.len, JSON_MAX))
+        return;
+    container = agent_pod_find_container(agent->pod, req->container_id, FALSE, &error);
+    service_finish(call,
+                   container != NULL &&
+                       container_update(container, (const char *)req->resources_json.data,
+                                        req->resources_json.len, &error),
+                   error);
+}
+
+static void service_on_oom(const char *container_id, const GError *error, gpointer data)
+{
+    TtrpcCall *call = data;
+    Secure__Agent__V1__OOMEvent reply = SECURE__AGENT__V1__OOMEVENT__INIT;
+
+    if (error != NULL) {
+        service_fail(call, error);
+        return;
+    }
+    reply.container_id = (char *)container_id;
+    ttrpc_call_return(call, &reply.base);
+}
+
+static void service_get_oom_event(TtrpcCall *call, const guint8 *payload, gsize len,
+                                  gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__get_oomevent_request__descriptor, payload, len);
+
+    if (msg != NULL)
+        agent_oom_poll(agent_pod_get_oom(agent->pod), service_on_oom, call);
+}
+
+static const TtrpcMethod service_methods[] = {
+    {"Health", service_health},
+    {"CreateSandbox", service_create_sandbox},
+    {"DestroySandbox", service_destroy_sandbox},
+    {"CreateContainer", service_create_container},
+    {"StartContainer", service_start_container},
+    {"RemoveContainer", service_remove_container},
+    {"ExecProcess", service_exec_process},
+    {"SignalProcess", service_signal_process},
+    {"WaitProcess", service_wait_process},
+    {"ListProcesses", service_list_processes},
+    {"ReadStdout", service_read_stdout},
+    {"ReadStderr", service_read_stderr},
+    {"WriteStdin", service_write_stdin},
+    {"CloseStdin", service_close_stdin},
+    {"ResizeTty", service_resize_tty},
+    {"PauseContainer", service_pause},
+    {"ResumeContainer", service_resume},
+    {"StatsContainer", service_stats},
+    {"UpdateContainer", service_update},
+    {"GetOOMEvent", service_get_oom_event},
+};
+
+void agent_service_register(Agent *agent)
+{
+    ttrpc_server_register(agent->server, AGENT_SERVICE_NAME, service_methods,
+                          G_N_ELEMENTS(service_methods), agent);
+}

@@ -1,0 +1,14 @@
+/* The ttrpc service "secure.agent.v1.Agent" (proto/agent.proto): thin handlers that decode a
+ * request, check its sizes, call the pod, sandbox or builder, and encode the reply. */
+#pragma once
+
+#include "agent.h"
+
+G_BEGIN_DECLS
+
+#define AGENT_SERVICE_NAME "secure.agent.v1.Agent"
+
+/* Registers every method on @agent's server; @agent must outlive it. */
+void agent_service_register(Agent *agent);
+
+G_END_DECLS
