@@ -3,13 +3,12 @@
 #include "ttrpc.h"
 
 #include <errno.h>
-#include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "ttrpc-connection.h"
 #include "ttrpc-status.h"
+#include "ttrpc-unix.h"
 #include "ttrpc.pb-c.h"
 
 /* Stream ids are 32-bit and never reused on one connection. */
@@ -240,13 +239,9 @@ TtrpcClient *ttrpc_client_new(int *fd, GMainContext *context)
 
 TtrpcClient *ttrpc_client_connect_unix(const char *path, GMainContext *context, GError **error)
 {
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(addr.sun_path)) {
-        g_set_error(error, TTRPC_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
-                    "socket path '%s' is too long", path);
+    struct sockaddr_un addr;
+    if (!ttrpc_unix_address(path, &addr, error))
         return NULL;
-    }
-    strcpy(addr.sun_path, path);
 
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {

@@ -4,10 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -15,6 +13,7 @@
 
 #include "ttrpc-connection.h"
 #include "ttrpc-status.h"
+#include "ttrpc-unix.h"
 #include "ttrpc.pb-c.h"
 
 typedef struct {
@@ -348,23 +347,6 @@ void ttrpc_server_set_closed_func(TtrpcServer *server, TtrpcConnectionClosedFunc
 
 /* ---- listeners ------------------------------------------------------------------------- */
 
-/* containerd's rule: only a peer with our own euid and egid may talk to us. */
-static gboolean peer_is_same_user(int fd)
-{
-    struct ucred cred;
-    socklen_t len = sizeof(cred);
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-        g_debug("ttrpc server: SO_PEERCRED: %s", g_strerror(errno));
-        return FALSE;
-    }
-    if (cred.uid != geteuid() || cred.gid != getegid()) {
-        g_debug("ttrpc server: refusing peer pid %d uid %u gid %u", (int)cred.pid,
-                (unsigned)cred.uid, (unsigned)cred.gid);
-        return FALSE;
-    }
-    return TRUE;
-}
-
 static gboolean on_accept(int fd, GIOCondition condition, gpointer user_data)
 {
     (void)fd;
@@ -375,7 +357,7 @@ static gboolean on_accept(int fd, GIOCondition condition, gpointer user_data)
         g_debug("ttrpc server: accept: %s", g_strerror(errno));
         return G_SOURCE_CONTINUE;
     }
-    if (listener->check_peer && !peer_is_same_user(conn)) {
+    if (listener->check_peer && !ttrpc_unix_peer_is_same_user(conn)) {
         close(conn);
         return G_SOURCE_CONTINUE;
     }
@@ -432,13 +414,9 @@ static gboolean set_error_errno(GError **error, const char *what, const char *pa
 
 gboolean ttrpc_server_listen_unix(TtrpcServer *server, const char *path, GError **error)
 {
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(addr.sun_path)) {
-        g_set_error(error, TTRPC_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
-                    "socket path '%s' is too long", path);
+    struct sockaddr_un addr;
+    if (!ttrpc_unix_address(path, &addr, error))
         return FALSE;
-    }
-    strcpy(addr.sun_path, path);
 
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)

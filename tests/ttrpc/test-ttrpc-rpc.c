@@ -23,7 +23,7 @@ START_TEST(test_unary_echo)
     ttrpc_client_call(rig->client, TEST_SERVICE, "Echo", &request.base, 0, test_reply_func,
                       &reply);
     ck_assert(!reply.done); /* never from inside ttrpc_client_call() */
-    test_rig_run_until(rig, &reply.done);
+    TEST_RUN_UNTIL(rig, reply.done);
     ck_assert_ptr_null(reply.error);
     Ttrpc__KeyValue *kv = decode_kv(reply.payload);
     ck_assert_str_eq(kv->key, "hello");
@@ -87,6 +87,212 @@ START_TEST(test_unknown_service_and_method)
 }
 END_TEST
 
+
+#define N_CONCURRENT 128
+
+/* 128 calls in flight on one connection, answered in reverse order. */
+START_TEST(test_concurrent_out_of_order)
+{
+    TestRig *rig = test_rig_new(TRUE);
+    TestReply replies[N_CONCURRENT] = {0};
+    char keys[N_CONCURRENT][16];
+
+    for (guint i = 0; i < N_CONCURRENT; i++) {
+        g_snprintf(keys[i], sizeof(keys[i]), "call-%u", i);
+        TEST_KV(request, keys[i], "");
+        ttrpc_client_call(rig->client, TEST_SERVICE, "Hold", &request.base, 0, test_reply_func,
+                          &replies[i]);
+    }
+    TEST_RUN_UNTIL(rig, rig->held->len == N_CONCURRENT);
+    /* The server saw them in order; answer the last first, echoing the index. */
+    for (guint i = N_CONCURRENT; i-- > 0;) {
+        char value[16];
+        g_snprintf(value, sizeof(value), "%u", i);
+        TEST_KV(reply, keys[i], value);
+        ttrpc_call_return(g_ptr_array_index(rig->held, i), &reply.base);
+    }
+    g_ptr_array_set_size(rig->held, 0);
+    TEST_RUN_UNTIL(rig, replies[0].done);
+    for (guint i = 0; i < N_CONCURRENT; i++) {
+        ck_assert(replies[i].done);
+        ck_assert_ptr_null(replies[i].error);
+        ck_assert_uint_eq(replies[i].order, N_CONCURRENT - i);
+        Ttrpc__KeyValue *kv = decode_kv(replies[i].payload);
+        ck_assert_str_eq(kv->key, keys[i]);
+        ck_assert_uint_eq(atoi(kv->value), i);
+        ttrpc__key_value__free_unpacked(kv, NULL);
+        test_reply_clear(&replies[i]);
+    }
+    test_rig_free(rig);
+}
+END_TEST
+
+/* The client gives up at its deadline; the server's late completion is dropped, and the
+ * connection stays usable. */
+START_TEST(test_client_deadline)
+{
+    TestRig *rig = test_rig_new(TRUE);
+    TestReply reply = {0};
+    gint64 start = g_get_monotonic_time();
+
+    ttrpc_client_call(rig->client, TEST_SERVICE, "Hold", NULL, 50000, test_reply_func, &reply);
+    TEST_RUN_UNTIL(rig, reply.done);
+    ck_assert(g_error_matches(reply.error, TTRPC_ERROR, TTRPC_CODE_DEADLINE_EXCEEDED));
+    ck_assert_int_ge(g_get_monotonic_time() - start, 50000);
+    ck_assert_uint_eq(rig->held->len, 1);
+
+    TtrpcCall *call = g_ptr_array_index(rig->held, 0);
+    ck_assert_int_gt(ttrpc_call_get_deadline(call), start);
+    ck_assert_int_le(ttrpc_call_get_deadline(call), start + 50000 + G_USEC_PER_SEC);
+    ck_assert_str_eq(ttrpc_call_get_method(call), "Hold");
+    TEST_RUN_UNTIL(rig, ttrpc_call_is_cancelled(call));
+    ttrpc_call_return(call, NULL); /* too late: dropped */
+    g_ptr_array_set_size(rig->held, 0);
+
+    TEST_KV(request, "after", "deadline");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) bytes =
+        ttrpc_client_call_sync(rig->client, TEST_SERVICE, "Echo", &request.base, 0, &error);
+    ck_assert_ptr_null(error);
+    /* test_reply_func asserts the timed-out call never got a second callback. */
+    test_reply_clear(&reply);
+    test_rig_free(rig);
+}
+END_TEST
+
+static void count_client_closed(TtrpcClient *client, gpointer user_data)
+{
+    (void)client;
+    (*(guint *)user_data)++;
+}
+
+/* The server goes away with three calls pending: each fails with Unavailable at once. */
+START_TEST(test_disconnect_mid_call)
+{
+    TestRig *rig = test_rig_new(TRUE);
+    TestReply replies[3] = {0};
+    guint closed = 0;
+
+    ttrpc_client_set_closed_func(rig->client, count_client_closed, &closed);
+    for (guint i = 0; i < 3; i++)
+        ttrpc_client_call(rig->client, TEST_SERVICE, "Hold", NULL, 0, test_reply_func,
+                          &replies[i]);
+    TEST_RUN_UNTIL(rig, rig->held->len == 3);
+    g_clear_pointer(&rig->server, ttrpc_server_free);
+    for (guint i = 0; i < 3; i++) {
+        TtrpcCall *call = g_ptr_array_index(rig->held, i);
+        ck_assert(ttrpc_call_is_cancelled(call));
+    }
+    for (guint i = 0; i < 3; i++) {
+        TEST_RUN_UNTIL(rig, replies[i].done);
+        ck_assert(g_error_matches(replies[i].error, TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE));
+        test_reply_clear(&replies[i]);
+    }
+    ck_assert_uint_eq(closed, 1);
+    ck_assert(ttrpc_client_is_closed(rig->client));
+
+    /* A call on a closed client fails too, but never from inside ttrpc_client_call(). */
+    TestReply late = {0};
+    ttrpc_client_call(rig->client, TEST_SERVICE, "Echo", NULL, 0, test_reply_func, &late);
+    ck_assert(!late.done);
+    TEST_RUN_UNTIL(rig, late.done);
+    ck_assert(g_error_matches(late.error, TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE));
+    test_reply_clear(&late);
+    ck_assert_uint_eq(closed, 1);
+    test_rig_free(rig); /* completes the held calls: dropped */
+}
+END_TEST
+
+/* The client goes away: the server sees the connection end and cancels its calls. */
+START_TEST(test_client_goes_away)
+{
+    TestRig *rig = test_rig_new(TRUE);
+    TestReply reply = {0};
+
+    ttrpc_client_call(rig->client, TEST_SERVICE, "Hold", NULL, 0, test_reply_func, &reply);
+    TEST_RUN_UNTIL(rig, rig->held->len == 1);
+    ck_assert_uint_eq(ttrpc_server_n_connections(rig->server), 1);
+    g_clear_pointer(&rig->client, ttrpc_client_free);
+    ck_assert(!reply.done);
+    TEST_RUN_UNTIL(rig, reply.done);
+    ck_assert(g_error_matches(reply.error, TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE));
+
+    TEST_RUN_UNTIL(rig, rig->n_closed == 1);
+    ck_assert_uint_eq(ttrpc_server_n_connections(rig->server), 0);
+    ck_assert(ttrpc_call_is_cancelled(g_ptr_array_index(rig->held, 0)));
+    test_reply_clear(&reply);
+    test_rig_free(rig);
+}
+END_TEST
+
+START_TEST(test_metadata)
+{
+    TestRig *rig = test_rig_new(TRUE);
+    TEST_KV(request, "containerd-namespace-ttrpc", "");
+    g_autoptr(GError) error = NULL;
+
+    for (guint round = 0; round < 3; round++) {
+        const char *expected = round == 0 ? "(none)" : round == 1 ? "default" : "k8s.io";
+        if (round > 0)
+            ttrpc_client_set_metadata(rig->client, "containerd-namespace-ttrpc", expected);
+        g_autoptr(GBytes) bytes = ttrpc_client_call_sync(rig->client, TEST_SERVICE, "Metadata",
+                                                         &request.base, 0, &error);
+        ck_assert_ptr_null(error);
+        Ttrpc__KeyValue *kv = decode_kv(bytes);
+        ck_assert_str_eq(kv->value, expected);
+        ttrpc__key_value__free_unpacked(kv, NULL);
+    }
+    test_rig_free(rig);
+}
+END_TEST
+
+/* 3 MiB each way through a socketpair: both sides must cope with partial writes and reads. */
+START_TEST(test_large_payload)
+{
+    TestRig *rig = test_rig_new(TRUE);
+    gsize size = 3 << 20;
+    g_autofree char *value = g_malloc(size + 1);
+    for (gsize i = 0; i < size; i++)
+        value[i] = 'a' + i % 26;
+    value[size] = '\0';
+    TEST_KV(request, "big", value);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) bytes =
+        ttrpc_client_call_sync(rig->client, TEST_SERVICE, "Echo", &request.base, 0, &error);
+    ck_assert_ptr_null(error);
+    Ttrpc__KeyValue *kv = decode_kv(bytes);
+    ck_assert_uint_eq(strlen(kv->value), size);
+    ck_assert(strcmp(kv->value, value) == 0);
+    ttrpc__key_value__free_unpacked(kv, NULL);
+    test_rig_free(rig);
+}
+END_TEST
+
+START_TEST(test_request_too_large)
+{
+    TestRig *rig = test_rig_new(TRUE);
+    gsize size = TTRPC_FRAME_MAX_DATA;
+    g_autofree char *value = g_malloc(size + 1);
+    memset(value, 'x', size);
+    value[size] = '\0';
+    TEST_KV(request, "big", value);
+    TestReply reply = {0};
+    ttrpc_client_call(rig->client, TEST_SERVICE, "Echo", &request.base, 0, test_reply_func,
+                      &reply);
+    ck_assert(!reply.done);
+    TEST_RUN_UNTIL(rig, reply.done);
+    ck_assert(g_error_matches(reply.error, TTRPC_ERROR, TTRPC_CODE_RESOURCE_EXHAUSTED));
+    test_reply_clear(&reply);
+
+    /* Nothing was sent: the connection still works. */
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) bytes =
+        ttrpc_client_call_sync(rig->client, TEST_SERVICE, "Empty", NULL, 0, &error);
+    ck_assert_ptr_null(error);
+    test_rig_free(rig);
+}
+END_TEST
+
 static Suite *rpc_suite(void)
 {
     Suite *suite = suite_create("ttrpc-rpc");
@@ -95,7 +301,17 @@ static Suite *rpc_suite(void)
     tcase_add_test(unary, test_sync_call);
     tcase_add_test(unary, test_error_status);
     tcase_add_test(unary, test_unknown_service_and_method);
+    tcase_add_test(unary, test_metadata);
+    tcase_add_test(unary, test_large_payload);
+    tcase_add_test(unary, test_request_too_large);
     suite_add_tcase(suite, unary);
+
+    TCase *flow = tcase_create("flow");
+    tcase_add_test(flow, test_concurrent_out_of_order);
+    tcase_add_test(flow, test_client_deadline);
+    tcase_add_test(flow, test_disconnect_mid_call);
+    tcase_add_test(flow, test_client_goes_away);
+    suite_add_tcase(suite, flow);
     return suite;
 }
 

@@ -8,8 +8,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define TEST_WAIT_US (5 * G_USEC_PER_SEC)
-
 static guint reply_counter;
 
 void response_free(Ttrpc__Response *response)
@@ -114,17 +112,6 @@ void test_rig_free(TestRig *rig)
     g_main_context_pop_thread_default(rig->context);
     g_main_context_unref(rig->context);
     g_free(rig);
-}
-
-void test_rig_run_until(TestRig *rig, const gboolean *flag)
-{
-    gint64 end = g_get_monotonic_time() + TEST_WAIT_US;
-    while (!*flag) {
-        ck_assert_msg(g_get_monotonic_time() < end, "timed out waiting for the event loop");
-        g_main_context_iteration(rig->context, FALSE);
-        if (!*flag)
-            g_usleep(100);
-    }
 }
 
 void test_rig_drain(TestRig *rig)

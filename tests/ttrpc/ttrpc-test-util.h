@@ -25,8 +25,18 @@ typedef struct {
 TestRig *test_rig_new(gboolean with_client);
 void test_rig_free(TestRig *rig);
 
-/* Iterates the rig's context until *@flag is TRUE; fails the test after a few seconds. */
-void test_rig_run_until(TestRig *rig, const gboolean *flag);
+#define TEST_WAIT_US (5 * G_USEC_PER_SEC)
+
+/* Iterates the rig's context until @cond holds; fails the test after a few seconds. */
+#define TEST_RUN_UNTIL(rig, cond)                                                             \
+    do {                                                                                      \
+        gint64 test_end_ = g_get_monotonic_time() + TEST_WAIT_US;                             \
+        while (!(cond)) {                                                                     \
+            ck_assert_msg(g_get_monotonic_time() < test_end_, "timed out waiting for " #cond); \
+            if (!g_main_context_iteration((rig)->context, FALSE))                             \
+                g_usleep(50);                                                                 \
+        }                                                                                     \
+    } while (0)
 /* Iterates without blocking until nothing is ready. */
 void test_rig_drain(TestRig *rig);
 
