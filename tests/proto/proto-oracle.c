@@ -82,10 +82,19 @@ gboolean proto_oracle_is_ours_only(const char *package)
     return g_str_equal(package, "secure.agent.v1");
 }
 
-gboolean proto_oracle_field_is_newer(const char *message, guint32 number)
+static const ProtoNewerField newer_fields[] = {
+    /* containerd 1.7 added config_body (pkg/runtimeoptions/v1/api.proto); 1.6 skips it as an
+     * unknown field. */
+    {"runtimeoptions.v1.Options", 3, "config_body", PROTOBUF_C_TYPE_BYTES},
+};
+
+const ProtoNewerField *proto_oracle_newer_field(const char *message, guint32 number)
 {
-    /* config_body arrived in containerd 1.7; 1.6 skips it as an unknown field. */
-    return g_str_equal(message, "runtimeoptions.v1.Options") && number == 3;
+    for (gsize i = 0; i < G_N_ELEMENTS(newer_fields); i++) {
+        if (g_str_equal(newer_fields[i].message, message) && newer_fields[i].number == number)
+            return &newer_fields[i];
+    }
+    return NULL;
 }
 
 static gboolean oracle_file_exists(const char *relative)

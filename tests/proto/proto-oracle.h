@@ -36,9 +36,17 @@ const ProtoOracle *proto_oracle_find(const char *package);
 /* TRUE for packages of ours that by design have no counterpart (the agent API). */
 gboolean proto_oracle_is_ours_only(const char *package);
 
-/* TRUE for a field we define on purpose beyond containerd 1.6 (a later containerd added it);
- * @message is the full message name. */
-gboolean proto_oracle_field_is_newer(const char *message, guint32 number);
+/* A field we define on purpose beyond containerd 1.6 (a later containerd added it). The oracle
+ * cannot vouch for it, so containerd's later definition is stated here instead. */
+typedef struct {
+    const char *message; /* full name */
+    guint32 number;
+    const char *name;
+    ProtobufCType type;
+} ProtoNewerField;
+
+/* The entry for field @number of message @message (full name), or NULL. */
+const ProtoNewerField *proto_oracle_newer_field(const char *message, guint32 number);
 
 /* The first missing requirement (protoc, containerd's -dev sources, ...) as a sentence, or NULL
  * when everything is there. Caller frees. */
