@@ -15,6 +15,11 @@ void response_free(Ttrpc__Response *response)
     ttrpc__response__free_unpacked(response, NULL);
 }
 
+void request_free(Ttrpc__Request *request)
+{
+    ttrpc__request__free_unpacked(request, NULL);
+}
+
 static void echo(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
 {
     (void)user_data;
@@ -98,6 +103,21 @@ TestRig *test_rig_new(gboolean with_client)
     return rig;
 }
 
+TestRig *test_rig_new_client_only(void)
+{
+    TestRig *rig = g_new0(TestRig, 1);
+    int fds[2];
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    rig->context = g_main_context_new();
+    g_main_context_push_thread_default(rig->context);
+    rig->held = g_ptr_array_new();
+    rig->client = ttrpc_client_new(&fds[0], rig->context);
+    rig->raw_fd = fds[1];
+    reply_counter = 0;
+    return rig;
+}
+
 void test_rig_free(TestRig *rig)
 {
     /* Calls still held belong to the test's handler: complete them (dropped if detached). */
@@ -172,18 +192,37 @@ static gboolean raw_read_exact(TestRig *rig, guint8 *buf, gsize len)
     return TRUE;
 }
 
-Ttrpc__Response *raw_receive(TestRig *rig, guint32 *out_stream_id, guint32 *out_length)
+gboolean raw_read_frame(TestRig *rig, TtrpcFrameHeader *out_header, guint8 **out_data)
 {
     guint8 header_bytes[TTRPC_FRAME_HEADER_SIZE];
+    if (!raw_read_exact(rig, header_bytes, sizeof(header_bytes)))
+        return FALSE;
+    ttrpc_frame_header_decode(header_bytes, out_header);
+    ck_assert_int_eq(out_header->flags, 0);
+    ck_assert_uint_le(out_header->length, TTRPC_FRAME_MAX_DATA);
+    *out_data = g_malloc(out_header->length + 1);
+    ck_assert(raw_read_exact(rig, *out_data, out_header->length));
+    return TRUE;
+}
+
+Ttrpc__Request *raw_receive_request(TestRig *rig, guint32 *out_stream_id)
+{
     TtrpcFrameHeader header;
-    ck_assert_msg(raw_read_exact(rig, header_bytes, sizeof(header_bytes)),
-                  "server closed instead of replying");
-    ttrpc_frame_header_decode(header_bytes, &header);
+    g_autofree guint8 *data = NULL;
+    ck_assert_msg(raw_read_frame(rig, &header, &data), "client closed instead of calling");
+    ck_assert_int_eq(header.type, TTRPC_FRAME_REQUEST);
+    Ttrpc__Request *request = ttrpc__request__unpack(NULL, header.length, data);
+    ck_assert_ptr_nonnull(request);
+    *out_stream_id = header.stream_id;
+    return request;
+}
+
+Ttrpc__Response *raw_receive(TestRig *rig, guint32 *out_stream_id, guint32 *out_length)
+{
+    TtrpcFrameHeader header;
+    g_autofree guint8 *data = NULL;
+    ck_assert_msg(raw_read_frame(rig, &header, &data), "server closed instead of replying");
     ck_assert_int_eq(header.type, TTRPC_FRAME_RESPONSE);
-    ck_assert_int_eq(header.flags, 0);
-    ck_assert_uint_le(header.length, TTRPC_FRAME_MAX_DATA);
-    g_autofree guint8 *data = g_malloc(header.length + 1);
-    ck_assert(raw_read_exact(rig, data, header.length));
     Ttrpc__Response *response = ttrpc__response__unpack(NULL, header.length, data);
     ck_assert_ptr_nonnull(response);
     *out_stream_id = header.stream_id;

@@ -23,6 +23,8 @@ typedef struct {
 /* A server serving one end of a socketpair; the other end goes to a client when @with_client,
  * or stays in rig->raw_fd. */
 TestRig *test_rig_new(gboolean with_client);
+/* A client whose peer is the raw fd (no server): the test plays the server by hand. */
+TestRig *test_rig_new_client_only(void);
 void test_rig_free(TestRig *rig);
 
 #define TEST_WAIT_US (5 * G_USEC_PER_SEC)
@@ -44,6 +46,10 @@ void test_rig_drain(TestRig *rig);
 void raw_send(TestRig *rig, guint32 length, guint32 stream_id, guint8 type, const guint8 *data,
               gsize data_len);
 void raw_send_request(TestRig *rig, guint32 stream_id, const Ttrpc__Request *request);
+/* Reads one frame's header and data (g_free) from the raw fd; FALSE on EOF. */
+gboolean raw_read_frame(TestRig *rig, TtrpcFrameHeader *out_header, guint8 **out_data);
+/* Reads one frame that must be a Request; returns it decoded. */
+Ttrpc__Request *raw_receive_request(TestRig *rig, guint32 *out_stream_id);
 /* Returns the decoded Response; *@out_length gets the frame's data length. */
 Ttrpc__Response *raw_receive(TestRig *rig, guint32 *out_stream_id, guint32 *out_length);
 /* TRUE when the server closed the raw connection (EOF within a few seconds). */
@@ -68,6 +74,8 @@ void test_reply_clear(TestReply *reply);
 
 void response_free(Ttrpc__Response *response);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Ttrpc__Response, response_free)
+void request_free(Ttrpc__Request *request);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Ttrpc__Request, request_free)
 
 /* Runs a Check suite without forking (sanitizers see one process); returns the exit code. */
 int test_run_suite(Suite *suite);

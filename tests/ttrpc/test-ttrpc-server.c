@@ -1,0 +1,300 @@
+/* The server against a raw peer that writes frames by hand: what goes on the wire. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <errno.h>
+#include <sys/socket.h>
+
+#include <glib-unix.h>
+
+#include "ttrpc-test-util.h"
+
+static void send_call(TestRig *rig, guint32 stream_id, const char *method, gint64 timeout_nano)
+{
+    Ttrpc__Request request = TTRPC__REQUEST__INIT;
+    request.service = (char *)TEST_SERVICE;
+    request.method = (char *)method;
+    request.timeout_nano = timeout_nano;
+    raw_send_request(rig, stream_id, &request);
+}
+
+/* Reads one Response and checks its stream id and status code (OK: no status field at all). */
+static Ttrpc__Response *expect_response(TestRig *rig, guint32 stream_id, TtrpcCode code)
+{
+    guint32 got_id, length;
+    Ttrpc__Response *response = raw_receive(rig, &got_id, &length);
+    ck_assert_uint_eq(got_id, stream_id);
+    if (code == TTRPC_CODE_OK) {
+        ck_assert_ptr_null(response->status);
+    } else {
+        ck_assert_ptr_nonnull(response->status);
+        ck_assert_int_eq(response->status->code, code);
+        ck_assert_uint_eq(response->payload.len, 0);
+    }
+    return response;
+}
+
+/* The connection still answers: proves nothing was left half-read. */
+static void expect_still_serving(TestRig *rig, guint32 stream_id)
+{
+    send_call(rig, stream_id, "Empty", 0);
+    g_autoptr(Ttrpc__Response) response = expect_response(rig, stream_id, TTRPC_CODE_OK);
+}
+
+START_TEST(test_empty_reply_is_zero_bytes)
+{
+    TestRig *rig = test_rig_new(FALSE);
+    guint32 id, length;
+    send_call(rig, 1, "Empty", 0);
+    g_autoptr(Ttrpc__Response) response = raw_receive(rig, &id, &length);
+    ck_assert_uint_eq(id, 1);
+    ck_assert_uint_eq(length, 0);
+    test_rig_free(rig);
+}
+END_TEST
+
+START_TEST(test_success_has_no_status)
+{
+    TestRig *rig = test_rig_new(FALSE);
+    TEST_KV(kv, "a", "b");
+    guint8 payload[16];
+    Ttrpc__Request request = TTRPC__REQUEST__INIT;
+    request.service = (char *)TEST_SERVICE;
+    request.method = (char *)"Echo";
+    request.payload.len = ttrpc__key_value__pack(&kv, payload);
+    request.payload.data = payload;
+    raw_send_request(rig, 3, &request);
+    g_autoptr(Ttrpc__Response) response = expect_response(rig, 3, TTRPC_CODE_OK);
+    ck_assert_uint_eq(response->payload.len, request.payload.len);
+    ck_assert_mem_eq(response->payload.data, payload, request.payload.len);
+    test_rig_free(rig);
+}
+END_TEST
+
+START_TEST(test_even_stream_id)
+{
+    TestRig *rig = test_rig_new(FALSE);
+    send_call(rig, 2, "Empty", 0);
+    g_autoptr(Ttrpc__Response) response = expect_response(rig, 2, TTRPC_CODE_INVALID_ARGUMENT);
+    ck_assert_str_eq(response->status->message,
+                     "StreamID must be odd for client initiated streams");
+    expect_still_serving(rig, 5);
+    test_rig_free(rig);
+}
+END_TEST
+
+START_TEST(test_unknown_method)
+{
+    TestRig *rig = test_rig_new(FALSE);
+    send_call(rig, 1, "Missing", 0);
+    g_autoptr(Ttrpc__Response) response = expect_response(rig, 1, TTRPC_CODE_UNIMPLEMENTED);
+    ck_assert_str_eq(response->status->message, "method Missing");
+    test_rig_free(rig);
+}
+END_TEST
+
+START_TEST(test_malformed_request)
+{
+    TestRig *rig = test_rig_new(FALSE);
+    /* Field 1 claims 100 bytes that are not there; then a field with wire type 7. */
+    const guint8 *cases[] = {(const guint8 *)"\x0a\x64" "abc", (const guint8 *)"\x0f\x01"};
+    const gsize lengths[] = {5, 2};
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        raw_send(rig, lengths[i], 2 * i + 1, TTRPC_FRAME_REQUEST, cases[i], lengths[i]);
+        g_autoptr(Ttrpc__Response) response =
+            expect_response(rig, 2 * i + 1, TTRPC_CODE_INVALID_ARGUMENT);
+        ck_assert(g_str_has_prefix(response->status->message, "unmarshal request error"));
+    }
+    expect_still_serving(rig, 7);
+    test_rig_free(rig);
+}
+END_TEST
+
+/* Responses and unknown frame types (streaming Data in newer ttrpc) get no answer. */
+START_TEST(test_non_request_ignored)
+{
+    TestRig *rig = test_rig_new(FALSE);
+    raw_send(rig, 3, 1, TTRPC_FRAME_RESPONSE, (const guint8 *)"\x12\x01x", 3);
+    raw_send(rig, 0, 1, 3, NULL, 0);
+    raw_send(rig, 2, 3, 0x7f, (const guint8 *)"zz", 2);
+    expect_still_serving(rig, 5); /* the first answer is the one to stream 5 */
+    test_rig_free(rig);
+}
+END_TEST
+
+/* Writes @len junk bytes while the server runs (it reads as we write). */
+static void send_junk(TestRig *rig, gsize len)
+{
+    g_autofree guint8 *junk = g_malloc0(65536);
+    g_unix_set_fd_nonblocking(rig->raw_fd, TRUE, NULL);
+    while (len > 0) {
+        gssize n = write(rig->raw_fd, junk, MIN(len, 65536));
+        if (n > 0)
+            len -= n;
+        else
+            ck_assert_msg(errno == EAGAIN || errno == EINTR, "write: %s", g_strerror(errno));
+        test_rig_drain(rig);
+    }
+    g_unix_set_fd_nonblocking(rig->raw_fd, FALSE, NULL);
+}
+
+/* Over the cap: ResourceExhausted on that stream as soon as the header is in; the body is
+ * skipped and the next frame is served. */
+START_TEST(test_oversized_request)
+{
+    TestRig *rig = test_rig_new(FALSE);
+    raw_send(rig, TTRPC_FRAME_MAX_DATA + 1, 9, TTRPC_FRAME_REQUEST, NULL, 0);
+    {
+        g_autoptr(Ttrpc__Response) response =
+            expect_response(rig, 9, TTRPC_CODE_RESOURCE_EXHAUSTED);
+        ck_assert_ptr_nonnull(strstr(response->status->message, "4194305"));
+    }
+    send_junk(rig, TTRPC_FRAME_MAX_DATA + 1);
+    expect_still_serving(rig, 11);
+    test_rig_free(rig);
+}
+END_TEST
+
+START_TEST(test_max_size_request_is_served)
+{
+    TestRig *rig = test_rig_new(FALSE);
+    Ttrpc__Request request = TTRPC__REQUEST__INIT;
+    request.service = (char *)TEST_SERVICE;
+    request.method = (char *)"Empty";
+    gsize header = ttrpc__request__get_packed_size(&request) + 5; /* tag + 4-byte length */
+    request.payload.len = TTRPC_FRAME_MAX_DATA - header;
+    request.payload.data = g_malloc0(request.payload.len);
+    ck_assert_uint_eq(ttrpc__request__get_packed_size(&request), TTRPC_FRAME_MAX_DATA);
+    gsize len = ttrpc__request__get_packed_size(&request);
+    g_autofree guint8 *bytes = g_malloc(len);
+    ttrpc__request__pack(&request, bytes);
+    g_free(request.payload.data);
+    raw_send(rig, len, 1, TTRPC_FRAME_REQUEST, NULL, 0);
+    g_unix_set_fd_nonblocking(rig->raw_fd, TRUE, NULL);
+    for (gsize off = 0; off < len;) {
+        gssize n = write(rig->raw_fd, bytes + off, len - off);
+        if (n > 0)
+            off += n;
+        test_rig_drain(rig);
+    }
+    g_unix_set_fd_nonblocking(rig->raw_fd, FALSE, NULL);
+    g_autoptr(Ttrpc__Response) response = expect_response(rig, 1, TTRPC_CODE_OK);
+    test_rig_free(rig);
+}
+END_TEST
+
+/* The server enforces timeout_nano itself: DeadlineExceeded when it passes, and the handler's
+ * later completion is dropped (the next frame is the next call's answer). */
+START_TEST(test_server_deadline)
+{
+    TestRig *rig = test_rig_new(FALSE);
+    send_call(rig, 1, "Hold", 30 * 1000 * 1000);
+    {
+        g_autoptr(Ttrpc__Response) response =
+            expect_response(rig, 1, TTRPC_CODE_DEADLINE_EXCEEDED);
+    }
+    ck_assert_uint_eq(rig->held->len, 1);
+    TtrpcCall *call = g_ptr_array_index(rig->held, 0);
+    ck_assert(ttrpc_call_is_cancelled(call));
+    ttrpc_call_return_error(call, TTRPC_CODE_INTERNAL, "too late");
+    g_ptr_array_set_size(rig->held, 0);
+    expect_still_serving(rig, 3);
+
+    send_call(rig, 5, "Hold", -1); /* already expired */
+    {
+        g_autoptr(Ttrpc__Response) response =
+            expect_response(rig, 5, TTRPC_CODE_DEADLINE_EXCEEDED);
+    }
+    ck_assert_uint_eq(rig->held->len, 0);
+    test_rig_free(rig);
+}
+END_TEST
+
+/* A call with no deadline stays pending while later calls on the same connection are answered,
+ * like containerd's Wait during State and Kill. */
+START_TEST(test_pending_call_does_not_block)
+{
+    TestRig *rig = test_rig_new(FALSE);
+    send_call(rig, 1, "Hold", 0);
+    for (guint32 id = 3; id < 40; id += 2)
+        expect_still_serving(rig, id);
+    ck_assert_uint_eq(rig->held->len, 1);
+    TtrpcCall *call = g_ptr_array_index(rig->held, 0);
+    ck_assert(!ttrpc_call_is_cancelled(call));
+    ck_assert_int_eq(ttrpc_call_get_deadline(call), 0);
+    ttrpc_call_return_error(call, TTRPC_CODE_NOT_FOUND, "process %d gone", 42);
+    g_ptr_array_set_size(rig->held, 0);
+    g_autoptr(Ttrpc__Response) response = expect_response(rig, 1, TTRPC_CODE_NOT_FOUND);
+    ck_assert_str_eq(response->status->message, "process 42 gone");
+    test_rig_free(rig);
+}
+END_TEST
+
+/* A peer that stops in the middle of a frame: the server closes the connection, cancels its
+ * calls and reports the end. */
+START_TEST(test_truncated_frame_closes)
+{
+    TestRig *rig = test_rig_new(FALSE);
+    send_call(rig, 1, "Hold", 0);
+    TEST_RUN_UNTIL(rig, rig->held->len == 1);
+    raw_send(rig, 100, 3, TTRPC_FRAME_REQUEST, (const guint8 *)"\x0a\x05", 2);
+    shutdown(rig->raw_fd, SHUT_WR);
+    ck_assert(raw_wait_eof(rig));
+    ck_assert_uint_eq(rig->n_closed, 1);
+    ck_assert_uint_eq(ttrpc_server_n_connections(rig->server), 0);
+    ck_assert(ttrpc_call_is_cancelled(g_ptr_array_index(rig->held, 0)));
+    test_rig_free(rig);
+}
+END_TEST
+
+/* Replies queued for a peer that does not read, then the peer vanishes: no SIGPIPE, the
+ * server just drops the connection. */
+START_TEST(test_peer_not_reading)
+{
+    TestRig *rig = test_rig_new(FALSE);
+    for (guint32 id = 1; id < 2000; id += 2) {
+        TEST_KV(kv, "k", "0123456789012345678901234567890123456789012345678901234567890123");
+        guint8 payload[128];
+        Ttrpc__Request request = TTRPC__REQUEST__INIT;
+        request.service = (char *)TEST_SERVICE;
+        request.method = (char *)"Echo";
+        request.payload.len = ttrpc__key_value__pack(&kv, payload);
+        request.payload.data = payload;
+        raw_send_request(rig, id, &request);
+        test_rig_drain(rig);
+    }
+    close(rig->raw_fd);
+    rig->raw_fd = -1;
+    TEST_RUN_UNTIL(rig, rig->n_closed == 1);
+    test_rig_free(rig);
+}
+END_TEST
+
+static Suite *server_suite(void)
+{
+    Suite *suite = suite_create("ttrpc-server");
+    TCase *wire = tcase_create("wire");
+    tcase_add_test(wire, test_empty_reply_is_zero_bytes);
+    tcase_add_test(wire, test_success_has_no_status);
+    tcase_add_test(wire, test_even_stream_id);
+    tcase_add_test(wire, test_unknown_method);
+    tcase_add_test(wire, test_malformed_request);
+    tcase_add_test(wire, test_non_request_ignored);
+    tcase_add_test(wire, test_oversized_request);
+    tcase_add_test(wire, test_max_size_request_is_served);
+    suite_add_tcase(suite, wire);
+
+    TCase *calls = tcase_create("calls");
+    tcase_add_test(calls, test_server_deadline);
+    tcase_add_test(calls, test_pending_call_does_not_block);
+    tcase_add_test(calls, test_truncated_frame_closes);
+    tcase_add_test(calls, test_peer_not_reading);
+    suite_add_tcase(suite, calls);
+    return suite;
+}
+
+int main(void)
+{
+    return test_run_suite(server_suite());
+}
