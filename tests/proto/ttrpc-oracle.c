@@ -117,24 +117,36 @@ static gboolean add_field(GoFile *file, GMatchInfo *match, GError **error)
     return TRUE;
 }
 
+/* The match of @re in @line, or NULL. */
+static GMatchInfo *match_line(GRegex *re, const char *line)
+{
+    GMatchInfo *match = NULL;
+    if (g_regex_match(re, line, 0, &match))
+        return match;
+    g_match_info_free(match);
+    return NULL;
+}
+
 static gboolean parse_line(GoFile *file, const char *line, GError **error)
 {
     g_autoptr(GMatchInfo) match = NULL;
-    if (!file->in_struct && g_regex_match(file->package_re, line, 0, &match)) {
+    if (file->in_struct) {
+        if ((match = match_line(file->field_re, line)))
+            return add_field(file, match, error);
+        if (line[0] == '}') {
+            g_string_append(file->messages, "}\n");
+            file->in_struct = FALSE;
+        }
+    } else if ((match = match_line(file->package_re, line))) {
         g_free(file->package);
         file->package = g_match_info_fetch(match, 1);
-    } else if (!file->in_struct && g_regex_match(file->import_re, line, 0, &match)) {
+    } else if ((match = match_line(file->import_re, line))) {
         g_hash_table_insert(file->go_imports, g_match_info_fetch(match, 1),
                             g_match_info_fetch(match, 2));
-    } else if (!file->in_struct && g_regex_match(file->struct_re, line, 0, &match)) {
+    } else if ((match = match_line(file->struct_re, line))) {
         g_autofree char *name = g_match_info_fetch(match, 1);
         g_string_append_printf(file->messages, "\nmessage %s {\n", name);
         file->in_struct = TRUE;
-    } else if (file->in_struct && g_regex_match(file->field_re, line, 0, &match)) {
-        return add_field(file, match, error);
-    } else if (file->in_struct && line[0] == '}') {
-        g_string_append(file->messages, "}\n");
-        file->in_struct = FALSE;
     }
     return TRUE;
 }
