@@ -1,5 +1,7 @@
 /* Client and server over a socketpair on one GMainContext. */
+#include <fcntl.h>
 #include <stdlib.h>
+#include <termios.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -293,6 +295,45 @@ START_TEST(test_request_too_large)
 }
 END_TEST
 
+/* A char device (here a raw pty: small buffer, write() not send()) works as the transport,
+ * like a virtio-serial port. */
+START_TEST(test_char_device_transport)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    ck_assert_int_ge(master, 0);
+    ck_assert_int_eq(grantpt(master), 0);
+    ck_assert_int_eq(unlockpt(master), 0);
+    int slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    ck_assert_int_ge(slave, 0);
+    struct termios tio;
+    for (int i = 0; i < 2; i++) {
+        int fd = i == 0 ? master : slave;
+        ck_assert_int_eq(tcgetattr(fd, &tio), 0);
+        cfmakeraw(&tio);
+        ck_assert_int_eq(tcsetattr(fd, TCSANOW, &tio), 0);
+    }
+
+    TestRig *rig = test_rig_new(FALSE);
+    ttrpc_server_serve_fd(rig->server, &master);
+    g_autoptr(TtrpcClient) client = ttrpc_client_new(&slave, rig->context);
+    gsize size = 200 * 1024;
+    g_autofree char *value = g_malloc(size + 1);
+    for (gsize i = 0; i < size; i++)
+        value[i] = (char)(1 + i % 255);
+    value[size] = '\0';
+    TEST_KV(request, "pty", value);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) bytes =
+        ttrpc_client_call_sync(client, TEST_SERVICE, "Echo", &request.base, 0, &error);
+    ck_assert_ptr_null(error);
+    Ttrpc__KeyValue *kv = decode_kv(bytes);
+    ck_assert(strcmp(kv->value, value) == 0);
+    ttrpc__key_value__free_unpacked(kv, NULL);
+    g_clear_pointer(&client, ttrpc_client_free);
+    test_rig_free(rig);
+}
+END_TEST
+
 static Suite *rpc_suite(void)
 {
     Suite *suite = suite_create("ttrpc-rpc");
@@ -312,6 +353,10 @@ static Suite *rpc_suite(void)
     tcase_add_test(flow, test_disconnect_mid_call);
     tcase_add_test(flow, test_client_goes_away);
     suite_add_tcase(suite, flow);
+
+    TCase *transport = tcase_create("transport");
+    tcase_add_test(transport, test_char_device_transport);
+    suite_add_tcase(suite, transport);
     return suite;
 }
 
