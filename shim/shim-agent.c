@@ -1,0 +1,117 @@
+/* Agent calls: deadlines, reply decoding, and the single point where a broken agent is noticed. */
+#include "shim-agent.h"
+
+#include <stdarg.h>
+
+#include "shim-error.h"
+
+struct _ShimAgent {
+    TtrpcClient *client;
+    gint64 timeout_us;
+    ShimAgentFailedFunc failed;
+    gpointer failed_data;
+    gboolean closed;   /* freed by the owner; pending calls still hold references */
+    gboolean reported; /* failed() was called */
+    gint refs;
+};
+
+typedef struct {
+    ShimAgent *agent;
+    char *method;
+    const ProtobufCMessageDescriptor *reply_type;
+    ShimAgentReplyFunc func;
+    gpointer user_data;
+} AgentCall;
+
+static void agent_unref(ShimAgent *agent)
+{
+    if (--agent->refs > 0)
+        return;
+    g_free(agent);
+}
+
+static void report_failure(ShimAgent *agent, const char *reason)
+{
+    if (agent->closed || agent->reported)
+        return;
+    agent->reported = TRUE;
+    agent->failed(agent, reason, agent->failed_data);
+}
+
+static void client_closed(TtrpcClient *client, gpointer user_data)
+{
+    (void)client;
+    report_failure(user_data, "the agent connection closed");
+}
+
+ShimAgent *shim_agent_new(TtrpcClient *client, gint64 timeout_us, ShimAgentFailedFunc failed,
+                          gpointer user_data)
+{
+    ShimAgent *agent = g_new0(ShimAgent, 1);
+    agent->client = client;
+    agent->timeout_us = timeout_us;
+    agent->failed = failed;
+    agent->failed_data = user_data;
+    agent->refs = 1;
+    ttrpc_client_set_closed_func(client, client_closed, agent);
+    return agent;
+}
+
+void shim_agent_free(ShimAgent *agent)
+{
+    if (!agent)
+        return;
+    agent->closed = TRUE;
+    g_clear_pointer(&agent->client, ttrpc_client_free);
+    agent_unref(agent);
+}
+
+void shim_agent_fail(ShimAgent *agent, const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    g_autofree char *reason = g_strdup_vprintf(format, ap);
+    va_end(ap);
+    report_failure(agent, reason);
+}
+
+static void call_done(const guint8 *payload, gsize len, const GError *error, gpointer user_data)
+{
+    AgentCall *call = user_data;
+    g_autoptr(GError) local = NULL;
+    ProtobufCMessage *reply = NULL;
+
+    if (error) {
+        local = g_error_copy(error);
+        g_prefix_error(&local, "agent %s: ", call->method);
+    } else {
+        reply = protobuf_c_message_unpack(call->reply_type, NULL, len, payload);
+        if (!reply) {
+            g_set_error(&local, SHIM_ERROR, TTRPC_CODE_INTERNAL,
+                        "agent %s: reply of %zu bytes is not a valid %s", call->method, len,
+                        call->reply_type->name);
+            report_failure(call->agent, local->message);
+        }
+    }
+    call->func(reply, local, call->user_data);
+    if (reply)
+        protobuf_c_message_free_unpacked(reply, NULL);
+    agent_unref(call->agent);
+    g_free(call->method);
+    g_free(call);
+}
+
+void shim_agent_call(ShimAgent *agent, const char *method, const ProtobufCMessage *request,
+                     const ProtobufCMessageDescriptor *reply_type, ShimAgentCallKind kind,
+                     ShimAgentReplyFunc func, gpointer user_data)
+{
+    AgentCall *call = g_new0(AgentCall, 1);
+    call->agent = agent;
+    agent->refs++;
+    call->method = g_strdup(method);
+    call->reply_type = reply_type;
+    call->func = func;
+    call->user_data = user_data;
+    ttrpc_client_call(agent->client, SHIM_AGENT_SERVICE, method, request,
+                      kind == SHIM_AGENT_DEADLINE ? agent->timeout_us : 0, call_done, call);
+}

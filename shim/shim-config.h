@@ -1,0 +1,53 @@
+/* The shim's configuration: a GLib key file (see packaging/secure-container.conf). */
+#pragma once
+
+#include <glib.h>
+
+typedef enum {
+    SHIM_HYPERVISOR_LIBVIRT, /* a QEMU VM per pod through libvirt (the product) */
+    SHIM_HYPERVISOR_NONE,    /* a host-mode agent per pod: no isolation, for tests only */
+    SHIM_HYPERVISOR_LAST
+} ShimHypervisorKind;
+
+typedef enum { SHIM_ACCEL_AUTO, SHIM_ACCEL_KVM, SHIM_ACCEL_TCG, SHIM_ACCEL_LAST } ShimAccelerator;
+typedef enum { SHIM_SHARED_FS_VIRTIOFS, SHIM_SHARED_FS_9P, SHIM_SHARED_FS_LAST } ShimSharedFs;
+typedef enum {
+    SHIM_LOG_ERROR,
+    SHIM_LOG_WARNING,
+    SHIM_LOG_INFO,
+    SHIM_LOG_DEBUG,
+    SHIM_LOG_LAST
+} ShimLogLevel;
+
+typedef struct {
+    char *path; /* the file it came from */
+
+    ShimHypervisorKind kind;
+    char *libvirt_uri;  /* "" = an embedded driver per pod */
+    ShimAccelerator accelerator;
+    guint memory_mib;
+    guint vcpus;
+    char *kernel;
+    char *initrd;
+    char *kernel_params;
+    ShimSharedFs shared_fs;
+    char *machine_type;
+    char *virtiofsd;
+
+    guint agent_boot_timeout_s;    /* VM start -> agent healthy */
+    guint agent_request_timeout_s; /* every agent call but the long polls */
+    char *agent_host_binary;       /* kind=none: the secure-agent executable */
+
+    gboolean debug;
+    ShimLogLevel log_level;
+} ShimConfig;
+
+void shim_config_free(ShimConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShimConfig, shim_config_free)
+
+/* Parses the key file @path. Errors name the file, the group/key and what is allowed. */
+ShimConfig *shim_config_load(const char *path, GError **error);
+
+/* The file to use: @config_path (the runtime options' ConfigPath) if not empty, else
+ * $SECURE_CONTAINER_CONFIG, else the system file if it exists, else the installed default. */
+char *shim_config_find(const char *config_path);

@@ -1,0 +1,582 @@
+/* Container operations. Replies from the agent find their container again by id: a container
+ * deleted meanwhile simply is not there any more. */
+#include "shim-container.h"
+
+#include <string.h>
+
+#include "agent.pb-c.h"
+#include "cgroups-v2-metrics.pb-c.h"
+#include "events-task.pb-c.h"
+#include "shim-error.h"
+#include "shim-rootfs.h"
+#include "shim-spec.h"
+
+#define METRICS_TYPE_URL "io.containerd.cgroups.v2.Metrics"
+#define MAX_PIDS 4096
+/* Status reported for a process deleted without ever running. */
+#define NEVER_RAN_STATUS 137
+
+struct _ShimContainer {
+    char *id;
+    char *bundle;
+    char *host_dir; /* <shared>/<id>: rootfs and binds */
+    ShimProcess *init;
+    GHashTable *execs; /* exec id -> ShimProcess */
+    gboolean paused;
+    gboolean created;  /* the agent has it */
+    Containerd__Task__V2__CreateTaskRequest *request; /* until created, for the event */
+    GBytes *spec_json;
+};
+
+/* A Task call waiting for the agent. */
+typedef struct {
+    ShimPod *pod;
+    char *id;
+    TtrpcCall *call;
+} ContainerCall;
+
+static ContainerCall *container_call_new(ShimPod *pod, const char *id, TtrpcCall *call)
+{
+    ContainerCall *cc = g_new(ContainerCall, 1);
+    cc->pod = pod;
+    cc->id = g_strdup(id);
+    cc->call = call;
+    return cc;
+}
+
+/* The container of @cc if it still exists. */
+static ShimContainer *container_call_find(ContainerCall *cc)
+{
+    return g_hash_table_lookup(cc->pod->containers, cc->id);
+}
+
+static void container_call_free(ContainerCall *cc)
+{
+    g_free(cc->id);
+    g_free(cc);
+}
+
+/* Sends @req to the agent for @call, or answers FailedPrecondition when the pod has no agent. */
+static void container_agent_call(ShimPod *pod, ShimContainer *c, TtrpcCall *call,
+                                 const char *method, const ProtobufCMessage *req,
+                                 const ProtobufCMessageDescriptor *reply_type,
+                                 ShimAgentReplyFunc done)
+{
+    if (!pod->host.agent) {
+        ttrpc_call_return_error(call, TTRPC_CODE_FAILED_PRECONDITION,
+                                "the pod's sandbox is not running%s%s",
+                                pod->end_reason ? ": " : "",
+                                pod->end_reason ? pod->end_reason : "");
+        return;
+    }
+    shim_agent_call(pod->host.agent, method, req, reply_type, SHIM_AGENT_DEADLINE, done,
+                    container_call_new(pod, c->id, call));
+}
+
+static void free_request(Containerd__Task__V2__CreateTaskRequest *req)
+{
+    containerd__task__v2__create_task_request__free_unpacked(req, NULL);
+}
+
+void shim_container_free(ShimContainer *c)
+{
+    if (!c)
+        return;
+    g_clear_pointer(&c->init, shim_process_unref);
+    g_clear_pointer(&c->execs, g_hash_table_unref);
+    g_clear_pointer(&c->request, free_request);
+    g_clear_pointer(&c->spec_json, g_bytes_unref);
+    g_free(c->id);
+    g_free(c->bundle);
+    g_free(c->host_dir);
+    g_free(c);
+}
+
+ShimProcess *shim_container_lookup(ShimContainer *c, const char *exec_id)
+{
+    if (!exec_id || !*exec_id)
+        return c->init;
+    return g_hash_table_lookup(c->execs, exec_id);
+}
+
+void shim_container_force_exit(ShimContainer *c, guint32 status)
+{
+    GHashTableIter iter;
+    gpointer value;
+    g_hash_table_iter_init(&iter, c->execs);
+    while (g_hash_table_iter_next(&iter, NULL, &value))
+        shim_process_force_exit(value, status);
+    if (c->init)
+        shim_process_force_exit(c->init, status);
+}
+
+/* ---- Create -------------------------------------------------------------------------------- */
+
+/* Undoes a Create that failed before the agent had the container. */
+static void create_failed(ShimPod *pod, ShimContainer *c)
+{
+    g_autoptr(GError) error = NULL;
+    if (!shim_rootfs_remove_tree(c->host_dir, &error))
+        g_warning("%s", error->message);
+    shim_state_remove_container(pod->state, c->id);
+    if (!shim_state_save(pod->state, &error))
+        g_warning("%s", error->message);
+    g_hash_table_remove(pod->containers, c->id);
+    shim_pod_container_removed(pod);
+}
+
+static void publish_create(ShimPod *pod, ShimContainer *c)
+{
+    Containerd__Events__TaskIO io = CONTAINERD__EVENTS__TASK_IO__INIT;
+    io.stdin = c->request->stdin;
+    io.stdout = c->request->stdout;
+    io.stderr = c->request->stderr;
+    io.terminal = c->request->terminal;
+    Containerd__Events__TaskCreate ev = CONTAINERD__EVENTS__TASK_CREATE__INIT;
+    ev.container_id = c->id;
+    ev.bundle = c->bundle;
+    ev.n_rootfs = c->request->n_rootfs;
+    ev.rootfs = c->request->rootfs;
+    ev.io = &io;
+    ev.pid = shim_process_get_pid(c->init);
+    shim_events_publish(pod->events, "/tasks/create", &ev.base);
+}
+
+/* Where the first Create's time went (for the measurements in the report). */
+static void log_timings(ShimPod *pod)
+{
+    const ShimPodTimings *t = &pod->timings;
+    if (!t->create_received || !t->sandbox_created)
+        return;
+    g_info("pod start: sandbox start %.1f ms, agent ready %.1f ms, CreateSandbox %.1f ms, "
+           "CreateContainer %.1f ms",
+           (t->sandbox_started - t->create_received) / 1000.0,
+           (t->agent_ready - t->sandbox_started) / 1000.0,
+           (t->sandbox_created - t->agent_ready) / 1000.0,
+           (t->container_created - t->sandbox_created) / 1000.0);
+    memset(&pod->timings, 0, sizeof(pod->timings));
+}
+
+static void agent_create_done(const ProtobufCMessage *msg, const GError *error,
+                              gpointer user_data)
+{
+    ContainerCall *cc = user_data;
+    ShimContainer *c = container_call_find(cc);
+    const Secure__Agent__V1__CreateContainerResponse *reply = (const void *)msg;
+
+    if (!c) {
+        ttrpc_call_return_error(cc->call, TTRPC_CODE_ABORTED, "container '%s' went away", cc->id);
+    } else if (error) {
+        shim_error_return(cc->call, error);
+        create_failed(cc->pod, c);
+    } else {
+        ShimPod *pod = cc->pod;
+        c->created = TRUE;
+        shim_process_set_created(c->init, reply->pid);
+        if (!pod->first_pid)
+            pod->first_pid = reply->pid;
+        pod->timings.container_created = g_get_monotonic_time();
+        log_timings(pod);
+        publish_create(pod, c);
+        free_request(g_steal_pointer(&c->request));
+        Containerd__Task__V2__CreateTaskResponse resp =
+            CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
+        resp.pid = shim_pod_task_pid(pod);
+        ttrpc_call_return(cc->call, &resp.base);
+    }
+    container_call_free(cc);
+}
+
+static void create_when_ready(ShimPod *pod, const GError *error, gpointer user_data)
+{
+    ContainerCall *cc = user_data;
+    ShimContainer *c = container_call_find(cc);
+
+    if (!c || error) {
+        if (error)
+            shim_error_return(cc->call, error);
+        else
+            ttrpc_call_return_error(cc->call, TTRPC_CODE_ABORTED, "container '%s' went away",
+                                    cc->id);
+        if (c)
+            create_failed(pod, c);
+        container_call_free(cc);
+        return;
+    }
+    g_autofree char *rootfs = g_strdup_printf("%s/%s/rootfs", shim_pod_guest_shared_dir(pod),
+                                              c->id);
+    Secure__Agent__V1__CreateContainerRequest req =
+        SECURE__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
+    req.container_id = c->id;
+    req.config_json.data = (guint8 *)g_bytes_get_data(c->spec_json, &req.config_json.len);
+    req.rootfs_path = rootfs;
+    req.stdin = shim_process_has_stdin(c->init);
+    shim_agent_call(pod->host.agent, "CreateContainer", &req.base,
+                    &secure__agent__v1__create_container_response__descriptor,
+                    SHIM_AGENT_DEADLINE, agent_create_done, cc);
+}
+
+/* Host side of Create: spec rewrite, mounts (recorded first), fifos. */
+static gboolean prepare(ShimPod *pod, ShimContainer *c, char **out_hostname, GError **error)
+{
+    Containerd__Task__V2__CreateTaskRequest *req = c->request;
+    g_autoptr(json_object) spec = shim_spec_load(req->bundle, error);
+    if (!spec)
+        return FALSE;
+    g_autofree char *guest_dir = g_build_filename(shim_pod_guest_shared_dir(pod), c->id, NULL);
+    g_autoptr(GPtrArray) binds = g_ptr_array_new_with_free_func((GDestroyNotify)shim_spec_bind_free);
+    if (!shim_spec_prepare(spec, c->host_dir, guest_dir, pod->first_pid, binds, error))
+        return FALSE;
+
+    shim_state_set(pod->state, c->id, SHIM_STATE_BUNDLE, c->bundle);
+    shim_state_set(pod->state, c->id, SHIM_STATE_ROOTFS, c->host_dir);
+    if (!shim_state_save(pod->state, error))
+        return FALSE;
+
+    json_object *root = NULL, *path = NULL;
+    json_object_object_get_ex(spec, "root", &root);
+    json_object_object_get_ex(root, "path", &path);
+    g_autofree char *fallback = NULL;
+    if (req->n_rootfs == 0) {
+        const char *p = json_object_get_string(path);
+        if (!p || !*p) {
+            g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+                                "no rootfs mounts and no root.path in config.json");
+            return FALSE;
+        }
+        fallback = g_path_is_absolute(p) ? g_strdup(p) : g_build_filename(req->bundle, p, NULL);
+    }
+    g_autofree char *target = g_build_filename(c->host_dir, "rootfs", NULL);
+    if (!shim_rootfs_mount(req->rootfs, req->n_rootfs, fallback, target, error))
+        return FALSE;
+    for (guint i = 0; i < binds->len; i++) {
+        ShimSpecBind *b = binds->pdata[i];
+        if (!shim_rootfs_bind(b->source, b->target, b->readonly, error))
+            return FALSE;
+    }
+
+    ShimIo *io = shim_io_open(req->stdin, req->stdout, req->stderr, error);
+    if (!io)
+        return FALSE;
+    c->init = shim_process_new(&pod->host, c->id, "", io, req->terminal, req->stdin, req->stdout,
+                               req->stderr, NULL);
+    const char *hostname = NULL;
+    json_object *h;
+    if (json_object_object_get_ex(spec, "hostname", &h) && json_object_is_type(h, json_type_string))
+        hostname = json_object_get_string(h);
+    *out_hostname = g_strdup(hostname);
+    const char *text = json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN);
+    c->spec_json = g_bytes_new(text, strlen(text));
+    return TRUE;
+}
+
+void shim_container_create(ShimPod *pod, Containerd__Task__V2__CreateTaskRequest *req,
+                           TtrpcCall *call)
+{
+    g_autoptr(GError) error = NULL;
+    if (!shim_spec_id_is_valid(req->id)) {
+        ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT,
+                                "invalid container id '%s': 1..64 of [A-Za-z0-9_.-], not "
+                                "starting with '.'", req->id);
+        free_request(req);
+        return;
+    }
+    if (g_hash_table_contains(pod->containers, req->id)) {
+        ttrpc_call_return_error(call, TTRPC_CODE_ALREADY_EXISTS, "container '%s' already exists",
+                                req->id);
+        free_request(req);
+        return;
+    }
+    if (*req->checkpoint) {
+        ttrpc_call_return_error(call, TTRPC_CODE_UNIMPLEMENTED,
+                                "restoring from a checkpoint is not supported by this runtime");
+        free_request(req);
+        return;
+    }
+    ShimContainer *c = g_new0(ShimContainer, 1);
+    c->id = g_strdup(req->id);
+    c->bundle = g_strdup(req->bundle);
+    c->host_dir = g_build_filename(pod->shared_dir, req->id, NULL);
+    c->execs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)shim_process_unref);
+    c->request = req;
+    g_hash_table_insert(pod->containers, c->id, c);
+
+    g_autofree char *hostname = NULL;
+    if (!prepare(pod, c, &hostname, &error)) {
+        shim_error_return(call, error);
+        create_failed(pod, c);
+        return;
+    }
+    shim_pod_when_ready(pod, hostname, create_when_ready, container_call_new(pod, c->id, call));
+}
+
+/* ---- Delete -------------------------------------------------------------------------------- */
+
+static void reply_delete(TtrpcCall *call, ShimProcess *p)
+{
+    Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
+    resp.pid = shim_process_get_pid(p);
+    shim_process_fill_exit(p, &resp.exit_status, &resp.exited_at);
+    ttrpc_call_return(call, &resp.base);
+}
+
+static void finish_delete(ShimPod *pod, ShimContainer *c, TtrpcCall *call)
+{
+    g_autoptr(GError) error = NULL;
+    if (!shim_rootfs_remove_tree(c->host_dir, &error))
+        g_warning("%s", error->message);
+    shim_state_remove_container(pod->state, c->id);
+    if (!shim_state_save(pod->state, &error))
+        g_warning("%s", error->message);
+
+    Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
+    ev.container_id = c->id;
+    ev.pid = shim_process_get_pid(c->init);
+    shim_process_fill_exit(c->init, &ev.exit_status, &ev.exited_at);
+    shim_events_publish(pod->events, "/tasks/delete", &ev.base);
+    reply_delete(call, c->init);
+    g_hash_table_remove(pod->containers, c->id);
+    shim_pod_container_removed(pod);
+}
+
+static void remove_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
+{
+    ContainerCall *cc = user_data;
+    ShimContainer *c = container_call_find(cc);
+    (void)msg;
+    if (error)
+        g_warning("delete '%s': %s (removing it on the host anyway)", cc->id, error->message);
+    if (c)
+        finish_delete(cc->pod, c, cc->call);
+    else
+        ttrpc_call_return_error(cc->call, TTRPC_CODE_NOT_FOUND, "container '%s' not found",
+                                cc->id);
+    container_call_free(cc);
+}
+
+static gboolean check_deletable(ShimContainer *c, ShimProcess *p, TtrpcCall *call)
+{
+    if (shim_process_get_status(p) != SHIM_PROCESS_RUNNING)
+        return TRUE;
+    ttrpc_call_return_error(call, TTRPC_CODE_FAILED_PRECONDITION, "cannot delete a %s process",
+                            c->paused ? "paused" : "running");
+    return FALSE;
+}
+
+void shim_container_delete(ShimPod *pod, ShimContainer *c, const char *exec_id, TtrpcCall *call)
+{
+    ShimProcess *p = shim_container_lookup(c, exec_id);
+    if (!p) {
+        ttrpc_call_return_error(call, TTRPC_CODE_NOT_FOUND, "exec '%s' of '%s' not found",
+                                exec_id, c->id);
+        return;
+    }
+    if (!check_deletable(c, p, call))
+        return;
+    shim_process_force_exit(p, NEVER_RAN_STATUS);
+    if (p != c->init) {
+        reply_delete(call, p);
+        g_hash_table_remove(c->execs, exec_id);
+        return;
+    }
+    /* Execs still running die with the container in the guest; end them here too. */
+    shim_container_force_exit(c, NEVER_RAN_STATUS);
+    if (!c->created || !pod->host.agent) {
+        finish_delete(pod, c, call);
+        return;
+    }
+    Secure__Agent__V1__RemoveContainerRequest req =
+        SECURE__AGENT__V1__REMOVE_CONTAINER_REQUEST__INIT;
+    req.container_id = c->id;
+    shim_agent_call(pod->host.agent, "RemoveContainer", &req.base,
+                    &google__protobuf__empty__descriptor, SHIM_AGENT_DEADLINE, remove_done,
+                    container_call_new(pod, c->id, call));
+}
+
+/* ---- Exec ---------------------------------------------------------------------------------- */
+
+void shim_container_exec(ShimPod *pod, ShimContainer *c,
+                         const Containerd__Task__V2__ExecProcessRequest *req, TtrpcCall *call)
+{
+    g_autoptr(GError) error = NULL;
+    if (!shim_spec_id_is_valid(req->exec_id)) {
+        ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT, "invalid exec id '%s'",
+                                req->exec_id);
+        return;
+    }
+    if (g_hash_table_contains(c->execs, req->exec_id)) {
+        ttrpc_call_return_error(call, TTRPC_CODE_ALREADY_EXISTS, "exec '%s' already exists",
+                                req->exec_id);
+        return;
+    }
+    if (shim_process_get_status(c->init) != SHIM_PROCESS_RUNNING) {
+        ttrpc_call_return_error(call, TTRPC_CODE_FAILED_PRECONDITION,
+                                "container '%s' is not running", c->id);
+        return;
+    }
+    if (!req->spec || req->spec->value.len == 0 || req->spec->value.len > (1 << 20)) {
+        ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT,
+                                "exec '%s': the process spec is missing or over 1 MiB",
+                                req->exec_id);
+        return;
+    }
+    ShimIo *io = shim_io_open(req->stdin, req->stdout, req->stderr, &error);
+    if (!io) {
+        shim_error_return(call, error);
+        return;
+    }
+    g_autoptr(GBytes) json = g_bytes_new(req->spec->value.data, req->spec->value.len);
+    ShimProcess *p = shim_process_new(&pod->host, c->id, req->exec_id, io, req->terminal,
+                                      req->stdin, req->stdout, req->stderr, json);
+    g_hash_table_insert(c->execs, g_strdup(req->exec_id), p);
+    Containerd__Events__TaskExecAdded ev = CONTAINERD__EVENTS__TASK_EXEC_ADDED__INIT;
+    ev.container_id = c->id;
+    ev.exec_id = req->exec_id;
+    shim_events_publish(pod->events, "/tasks/exec-added", &ev.base);
+    ttrpc_call_return(call, NULL);
+}
+
+/* ---- Pause, Resume, Stats, Pids, Update ----------------------------------------------------- */
+
+static void pause_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
+{
+    ContainerCall *cc = user_data;
+    ShimContainer *c = container_call_find(cc);
+    const char *method = ttrpc_call_get_method(cc->call);
+    gboolean pause = g_strcmp0(method, "Pause") == 0;
+    (void)msg;
+    if (error) {
+        shim_error_return(cc->call, error);
+    } else {
+        if (c)
+            c->paused = pause;
+        if (pause) {
+            Containerd__Events__TaskPaused ev = CONTAINERD__EVENTS__TASK_PAUSED__INIT;
+            ev.container_id = cc->id;
+            shim_events_publish(cc->pod->events, "/tasks/paused", &ev.base);
+        } else {
+            Containerd__Events__TaskResumed ev = CONTAINERD__EVENTS__TASK_RESUMED__INIT;
+            ev.container_id = cc->id;
+            shim_events_publish(cc->pod->events, "/tasks/resumed", &ev.base);
+        }
+        ttrpc_call_return(cc->call, NULL);
+    }
+    container_call_free(cc);
+}
+
+void shim_container_pause(ShimPod *pod, ShimContainer *c, gboolean pause, TtrpcCall *call)
+{
+    if (shim_process_get_status(c->init) != SHIM_PROCESS_RUNNING) {
+        ttrpc_call_return_error(call, TTRPC_CODE_FAILED_PRECONDITION,
+                                "container '%s' is not running", c->id);
+        return;
+    }
+    Secure__Agent__V1__ContainerRequest req = SECURE__AGENT__V1__CONTAINER_REQUEST__INIT;
+    req.container_id = c->id;
+    container_agent_call(pod, c, call, pause ? "PauseContainer" : "ResumeContainer", &req.base,
+                         &google__protobuf__empty__descriptor, pause_done);
+}
+
+static void stats_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
+{
+    ContainerCall *cc = user_data;
+    const Secure__Agent__V1__StatsContainerResponse *reply = (const void *)msg;
+    if (error) {
+        shim_error_return(cc->call, error);
+    } else {
+        Io__Containerd__Cgroups__V2__Metrics empty = IO__CONTAINERD__CGROUPS__V2__METRICS__INIT;
+        const ProtobufCMessage *metrics = reply->metrics ? &reply->metrics->base : &empty.base;
+        gsize len = protobuf_c_message_get_packed_size(metrics);
+        g_autofree guint8 *buf = g_malloc(len ? len : 1);
+        protobuf_c_message_pack(metrics, buf);
+        Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+        any.type_url = METRICS_TYPE_URL;
+        any.value.data = buf;
+        any.value.len = len;
+        Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
+        resp.stats = &any;
+        ttrpc_call_return(cc->call, &resp.base);
+    }
+    container_call_free(cc);
+}
+
+void shim_container_stats(ShimPod *pod, ShimContainer *c, TtrpcCall *call)
+{
+    Secure__Agent__V1__ContainerRequest req = SECURE__AGENT__V1__CONTAINER_REQUEST__INIT;
+    req.container_id = c->id;
+    container_agent_call(pod, c, call, "StatsContainer", &req.base,
+                         &secure__agent__v1__stats_container_response__descriptor, stats_done);
+}
+
+static void pids_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
+{
+    ContainerCall *cc = user_data;
+    const Secure__Agent__V1__ListProcessesResponse *reply = (const void *)msg;
+    if (error) {
+        shim_error_return(cc->call, error);
+    } else if (reply->n_pids > MAX_PIDS) {
+        ttrpc_call_return_error(cc->call, TTRPC_CODE_INTERNAL, "the agent listed %zu processes",
+                                reply->n_pids);
+        if (cc->pod->host.agent)
+            shim_agent_fail(cc->pod->host.agent, "ListProcesses returned %zu pids (limit %d)",
+                            reply->n_pids, MAX_PIDS);
+    } else {
+        g_autofree Containerd__V1__Types__ProcessInfo *infos =
+            g_new0(Containerd__V1__Types__ProcessInfo, reply->n_pids + 1);
+        g_autofree Containerd__V1__Types__ProcessInfo **ptrs =
+            g_new0(Containerd__V1__Types__ProcessInfo *, reply->n_pids + 1);
+        for (gsize i = 0; i < reply->n_pids; i++) {
+            containerd__v1__types__process_info__init(&infos[i]);
+            infos[i].pid = reply->pids[i];
+            ptrs[i] = &infos[i];
+        }
+        Containerd__Task__V2__PidsResponse resp = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
+        resp.n_processes = reply->n_pids;
+        resp.processes = ptrs;
+        ttrpc_call_return(cc->call, &resp.base);
+    }
+    container_call_free(cc);
+}
+
+void shim_container_pids(ShimPod *pod, ShimContainer *c, TtrpcCall *call)
+{
+    Secure__Agent__V1__ListProcessesRequest req = SECURE__AGENT__V1__LIST_PROCESSES_REQUEST__INIT;
+    req.container_id = c->id;
+    container_agent_call(pod, c, call, "ListProcesses", &req.base,
+                         &secure__agent__v1__list_processes_response__descriptor, pids_done);
+}
+
+static void empty_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
+{
+    ContainerCall *cc = user_data;
+    (void)msg;
+    if (error)
+        shim_error_return(cc->call, error);
+    else
+        ttrpc_call_return(cc->call, NULL);
+    container_call_free(cc);
+}
+
+void shim_container_update(ShimPod *pod, ShimContainer *c,
+                           const Containerd__Task__V2__UpdateTaskRequest *req, TtrpcCall *call)
+{
+    if (!req->resources || req->resources->value.len > (1 << 20)) {
+        ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT,
+                                "update '%s': resources missing or over 1 MiB", c->id);
+        return;
+    }
+    Secure__Agent__V1__UpdateContainerRequest areq =
+        SECURE__AGENT__V1__UPDATE_CONTAINER_REQUEST__INIT;
+    areq.container_id = c->id;
+    areq.resources_json = req->resources->value;
+    container_agent_call(pod, c, call, "UpdateContainer", &areq.base,
+                         &google__protobuf__empty__descriptor, empty_done);
+}
+
+void shim_container_state(ShimContainer *c, ShimProcess *p, TtrpcCall *call)
+{
+    Containerd__Task__V2__StateResponse resp = CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
+    shim_process_fill_state(p, c->paused, &resp);
+    resp.bundle = c->bundle;
+    ttrpc_call_return(call, &resp.base);
+}

@@ -1,0 +1,70 @@
+/* Daemon entry: process setup (subreaper, signals, log), the event loop, teardown. */
+#include "shim-daemon.h"
+
+#include <glib-unix.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "shim-config.h"
+#include "shim-log.h"
+#include "shim-pod.h"
+#include "shim-reaper.h"
+#include "shim-task-service.h"
+#include "ttrpc.h"
+
+/* start hands the listening socket over as this fd. */
+#define LISTEN_FD 3
+
+static gboolean quit_on_signal(gpointer user_data)
+{
+    g_info("signal received: shutting down");
+    g_main_loop_quit(user_data);
+    return G_SOURCE_CONTINUE;
+}
+
+int shim_daemon_run(const ShimArgs *args)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *config_path = shim_config_find(args->config);
+    g_autoptr(ShimConfig) config = shim_config_load(config_path, &error);
+
+    /* QEMU and virtiofsd are started daemonized by libvirt: as subreaper we get (and reap) them
+     * instead of init. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    signal(SIGPIPE, SIG_IGN);
+    shim_log_setup(".", config ? config->log_level : SHIM_LOG_INFO,
+                   args->debug || (config && config->debug));
+    if (!config || !args->socket) {
+        g_critical("%s", config ? "-socket is required" : error->message);
+        return 1;
+    }
+
+    g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+    g_autoptr(ShimPod) pod = shim_pod_new(args->namespace, args->socket,
+                                          g_steal_pointer(&config), loop, &error);
+    if (!pod) {
+        g_critical("%s", error->message);
+        return 1;
+    }
+    g_autoptr(TtrpcServer) server = ttrpc_server_new(NULL);
+    shim_task_service_register(server, pod);
+    int fd = LISTEN_FD;
+    if (!ttrpc_server_listen_fd(server, &fd, &error)) {
+        g_critical("serve on '%s': %s", args->socket, error->message);
+        return 1;
+    }
+    guint term = g_unix_signal_add(SIGTERM, quit_on_signal, loop);
+    guint intr = g_unix_signal_add(SIGINT, quit_on_signal, loop);
+    g_autoptr(ShimReaper) reaper = shim_reaper_new();
+    g_info("serving pod %s on %s", pod->pod, args->socket);
+
+    g_main_loop_run(loop);
+
+    g_source_remove(term);
+    g_source_remove(intr);
+    g_clear_pointer(&server, ttrpc_server_free);
+    g_clear_pointer(&pod, shim_pod_free);
+    g_info("exiting");
+    return 0;
+}

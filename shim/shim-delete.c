@@ -1,0 +1,105 @@
+/* The delete action. A live daemon owns its pod: delete never tears down a pod that still
+ * serves containers (containerd runs delete after every normal task deletion too). */
+#include "shim-delete.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim-error.h"
+#include "shim-rootfs.h"
+#include "shim-sandbox.h"
+#include "shim-spec.h"
+#include "shim-start.h"
+#include "shim-state.h"
+#include "shim.pb-c.h"
+
+/* What runc reports when it cannot know the exit of a process it lost. */
+#define LOST_EXIT_STATUS 137
+
+/* The pod's socket: from the bundle's address file, else computed as start would. */
+static char *find_socket(const ShimArgs *args, const char *bundle)
+{
+    g_autofree char *path = g_build_filename(bundle, "address", NULL);
+    g_autofree char *address = NULL;
+    if (g_file_get_contents(path, &address, NULL, NULL) && g_str_has_prefix(address, "unix://"))
+        return g_strdup(g_strstrip(address) + strlen("unix://"));
+    g_autoptr(json_object) spec = shim_spec_load(bundle, NULL);
+    const char *group = spec ? shim_spec_group(spec, args->id) : args->id;
+    return shim_start_socket_path(args->address ? args->address : "", args->namespace, group);
+}
+
+static void kill_hung_daemon(ShimState *state, const char *socket)
+{
+    pid_t pid = (pid_t)shim_state_get_int(state, NULL, SHIM_STATE_SHIM_PID);
+    g_autofree char *path = g_strdup_printf("/proc/%d/cmdline", (int)pid);
+    g_autofree char *cmdline = NULL;
+    gsize len;
+    if (pid <= 1 || pid == getpid() || !g_file_get_contents(path, &cmdline, &len, NULL))
+        return;
+    /* Only our daemon for this pod: its command line names the socket. */
+    if (memmem(cmdline, len, socket, strlen(socket)))
+        kill(pid, SIGKILL);
+}
+
+static gboolean teardown(ShimState *state, const char *socket, GError **error)
+{
+    g_autofree char *shared = shim_state_get(state, NULL, SHIM_STATE_SHARED_DIR);
+    g_auto(GStrv) ids = shim_state_containers(state);
+    g_autoptr(GError) local = NULL;
+
+    kill_hung_daemon(state, socket);
+    /* Container mounts first: the VM layer wants the shared directory free of them. */
+    for (gsize i = 0; ids[i]; i++) {
+        g_autofree char *dir = shim_state_get(state, ids[i], SHIM_STATE_ROOTFS);
+        if (dir && !shim_rootfs_remove_tree(dir, &local)) {
+            g_printerr("%s\n", local->message);
+            g_clear_error(&local);
+        }
+    }
+    if (!shim_sandbox_cleanup_stale(state, error))
+        return FALSE;
+    if (!shim_rootfs_remove_tree(state->dir, error))
+        return FALSE;
+    unlink(socket);
+    return TRUE;
+}
+
+static void print_response(void)
+{
+    gint64 now = g_get_real_time();
+    Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    ts.seconds = now / G_USEC_PER_SEC;
+    ts.nanos = (int32_t)(now % G_USEC_PER_SEC) * 1000;
+    Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
+    resp.exit_status = LOST_EXIT_STATUS;
+    resp.exited_at = &ts;
+    guint8 buf[64];
+    gsize len = containerd__task__v2__delete_response__pack(&resp, buf);
+    fwrite(buf, 1, len, stdout);
+    fflush(stdout);
+}
+
+gboolean shim_delete(const ShimArgs *args, GError **error)
+{
+    g_autofree char *cwd = g_get_current_dir();
+    const char *bundle = args->bundle ? args->bundle : cwd;
+    g_autofree char *socket = find_socket(args, bundle);
+    g_autofree char *pod = g_path_get_basename(socket);
+    g_autofree char *dir = shim_state_pod_dir(pod);
+    g_autoptr(GError) local = NULL;
+
+    g_autoptr(ShimState) state = shim_state_load(dir, &local);
+    if (!state && !g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
+        g_propagate_error(error, g_steal_pointer(&local));
+        return FALSE;
+    }
+    if (!shim_start_socket_answers(socket)) {
+        if (state && !teardown(state, socket, error))
+            return FALSE;
+        unlink(socket);
+    }
+    print_response();
+    return TRUE;
+}

@@ -1,0 +1,310 @@
+/* The IO relay. Output: one ReadStdout/ReadStderr long poll at a time, and the next only once the
+ * previous chunk is written to the fifo, so a slow reader slows the container rather than
+ * growing our memory. Input: one WriteStdin at a time, likewise. */
+#include "shim-io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.pb-c.h"
+#include "shim-error.h"
+
+#define CHUNK (64 * 1024)
+
+typedef struct {
+    ShimIo *io;
+    int fd;            /* -1: output discarded */
+    const char *method;
+    gboolean eof;      /* no more data from the agent */
+    GByteArray *pending;
+    guint out_watch;
+} OutStream;
+
+struct _ShimIo {
+    gint refs;
+    gboolean closed;
+    ShimAgent *agent;
+    char *container_id;
+    char *exec_id;
+    ShimIoDrainedFunc drained;
+    gpointer drained_data;
+    OutStream out, err;
+    int in_fd, in_hold;
+    guint in_watch;
+    gboolean in_writing;
+};
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static void io_unref(ShimIo *io)
+{
+    if (--io->refs > 0)
+        return;
+    g_free(io->container_id);
+    g_free(io->exec_id);
+    g_free(io);
+}
+
+static int open_fifo(const char *path, int flags, GError **error)
+{
+    if (!g_path_is_absolute(path)) {
+        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+                    "stdio '%s': only absolute fifo paths are supported", path);
+        return -1;
+    }
+    int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT, "open '%s': %s", path,
+                    g_strerror(errno));
+    return fd;
+}
+
+ShimIo *shim_io_open(const char *stdin_path, const char *stdout_path, const char *stderr_path,
+                     GError **error)
+{
+    g_autoptr(ShimIo) io = g_new0(ShimIo, 1);
+    io->refs = 1;
+    io->out = (OutStream){io, -1, "ReadStdout", FALSE, g_byte_array_new(), 0};
+    io->err = (OutStream){io, -1, "ReadStderr", FALSE, g_byte_array_new(), 0};
+    io->in_fd = io->in_hold = -1;
+
+    if (stdout_path && *stdout_path && (io->out.fd = open_fifo(stdout_path, O_RDWR, error)) < 0)
+        return NULL;
+    if (stderr_path && *stderr_path && (io->err.fd = open_fifo(stderr_path, O_RDWR, error)) < 0)
+        return NULL;
+    if (stdin_path && *stdin_path) {
+        /* The read end first: then our own write end opens without blocking. */
+        if ((io->in_fd = open_fifo(stdin_path, O_RDONLY, error)) < 0 ||
+            (io->in_hold = open_fifo(stdin_path, O_WRONLY, error)) < 0)
+            return NULL;
+    }
+    return g_steal_pointer(&io);
+}
+
+gboolean shim_io_has_stdin(ShimIo *io)
+{
+    return io->in_fd >= 0;
+}
+
+gboolean shim_io_is_drained(ShimIo *io)
+{
+    return io->out.eof && io->out.pending->len == 0 && io->err.eof && io->err.pending->len == 0;
+}
+
+static void check_drained(ShimIo *io)
+{
+    if (io->drained && shim_io_is_drained(io)) {
+        ShimIoDrainedFunc drained = io->drained;
+        io->drained = NULL;
+        drained(io->drained_data);
+    }
+}
+
+/* ---- output ------------------------------------------------------------------------------- */
+
+static void read_next(OutStream *s);
+
+static gboolean flush(OutStream *s)
+{
+    while (s->pending->len > 0 && s->fd >= 0) {
+        ssize_t n = write(s->fd, s->pending->data, s->pending->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return FALSE;
+        if (n < 0) {
+            g_debug("write %s output: %s", s->method, g_strerror(errno));
+            break;
+        }
+        g_byte_array_remove_range(s->pending, 0, (guint)n);
+    }
+    g_byte_array_set_size(s->pending, 0);
+    return TRUE;
+}
+
+static void after_flush(OutStream *s)
+{
+    if (s->eof)
+        check_drained(s->io);
+    else
+        read_next(s);
+}
+
+static gboolean writable_cb(int fd, GIOCondition cond, gpointer user_data)
+{
+    OutStream *s = user_data;
+    (void)fd;
+    (void)cond;
+    if (!flush(s))
+        return G_SOURCE_CONTINUE;
+    s->out_watch = 0;
+    after_flush(s);
+    return G_SOURCE_REMOVE;
+}
+
+static void read_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
+{
+    OutStream *s = user_data;
+    ShimIo *io = s->io;
+    const Secure__Agent__V1__ReadStreamResponse *reply = (const void *)msg;
+
+    if (io->closed) {
+        io_unref(io);
+        return;
+    }
+    io_unref(io);
+    if (error) {
+        /* The agent is gone or refused: nothing more will come on this stream. */
+        g_debug("%s %s/%s: %s", s->method, io->container_id, io->exec_id, error->message);
+        s->eof = TRUE;
+    } else if (reply->data.len > CHUNK) {
+        shim_agent_fail(io->agent, "%s returned %zu bytes, more than the %d asked for", s->method,
+                        reply->data.len, CHUNK);
+        s->eof = TRUE;
+    } else {
+        g_byte_array_append(s->pending, reply->data.data, (guint)reply->data.len);
+        s->eof = reply->eof;
+    }
+    if (flush(s))
+        after_flush(s);
+    else
+        s->out_watch = g_unix_fd_add(s->fd, G_IO_OUT, writable_cb, s);
+}
+
+static void read_next(OutStream *s)
+{
+    Secure__Agent__V1__ReadStreamRequest req = SECURE__AGENT__V1__READ_STREAM_REQUEST__INIT;
+    req.container_id = s->io->container_id;
+    req.exec_id = s->io->exec_id;
+    req.max_bytes = CHUNK;
+    s->io->refs++;
+    shim_agent_call(s->io->agent, s->method, &req.base,
+                    &secure__agent__v1__read_stream_response__descriptor, SHIM_AGENT_LONG_POLL,
+                    read_done, s);
+}
+
+/* ---- input -------------------------------------------------------------------------------- */
+
+static gboolean stdin_readable(int fd, GIOCondition cond, gpointer user_data);
+
+static void close_stdin_done(const ProtobufCMessage *msg, const GError *error,
+                             gpointer user_data)
+{
+    (void)msg;
+    if (error)
+        g_debug("CloseStdin: %s", error->message);
+    io_unref(user_data);
+}
+
+static void stdin_eof(ShimIo *io)
+{
+    Secure__Agent__V1__CloseStdinRequest req = SECURE__AGENT__V1__CLOSE_STDIN_REQUEST__INIT;
+    g_clear_handle_id(&io->in_watch, g_source_remove);
+    close_fd(&io->in_fd);
+    req.container_id = io->container_id;
+    req.exec_id = io->exec_id;
+    io->refs++;
+    shim_agent_call(io->agent, "CloseStdin", &req.base, &google__protobuf__empty__descriptor,
+                    SHIM_AGENT_DEADLINE, close_stdin_done, io);
+}
+
+static void write_stdin_done(const ProtobufCMessage *msg, const GError *error,
+                             gpointer user_data)
+{
+    ShimIo *io = user_data;
+    (void)msg;
+    if (io->closed) {
+        io_unref(io);
+        return;
+    }
+    io_unref(io);
+    io->in_writing = FALSE;
+    if (error) {
+        /* The process no longer reads its stdin: drop further input. */
+        g_debug("WriteStdin %s/%s: %s", io->container_id, io->exec_id, error->message);
+        close_fd(&io->in_fd);
+        return;
+    }
+    if (io->in_fd >= 0)
+        io->in_watch = g_unix_fd_add(io->in_fd, G_IO_IN | G_IO_HUP, stdin_readable, io);
+}
+
+static gboolean stdin_readable(int fd, GIOCondition cond, gpointer user_data)
+{
+    ShimIo *io = user_data;
+    guint8 buf[CHUNK];
+    (void)cond;
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return G_SOURCE_CONTINUE;
+    if (n <= 0) {
+        /* Every writer is gone, ours included (CloseIO came): the process gets EOF. */
+        io->in_watch = 0;
+        stdin_eof(io);
+        return G_SOURCE_REMOVE;
+    }
+    Secure__Agent__V1__WriteStdinRequest req = SECURE__AGENT__V1__WRITE_STDIN_REQUEST__INIT;
+    req.container_id = io->container_id;
+    req.exec_id = io->exec_id;
+    req.data.data = buf;
+    req.data.len = (gsize)n;
+    io->in_writing = TRUE;
+    io->in_watch = 0;
+    io->refs++;
+    shim_agent_call(io->agent, "WriteStdin", &req.base,
+                    &secure__agent__v1__write_stdin_response__descriptor, SHIM_AGENT_DEADLINE,
+                    write_stdin_done, io);
+    return G_SOURCE_REMOVE;
+}
+
+void shim_io_close_stdin(ShimIo *io)
+{
+    close_fd(&io->in_hold);
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------------- */
+
+void shim_io_start(ShimIo *io, ShimAgent *agent, const char *container_id, const char *exec_id,
+                   ShimIoDrainedFunc drained, gpointer user_data)
+{
+    io->agent = agent;
+    io->container_id = g_strdup(container_id);
+    io->exec_id = g_strdup(exec_id);
+    io->drained = drained;
+    io->drained_data = user_data;
+    read_next(&io->out);
+    read_next(&io->err);
+    if (io->in_fd >= 0)
+        io->in_watch = g_unix_fd_add(io->in_fd, G_IO_IN | G_IO_HUP, stdin_readable, io);
+}
+
+static void out_close(OutStream *s)
+{
+    g_clear_handle_id(&s->out_watch, g_source_remove);
+    if (s->fd >= 0)
+        flush(s);
+    close_fd(&s->fd);
+    g_byte_array_unref(s->pending);
+}
+
+void shim_io_free(ShimIo *io)
+{
+    if (!io)
+        return;
+    io->closed = TRUE;
+    io->drained = NULL;
+    out_close(&io->out);
+    out_close(&io->err);
+    g_clear_handle_id(&io->in_watch, g_source_remove);
+    close_fd(&io->in_fd);
+    close_fd(&io->in_hold);
+    io_unref(io);
+}

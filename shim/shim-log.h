@@ -1,0 +1,11 @@
+/* The daemon's log: containerd collects what the shim writes to the bundle's `log` fifo. */
+#pragma once
+
+#include <glib.h>
+
+#include "shim-config.h"
+
+/* Opens <bundle>/log (if containerd made one) onto fd 2 and routes GLib logging there, one line
+ * per message, dropping messages below @level (debug when @debug). Without the fifo, fd 2 is
+ * left as it is. */
+void shim_log_setup(const char *bundle, ShimLogLevel level, gboolean debug);

@@ -1,0 +1,314 @@
+/* Pod lifecycle: boot on demand, queue Creates while booting, end everything when the sandbox
+ * dies or the agent breaks, release the sandbox when the last container is gone. */
+#include "shim-pod.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+#include "agent.pb-c.h"
+#include "events-task.pb-c.h"
+#include "shim-container.h"
+#include "shim-error.h"
+#include "shim-rootfs.h"
+
+/* An exit status for processes whose VM died: what runc reports for a lost process. */
+#define LOST_EXIT_STATUS 137
+
+typedef struct {
+    ShimPodReadyFunc func;
+    gpointer user_data;
+} WhenReady;
+
+ShimPod *shim_pod_new(const char *namespace, const char *socket_path, ShimConfig *config,
+                      GMainLoop *loop, GError **error)
+{
+    g_autoptr(ShimPod) pod = g_new0(ShimPod, 1);
+    pod->namespace = g_strdup(namespace);
+    pod->socket_path = g_strdup(socket_path);
+    pod->pod = g_path_get_basename(socket_path);
+    pod->run_dir = shim_state_pod_dir(pod->pod);
+    pod->shared_dir = g_build_filename(pod->run_dir, "shared", NULL);
+    pod->config = config;
+    pod->loop = g_main_loop_ref(loop);
+    pod->containers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+                                            (GDestroyNotify)shim_container_free);
+    g_queue_init(&pod->waiting);
+    pod->events = shim_events_new(g_getenv("TTRPC_ADDRESS"), namespace);
+    pod->host.events = pod->events;
+
+    pod->state = shim_state_open(pod->run_dir, error);
+    if (!pod->state)
+        return NULL;
+    shim_state_set(pod->state, NULL, SHIM_STATE_NAMESPACE, namespace);
+    shim_state_set(pod->state, NULL, SHIM_STATE_SOCKET, socket_path);
+    shim_state_set_int(pod->state, NULL, SHIM_STATE_SHIM_PID, getpid());
+    shim_state_set(pod->state, NULL, SHIM_STATE_SHARED_DIR, pod->shared_dir);
+    if (!shim_state_save(pod->state, error))
+        return NULL;
+    return g_steal_pointer(&pod);
+}
+
+const char *shim_pod_guest_shared_dir(ShimPod *pod)
+{
+    return pod->config->kind == SHIM_HYPERVISOR_NONE ? pod->shared_dir : SHIM_GUEST_SHARED_DIR;
+}
+
+guint32 shim_pod_task_pid(ShimPod *pod)
+{
+    return pod->sandbox ? (guint32)shim_sandbox_get_pid(pod->sandbox) : 0;
+}
+
+gboolean shim_pod_can_exit(ShimPod *pod)
+{
+    return g_hash_table_size(pod->containers) == 0;
+}
+
+static void finish_waiting(ShimPod *pod, const GError *error)
+{
+    WhenReady *w;
+    while ((w = g_queue_pop_head(&pod->waiting))) {
+        w->func(pod, error, w->user_data);
+        g_free(w);
+    }
+}
+
+static void stop_sandbox(ShimPod *pod)
+{
+    g_clear_pointer(&pod->host.agent, shim_agent_free);
+    if (pod->sandbox) {
+        shim_sandbox_destroy(pod->sandbox);
+        g_clear_pointer(&pod->sandbox, shim_sandbox_free);
+    }
+}
+
+/* The sandbox is gone or unusable: every process exits now (Wait returns, exits published),
+ * then the sandbox is torn down. Containers stay until containerd deletes them. */
+static void pod_end(ShimPod *pod, const char *reason)
+{
+    if (pod->phase == SHIM_POD_ENDED)
+        return;
+    g_warning("pod ends: %s", reason);
+    pod->phase = SHIM_POD_ENDED;
+    pod->end_reason = g_strdup(reason);
+    GHashTableIter iter;
+    gpointer value;
+    g_hash_table_iter_init(&iter, pod->containers);
+    while (g_hash_table_iter_next(&iter, NULL, &value))
+        shim_container_force_exit(value, LOST_EXIT_STATUS);
+    g_autoptr(GError) error = g_error_new(SHIM_ERROR, TTRPC_CODE_UNAVAILABLE,
+                                          "the pod ended: %s", reason);
+    finish_waiting(pod, error);
+    stop_sandbox(pod);
+}
+
+static void agent_failed(ShimAgent *agent, const char *reason, gpointer user_data)
+{
+    (void)agent;
+    pod_end(user_data, reason);
+}
+
+static void sandbox_died(ShimSandbox *sandbox, const char *reason, gpointer user_data)
+{
+    (void)sandbox;
+    pod_end(user_data, reason);
+}
+
+static void oom_poll(ShimPod *pod);
+
+static void oom_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
+{
+    ShimPod *pod = user_data;
+    const Secure__Agent__V1__OOMEvent *reply = (const void *)msg;
+    if (error || pod->phase != SHIM_POD_READY)
+        return;
+    if (!g_hash_table_contains(pod->containers, reply->container_id)) {
+        shim_agent_fail(pod->host.agent, "OOM event for unknown container '%s'",
+                        reply->container_id);
+        return;
+    }
+    Containerd__Events__TaskOOM ev = CONTAINERD__EVENTS__TASK_OOM__INIT;
+    ev.container_id = reply->container_id;
+    shim_events_publish(pod->events, "/tasks/oom", &ev.base);
+    oom_poll(pod);
+}
+
+static void oom_poll(ShimPod *pod)
+{
+    shim_agent_call(pod->host.agent, "GetOOMEvent", NULL, &secure__agent__v1__oomevent__descriptor,
+                    SHIM_AGENT_LONG_POLL, oom_done, pod);
+}
+
+static void create_sandbox_done(const ProtobufCMessage *msg, const GError *error,
+                                gpointer user_data)
+{
+    ShimPod *pod = user_data;
+    (void)msg;
+    if (pod->phase != SHIM_POD_BOOTING)
+        return;
+    if (error) {
+        g_autofree char *reason = g_strdup_printf("CreateSandbox: %s", error->message);
+        pod_end(pod, reason);
+        return;
+    }
+    pod->timings.sandbox_created = g_get_monotonic_time();
+    pod->phase = SHIM_POD_READY;
+    oom_poll(pod);
+    finish_waiting(pod, NULL);
+}
+
+static void agent_ready(ShimSandbox *sandbox, TtrpcClient *client, const GError *error,
+                        gpointer user_data)
+{
+    ShimPod *pod = user_data;
+    (void)sandbox;
+    if (pod->phase != SHIM_POD_BOOTING) {
+        if (client)
+            ttrpc_client_free(client);
+        return;
+    }
+    if (error) {
+        g_autofree char *reason = g_strdup_printf("the agent did not come up: %s",
+                                                  error->message);
+        pod_end(pod, reason);
+        return;
+    }
+    pod->timings.agent_ready = g_get_monotonic_time();
+    pod->host.agent = shim_agent_new(
+        client, (gint64)pod->config->agent_request_timeout_s * G_USEC_PER_SEC, agent_failed, pod);
+    Secure__Agent__V1__CreateSandboxRequest req = SECURE__AGENT__V1__CREATE_SANDBOX_REQUEST__INIT;
+    req.hostname = pod->hostname;
+    shim_sandbox_fill_create(pod->sandbox, &req);
+    shim_agent_call(pod->host.agent, "CreateSandbox", &req.base,
+                    &google__protobuf__empty__descriptor, SHIM_AGENT_DEADLINE,
+                    create_sandbox_done, pod);
+}
+
+static gboolean boot(ShimPod *pod, GError **error)
+{
+    g_autofree char *name = g_strndup(pod->pod, 32);
+    if (g_mkdir_with_parents(pod->shared_dir, 0700) < 0) {
+        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "mkdir '%s': %s", pod->shared_dir,
+                    g_strerror(errno));
+        return FALSE;
+    }
+    pod->timings.create_received = g_get_monotonic_time();
+    pod->sandbox = shim_sandbox_start(pod->config, pod->state, name, pod->run_dir,
+                                      pod->shared_dir, sandbox_died, pod, error);
+    if (!pod->sandbox)
+        return FALSE;
+    pod->timings.sandbox_started = g_get_monotonic_time();
+    pod->phase = SHIM_POD_BOOTING;
+    shim_sandbox_wait_agent(pod->sandbox, agent_ready, pod);
+    return TRUE;
+}
+
+typedef struct {
+    ShimPod *pod;
+    ShimPodReadyFunc func;
+    gpointer user_data;
+    GError *error;
+} ReadyLater;
+
+static gboolean ready_later_cb(gpointer data)
+{
+    ReadyLater *r = data;
+    r->func(r->pod, r->error, r->user_data);
+    g_clear_error(&r->error);
+    g_free(r);
+    return G_SOURCE_REMOVE;
+}
+
+/* Answers from the main context, never from inside shim_pod_when_ready(). */
+static void ready_later(ShimPod *pod, ShimPodReadyFunc func, gpointer user_data, GError *error)
+{
+    ReadyLater *r = g_new0(ReadyLater, 1);
+    r->pod = pod;
+    r->func = func;
+    r->user_data = user_data;
+    r->error = error;
+    g_idle_add(ready_later_cb, r);
+}
+
+void shim_pod_when_ready(ShimPod *pod, const char *hostname, ShimPodReadyFunc func,
+                         gpointer user_data)
+{
+    GError *error = NULL;
+    g_clear_handle_id(&pod->release_source, g_source_remove);
+    switch (pod->phase) {
+    case SHIM_POD_READY:
+        ready_later(pod, func, user_data, NULL);
+        return;
+    case SHIM_POD_ENDED:
+        ready_later(pod, func, user_data,
+                    g_error_new(SHIM_ERROR, TTRPC_CODE_FAILED_PRECONDITION, "the pod ended: %s",
+                                pod->end_reason));
+        return;
+    case SHIM_POD_EMPTY:
+        g_free(pod->hostname);
+        pod->hostname = g_strdup(hostname ? hostname : "");
+        if (!boot(pod, &error)) {
+            ready_later(pod, func, user_data, error);
+            return;
+        }
+        break;
+    case SHIM_POD_BOOTING:
+    case SHIM_POD_LAST:
+        break;
+    }
+    WhenReady *w = g_new0(WhenReady, 1);
+    w->func = func;
+    w->user_data = user_data;
+    g_queue_push_tail(&pod->waiting, w);
+}
+
+static gboolean release_cb(gpointer user_data)
+{
+    ShimPod *pod = user_data;
+    pod->release_source = 0;
+    if (g_hash_table_size(pod->containers) > 0)
+        return G_SOURCE_REMOVE;
+    g_info("no container left: destroying the pod's sandbox");
+    stop_sandbox(pod);
+    pod->first_pid = 0;
+    pod->phase = SHIM_POD_EMPTY;
+    g_clear_pointer(&pod->end_reason, g_free);
+    return G_SOURCE_REMOVE;
+}
+
+void shim_pod_container_removed(ShimPod *pod)
+{
+    /* After the Delete reply is out: the VM teardown takes a moment. */
+    if (g_hash_table_size(pod->containers) == 0 && !pod->release_source &&
+        pod->phase != SHIM_POD_BOOTING)
+        pod->release_source = g_idle_add(release_cb, pod);
+}
+
+void shim_pod_free(ShimPod *pod)
+{
+    g_autoptr(GError) error = NULL;
+    if (!pod)
+        return;
+    g_clear_handle_id(&pod->release_source, g_source_remove);
+    if (pod->phase != SHIM_POD_ENDED && pod->sandbox)
+        pod_end(pod, "the shim is exiting");
+    g_clear_pointer(&pod->containers, g_hash_table_unref);
+    stop_sandbox(pod);
+    if (pod->state) {
+        if (!shim_rootfs_remove_tree(pod->run_dir, &error))
+            g_warning("%s", error->message);
+        g_unlink(pod->socket_path);
+    }
+    g_clear_pointer(&pod->state, shim_state_free);
+    g_clear_pointer(&pod->events, shim_events_free);
+    g_clear_pointer(&pod->config, shim_config_free);
+    g_clear_pointer(&pod->loop, g_main_loop_unref);
+    g_free(pod->namespace);
+    g_free(pod->pod);
+    g_free(pod->socket_path);
+    g_free(pod->run_dir);
+    g_free(pod->shared_dir);
+    g_free(pod->end_reason);
+    g_free(pod->hostname);
+    g_free(pod);
+}

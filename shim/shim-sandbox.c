@@ -1,0 +1,337 @@
+/* The sandbox: a pod VM through vmm-libvirt, or (kind=none) the agent as a host process. Both
+ * record what they start in the pod state before they start it. */
+#include "shim-sandbox.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shim-error.h"
+#include "vmm.h"
+
+#define HOST_POLL_MS 50
+#define HOST_HEALTH_TIMEOUT_US (2 * G_USEC_PER_SEC)
+
+struct _ShimSandbox {
+    ShimHypervisorKind kind;
+    ShimSandboxDiedFunc died;
+    gpointer died_data;
+    gint64 boot_timeout_us;
+    gboolean destroyed;
+    char *guest_shared_dir;
+    ShimSharedFs shared_fs;
+
+    VmmDomain *domain; /* libvirt */
+
+    GPid agent_pid; /* none */
+    char *agent_socket;
+    ShimSandboxReadyFunc ready;
+    gpointer ready_data;
+    gint64 ready_deadline;
+    guint poll_source;
+    TtrpcClient *probe;
+    guint child_watch;
+};
+
+/* ---- libvirt ------------------------------------------------------------------------------- */
+
+static const VmmAccel accels[] = {VMM_ACCEL_AUTO, VMM_ACCEL_KVM, VMM_ACCEL_TCG};
+
+static void vm_config(VmmConfig *vc, const ShimConfig *config, const char *name,
+                      const char *run_dir, const char *shared_dir)
+{
+    vmm_config_init(vc);
+    vc->name = name;
+    vc->run_dir = run_dir;
+    if (config) {
+        vc->uri = *config->libvirt_uri ? config->libvirt_uri : NULL;
+        vc->memory_mib = config->memory_mib;
+        vc->vcpus = config->vcpus;
+        vc->kernel = config->kernel;
+        vc->initrd = config->initrd;
+        vc->kernel_params = *config->kernel_params ? config->kernel_params : NULL;
+        vc->accel = accels[config->accelerator];
+        vc->machine = config->machine_type;
+        vc->shared_fs = config->shared_fs == SHIM_SHARED_FS_9P ? VMM_SHARED_FS_9P
+                                                               : VMM_SHARED_FS_VIRTIOFS;
+        vc->shared_dir = shared_dir;
+        vc->virtiofsd = config->virtiofsd;
+    }
+}
+
+static void vm_lifecycle(VmmDomain *domain, VmmEvent event, const char *detail,
+                         gpointer user_data)
+{
+    ShimSandbox *sandbox = user_data;
+    (void)domain;
+    if (sandbox->destroyed)
+        return;
+    g_autofree char *reason = g_strdup_printf("the pod VM %s (%s)",
+                                              event == VMM_EVENT_PANICKED ? "panicked" : "stopped",
+                                              detail ? detail : "");
+    sandbox->died(sandbox, reason, sandbox->died_data);
+}
+
+static gboolean vm_start(ShimSandbox *sandbox, const ShimConfig *config, ShimState *state,
+                         const char *name, const char *run_dir, const char *shared_dir,
+                         GError **error)
+{
+    VmmConfig vc;
+    vm_config(&vc, config, name, run_dir, shared_dir);
+    g_autofree char *uri = vmm_config_uri(&vc);
+    shim_state_set(state, NULL, SHIM_STATE_VM_NAME, name);
+    shim_state_set(state, NULL, SHIM_STATE_EMBED_ROOT, run_dir);
+    shim_state_set(state, NULL, "libvirt_uri", uri);
+    if (!shim_state_save(state, error))
+        return FALSE;
+    sandbox->domain = vmm_domain_start(&vc, error);
+    if (!sandbox->domain) {
+        g_prefix_error(error, "start the pod VM: ");
+        return FALSE;
+    }
+    vmm_domain_set_lifecycle_func(sandbox->domain, vm_lifecycle, sandbox);
+    sandbox->guest_shared_dir = g_strdup(SHIM_GUEST_SHARED_DIR);
+    shim_state_set_int(state, NULL, SHIM_STATE_VM_PID, vmm_domain_get_pid(sandbox->domain));
+    return shim_state_save(state, error);
+}
+
+static void vm_agent_ready(VmmDomain *domain, TtrpcClient *client, const VmmAgentInfo *info,
+                           const GError *error, gpointer user_data)
+{
+    ShimSandbox *sandbox = user_data;
+    (void)domain;
+    if (info)
+        g_info("agent %s ready (guest kernel %s)", info->agent_version, info->kernel_release);
+    sandbox->ready(sandbox, client, error, sandbox->ready_data);
+}
+
+/* ---- none: the agent as a host process ------------------------------------------------------ */
+
+static void host_child_exited(GPid pid, gint status, gpointer user_data)
+{
+    ShimSandbox *sandbox = user_data;
+    (void)pid;
+    sandbox->child_watch = 0;
+    g_spawn_close_pid(sandbox->agent_pid);
+    sandbox->agent_pid = 0;
+    if (sandbox->destroyed)
+        return;
+    g_autofree char *reason = g_strdup_printf("the host agent exited (wait status %d)", status);
+    sandbox->died(sandbox, reason, sandbox->died_data);
+}
+
+static gboolean host_start(ShimSandbox *sandbox, const ShimConfig *config, ShimState *state,
+                           const char *run_dir, const char *shared_dir, GError **error)
+{
+    g_autofree char *state_dir = g_build_filename(run_dir, "agent", NULL);
+    sandbox->agent_socket = g_build_filename(run_dir, "agent.sock", NULL);
+    g_autofree char *listen = g_strconcat("unix:", sandbox->agent_socket, NULL);
+    const char *argv[] = {config->agent_host_binary, "--listen", listen, "--state-dir", state_dir,
+                          NULL};
+
+    unlink(sandbox->agent_socket);
+    if (!shim_state_save(state, error))
+        return FALSE;
+    if (!g_spawn_async(run_dir, (char **)argv, NULL,
+                       G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL |
+                           G_SPAWN_STDOUT_TO_DEV_NULL,
+                       NULL, NULL, &sandbox->agent_pid, error)) {
+        g_prefix_error(error, "start the host agent '%s': ", config->agent_host_binary);
+        return FALSE;
+    }
+    /* Recorded right after the spawn: the pid does not exist before it. */
+    shim_state_set_int(state, NULL, SHIM_STATE_VM_PID, sandbox->agent_pid);
+    sandbox->child_watch = g_child_watch_add(sandbox->agent_pid, host_child_exited, sandbox);
+    sandbox->guest_shared_dir = g_strdup(shared_dir);
+    return shim_state_save(state, error);
+}
+
+static void host_poll_later(ShimSandbox *sandbox);
+
+static void host_ready(ShimSandbox *sandbox, const GError *error)
+{
+    ShimSandboxReadyFunc ready = sandbox->ready;
+    TtrpcClient *client = error ? NULL : g_steal_pointer(&sandbox->probe);
+    g_clear_pointer(&sandbox->probe, ttrpc_client_free);
+    sandbox->ready = NULL;
+    ready(sandbox, client, error, sandbox->ready_data);
+}
+
+static void host_health_done(const guint8 *payload, gsize len, const GError *error,
+                             gpointer user_data)
+{
+    ShimSandbox *sandbox = user_data;
+    (void)payload;
+    (void)len;
+    if (!sandbox->ready)
+        return;
+    if (!error) {
+        host_ready(sandbox, NULL);
+        return;
+    }
+    g_clear_pointer(&sandbox->probe, ttrpc_client_free);
+    host_poll_later(sandbox);
+}
+
+static gboolean host_poll(gpointer user_data)
+{
+    ShimSandbox *sandbox = user_data;
+    sandbox->poll_source = 0;
+    if (g_get_monotonic_time() > sandbox->ready_deadline || !sandbox->agent_pid) {
+        g_autoptr(GError) error =
+            g_error_new(SHIM_ERROR, TTRPC_CODE_UNAVAILABLE, "host agent '%s' did not answer %s",
+                        sandbox->agent_socket, sandbox->agent_pid ? "in time" : "(it exited)");
+        host_ready(sandbox, error);
+        return G_SOURCE_REMOVE;
+    }
+    sandbox->probe = ttrpc_client_connect_unix(sandbox->agent_socket, NULL, NULL);
+    if (!sandbox->probe) {
+        host_poll_later(sandbox);
+        return G_SOURCE_REMOVE;
+    }
+    ttrpc_client_call(sandbox->probe, "secure.agent.v1.Agent", "Health", NULL,
+                      HOST_HEALTH_TIMEOUT_US, host_health_done, sandbox);
+    return G_SOURCE_REMOVE;
+}
+
+static void host_poll_later(ShimSandbox *sandbox)
+{
+    sandbox->poll_source = g_timeout_add(HOST_POLL_MS, host_poll, sandbox);
+}
+
+static void host_stop(GPid pid)
+{
+    if (pid <= 0)
+        return;
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+/* TRUE if @pid's command line mentions @needle: a recorded pid is only killed when it still is
+ * the process we started (pids are reused). */
+static gboolean pid_cmdline_has(pid_t pid, const char *needle)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/cmdline", (int)pid);
+    g_autofree char *cmdline = NULL;
+    gsize len;
+    if (pid <= 0 || !g_file_get_contents(path, &cmdline, &len, NULL))
+        return FALSE;
+    for (gsize i = 0; i + 1 < len; i++)
+        if (cmdline[i] == '\0')
+            cmdline[i] = ' ';
+    return strstr(cmdline, needle) != NULL;
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------ */
+
+ShimSandbox *shim_sandbox_start(const ShimConfig *config, ShimState *state, const char *name,
+                                const char *run_dir, const char *shared_dir,
+                                ShimSandboxDiedFunc died, gpointer user_data, GError **error)
+{
+    g_autoptr(ShimSandbox) sandbox = g_new0(ShimSandbox, 1);
+    sandbox->kind = config->kind;
+    sandbox->died = died;
+    sandbox->died_data = user_data;
+    sandbox->boot_timeout_us = (gint64)config->agent_boot_timeout_s * G_USEC_PER_SEC;
+    sandbox->shared_fs = config->shared_fs;
+    shim_state_set(state, NULL, SHIM_STATE_KIND, config->kind == SHIM_HYPERVISOR_NONE ? "none"
+                                                                                     : "libvirt");
+    gboolean ok = config->kind == SHIM_HYPERVISOR_NONE
+                      ? host_start(sandbox, config, state, run_dir, shared_dir, error)
+                      : vm_start(sandbox, config, state, name, run_dir, shared_dir, error);
+    if (!ok) {
+        shim_sandbox_destroy(sandbox);
+        return NULL;
+    }
+    return g_steal_pointer(&sandbox);
+}
+
+void shim_sandbox_wait_agent(ShimSandbox *sandbox, ShimSandboxReadyFunc func, gpointer user_data)
+{
+    sandbox->ready = func;
+    sandbox->ready_data = user_data;
+    if (sandbox->domain) {
+        vmm_domain_wait_agent(sandbox->domain, sandbox->boot_timeout_us, vm_agent_ready, sandbox);
+        return;
+    }
+    sandbox->ready_deadline = g_get_monotonic_time() + sandbox->boot_timeout_us;
+    sandbox->poll_source = g_idle_add(host_poll, sandbox);
+}
+
+pid_t shim_sandbox_get_pid(ShimSandbox *sandbox)
+{
+    return sandbox->domain ? vmm_domain_get_pid(sandbox->domain) : sandbox->agent_pid;
+}
+
+void shim_sandbox_fill_create(ShimSandbox *sandbox, Secure__Agent__V1__CreateSandboxRequest *req)
+{
+    req->shared_fs_path = sandbox->guest_shared_dir;
+    if (sandbox->kind == SHIM_HYPERVISOR_NONE) {
+        req->shared_fs_type = "";
+        req->shared_fs_tag = "";
+        return;
+    }
+    req->shared_fs_type = sandbox->shared_fs == SHIM_SHARED_FS_9P ? "9p" : "virtiofs";
+    req->shared_fs_tag = VMM_SHARED_FS_TAG;
+}
+
+const char *shim_sandbox_guest_shared_dir(ShimSandbox *sandbox)
+{
+    return sandbox->guest_shared_dir;
+}
+
+void shim_sandbox_destroy(ShimSandbox *sandbox)
+{
+    g_autoptr(GError) error = NULL;
+    sandbox->destroyed = TRUE;
+    g_clear_handle_id(&sandbox->poll_source, g_source_remove);
+    g_clear_handle_id(&sandbox->child_watch, g_source_remove);
+    if (sandbox->domain && !vmm_domain_destroy(sandbox->domain, &error))
+        g_warning("destroy the pod VM: %s", error->message);
+    host_stop(sandbox->agent_pid);
+    if (sandbox->agent_pid)
+        g_spawn_close_pid(sandbox->agent_pid);
+    sandbox->agent_pid = 0;
+}
+
+void shim_sandbox_free(ShimSandbox *sandbox)
+{
+    if (!sandbox)
+        return;
+    shim_sandbox_destroy(sandbox);
+    g_clear_pointer(&sandbox->domain, vmm_domain_free);
+    g_clear_pointer(&sandbox->probe, ttrpc_client_free);
+    g_free(sandbox->agent_socket);
+    g_free(sandbox->guest_shared_dir);
+    g_free(sandbox);
+}
+
+gboolean shim_sandbox_cleanup_stale(ShimState *state, GError **error)
+{
+    g_autofree char *kind = shim_state_get(state, NULL, SHIM_STATE_KIND);
+    g_autofree char *name = shim_state_get(state, NULL, SHIM_STATE_VM_NAME);
+    g_autofree char *uri = shim_state_get(state, NULL, "libvirt_uri");
+    pid_t pid = (pid_t)shim_state_get_int(state, NULL, SHIM_STATE_VM_PID);
+
+    if (g_strcmp0(kind, "none") == 0) {
+        g_autofree char *socket = g_build_filename(state->dir, "agent.sock", NULL);
+        if (pid_cmdline_has(pid, socket))
+            kill(pid, SIGKILL);
+        return TRUE;
+    }
+    if (!name)
+        return TRUE;
+    VmmConfig vc;
+    vm_config(&vc, NULL, name, state->dir, NULL);
+    /* The embedded driver is the default; only another URI needs naming. */
+    if (uri && !g_str_has_prefix(uri, "qemu:///embed"))
+        vc.uri = uri;
+    if (!vmm_cleanup_stale(&vc, error)) {
+        g_prefix_error(error, "pod VM '%s': ", name);
+        return FALSE;
+    }
+    return TRUE;
+}

@@ -1,0 +1,46 @@
+/* The pod's sandbox: where its agent runs. In a QEMU VM through vmm-libvirt (kind=libvirt), or,
+ * for tests without a guest image, as a host process (kind=none, no isolation). */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+#include "agent.pb-c.h"
+#include "shim-config.h"
+#include "shim-state.h"
+#include "ttrpc.h"
+
+#define SHIM_GUEST_SHARED_DIR "/run/secure-agent/shared"
+
+typedef struct _ShimSandbox ShimSandbox;
+
+/* @client: a connected agent client (transfer full) that answered Health, or NULL and @error. */
+typedef void (*ShimSandboxReadyFunc)(ShimSandbox *sandbox, TtrpcClient *client,
+                                     const GError *error, gpointer user_data);
+/* The sandbox stopped on its own (QEMU exited, guest panic, agent process died). */
+typedef void (*ShimSandboxDiedFunc)(ShimSandbox *sandbox, const char *reason,
+                                    gpointer user_data);
+
+/* Starts the sandbox of a pod whose files live in @run_dir and whose shared directory is
+ * @shared_dir, recording in @state (saved) what `delete` needs to undo it BEFORE it is done.
+ * Returns once the VM/process runs; then call shim_sandbox_wait_agent(). */
+ShimSandbox *shim_sandbox_start(const ShimConfig *config, ShimState *state, const char *name,
+                                const char *run_dir, const char *shared_dir,
+                                ShimSandboxDiedFunc died, gpointer user_data, GError **error);
+/* @func runs once, from the main context, never from inside this call. */
+void shim_sandbox_wait_agent(ShimSandbox *sandbox, ShimSandboxReadyFunc func,
+                             gpointer user_data);
+/* QEMU's pid (host mode: the agent's), reported to containerd as the task pid; 0 if stopped. */
+pid_t shim_sandbox_get_pid(ShimSandbox *sandbox);
+/* Where the agent sees the shared directory, and how CreateSandbox must mount it. */
+void shim_sandbox_fill_create(ShimSandbox *sandbox, Secure__Agent__V1__CreateSandboxRequest *req);
+const char *shim_sandbox_guest_shared_dir(ShimSandbox *sandbox);
+/* Stops the sandbox and removes its files (waits a few seconds at most). Idempotent; the died
+ * callback is not called for it. */
+void shim_sandbox_destroy(ShimSandbox *sandbox);
+void shim_sandbox_free(ShimSandbox *sandbox);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShimSandbox, shim_sandbox_free)
+
+/* Undoes what the state of a dead shim records about its sandbox; needs no agent, no libvirt
+ * daemon, and never waits on the guest. TRUE if nothing is left. */
+gboolean shim_sandbox_cleanup_stale(ShimState *state, GError **error);

@@ -1,0 +1,233 @@
+/* Task service handlers. Each one completes its call exactly once, now or from a callback. */
+#include "shim-task-service.h"
+
+#include <unistd.h>
+
+#include "shim-container.h"
+#include "shim-error.h"
+#include "shim.pb-c.h"
+
+#define SHUTDOWN_FLUSH_POLL_MS 20
+#define SHUTDOWN_FLUSH_MAX_MS 2000
+
+/* Decodes @payload as @type or answers InvalidArgument. */
+static ProtobufCMessage *decode(TtrpcCall *call, const ProtobufCMessageDescriptor *type,
+                                const guint8 *payload, gsize len)
+{
+    ProtobufCMessage *msg = protobuf_c_message_unpack(type, NULL, len, payload);
+    if (!msg)
+        ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT, "%s: not a valid %s",
+                                ttrpc_call_get_method(call), type->name);
+    return msg;
+}
+
+static void free_msg(ProtobufCMessage *msg)
+{
+    protobuf_c_message_free_unpacked(msg, NULL);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtobufCMessage, free_msg)
+
+static ShimContainer *find_container(ShimPod *pod, const char *id, TtrpcCall *call)
+{
+    ShimContainer *c = g_hash_table_lookup(pod->containers, id);
+    if (!c)
+        ttrpc_call_return_error(call, TTRPC_CODE_NOT_FOUND, "container '%s' not found", id);
+    return c;
+}
+
+static ShimProcess *find_process(ShimPod *pod, const char *id, const char *exec_id,
+                                 ShimContainer **out_container, TtrpcCall *call)
+{
+    ShimContainer *c = find_container(pod, id, call);
+    if (!c)
+        return NULL;
+    ShimProcess *p = shim_container_lookup(c, exec_id);
+    if (!p)
+        ttrpc_call_return_error(call, TTRPC_CODE_NOT_FOUND, "exec '%s' of '%s' not found",
+                                exec_id, id);
+    if (out_container)
+        *out_container = c;
+    return p;
+}
+
+/* Declares `req` of the given type from the payload, or returns after answering. */
+#define DECODE(Type, type_lc)                                                                  \
+    g_autoptr(ProtobufCMessage) msg_ =                                                         \
+        decode(call, &containerd__task__v2__##type_lc##__descriptor, payload, len);           \
+    if (!msg_)                                                                                 \
+        return;                                                                                \
+    Containerd__Task__V2__##Type *req = (Containerd__Task__V2__##Type *)msg_
+
+static void handle_create(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+{
+    ProtobufCMessage *msg =
+        decode(call, &containerd__task__v2__create_task_request__descriptor, payload, len);
+    if (msg)
+        shim_container_create(pod, (Containerd__Task__V2__CreateTaskRequest *)msg, call);
+}
+
+static void handle_start(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+{
+    DECODE(StartRequest, start_request);
+    ShimProcess *p = find_process(pod, req->id, req->exec_id, NULL, call);
+    if (p)
+        shim_process_start(p, call);
+}
+
+static void handle_state(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+{
+    DECODE(StateRequest, state_request);
+    ShimContainer *c;
+    ShimProcess *p = find_process(pod, req->id, req->exec_id, &c, call);
+    if (p)
+        shim_container_state(c, p, call);
+}
+
+static void handle_delete(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+{
+    DECODE(DeleteRequest, delete_request);
+    ShimContainer *c = find_container(pod, req->id, call);
+    if (c)
+        shim_container_delete(pod, c, req->exec_id, call);
+}
+
+static void handle_pids(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+{
+    DECODE(PidsRequest, pids_request);
+    ShimContainer *c = find_container(pod, req->id, call);
+    if (c)
+        shim_container_pids(pod, c, call);
+}
+
+static void handle_pause(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+{
+    DECODE(PauseRequest, pause_request);
+    ShimContainer *c = find_container(pod, req->id, call);
+    if (c)
+        shim_container_pause(pod, c, TRUE, call);
+}
+
+static void handle_resume(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+{
+    DECODE(ResumeRequest, resume_request);
+    ShimContainer *c = find_container(pod, req->id, call);
+    if (c)
+        shim_container_pause(pod, c, FALSE, call);
+}
+
+static void handle_checkpoint(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+{
+    (void)payload;
+    (void)len;
+    (void)pod;
+    ttrpc_call_return_error(call, TTRPC_CODE_UNIMPLEMENTED,
+                            "checkpoint is not supported by the secure runtime (pod VMs cannot "
+                            "be checkpointed per container)");
+}
+
+static void handle_kill(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+{
+    DECODE(KillRequest, kill_request);
+    ShimProcess *p = find_process(pod, req->id, req->exec_id, NULL, call);
+    if (p)
+        shim_process_kill(p, req->signal, req->all, call);
+}
+
+static void handle_exec(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+{
+    DECODE(ExecProcessRequest, exec_process_request);
+    ShimContainer *c = find_container(pod, req->id, call);
+    if (c)
+        shim_container_exec(pod, c, req, call);
+}
+
+static void handle_resize(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+{
+    DECODE(ResizePtyRequest, resize_pty_request);
+    ShimProcess *p = find_process(pod, req->id, req->exec_id, NULL, call);
+    if (p)
+        shim_process_resize(p, req->width, req->height, call);
+}
+
+static void handle_close_io(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+{
+    DECODE(CloseIORequest, close_iorequest);
+    ShimProcess *p = find_process(pod, req->id, req->exec_id, NULL, call);
+    if (!p)
+        return;
+    if (req->stdin)
+        shim_process_close_stdin(p);
+    ttrpc_call_return(call, NULL);
+}
+
+static void handle_update(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+{
+    DECODE(UpdateTaskRequest, update_task_request);
+    ShimContainer *c = find_container(pod, req->id, call);
+    if (c)
+        shim_container_update(pod, c, req, call);
+}
+
+static void handle_wait(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+{
+    DECODE(WaitRequest, wait_request);
+    ShimProcess *p = find_process(pod, req->id, req->exec_id, NULL, call);
+    if (p)
+        shim_process_wait(p, call);
+}
+
+static void handle_stats(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+{
+    DECODE(StatsRequest, stats_request);
+    ShimContainer *c = find_container(pod, req->id, call);
+    if (c)
+        shim_container_stats(pod, c, call);
+}
+
+static void handle_connect(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+{
+    DECODE(ConnectRequest, connect_request);
+    Containerd__Task__V2__ConnectResponse resp = CONTAINERD__TASK__V2__CONNECT_RESPONSE__INIT;
+    resp.shim_pid = (guint32)getpid();
+    /* The VM is what runs the task on this host; 0 for an unknown id, as containerd expects. */
+    if (g_hash_table_contains(((ShimPod *)pod)->containers, req->id))
+        resp.task_pid = shim_pod_task_pid(pod);
+    resp.version = SC_VERSION;
+    ttrpc_call_return(call, &resp.base);
+}
+
+static gboolean quit_when_flushed(gpointer user_data)
+{
+    ShimPod *pod = user_data;
+    if (!shim_events_is_idle(pod->events) && g_get_monotonic_time() < pod->shutdown_deadline)
+        return G_SOURCE_CONTINUE;
+    g_main_loop_quit(pod->loop);
+    return G_SOURCE_REMOVE;
+}
+
+static void handle_shutdown(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+{
+    ShimPod *pod = user_data;
+    DECODE(ShutdownRequest, shutdown_request);
+    (void)req;
+    ttrpc_call_return(call, NULL);
+    if (!shim_pod_can_exit(pod) || pod->shutdown_deadline)
+        return;
+    /* Events still queued (exit, delete) must reach containerd before we go. */
+    pod->shutdown_deadline = g_get_monotonic_time() + SHUTDOWN_FLUSH_MAX_MS * 1000;
+    g_timeout_add(SHUTDOWN_FLUSH_POLL_MS, quit_when_flushed, pod);
+}
+
+static const TtrpcMethod methods[] = {
+    {"State", handle_state},       {"Create", handle_create},     {"Start", handle_start},
+    {"Delete", handle_delete},     {"Pids", handle_pids},         {"Pause", handle_pause},
+    {"Resume", handle_resume},     {"Checkpoint", handle_checkpoint}, {"Kill", handle_kill},
+    {"Exec", handle_exec},         {"ResizePty", handle_resize},  {"CloseIO", handle_close_io},
+    {"Update", handle_update},     {"Wait", handle_wait},         {"Stats", handle_stats},
+    {"Connect", handle_connect},   {"Shutdown", handle_shutdown},
+};
+
+void shim_task_service_register(TtrpcServer *server, ShimPod *pod)
+{
+    ttrpc_server_register(server, SHIM_TASK_SERVICE, methods, G_N_ELEMENTS(methods), pod);
+}
