@@ -1,39 +1,488 @@
-/* container.c: the public container API (placeholder until the builder lands). */
+/* container.c: the container lifecycle: create (clone the init into its namespaces and cgroup),
+ * start, exec, signal, pause/resume, stats, update, destroy. */
 #include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "container-cgroup.h"
+#include "container-child.h"
+#include "container-fd.h"
+#include "oci-json.h"
 
 G_DEFINE_QUARK(container-error-quark, container_error)
 
-#define NOT_YET(name) \
-  g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_UNSUPPORTED, "%s: not implemented yet", name)
+#define CONTAINER_ID_MAX 64
+
+struct Container {
+  char *id;
+  OciSpec *spec;            /* a reference */
+  ContainerCgroup *cgroup;
+  pid_t pid;
+  int pidfd;
+  int sync_fd;              /* to the init until it has exec'd, then -1 */
+  int ns_flags;             /* namespaces an exec joins */
+  gboolean started;
+  gboolean paused;
+};
+
+static gboolean check_id(const char *id, GError **error)
+{
+  if (id == NULL || id[0] == '\0' || id[0] == '.' || strlen(id) > CONTAINER_ID_MAX ||
+      strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") !=
+        strlen(id)) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                "container id '%s' is not 1-%d characters of [A-Za-z0-9_.-] not starting with '.'",
+                id ? id : "", CONTAINER_ID_MAX);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* A fork-like clone3(): no shared memory, so the child runs on a copy of our stack. */
+static pid_t clone_child(guint64 flags, int cgroup_fd, int *out_pidfd)
+{
+  struct clone_args args;
+  memset(&args, 0, sizeof args);
+  args.flags = flags | (out_pidfd ? CLONE_PIDFD : 0) | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
+  args.pidfd = (guint64)(guintptr)out_pidfd;
+  args.exit_signal = SIGCHLD;
+  args.cgroup = cgroup_fd >= 0 ? (guint64)cgroup_fd : 0;
+  return (pid_t)syscall(SYS_clone3, &args, sizeof args);
+}
+
+static void reap(pid_t pid)
+{
+  while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+    ;
+}
+
+/* fds for the child's 0-2: the caller's, or /dev/null. */
+static gboolean stdio_prepare(const ContainerStdio *stdio, int *devnull, int fds[3],
+                              GError **error)
+{
+  *devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (*devnull < 0) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "open /dev/null: %s",
+                g_strerror(errno));
+    return FALSE;
+  }
+  const int given[3] = {stdio->stdin_fd, stdio->stdout_fd, stdio->stderr_fd};
+  for (int i = 0; i < 3; i++)
+    fds[i] = (stdio->terminal || given[i] < 0) ? *devnull : given[i];
+  return TRUE;
+}
+
+static gboolean sync_pair(int sv[2], GError **error)
+{
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "socketpair: %s", g_strerror(errno));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Reads the child's messages until `until` (SYNC_READY) or EOF (until == 0). Collects the pty
+ * master and the exec'd pid; fails on SYNC_ERROR. */
+static gboolean sync_collect(int sock, SyncKind until, int *out_pty, pid_t *out_pid,
+                             const char *what, GError **error)
+{
+  for (;;) {
+    SyncMsg msg;
+    int fd = -1;
+    int rc = sync_recv(sock, &msg, &fd);
+    if (rc < 0) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "%s: sync: %s", what,
+                  g_strerror(-rc));
+      return FALSE;
+    }
+    if (rc == 0) {
+      if (until == 0)
+        return TRUE;
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED,
+                  "%s: the process exited during setup", what);
+      return FALSE;
+    }
+    if (msg.kind == SYNC_PTY && fd >= 0 && out_pty && *out_pty < 0) {
+      *out_pty = fd;
+      continue;
+    }
+    container_fd_close(&fd);
+    if (msg.kind == SYNC_ERROR) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "%s: %s%s%s", what,
+                  msg.error.msg, msg.error.err ? ": " : "",
+                  msg.error.err ? g_strerror(msg.error.err) : "");
+      return FALSE;
+    }
+    if (msg.kind == SYNC_PID && out_pid && msg.pid > 0) {
+      *out_pid = msg.pid;
+      continue;
+    }
+    if (until != 0 && msg.kind == (guint32)until)
+      return TRUE;
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "%s: unexpected sync message %u",
+                what, msg.kind);
+    return FALSE;
+  }
+}
+
+typedef struct {
+  const OciSpec *spec;
+  const char *rootfs;
+  gboolean terminal;
+  int stdio_fds[3];
+  int sock;
+  int ns_fds[8];
+  gsize n_ns_fds;
+} InitArgs;
+
+/* The init process: set up, report READY, wait for START, exec. Never returns. */
+static G_NORETURN void init_child(const InitArgs *a)
+{
+  ChildError ce = {0};
+  int keep[3 + 1 + G_N_ELEMENTS(a->ns_fds)];
+  gsize n = 0;
+  keep[n++] = a->sock;
+  for (int i = 0; i < 3; i++)
+    keep[n++] = a->stdio_fds[i];
+  for (gsize i = 0; i < a->n_ns_fds; i++)
+    keep[n++] = a->ns_fds[i];
+  if (child_close_fds_except(keep, n, &ce) < 0)
+    child_exit_error(a->sock, &ce, 1);
+
+  for (gsize i = 0; i < a->n_ns_fds; i++)
+    if (setns(a->ns_fds[i], 0) < 0)
+      child_fail(&ce, errno, "join namespace %" G_GSIZE_FORMAT, i), child_exit_error(a->sock, &ce, 1);
+  /* After CLONE_INTO_CGROUP, so the namespace's root is the container's cgroup. */
+  if ((a->spec->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+    child_fail(&ce, errno, "unshare the cgroup namespace"), child_exit_error(a->sock, &ce, 1);
+  if ((!a->terminal && child_setup_stdio(a->stdio_fds, &ce) < 0) ||
+      child_setup_rootfs(a->spec, a->rootfs, &ce) < 0 ||
+      (a->terminal && child_setup_terminal(a->spec->process, a->sock, &ce) < 0))
+    child_exit_error(a->sock, &ce, 1);
+
+  SyncMsg msg = {.kind = SYNC_READY};
+  int fd = -1;
+  if (sync_send(a->sock, &msg, -1) < 0 || sync_recv(a->sock, &msg, &fd) <= 0 ||
+      msg.kind != SYNC_START)
+    _exit(1); /* the builder gave up on us */
+  child_exec_process(a->spec->process, a->spec, &ce);
+  child_exit_error(a->sock, &ce, 127);
+}
+
+static gboolean open_namespace_paths(const OciSpec *spec, InitArgs *a, int *out_flags,
+                                     GError **error)
+{
+  for (gsize i = 0; i < spec->n_namespaces; i++) {
+    const OciNamespace *ns = &spec->namespaces[i];
+    *out_flags |= ns->clone_flag;
+    if (ns->path == NULL)
+      continue;
+    int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "open namespace '%s': %s",
+                  ns->path, g_strerror(errno));
+      return FALSE;
+    }
+    a->ns_fds[a->n_ns_fds++] = fd;
+  }
+  return TRUE;
+}
+
+static void close_namespace_paths(InitArgs *a)
+{
+  for (gsize i = 0; i < a->n_ns_fds; i++)
+    container_fd_close(&a->ns_fds[i]);
+  a->n_ns_fds = 0;
+}
+
+static void container_free(Container *c)
+{
+  container_fd_close(&c->pidfd);
+  container_fd_close(&c->sync_fd);
+  oci_spec_free(c->spec);
+  g_free(c->id);
+  g_free(c);
+}
+
+/* Clones the init and waits for it to be ready. */
+static gboolean spawn_init(Container *c, const char *rootfs, const ContainerStdio *stdio,
+                           int *out_pty, GError **error)
+{
+  InitArgs a = {.spec = c->spec, .rootfs = rootfs, .terminal = stdio->terminal};
+  container_autofd int devnull = -1;
+  int sv[2];
+  if (!stdio_prepare(stdio, &devnull, a.stdio_fds, error) || !sync_pair(sv, error))
+    return FALSE;
+  container_autofd int parent_end = sv[0];
+  container_autofd int child_end = sv[1];
+  a.sock = child_end;
+  if (!open_namespace_paths(c->spec, &a, &c->ns_flags, error)) {
+    close_namespace_paths(&a);
+    return FALSE;
+  }
+  c->pid = clone_child((guint64)(c->spec->clone_flags & ~CLONE_NEWCGROUP),
+                       container_cgroup_get_fd(c->cgroup), &c->pidfd);
+  if (c->pid == 0)
+    init_child(&a);
+  int clone_errno = errno;
+  close_namespace_paths(&a);
+  container_fd_close(&child_end);
+  if (c->pid < 0) {
+    c->pidfd = -1;
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "clone3 the init: %s",
+                g_strerror(clone_errno));
+    return FALSE;
+  }
+  if (!sync_collect(parent_end, SYNC_READY, out_pty, NULL, "container setup", error)) {
+    kill(c->pid, SIGKILL);
+    reap(c->pid);
+    c->pid = 0;
+    return FALSE;
+  }
+  c->sync_fd = container_fd_steal(&parent_end);
+  return TRUE;
+}
 
 Container *container_create(const char *id, const OciSpec *spec, const char *rootfs,
                             const char *cgroup_root, const ContainerStdio *stdio,
                             int *out_pty_master, GError **error)
 {
-  (void)id; (void)spec; (void)rootfs; (void)cgroup_root; (void)stdio;
+  g_return_val_if_fail(spec != NULL && rootfs != NULL && cgroup_root != NULL && stdio != NULL,
+                       NULL);
+  g_return_val_if_fail(!stdio->terminal || out_pty_master != NULL, NULL);
   if (out_pty_master)
     *out_pty_master = -1;
-  NOT_YET("container_create");
-  return NULL;
+  if (!check_id(id, error))
+    return NULL;
+  if (rootfs[0] != '/' || !g_file_test(rootfs, G_FILE_TEST_IS_DIR)) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                "rootfs '%s' is not an absolute path to a directory", rootfs);
+    return NULL;
+  }
+
+  Container *c = g_new0(Container, 1);
+  c->id = g_strdup(id);
+  c->spec = oci_spec_ref(spec);
+  c->pidfd = -1;
+  c->sync_fd = -1;
+  c->cgroup = container_cgroup_create(cgroup_root, id, &spec->resources, error);
+  container_autofd int pty = -1;
+  if (c->cgroup == NULL || !spawn_init(c, rootfs, stdio, &pty, error)) {
+    if (c->cgroup)
+      container_cgroup_remove(c->cgroup, NULL);
+    container_free(c);
+    g_prefix_error(error, "create container '%s': ", id);
+    return NULL;
+  }
+  if (out_pty_master)
+    *out_pty_master = container_fd_steal(&pty);
+  return c;
 }
 
-const char *container_get_id(const Container *container) { (void)container; return NULL; }
-pid_t container_get_pid(const Container *container) { (void)container; return -1; }
-gboolean container_start(Container *c, GError **error) { (void)c; NOT_YET("container_start"); return FALSE; }
-pid_t container_exec(Container *c, const OciProcess *p, const ContainerStdio *s, int *out_pty_master, GError **error)
+const char *container_get_id(const Container *container)
 {
-  (void)c; (void)p; (void)s;
+  return container->id;
+}
+
+pid_t container_get_pid(const Container *container)
+{
+  return container->pid;
+}
+
+static gboolean check_runnable(Container *c, gboolean want_started, GError **error)
+{
+  if (c->paused || c->started != want_started) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_STATE, "container '%s' is %s", c->id,
+                c->paused ? "paused" : c->started ? "already started" : "not started");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean container_start(Container *c, GError **error)
+{
+  if (!check_runnable(c, FALSE, error))
+    return FALSE;
+  c->started = TRUE;
+  container_autofd int sock = container_fd_steal(&c->sync_fd);
+  SyncMsg msg = {.kind = SYNC_START};
+  int rc = sync_send(sock, &msg, -1);
+  if (rc < 0) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "start container '%s': %s", c->id,
+                g_strerror(-rc));
+    return FALSE;
+  }
+  /* EOF: the socket closed on execve. */
+  if (!sync_collect(sock, 0, NULL, NULL, "start", error)) {
+    g_prefix_error(error, "container '%s': ", c->id);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+typedef struct {
+  Container *c;
+  const OciProcess *process;
+  gboolean terminal;
+  int stdio_fds[3];
+  int sock;
+} ExecArgs;
+
+/* The exec helper: joins the init's namespaces, then clones the real process as a sibling
+ * (CLONE_PARENT: a child of the builder's caller), reports its pid and exits. */
+static G_NORETURN void exec_helper(const ExecArgs *a)
+{
+  ChildError ce = {0};
+  int cgroup_fd = container_cgroup_get_fd(a->c->cgroup);
+  const int keep[] = {a->sock, a->stdio_fds[0], a->stdio_fds[1], a->stdio_fds[2], a->c->pidfd,
+                      cgroup_fd};
+  if (child_close_fds_except(keep, G_N_ELEMENTS(keep), &ce) < 0)
+    child_exit_error(a->sock, &ce, 1);
+  if (setns(a->c->pidfd, a->c->ns_flags) < 0)
+    child_fail(&ce, errno, "join the namespaces of pid %d", a->c->pid),
+      child_exit_error(a->sock, &ce, 1);
+  pid_t pid = clone_child(CLONE_PARENT, cgroup_fd, NULL);
+  if (pid < 0)
+    child_fail(&ce, errno, "clone3 into the container"), child_exit_error(a->sock, &ce, 1);
+  if (pid == 0) {
+    if ((a->terminal ? child_setup_terminal(a->process, a->sock, &ce)
+                     : child_setup_stdio(a->stdio_fds, &ce)) == 0)
+      child_exec_process(a->process, a->c->spec, &ce);
+    child_exit_error(a->sock, &ce, 127);
+  }
+  SyncMsg msg = {.kind = SYNC_PID, .pid = pid};
+  sync_send(a->sock, &msg, -1);
+  _exit(0);
+}
+
+pid_t container_exec(Container *c, const OciProcess *process, const ContainerStdio *stdio,
+                     int *out_pty_master, GError **error)
+{
+  g_return_val_if_fail(!stdio->terminal || out_pty_master != NULL, -1);
   if (out_pty_master)
     *out_pty_master = -1;
-  NOT_YET("container_exec");
-  return -1;
+  if (!check_runnable(c, TRUE, error))
+    return -1;
+
+  ExecArgs a = {.c = c, .process = process, .terminal = stdio->terminal};
+  container_autofd int devnull = -1;
+  int sv[2];
+  if (!stdio_prepare(stdio, &devnull, a.stdio_fds, error) || !sync_pair(sv, error))
+    return -1;
+  container_autofd int parent_end = sv[0];
+  container_autofd int child_end = sv[1];
+  a.sock = child_end;
+  pid_t helper = clone_child(0, -1, NULL);
+  if (helper == 0)
+    exec_helper(&a);
+  int clone_errno = errno;
+  container_fd_close(&child_end);
+  if (helper < 0) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "clone3 the exec helper: %s",
+                g_strerror(clone_errno));
+    return -1;
+  }
+  pid_t pid = -1;
+  container_autofd int pty = -1;
+  gboolean ok = sync_collect(parent_end, 0, &pty, &pid, "exec", error);
+  reap(helper);
+  if (ok && pid <= 0) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "exec: no process was created");
+    ok = FALSE;
+  }
+  if (!ok) {
+    /* The failed process is ours to reap: the caller never learns its pid. */
+    if (pid > 0)
+      reap(pid);
+    g_prefix_error(error, "container '%s': ", c->id);
+    return -1;
+  }
+  if (out_pty_master)
+    *out_pty_master = container_fd_steal(&pty);
+  return pid;
 }
-gboolean container_signal(Container *c, int sig, gboolean all, GError **error) { (void)c; (void)sig; (void)all; NOT_YET("container_signal"); return FALSE; }
-gboolean container_pause(Container *c, GError **error) { (void)c; NOT_YET("container_pause"); return FALSE; }
-gboolean container_resume(Container *c, GError **error) { (void)c; NOT_YET("container_resume"); return FALSE; }
-Io__Containerd__Cgroups__V2__Metrics *container_stats(Container *c, GError **error) { (void)c; NOT_YET("container_stats"); return NULL; }
-gboolean container_update(Container *c, const char *j, gsize l, GError **error) { (void)c; (void)j; (void)l; NOT_YET("container_update"); return FALSE; }
-GArray *container_list_pids(Container *c, GError **error) { (void)c; NOT_YET("container_list_pids"); return NULL; }
-int container_get_memory_events_fd(Container *c) { (void)c; return -1; }
-gboolean container_get_oom_kill_count(Container *c, guint64 *o, GError **error) { (void)c; *o = 0; NOT_YET("container_get_oom_kill_count"); return FALSE; }
-gboolean container_destroy(Container *c, GError **error) { (void)c; (void)error; return TRUE; }
+
+gboolean container_signal(Container *c, int sig, gboolean all, GError **error)
+{
+  if (sig <= 0 || sig >= NSIG) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "signal %d is out of range", sig);
+    return FALSE;
+  }
+  if (all)
+    return container_cgroup_signal(c->cgroup, sig, error);
+  if (syscall(SYS_pidfd_send_signal, c->pidfd, sig, NULL, 0) < 0) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED,
+                "signal %d to the init of container '%s': %s", sig, c->id, g_strerror(errno));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean container_pause(Container *c, GError **error)
+{
+  if (!container_cgroup_freeze(c->cgroup, TRUE, error))
+    return FALSE;
+  c->paused = TRUE;
+  return TRUE;
+}
+
+gboolean container_resume(Container *c, GError **error)
+{
+  if (!container_cgroup_freeze(c->cgroup, FALSE, error))
+    return FALSE;
+  c->paused = FALSE;
+  return TRUE;
+}
+
+Io__Containerd__Cgroups__V2__Metrics *container_stats(Container *c, GError **error)
+{
+  return container_cgroup_stats(c->cgroup, error);
+}
+
+gboolean container_update(Container *c, const char *resources_json, gsize len, GError **error)
+{
+  g_autoptr(json_object) obj = oci_json_parse(resources_json, len, "resources JSON", error);
+  OciResources res;
+  oci_resources_init(&res);
+  gboolean ok = obj && oci_resources_from_json(obj, &res, error) &&
+                container_cgroup_apply(c->cgroup, &res, error);
+  oci_resources_clear(&res);
+  if (!ok)
+    g_prefix_error(error, "update container '%s': ", c->id);
+  return ok;
+}
+
+GArray *container_list_pids(Container *c, GError **error)
+{
+  return container_cgroup_pids(c->cgroup, error);
+}
+
+int container_get_memory_events_fd(Container *c)
+{
+  return container_cgroup_get_events_fd(c->cgroup);
+}
+
+gboolean container_get_oom_kill_count(Container *c, guint64 *out_count, GError **error)
+{
+  return container_cgroup_oom_kills(c->cgroup, out_count, error);
+}
+
+gboolean container_destroy(Container *c, GError **error)
+{
+  if (c == NULL)
+    return TRUE;
+  gboolean ok = container_cgroup_remove(c->cgroup, error);
+  if (!ok)
+    g_prefix_error(error, "destroy container '%s': ", c->id);
+  container_free(c);
+  return ok;
+}

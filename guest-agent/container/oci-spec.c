@@ -1,48 +1,783 @@
-/* oci-spec.c: parses and validates OCI runtime spec JSON (placeholder until the parser lands). */
-#include "container.h"
+/* oci-spec.c: parses and validates an OCI runtime spec (config.json) into OciSpec. */
+#include "oci-spec-private.h"
 
-struct OciSpec {
-  int unused;
+#include <limits.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+
+#include "oci-json.h"
+#include "oci-seccomp.h"
+
+#define OCI_MAX_PATH 4096
+
+static const char *const capability_names[] = {
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+  "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+  "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
+  "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+  "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
+  "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
+  "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
+  "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+  "CAP_CHECKPOINT_RESTORE",
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(capability_names) == CAP_LAST_CAP + 1);
+
+static const struct {
+  const char *name;
+  int resource;
+} rlimit_names[] = {
+  {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+  {"RLIMIT_DATA", RLIMIT_DATA},       {"RLIMIT_STACK", RLIMIT_STACK},
+  {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_RSS", RLIMIT_RSS},
+  {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+  {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_AS", RLIMIT_AS},
+  {"RLIMIT_LOCKS", RLIMIT_LOCKS},     {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+  {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
+  {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
 };
 
-struct OciProcess {
-  int unused;
+static const struct {
+  const char *name;
+  int clone_flag;
+} namespace_names[] = {
+  {"pid", CLONE_NEWPID},   {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
+  {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},     {"cgroup", CLONE_NEWCGROUP},
 };
 
-OciSpec *oci_spec_parse(const char *json, gsize len, GError **error)
+/* Mount options that are flags; everything else goes to the filesystem as data. */
+static const struct {
+  const char *name;
+  unsigned long set;
+  unsigned long clear;
+} mount_flag_names[] = {
+  {"ro", MS_RDONLY, 0},           {"rw", 0, MS_RDONLY},
+  {"nosuid", MS_NOSUID, 0},       {"suid", 0, MS_NOSUID},
+  {"nodev", MS_NODEV, 0},         {"dev", 0, MS_NODEV},
+  {"noexec", MS_NOEXEC, 0},       {"exec", 0, MS_NOEXEC},
+  {"sync", MS_SYNCHRONOUS, 0},    {"async", 0, MS_SYNCHRONOUS},
+  {"dirsync", MS_DIRSYNC, 0},     {"mand", MS_MANDLOCK, 0},
+  {"nomand", 0, MS_MANDLOCK},     {"noatime", MS_NOATIME, 0},
+  {"atime", 0, MS_NOATIME},       {"nodiratime", MS_NODIRATIME, 0},
+  {"diratime", 0, MS_NODIRATIME}, {"relatime", MS_RELATIME, 0},
+  {"norelatime", 0, MS_RELATIME}, {"strictatime", MS_STRICTATIME, 0},
+  {"nostrictatime", 0, MS_STRICTATIME},
+};
+
+static const struct {
+  const char *name;
+  unsigned long flags;
+} propagation_names[] = {
+  {"private", MS_PRIVATE},          {"rprivate", MS_PRIVATE | MS_REC},
+  {"shared", MS_SHARED},            {"rshared", MS_SHARED | MS_REC},
+  {"slave", MS_SLAVE},              {"rslave", MS_SLAVE | MS_REC},
+  {"unbindable", MS_UNBINDABLE},    {"runbindable", MS_UNBINDABLE | MS_REC},
+};
+
+OciSpec *oci_spec_ref(const OciSpec *spec)
 {
-  (void)json;
-  (void)len;
-  g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_UNSUPPORTED, "oci_spec_parse: not implemented yet");
-  return NULL;
+  return g_rc_box_acquire((OciSpec *)spec);
 }
 
-void oci_spec_free(OciSpec *spec)
+gboolean oci_path_check(const char *path, const char *what, GError **error)
 {
-  g_free(spec);
+  if (path[0] != '/') {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                "%s '%s' is not an absolute path", what, path);
+    return FALSE;
+  }
+  if (strlen(path) >= OCI_MAX_PATH) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "%s is longer than %d bytes",
+                what, OCI_MAX_PATH);
+    return FALSE;
+  }
+  g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+  for (char **p = parts; *p; p++) {
+    if (strcmp(*p, "..") == 0) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_ESCAPE,
+                  "%s '%s' contains '..', which could leave the container root", what, path);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean parse_path(json_object *obj, const char *key, const char *where, char **out,
+                           GError **error)
+{
+  if (!oci_json_get_string(obj, key, where, out, error))
+    return FALSE;
+  if (*out == NULL)
+    return TRUE;
+  g_autofree char *what = g_strdup_printf("%s.%s", where, key);
+  return oci_path_check(*out, what, error);
+}
+
+/* ---- process ---- */
+
+static gboolean parse_capability_set(json_object *caps, const char *key, guint64 *out,
+                                     GError **error)
+{
+  g_auto(GStrv) names = NULL;
+  if (!oci_json_get_strv(caps, key, "process.capabilities", &names, error))
+    return FALSE;
+  *out = 0;
+  for (char **n = names; n && *n; n++) {
+    gsize i;
+    for (i = 0; i < G_N_ELEMENTS(capability_names); i++)
+      if (g_ascii_strcasecmp(*n, capability_names[i]) == 0)
+        break;
+    if (i == G_N_ELEMENTS(capability_names)) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                  "unknown capability '%s' in 'process.capabilities.%s'", *n, key);
+      return FALSE;
+    }
+    *out |= G_GUINT64_CONSTANT(1) << i;
+  }
+  return TRUE;
+}
+
+static gboolean parse_capabilities(json_object *proc, OciProcess *p, GError **error)
+{
+  static const char *const known[] = {"bounding", "effective", "permitted", "inheritable",
+                                      "ambient", NULL};
+  json_object *caps;
+  if (!oci_json_get(proc, "capabilities", json_type_object, "process", &caps, error))
+    return FALSE;
+  if (caps == NULL)
+    return TRUE;
+  p->has_capabilities = TRUE;
+  return oci_json_check_keys(caps, "process.capabilities", known, error) &&
+         parse_capability_set(caps, "bounding", &p->caps.bounding, error) &&
+         parse_capability_set(caps, "effective", &p->caps.effective, error) &&
+         parse_capability_set(caps, "permitted", &p->caps.permitted, error) &&
+         parse_capability_set(caps, "inheritable", &p->caps.inheritable, error) &&
+         parse_capability_set(caps, "ambient", &p->caps.ambient, error);
+}
+
+static gboolean parse_rlimits(json_object *proc, OciProcess *p, GError **error)
+{
+  static const char *const known[] = {"type", "soft", "hard", NULL};
+  json_object *array;
+  if (!oci_json_get(proc, "rlimits", json_type_array, "process", &array, error))
+    return FALSE;
+  if (array == NULL)
+    return TRUE;
+  gsize n = json_object_array_length(array);
+  if (n > G_N_ELEMENTS(rlimit_names)) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                "'process.rlimits' has %" G_GSIZE_FORMAT " entries, more than there are limits", n);
+    return FALSE;
+  }
+  p->rlimits = g_new0(OciRlimit, n);
+  for (gsize i = 0; i < n; i++) {
+    json_object *item = json_object_array_get_idx(array, i);
+    g_autofree char *where = g_strdup_printf("process.rlimits[%" G_GSIZE_FORMAT "]", i);
+    g_autofree char *type = NULL;
+    json_object *soft, *hard;
+    if (!json_object_is_type(item, json_type_object)) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s' must be an object", where);
+      return FALSE;
+    }
+    if (!oci_json_check_keys(item, where, known, error) ||
+        !oci_json_get_string(item, "type", where, &type, error) ||
+        !oci_json_get(item, "soft", json_type_int, where, &soft, error) ||
+        !oci_json_get(item, "hard", json_type_int, where, &hard, error))
+      return FALSE;
+    if (type == NULL || soft == NULL || hard == NULL) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                  "'%s' needs 'type', 'soft' and 'hard'", where);
+      return FALSE;
+    }
+    gsize k;
+    for (k = 0; k < G_N_ELEMENTS(rlimit_names); k++)
+      if (strcmp(type, rlimit_names[k].name) == 0)
+        break;
+    if (k == G_N_ELEMENTS(rlimit_names)) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "unknown rlimit type '%s' in '%s'",
+                  type, where);
+      return FALSE;
+    }
+    OciRlimit *r = &p->rlimits[p->n_rlimits++];
+    r->resource = rlimit_names[k].resource;
+    g_autofree char *soft_where = g_strdup_printf("%s.soft", where);
+    g_autofree char *hard_where = g_strdup_printf("%s.hard", where);
+    if (!oci_json_uint64(soft, soft_where, &r->soft, error) ||
+        !oci_json_uint64(hard, hard_where, &r->hard, error))
+      return FALSE;
+    if (r->soft > r->hard) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s': soft limit above hard limit",
+                  where);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean parse_user(json_object *proc, OciProcess *p, GError **error)
+{
+  static const char *const known[] = {"uid", "gid", "umask", "additionalGids", NULL};
+  json_object *user, *gids;
+  gint64 uid = 0, gid = 0, umask = -1;
+  if (!oci_json_get(proc, "user", json_type_object, "process", &user, error))
+    return FALSE;
+  if (user == NULL) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'process.user' is missing");
+    return FALSE;
+  }
+  if (!oci_json_check_keys(user, "process.user", known, error) ||
+      !oci_json_get_int64(user, "uid", "process.user", 0, G_MAXUINT32 - 1, &uid, error) ||
+      !oci_json_get_int64(user, "gid", "process.user", 0, G_MAXUINT32 - 1, &gid, error) ||
+      !oci_json_get_int64(user, "umask", "process.user", 0, 0777, &umask, error) ||
+      !oci_json_get(user, "additionalGids", json_type_array, "process.user", &gids, error))
+    return FALSE;
+  p->uid = (uid_t)uid;
+  p->gid = (gid_t)gid;
+  p->has_umask = umask >= 0;
+  p->umask = umask >= 0 ? (mode_t)umask : 0;
+  if (gids == NULL)
+    return TRUE;
+  gsize n = json_object_array_length(gids);
+  if (n > NGROUPS_MAX) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                "'process.user.additionalGids' has %" G_GSIZE_FORMAT " entries, more than %d", n,
+                NGROUPS_MAX);
+    return FALSE;
+  }
+  p->additional_gids = g_new0(gid_t, n);
+  for (gsize i = 0; i < n; i++) {
+    guint64 v;
+    if (!oci_json_uint64(json_object_array_get_idx(gids, i), "process.user.additionalGids[]", &v,
+                         error))
+      return FALSE;
+    if (v >= G_MAXUINT32) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                  "'process.user.additionalGids' entry %" G_GUINT64_FORMAT " is out of range", v);
+      return FALSE;
+    }
+    p->additional_gids[p->n_additional_gids++] = (gid_t)v;
+  }
+  return TRUE;
+}
+
+static gboolean parse_console_size(json_object *proc, OciProcess *p, GError **error)
+{
+  static const char *const known[] = {"height", "width", NULL};
+  json_object *size;
+  gint64 height = 0, width = 0;
+  if (!oci_json_get(proc, "consoleSize", json_type_object, "process", &size, error))
+    return FALSE;
+  if (size == NULL)
+    return TRUE;
+  if (!oci_json_check_keys(size, "process.consoleSize", known, error) ||
+      !oci_json_get_int64(size, "height", "process.consoleSize", 0, G_MAXUINT16, &height, error) ||
+      !oci_json_get_int64(size, "width", "process.consoleSize", 0, G_MAXUINT16, &width, error))
+    return FALSE;
+  p->console_rows = (guint16)height;
+  p->console_cols = (guint16)width;
+  return TRUE;
+}
+
+static gboolean parse_env(json_object *proc, OciProcess *p, GError **error)
+{
+  if (!oci_json_get_strv(proc, "env", "process", &p->env, error))
+    return FALSE;
+  if (p->env == NULL)
+    p->env = g_new0(char *, 1);
+  for (char **e = p->env; *e; e++) {
+    if (strchr(*e, '=') == NULL || **e == '=') {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                  "'process.env' entry '%s' is not NAME=VALUE", *e);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static OciProcess *process_from_json(json_object *proc, GError **error)
+{
+  static const char *const known[] = {"terminal", "consoleSize", "user", "args", "env", "cwd",
+                                      "capabilities", "rlimits", "noNewPrivileges",
+                                      "oomScoreAdj", NULL};
+  g_autoptr(OciProcess) p = g_new0(OciProcess, 1);
+  gint64 oom = G_MININT64;
+
+  if (!oci_json_check_keys(proc, "process", known, error) ||
+      !oci_json_get_bool(proc, "terminal", "process", &p->terminal, error) ||
+      !parse_console_size(proc, p, error) || !parse_user(proc, p, error) ||
+      !oci_json_get_strv(proc, "args", "process", &p->args, error) || !parse_env(proc, p, error) ||
+      !parse_path(proc, "cwd", "process", &p->cwd, error) ||
+      !parse_capabilities(proc, p, error) || !parse_rlimits(proc, p, error) ||
+      !oci_json_get_bool(proc, "noNewPrivileges", "process", &p->no_new_privileges, error) ||
+      !oci_json_get_int64(proc, "oomScoreAdj", "process", -1000, 1000, &oom, error))
+    return NULL;
+  if (p->args == NULL || p->args[0] == NULL || p->args[0][0] == '\0') {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                "'process.args' must name a program");
+    return NULL;
+  }
+  if (p->cwd == NULL) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'process.cwd' is missing");
+    return NULL;
+  }
+  p->has_oom_score_adj = oom != G_MININT64;
+  p->oom_score_adj = p->has_oom_score_adj ? (int)oom : 0;
+  return g_steal_pointer(&p);
 }
 
 OciProcess *oci_process_parse(const char *json, gsize len, GError **error)
 {
-  (void)json;
-  (void)len;
-  g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_UNSUPPORTED, "oci_process_parse: not implemented yet");
-  return NULL;
+  g_autoptr(json_object) root = oci_json_parse(json, len, "process JSON", error);
+  return root ? process_from_json(root, error) : NULL;
 }
 
-void oci_process_free(OciProcess *process)
+void oci_process_free(OciProcess *p)
 {
-  g_free(process);
-}
-
-const OciProcess *oci_spec_get_process(const OciSpec *spec)
-{
-  (void)spec;
-  return NULL;
+  if (p == NULL)
+    return;
+  g_free(p->additional_gids);
+  g_strfreev(p->args);
+  g_strfreev(p->env);
+  g_free(p->cwd);
+  g_free(p->rlimits);
+  g_free(p);
 }
 
 gboolean oci_process_get_terminal(const OciProcess *process)
 {
-  (void)process;
+  return process->terminal;
+}
+
+/* ---- mounts ---- */
+
+static gboolean apply_mount_option(OciMount *m, const char *opt, GString *data, const char *where,
+                                   GError **error)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS(mount_flag_names); i++) {
+    if (strcmp(opt, mount_flag_names[i].name) == 0) {
+      m->flags = (m->flags & ~mount_flag_names[i].clear) | mount_flag_names[i].set;
+      m->clear_flags = (m->clear_flags & ~mount_flag_names[i].set) | mount_flag_names[i].clear;
+      return TRUE;
+    }
+  }
+  for (gsize i = 0; i < G_N_ELEMENTS(propagation_names); i++) {
+    if (strcmp(opt, propagation_names[i].name) == 0) {
+      m->propagation = propagation_names[i].flags;
+      return TRUE;
+    }
+  }
+  if (strcmp(opt, "bind") == 0 || strcmp(opt, "rbind") == 0) {
+    m->bind = TRUE;
+    m->recursive = opt[0] == 'r';
+    return TRUE;
+  }
+  if (!g_regex_match_simple("^[A-Za-z0-9_]+(=[A-Za-z0-9_.:/,+-]*)?$", opt, 0, 0) ||
+      g_str_has_prefix(opt, "idmap") || strcmp(opt, "tmpcopyup") == 0 ||
+      g_str_has_prefix(opt, "rro") || g_str_has_prefix(opt, "remount")) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_UNSUPPORTED,
+                "unsupported mount option '%s' in '%s'", opt, where);
+    return FALSE;
+  }
+  if (data->len)
+    g_string_append_c(data, ',');
+  g_string_append(data, opt);
+  return TRUE;
+}
+
+static gboolean parse_mount(json_object *item, const char *where, OciMount *m, GError **error)
+{
+  static const char *const known[] = {"destination", "type", "source", "options", NULL};
+  g_auto(GStrv) options = NULL;
+  g_autoptr(GString) data = g_string_new(NULL);
+
+  if (!json_object_is_type(item, json_type_object)) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s' must be an object", where);
+    return FALSE;
+  }
+  if (!oci_json_check_keys(item, where, known, error) ||
+      !parse_path(item, "destination", where, &m->destination, error) ||
+      !oci_json_get_string(item, "type", where, &m->type, error) ||
+      !oci_json_get_string(item, "source", where, &m->source, error) ||
+      !oci_json_get_strv(item, "options", where, &options, error))
+    return FALSE;
+  if (m->destination == NULL) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s.destination' is missing",
+                where);
+    return FALSE;
+  }
+  for (char **o = options; o && *o; o++)
+    if (!apply_mount_option(m, *o, data, where, error))
+      return FALSE;
+  if (m->type && strcmp(m->type, "bind") == 0)
+    m->bind = TRUE;
+  if (m->bind) {
+    g_clear_pointer(&m->type, g_free);
+    if (m->source == NULL || m->source[0] != '/') {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                  "'%s' is a bind mount and needs an absolute 'source'", where);
+      return FALSE;
+    }
+    if (data->len) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_UNSUPPORTED,
+                  "'%s': bind mounts take no filesystem options ('%s')", where, data->str);
+      return FALSE;
+    }
+  } else if (m->type == NULL || !g_regex_match_simple("^[a-z0-9_.]+$", m->type, 0, 0)) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                "'%s.type' is missing or not a filesystem type", where);
+    return FALSE;
+  } else if (strcmp(m->type, "cgroup") == 0) {
+    /* The builder is cgroup v2 only. */
+    g_free(m->type);
+    m->type = g_strdup("cgroup2");
+  }
+  m->data = data->len ? g_strdup(data->str) : NULL;
+  return TRUE;
+}
+
+static gboolean parse_mounts(json_object *root, OciSpec *spec, GError **error)
+{
+  json_object *array;
+  if (!oci_json_get(root, "mounts", json_type_array, "spec", &array, error))
+    return FALSE;
+  if (array == NULL)
+    return TRUE;
+  gsize n = json_object_array_length(array);
+  if (n > OCI_JSON_MAX_ITEMS) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'mounts' has more than %d entries",
+                OCI_JSON_MAX_ITEMS);
+    return FALSE;
+  }
+  spec->mounts = g_new0(OciMount, n);
+  for (gsize i = 0; i < n; i++) {
+    g_autofree char *where = g_strdup_printf("mounts[%" G_GSIZE_FORMAT "]", i);
+    spec->n_mounts++;
+    if (!parse_mount(json_object_array_get_idx(array, i), where, &spec->mounts[i], error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* ---- linux ---- */
+
+static gboolean parse_namespaces(json_object *linux_obj, OciSpec *spec, GError **error)
+{
+  static const char *const known[] = {"type", "path", NULL};
+  json_object *array;
+  if (!oci_json_get(linux_obj, "namespaces", json_type_array, "linux", &array, error))
+    return FALSE;
+  gsize n = array ? json_object_array_length(array) : 0;
+  if (n > G_N_ELEMENTS(namespace_names) + 2) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                "'linux.namespaces' has %" G_GSIZE_FORMAT " entries", n);
+    return FALSE;
+  }
+  spec->namespaces = g_new0(OciNamespace, MAX(n, 1));
+  int seen = 0;
+  for (gsize i = 0; i < n; i++) {
+    json_object *item = json_object_array_get_idx(array, i);
+    g_autofree char *where = g_strdup_printf("linux.namespaces[%" G_GSIZE_FORMAT "]", i);
+    g_autofree char *type = NULL;
+    g_autofree char *path = NULL;
+    if (!json_object_is_type(item, json_type_object)) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s' must be an object", where);
+      return FALSE;
+    }
+    if (!oci_json_check_keys(item, where, known, error) ||
+        !oci_json_get_string(item, "type", where, &type, error) ||
+        !parse_path(item, "path", where, &path, error))
+      return FALSE;
+    gsize k;
+    for (k = 0; type && k < G_N_ELEMENTS(namespace_names); k++)
+      if (strcmp(type, namespace_names[k].name) == 0)
+        break;
+    if (type == NULL || k == G_N_ELEMENTS(namespace_names)) {
+      g_set_error(error, CONTAINER_ERROR,
+                  type && (strcmp(type, "user") == 0 || strcmp(type, "time") == 0)
+                    ? CONTAINER_ERROR_UNSUPPORTED
+                    : CONTAINER_ERROR_INVALID,
+                  "'%s.type' '%s' is not a supported namespace type", where, type ? type : "");
+      return FALSE;
+    }
+    int flag = namespace_names[k].clone_flag;
+    if (seen & flag) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "namespace '%s' listed twice",
+                  type);
+      return FALSE;
+    }
+    seen |= flag;
+    if (path && flag == CLONE_NEWPID) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_UNSUPPORTED,
+                  "joining an existing PID namespace ('%s.path') is not supported", where);
+      return FALSE;
+    }
+    if (path == NULL)
+      spec->clone_flags |= flag;
+    spec->namespaces[spec->n_namespaces].clone_flag = flag;
+    spec->namespaces[spec->n_namespaces].path = g_steal_pointer(&path);
+    spec->n_namespaces++;
+  }
+  /* The builder's isolation rests on these; a spec that shares them with the agent is refused. */
+  if ((seen & (CLONE_NEWNS | CLONE_NEWPID)) != (CLONE_NEWNS | CLONE_NEWPID) ||
+      !(spec->clone_flags & CLONE_NEWNS)) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_UNSUPPORTED,
+                "'linux.namespaces' must create a new mount namespace and list a pid namespace");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean parse_paths(json_object *linux_obj, const char *key, char ***out, GError **error)
+{
+  if (!oci_json_get_strv(linux_obj, key, "linux", out, error))
+    return FALSE;
+  if (*out == NULL)
+    *out = g_new0(char *, 1);
+  g_autofree char *what = g_strdup_printf("'linux.%s' entry", key);
+  for (char **p = *out; *p; p++)
+    if (!oci_path_check(*p, what, error))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean parse_sysctl(json_object *linux_obj, OciSpec *spec, GError **error)
+{
+  json_object *obj;
+  if (!oci_json_get(linux_obj, "sysctl", json_type_object, "linux", &obj, error))
+    return FALSE;
+  if (obj == NULL)
+    return TRUE;
+  gsize n = json_object_object_length(obj);
+  if (n > OCI_JSON_MAX_ITEMS) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'linux.sysctl' is too large");
+    return FALSE;
+  }
+  spec->sysctls = g_new0(OciSysctl, n);
+  json_object_object_foreach(obj, key, value)
+  {
+    if (!json_object_is_type(value, json_type_string) ||
+        !g_regex_match_simple("^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$", key, 0, 0) ||
+        json_object_get_string_len(value) > OCI_MAX_PATH) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                  "'linux.sysctl' entry '%s' is not a dotted name with a string value", key);
+      return FALSE;
+    }
+    OciSysctl *s = &spec->sysctls[spec->n_sysctls++];
+    s->key = g_strdup(key);
+    s->value = g_strdup(json_object_get_string(value));
+  }
+  return TRUE;
+}
+
+static gboolean parse_device(json_object *item, const char *where, OciDevice *d, GError **error)
+{
+  static const char *const known[] = {"type", "path", "major", "minor", "fileMode", "uid", "gid",
+                                      NULL};
+  g_autofree char *type = NULL;
+  gint64 major = -1, minor = -1, mode = 0666, uid = 0, gid = 0;
+  if (!json_object_is_type(item, json_type_object)) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s' must be an object", where);
+    return FALSE;
+  }
+  if (!oci_json_check_keys(item, where, known, error) ||
+      !oci_json_get_string(item, "type", where, &type, error) ||
+      !parse_path(item, "path", where, &d->path, error) ||
+      !oci_json_get_int64(item, "major", where, 0, 0xfff, &major, error) ||
+      !oci_json_get_int64(item, "minor", where, 0, 0xfffff, &minor, error) ||
+      !oci_json_get_int64(item, "fileMode", where, 0, 07777, &mode, error) ||
+      !oci_json_get_int64(item, "uid", where, 0, G_MAXUINT32 - 1, &uid, error) ||
+      !oci_json_get_int64(item, "gid", where, 0, G_MAXUINT32 - 1, &gid, error))
+    return FALSE;
+  if (type == NULL || strlen(type) != 1 || strchr("cbup", type[0]) == NULL || d->path == NULL ||
+      (type[0] != 'p' && (major < 0 || minor < 0))) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                "'%s' needs 'type' (c, b, u or p), 'path', and 'major'/'minor' for c and b", where);
+    return FALSE;
+  }
+  d->type = type[0] == 'u' ? 'c' : type[0];
+  d->major = (guint32)MAX(major, 0);
+  d->minor = (guint32)MAX(minor, 0);
+  d->mode = (mode_t)mode;
+  d->uid = (uid_t)uid;
+  d->gid = (gid_t)gid;
+  return TRUE;
+}
+
+static gboolean parse_devices(json_object *linux_obj, OciSpec *spec, GError **error)
+{
+  json_object *array;
+  if (!oci_json_get(linux_obj, "devices", json_type_array, "linux", &array, error))
+    return FALSE;
+  gsize n = array ? json_object_array_length(array) : 0;
+  if (n > OCI_JSON_MAX_ITEMS) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'linux.devices' is too large");
+    return FALSE;
+  }
+  spec->devices = g_new0(OciDevice, MAX(n, 1));
+  for (gsize i = 0; i < n; i++) {
+    g_autofree char *where = g_strdup_printf("linux.devices[%" G_GSIZE_FORMAT "]", i);
+    spec->n_devices++;
+    if (!parse_device(json_object_array_get_idx(array, i), where, &spec->devices[i], error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean parse_propagation(json_object *linux_obj, OciSpec *spec, GError **error)
+{
+  g_autofree char *name = NULL;
+  spec->rootfs_propagation = MS_SLAVE | MS_REC;
+  if (!oci_json_get_string(linux_obj, "rootfsPropagation", "linux", &name, error))
+    return FALSE;
+  if (name == NULL || name[0] == '\0')
+    return TRUE;
+  for (gsize i = 0; i < G_N_ELEMENTS(propagation_names); i++) {
+    if (strcmp(name, propagation_names[i].name) == 0) {
+      spec->rootfs_propagation = propagation_names[i].flags | MS_REC;
+      return TRUE;
+    }
+  }
+  g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+              "'linux.rootfsPropagation' '%s' is not a propagation mode", name);
   return FALSE;
+}
+
+static gboolean parse_linux(json_object *root, OciSpec *spec, GError **error)
+{
+  /* cgroupsPath is accepted and not used: the caller of container_create places the cgroup. */
+  static const char *const known[] = {"namespaces", "devices", "cgroupsPath", "resources",
+                                      "rootfsPropagation", "seccomp", "maskedPaths",
+                                      "readonlyPaths", "sysctl", NULL};
+  json_object *linux_obj, *resources, *seccomp;
+  if (!oci_json_get(root, "linux", json_type_object, "spec", &linux_obj, error))
+    return FALSE;
+  if (linux_obj == NULL) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'linux' is missing");
+    return FALSE;
+  }
+  if (!oci_json_check_keys(linux_obj, "linux", known, error) ||
+      !parse_namespaces(linux_obj, spec, error) || !parse_devices(linux_obj, spec, error) ||
+      !parse_propagation(linux_obj, spec, error) ||
+      !parse_paths(linux_obj, "maskedPaths", &spec->masked_paths, error) ||
+      !parse_paths(linux_obj, "readonlyPaths", &spec->readonly_paths, error) ||
+      !parse_sysctl(linux_obj, spec, error) ||
+      !oci_json_get(linux_obj, "resources", json_type_object, "linux", &resources, error) ||
+      !oci_json_get(linux_obj, "seccomp", json_type_object, "linux", &seccomp, error))
+    return FALSE;
+  if (resources && !oci_resources_from_json(resources, &spec->resources, error))
+    return FALSE;
+  if (seccomp && !oci_seccomp_compile(seccomp, &spec->seccomp_filter, &spec->seccomp_len,
+                                      &spec->seccomp_flags, error))
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean parse_root(json_object *root, OciSpec *spec, GError **error)
+{
+  static const char *const known[] = {"path", "readonly", NULL};
+  json_object *obj;
+  if (!oci_json_get(root, "root", json_type_object, "spec", &obj, error))
+    return FALSE;
+  if (obj == NULL)
+    return TRUE;
+  return oci_json_check_keys(obj, "root", known, error) &&
+         oci_json_get_string(obj, "path", "root", &spec->root_path, error) &&
+         oci_json_get_bool(obj, "readonly", "root", &spec->root_readonly, error);
+}
+
+static gboolean parse_names(json_object *root, OciSpec *spec, GError **error)
+{
+  if (!oci_json_get_string(root, "hostname", "spec", &spec->hostname, error) ||
+      !oci_json_get_string(root, "domainname", "spec", &spec->domainname, error))
+    return FALSE;
+  if ((spec->hostname && strlen(spec->hostname) > 64) ||
+      (spec->domainname && strlen(spec->domainname) > 64)) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                "'hostname' and 'domainname' are limited to 64 bytes");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean parse_version(json_object *root, GError **error)
+{
+  g_autofree char *version = NULL;
+  if (!oci_json_get_string(root, "ociVersion", "spec", &version, error))
+    return FALSE;
+  if (version == NULL || !g_str_has_prefix(version, "1.")) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_UNSUPPORTED,
+                "'ociVersion' '%s' is not a supported version (1.x)", version ? version : "");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void spec_clear(OciSpec *spec)
+{
+  g_free(spec->root_path);
+  g_free(spec->hostname);
+  g_free(spec->domainname);
+  oci_process_free(spec->process);
+  for (gsize i = 0; i < spec->n_mounts; i++) {
+    g_free(spec->mounts[i].destination);
+    g_free(spec->mounts[i].type);
+    g_free(spec->mounts[i].source);
+    g_free(spec->mounts[i].data);
+  }
+  g_free(spec->mounts);
+  for (gsize i = 0; i < spec->n_namespaces; i++)
+    g_free(spec->namespaces[i].path);
+  g_free(spec->namespaces);
+  oci_resources_clear(&spec->resources);
+  g_strfreev(spec->masked_paths);
+  g_strfreev(spec->readonly_paths);
+  for (gsize i = 0; i < spec->n_sysctls; i++) {
+    g_free(spec->sysctls[i].key);
+    g_free(spec->sysctls[i].value);
+  }
+  g_free(spec->sysctls);
+  for (gsize i = 0; i < spec->n_devices; i++)
+    g_free(spec->devices[i].path);
+  g_free(spec->devices);
+  g_free(spec->seccomp_filter);
+}
+
+void oci_spec_free(OciSpec *spec)
+{
+  if (spec)
+    g_rc_box_release_full(spec, (GDestroyNotify)spec_clear);
+}
+
+OciSpec *oci_spec_parse(const char *json, gsize len, GError **error)
+{
+  static const char *const known[] = {"ociVersion", "process", "root", "hostname",
+                                      "domainname", "mounts", "linux", "annotations", NULL};
+  g_autoptr(json_object) root = oci_json_parse(json, len, "OCI spec", error);
+  if (root == NULL)
+    return NULL;
+
+  g_autoptr(OciSpec) spec = g_rc_box_new0(OciSpec);
+  oci_resources_init(&spec->resources);
+  json_object *proc;
+  if (!oci_json_check_keys(root, "spec", known, error) || !parse_version(root, error) ||
+      !parse_root(root, spec, error) || !parse_names(root, spec, error) ||
+      !oci_json_get(root, "process", json_type_object, "spec", &proc, error) ||
+      !parse_mounts(root, spec, error) || !parse_linux(root, spec, error))
+    return NULL;
+  if (proc == NULL) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'process' is missing");
+    return NULL;
+  }
+  spec->process = process_from_json(proc, error);
+  if (spec->process == NULL)
+    return NULL;
+  return g_steal_pointer(&spec);
+}
+
+const OciProcess *oci_spec_get_process(const OciSpec *spec)
+{
+  return spec->process;
 }

@@ -1,0 +1,195 @@
+/* oci-resources.c: parses an OCI linux.resources object (cgroup v2 limits). */
+#include "oci-spec-private.h"
+
+#include <string.h>
+
+#include "oci-json.h"
+
+void oci_resources_init(OciResources *res)
+{
+  memset(res, 0, sizeof *res);
+  res->memory_limit = -1;
+  res->memory_reservation = -1;
+  res->memory_swap = -1;
+  res->cpu_shares = -1;
+  res->cpu_quota = -1;
+  res->cpu_period = -1;
+  res->pids_limit = -1;
+}
+
+void oci_resources_clear(OciResources *res)
+{
+  g_free(res->cpuset_cpus);
+  g_free(res->cpuset_mems);
+  g_strfreev(res->unified_keys);
+  g_strfreev(res->unified_values);
+  oci_resources_init(res);
+}
+
+/* OCI uses -1 for "no limit" in memory fields; we keep -1 for "not given", so map it to max. */
+static gboolean parse_memory_value(json_object *obj, const char *key, gint64 *out, GError **error)
+{
+  gint64 v = G_MININT64;
+  if (!oci_json_get_int64(obj, key, "linux.resources.memory", -1, G_MAXINT64, &v, error))
+    return FALSE;
+  if (v != G_MININT64)
+    *out = v == -1 ? G_MAXINT64 : v;
+  return TRUE;
+}
+
+static gboolean parse_memory(json_object *res_obj, OciResources *res, GError **error)
+{
+  static const char *const known[] = {"limit", "reservation", "swap", NULL};
+  json_object *obj;
+  if (!oci_json_get(res_obj, "memory", json_type_object, "linux.resources", &obj, error))
+    return FALSE;
+  if (obj == NULL)
+    return TRUE;
+  return oci_json_check_keys(obj, "linux.resources.memory", known, error) &&
+         parse_memory_value(obj, "limit", &res->memory_limit, error) &&
+         parse_memory_value(obj, "reservation", &res->memory_reservation, error) &&
+         parse_memory_value(obj, "swap", &res->memory_swap, error);
+}
+
+static gboolean parse_cpuset(json_object *obj, const char *key, char **out, GError **error)
+{
+  if (!oci_json_get_string(obj, key, "linux.resources.cpu", out, error))
+    return FALSE;
+  if (*out && (strlen(*out) > 1024 || !g_regex_match_simple("^[0-9,-]*$", *out, 0, 0))) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                "'linux.resources.cpu.%s' '%s' is not a list of ranges", key, *out);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean parse_cpu(json_object *res_obj, OciResources *res, GError **error)
+{
+  static const char *const known[] = {"shares", "quota", "period", "cpus", "mems", NULL};
+  const char *where = "linux.resources.cpu";
+  json_object *obj;
+  if (!oci_json_get(res_obj, "cpu", json_type_object, "linux.resources", &obj, error))
+    return FALSE;
+  if (obj == NULL)
+    return TRUE;
+  if (!oci_json_check_keys(obj, where, known, error) ||
+      !oci_json_get_int64(obj, "shares", where, 0, 262144, &res->cpu_shares, error) ||
+      !oci_json_get_int64(obj, "quota", where, -1, G_MAXINT64, &res->cpu_quota, error) ||
+      !oci_json_get_int64(obj, "period", where, 0, 1000000, &res->cpu_period, error) ||
+      !parse_cpuset(obj, "cpus", &res->cpuset_cpus, error) ||
+      !parse_cpuset(obj, "mems", &res->cpuset_mems, error))
+    return FALSE;
+  /* 0 means "not set" in Go-made specs. */
+  if (res->cpu_shares == 0)
+    res->cpu_shares = -1;
+  if (res->cpu_quota == 0)
+    res->cpu_quota = -1;
+  else if (res->cpu_quota == -1 && json_object_object_get_ex(obj, "quota", NULL))
+    res->cpu_quota = G_MAXINT64;
+  if (res->cpu_period == 0)
+    res->cpu_period = -1;
+  if (res->cpu_quota > 0 && res->cpu_quota != G_MAXINT64 && res->cpu_quota < 1000) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                "'linux.resources.cpu.quota' %" G_GINT64_FORMAT " is below 1000 us", res->cpu_quota);
+    return FALSE;
+  }
+  if (res->cpu_period > 0 && res->cpu_period < 1000) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                "'linux.resources.cpu.period' %" G_GINT64_FORMAT " is below 1000 us",
+                res->cpu_period);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean parse_pids(json_object *res_obj, OciResources *res, GError **error)
+{
+  static const char *const known[] = {"limit", NULL};
+  json_object *obj;
+  gint64 limit = G_MININT64;
+  if (!oci_json_get(res_obj, "pids", json_type_object, "linux.resources", &obj, error))
+    return FALSE;
+  if (obj == NULL)
+    return TRUE;
+  if (!oci_json_check_keys(obj, "linux.resources.pids", known, error) ||
+      !oci_json_get_int64(obj, "limit", "linux.resources.pids", G_MININT64 + 1, G_MAXINT64,
+                          &limit, error))
+    return FALSE;
+  if (limit != G_MININT64)
+    res->pids_limit = limit <= 0 ? G_MAXINT64 : limit;
+  return TRUE;
+}
+
+static gboolean parse_unified(json_object *res_obj, OciResources *res, GError **error)
+{
+  json_object *obj;
+  if (!oci_json_get(res_obj, "unified", json_type_object, "linux.resources", &obj, error))
+    return FALSE;
+  if (obj == NULL)
+    return TRUE;
+  gsize n = json_object_object_length(obj);
+  if (n > 256) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                "'linux.resources.unified' has more than 256 entries");
+    return FALSE;
+  }
+  g_strfreev(res->unified_keys);
+  g_strfreev(res->unified_values);
+  res->unified_keys = g_new0(char *, n + 1);
+  res->unified_values = g_new0(char *, n + 1);
+  res->n_unified = 0;
+  json_object_object_foreach(obj, key, value)
+  {
+    /* A controller file name: never a path, never a cgroup core file. */
+    if (!g_regex_match_simple("^[a-z]+\\.[a-z_.]+$", key, 0, 0) || g_str_has_prefix(key, "cgroup.") ||
+        !json_object_is_type(value, json_type_string) ||
+        json_object_get_string_len(value) > 4096) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                  "'linux.resources.unified' entry '%s' is not a controller file with a string value",
+                  key);
+      return FALSE;
+    }
+    res->unified_keys[res->n_unified] = g_strdup(key);
+    res->unified_values[res->n_unified] = g_strdup(json_object_get_string(value));
+    res->n_unified++;
+  }
+  return TRUE;
+}
+
+/* Device rules are checked for shape only: the builder does not install a cgroup device filter,
+ * so access to device nodes is limited by what it creates in /dev and by capabilities. */
+static gboolean check_device_rules(json_object *res_obj, GError **error)
+{
+  static const char *const known[] = {"allow", "type", "major", "minor", "access", NULL};
+  json_object *array;
+  if (!oci_json_get(res_obj, "devices", json_type_array, "linux.resources", &array, error))
+    return FALSE;
+  gsize n = array ? json_object_array_length(array) : 0;
+  for (gsize i = 0; i < n; i++) {
+    json_object *rule = json_object_array_get_idx(array, i);
+    g_autofree char *where = g_strdup_printf("linux.resources.devices[%" G_GSIZE_FORMAT "]", i);
+    g_autofree char *access = NULL;
+    if (!json_object_is_type(rule, json_type_object)) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s' must be an object", where);
+      return FALSE;
+    }
+    if (!oci_json_check_keys(rule, where, known, error) ||
+        !oci_json_get_string(rule, "access", where, &access, error))
+      return FALSE;
+    if (access && (strlen(access) > 3 || strspn(access, "rwm") != strlen(access))) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                  "'%s.access' '%s' is not a combination of r, w and m", where, access);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+gboolean oci_resources_from_json(json_object *obj, OciResources *res, GError **error)
+{
+  static const char *const known[] = {"memory", "cpu", "pids", "unified", "devices", NULL};
+  return oci_json_check_keys(obj, "linux.resources", known, error) &&
+         parse_memory(obj, res, error) && parse_cpu(obj, res, error) &&
+         parse_pids(obj, res, error) && parse_unified(obj, res, error) &&
+         check_device_rules(obj, error);
+}
