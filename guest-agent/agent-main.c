@@ -121,12 +121,17 @@ static int main_host(int argc, char **argv)
         return 1;
     }
     agent = agent_new(&options, &error);
-    if (agent == NULL || !agent_listen_unix(agent, listen + strlen("unix:"), &error)) {
+    if (agent == NULL) {
         g_printerr("secure-agent: %s\n", error->message);
         return 1;
     }
+    /* Before the socket exists: whoever sees it may stop us at once. */
     g_unix_signal_add(SIGTERM, main_on_quit, agent);
     g_unix_signal_add(SIGINT, main_on_quit, agent);
+    if (!agent_listen_unix(agent, listen + strlen("unix:"), &error)) {
+        g_printerr("secure-agent: %s\n", error->message);
+        return 1;
+    }
     agent_run(agent);
     g_clear_pointer(&agent, agent_free);
     unlink(listen + strlen("unix:"));

@@ -361,14 +361,14 @@ gboolean agent_pod_exec(AgentPod *pod, const char *id, const char *exec_id,
     return TRUE;
 }
 
-gboolean agent_pod_signal(AgentPod *pod, const char *id, const char *exec_id, int signal,
+gboolean agent_pod_signal(AgentPod *pod, const char *id, const char *exec_id, guint signal,
                           gboolean all, GError **error)
 {
     PodContainer *pc;
     AgentProcess *process;
 
-    if (signal < 1 || signal > SIGRTMAX) {
-        g_set_error(error, AGENT_ERROR, AGENT_ERROR_INVALID, "signal %d is out of range", signal);
+    if (signal < 1 || signal > (guint)SIGRTMAX) {
+        g_set_error(error, AGENT_ERROR, AGENT_ERROR_INVALID, "signal %u is out of range", signal);
         return FALSE;
     }
     if (all) {

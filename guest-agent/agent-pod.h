@@ -38,7 +38,7 @@ gboolean agent_pod_exec(AgentPod *pod, const char *id, const char *exec_id,
                         const char *process_json, gsize len, gboolean want_stdin, pid_t *out_pid,
                         GError **error);
 /* Signals the process, or with @all every process of the container. */
-gboolean agent_pod_signal(AgentPod *pod, const char *id, const char *exec_id, int signal,
+gboolean agent_pod_signal(AgentPod *pod, const char *id, const char *exec_id, guint signal,
                           gboolean all, GError **error);
 /* Destroys container @id; fails while its init runs. */
 gboolean agent_pod_remove(AgentPod *pod, const char *id, GError **error);

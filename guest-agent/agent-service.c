@@ -67,22 +67,23 @@ static void service_fail(TtrpcCall *call, const GError *error)
     ttrpc_call_return_error(call, service_code(error), "%s", error->message);
 }
 
-/* Completes @call with an empty reply, or its error. */
-static void service_finish(TtrpcCall *call, gboolean ok, const GError *error)
+/* Completes @call with an empty reply, or *@error. @error is passed by address because the
+ * caller computes @ok in the same argument list that sets it. */
+static void service_finish(TtrpcCall *call, gboolean ok, GError **error)
 {
     if (ok)
         ttrpc_call_return(call, NULL);
     else
-        service_fail(call, error);
+        service_fail(call, *error);
 }
 
-/* Fails @call with InvalidArgument when @len exceeds @max. */
+/* Fails @call with InvalidArgument when @len (a size or count) exceeds @max. */
 static gboolean service_check_size(TtrpcCall *call, const char *what, gsize len, gsize max)
 {
     if (len <= max)
         return TRUE;
-    ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT, "%s is %zu bytes, at most %zu",
-                            what, len, max);
+    ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT, "%s is %zu, more than %zu", what,
+                            len, max);
     return FALSE;
 }
 
@@ -123,7 +124,7 @@ static void service_create_sandbox(TtrpcCall *call, const guint8 *payload, gsize
         .shared_fs_tag = req->shared_fs_tag,
         .shared_fs_path = req->shared_fs_path,
     };
-    service_finish(call, agent_sandbox_create(agent->sandbox, &config, &error), error);
+    service_finish(call, agent_sandbox_create(agent->sandbox, &config, &error), &error);
 }
 
 static gboolean service_on_power_off(gpointer data)
@@ -211,7 +212,7 @@ static void service_remove_container(TtrpcCall *call, const guint8 *payload, gsi
 
     if (req == NULL)
         return;
-    service_finish(call, agent_pod_remove(agent->pod, req->container_id, &error), error);
+    service_finish(call, agent_pod_remove(agent->pod, req->container_id, &error), &error);
 }
 
 static void service_exec_process(TtrpcCall *call, const guint8 *payload, gsize len,
@@ -247,12 +248,12 @@ static void service_signal_process(TtrpcCall *call, const guint8 *payload, gsize
     Secure__Agent__V1__SignalProcessRequest *req = (void *)msg;
     g_autoptr(GError) error = NULL;
 
-    if (req == NULL || !service_check_size(call, "signal", req->signal, 64))
+    if (req == NULL)
         return;
     service_finish(call,
                    agent_pod_signal(agent->pod, req->container_id, req->exec_id, req->signal,
                                     req->all, &error),
-                   error);
+                   &error);
 }
 
 static void service_on_exit(AgentProcess *process, const GError *error, gpointer data)
@@ -419,7 +420,7 @@ static void service_close_stdin(TtrpcCall *call, const guint8 *payload, gsize le
     process = agent_pod_find_process(agent->pod, req->container_id, req->exec_id, &error);
     if (process != NULL)
         agent_input_close(agent_process_get_stdin(process));
-    service_finish(call, process != NULL, error);
+    service_finish(call, process != NULL, &error);
 }
 
 static void service_resize_tty(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
@@ -437,7 +438,7 @@ static void service_resize_tty(TtrpcCall *call, const guint8 *payload, gsize len
     process = agent_pod_find_process(agent->pod, req->container_id, req->exec_id, &error);
     service_finish(call,
                    process != NULL && agent_process_resize(process, req->rows, req->cols, &error),
-                   error);
+                   &error);
 }
 
 /* The builder handle of the container a ContainerRequest names, or NULL with @call failed. */
@@ -464,7 +465,7 @@ static void service_pause(TtrpcCall *call, const guint8 *payload, gsize len, gpo
     g_autoptr(GError) error = NULL;
 
     if (container != NULL)
-        service_finish(call, container_pause(container, &error), error);
+        service_finish(call, container_pause(container, &error), &error);
 }
 
 static void service_resume(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
@@ -473,7 +474,7 @@ static void service_resume(TtrpcCall *call, const guint8 *payload, gsize len, gp
     g_autoptr(GError) error = NULL;
 
     if (container != NULL)
-        service_finish(call, container_resume(container, &error), error);
+        service_finish(call, container_resume(container, &error), &error);
 }
 
 static void service_stats(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
@@ -511,7 +512,7 @@ static void service_update(TtrpcCall *call, const guint8 *payload, gsize len, gp
                    container != NULL &&
                        container_update(container, (const char *)req->resources_json.data,
                                         req->resources_json.len, &error),
-                   error);
+                   &error);
 }
 
 static void service_on_oom(const char *container_id, const GError *error, gpointer data)

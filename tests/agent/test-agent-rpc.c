@@ -1,0 +1,660 @@
+/* The agent over RPC, as root on the host: a real secure-agent child process, real containers
+ * from a busybox rootfs, and our ttrpc client. */
+#include "agent-test.h"
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "cgroups-v2-metrics.pb-c.h"
+
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static AgentTest *t;
+
+static void setup(void)
+{
+    t = agent_test_start();
+}
+
+static void teardown(void)
+{
+    agent_test_stop(t);
+    t = NULL;
+}
+
+/* A unique container id per call, so a failed step never collides with the next. */
+static const char *test_id(const char *name)
+{
+    static char id[64];
+
+    g_snprintf(id, sizeof(id), "%s-%d", name, (int)getpid());
+    return id;
+}
+
+static TtrpcCode test_signal(const char *id, const char *exec_id, guint32 signal)
+{
+    Secure__Agent__V1__SignalProcessRequest req = SECURE__AGENT__V1__SIGNAL_PROCESS_REQUEST__INIT;
+
+    req.container_id = (char *)id;
+    req.exec_id = (char *)exec_id;
+    req.signal = signal;
+    return agent_test_code(t, "SignalProcess", &req.base);
+}
+
+static TtrpcCode test_exec(const char *id, const char *exec_id, json_object *process,
+                           gboolean want_stdin)
+{
+    Secure__Agent__V1__ExecProcessRequest req = SECURE__AGENT__V1__EXEC_PROCESS_REQUEST__INIT;
+    const char *json = json_object_to_json_string_ext(process, JSON_C_TO_STRING_PLAIN);
+
+    req.container_id = (char *)id;
+    req.exec_id = (char *)exec_id;
+    req.process_json.data = (guint8 *)json;
+    req.process_json.len = strlen(json);
+    req.stdin = want_stdin;
+    return agent_test_code(t, "ExecProcess", &req.base);
+}
+
+static TtrpcCode test_container_call(const char *method, const char *id)
+{
+    Secure__Agent__V1__ContainerRequest req = SECURE__AGENT__V1__CONTAINER_REQUEST__INIT;
+
+    req.container_id = (char *)id;
+    return agent_test_code(t, method, &req.base);
+}
+
+/* Kills a running container's init, checks the SIGKILL status and removes the container. */
+static void test_kill_and_remove(const char *id)
+{
+    ck_assert_int_eq(test_signal(id, "", SIGKILL), TTRPC_CODE_OK);
+    ck_assert_int_eq(agent_test_wait(t, id, ""), 128 + SIGKILL);
+    agent_test_remove(t, id);
+}
+
+static char *test_read_file(const char *path)
+{
+    char *text = NULL;
+
+    ck_assert_msg(g_file_get_contents(path, &text, NULL, NULL), "read %s", path);
+    return text;
+}
+
+START_TEST(test_health)
+{
+    g_autoptr(ProtobufCMessage) msg =
+        agent_test_ok(t, "Health", NULL, &secure__agent__v1__health_response__descriptor);
+    Secure__Agent__V1__HealthResponse *reply = (void *)msg;
+    struct utsname uts;
+
+    ck_assert_int_eq(uname(&uts), 0);
+    ck_assert_str_eq(reply->agent_version, SC_VERSION);
+    ck_assert_str_eq(reply->kernel_release, uts.release);
+    ck_assert_int_eq(reply->agent_pid, t->pid);
+}
+END_TEST
+
+START_TEST(test_output_and_exit_code)
+{
+    const char *id = test_id("out");
+    g_autoptr(json_object) spec =
+        agent_test_spec(ARGS("sh", "-c", "echo to-out; echo to-err >&2; exit 7"));
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+
+    agent_test_create(t, id, spec, FALSE);
+    agent_test_start_container(t, id);
+    out = agent_test_read_all(t, id, "", FALSE);
+    err = agent_test_read_all(t, id, "", TRUE);
+    ck_assert_str_eq(out, "to-out\n");
+    ck_assert_str_eq(err, "to-err\n");
+    ck_assert_int_eq(agent_test_wait(t, id, ""), 7);
+    agent_test_remove(t, id);
+}
+END_TEST
+
+START_TEST(test_large_output_is_complete)
+{
+    const char *id = test_id("big");
+    /* 3 MiB: more than the agent buffers, so the process blocks until the reads catch up. */
+    g_autoptr(json_object) spec =
+        agent_test_spec(ARGS("sh", "-c", "head -c 3145728 /dev/zero | tr '\\0' x"));
+    guint32 status = 0;
+    g_autofree char *out = agent_test_run(t, id, spec, &status);
+
+    ck_assert_int_eq(status, 0);
+    ck_assert_uint_eq(strlen(out), 3145728);
+    ck_assert_uint_eq(strspn(out, "x"), 3145728);
+}
+END_TEST
+
+START_TEST(test_signal_death)
+{
+    const char *id = test_id("sig");
+    g_autoptr(json_object) spec = agent_test_spec(ARGS("sleep", "1000"));
+    g_autoptr(json_object) self_kill = agent_test_process(ARGS("sh", "-c", "kill -TERM $$"));
+
+    agent_test_create(t, id, spec, FALSE);
+    agent_test_start_container(t, id);
+    ck_assert_int_eq(test_exec(id, "self-kill", self_kill, FALSE), TTRPC_CODE_OK);
+    ck_assert_int_eq(agent_test_wait(t, id, "self-kill"), 128 + SIGTERM);
+    ck_assert_int_eq(test_signal(id, "", SIGKILL), TTRPC_CODE_OK);
+    ck_assert_int_eq(agent_test_wait(t, id, ""), 128 + SIGKILL);
+    /* A reaped process is never signalled again: its pid may be someone else's. */
+    ck_assert_int_eq(test_signal(id, "", SIGKILL), TTRPC_CODE_NOT_FOUND);
+    agent_test_remove(t, id);
+}
+END_TEST
+
+START_TEST(test_exec_into_running_container)
+{
+    const char *id = test_id("exec");
+    g_autoptr(json_object) spec = agent_test_spec(ARGS("sleep", "1000"));
+    g_autoptr(json_object) comm = agent_test_process(ARGS("cat", "/proc/1/comm"));
+    g_autoptr(json_object) sleeper = agent_test_process(ARGS("sleep", "1000"));
+    Secure__Agent__V1__ListProcessesRequest list = SECURE__AGENT__V1__LIST_PROCESSES_REQUEST__INIT;
+    g_autoptr(ProtobufCMessage) msg = NULL;
+    Secure__Agent__V1__ListProcessesResponse *pids;
+    g_autofree char *out = NULL;
+    guint32 init_pid;
+    gboolean found = FALSE;
+
+    agent_test_create(t, id, spec, FALSE);
+    /* Exec needs a running container. */
+    ck_assert_int_eq(test_exec(id, "early", comm, FALSE), TTRPC_CODE_FAILED_PRECONDITION);
+    init_pid = agent_test_start_container(t, id);
+    ck_assert_int_eq(test_exec(id, "comm", comm, FALSE), TTRPC_CODE_OK);
+    out = agent_test_read_all(t, id, "comm", FALSE);
+    ck_assert_str_eq(out, "sleep\n");
+    ck_assert_int_eq(agent_test_wait(t, id, "comm"), 0);
+
+    ck_assert_int_eq(test_exec(id, "sleeper", sleeper, FALSE), TTRPC_CODE_OK);
+    ck_assert_int_eq(test_exec(id, "sleeper", sleeper, FALSE), TTRPC_CODE_ALREADY_EXISTS);
+    list.container_id = (char *)id;
+    msg = agent_test_ok(t, "ListProcesses", &list.base,
+                        &secure__agent__v1__list_processes_response__descriptor);
+    pids = (void *)msg;
+    ck_assert_uint_ge(pids->n_pids, 2);
+    for (gsize i = 0; i < pids->n_pids; i++)
+        found = found || pids->pids[i] == init_pid;
+    ck_assert_msg(found, "init pid %u not listed", init_pid);
+    ck_assert_int_eq(test_signal(id, "sleeper", SIGKILL), TTRPC_CODE_OK);
+    ck_assert_int_eq(agent_test_wait(t, id, "sleeper"), 128 + SIGKILL);
+    /* An exec id whose process has exited may be used again. */
+    ck_assert_int_eq(test_exec(id, "comm", comm, FALSE), TTRPC_CODE_OK);
+    ck_assert_int_eq(agent_test_wait(t, id, "comm"), 0);
+    test_kill_and_remove(id);
+}
+END_TEST
+
+START_TEST(test_stdin_to_cat)
+{
+    const char *id = test_id("cat");
+    g_autoptr(json_object) spec = agent_test_spec(ARGS("cat"));
+    Secure__Agent__V1__WriteStdinRequest write = SECURE__AGENT__V1__WRITE_STDIN_REQUEST__INIT;
+    Secure__Agent__V1__CloseStdinRequest close_req = SECURE__AGENT__V1__CLOSE_STDIN_REQUEST__INIT;
+    g_autoptr(ProtobufCMessage) msg = NULL;
+    g_autofree char *out = NULL;
+
+    agent_test_create(t, id, spec, TRUE);
+    agent_test_start_container(t, id);
+    write.container_id = (char *)id;
+    write.exec_id = "";
+    write.data.data = (guint8 *)"hello agent\n";
+    write.data.len = strlen("hello agent\n");
+    msg = agent_test_ok(t, "WriteStdin", &write.base,
+                        &secure__agent__v1__write_stdin_response__descriptor);
+    ck_assert_uint_eq(((Secure__Agent__V1__WriteStdinResponse *)msg)->written, write.data.len);
+    close_req.container_id = (char *)id;
+    close_req.exec_id = "";
+    ck_assert_int_eq(agent_test_code(t, "CloseStdin", &close_req.base), TTRPC_CODE_OK);
+    out = agent_test_read_all(t, id, "", FALSE);
+    ck_assert_str_eq(out, "hello agent\n");
+    ck_assert_int_eq(agent_test_wait(t, id, ""), 0);
+    /* Closed means closed. */
+    ck_assert_int_eq(agent_test_code(t, "WriteStdin", &write.base),
+                     TTRPC_CODE_FAILED_PRECONDITION);
+    agent_test_remove(t, id);
+}
+END_TEST
+
+START_TEST(test_tty)
+{
+    const char *id = test_id("tty");
+    g_autoptr(json_object) spec =
+        agent_test_spec(ARGS("sh", "-c", "test -t 0 && test -t 1 && tty && stty size"));
+    Secure__Agent__V1__ResizeTtyRequest resize = SECURE__AGENT__V1__RESIZE_TTY_REQUEST__INIT;
+    json_object *process = NULL;
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+
+    ck_assert(json_object_object_get_ex(spec, "process", &process));
+    json_object_object_add(process, "terminal", json_object_new_boolean(TRUE));
+    agent_test_create(t, id, spec, FALSE);
+    resize.container_id = (char *)id;
+    resize.exec_id = "";
+    resize.rows = 33;
+    resize.cols = 77;
+    ck_assert_int_eq(agent_test_code(t, "ResizeTty", &resize.base), TTRPC_CODE_OK);
+    agent_test_start_container(t, id);
+    out = agent_test_read_all(t, id, "", FALSE);
+    err = agent_test_read_all(t, id, "", TRUE);
+    ck_assert_int_eq(agent_test_wait(t, id, ""), 0);
+    ck_assert_msg(strstr(out, "/dev/pts/") != NULL, "no terminal: '%s'", out);
+    ck_assert_msg(strstr(out, "33 77") != NULL, "size not applied: '%s'", out);
+    ck_assert_str_eq(err, "");
+    agent_test_remove(t, id);
+}
+END_TEST
+
+START_TEST(test_hostname_and_sandbox)
+{
+    const char *id = test_id("host");
+    g_autoptr(json_object) spec = agent_test_spec(ARGS("hostname"));
+    Secure__Agent__V1__CreateSandboxRequest req = SECURE__AGENT__V1__CREATE_SANDBOX_REQUEST__INIT;
+    char *bad_dns[] = {"1.2.3.4\nnameserver 6.6.6.6"};
+    char *dns[] = {"10.0.0.53", "fd00::53"};
+    char host_before[256] = "", host_after[256] = "";
+    g_autofree char *resolv_path = g_build_filename(t->state_dir, "resolv.conf", NULL);
+    g_autofree char *hostname_path = g_build_filename(t->state_dir, "hostname", NULL);
+    g_autofree char *resolv = NULL;
+    g_autofree char *hostname = NULL;
+    g_autofree char *out = NULL;
+    guint32 status = 1;
+
+    ck_assert_int_eq(gethostname(host_before, sizeof(host_before) - 1), 0);
+    req.hostname = "pod-host";
+    req.n_dns_servers = 1;
+    req.dns_servers = bad_dns;
+    ck_assert_int_eq(agent_test_code(t, "CreateSandbox", &req.base),
+                     TTRPC_CODE_INVALID_ARGUMENT);
+    ck_assert(!g_file_test(resolv_path, G_FILE_TEST_EXISTS));
+    req.n_dns_servers = 2;
+    req.dns_servers = dns;
+    ck_assert_int_eq(agent_test_code(t, "CreateSandbox", &req.base), TTRPC_CODE_OK);
+    ck_assert_int_eq(agent_test_code(t, "CreateSandbox", &req.base),
+                     TTRPC_CODE_FAILED_PRECONDITION);
+    resolv = test_read_file(resolv_path);
+    hostname = test_read_file(hostname_path);
+    ck_assert_str_eq(resolv, "nameserver 10.0.0.53\nnameserver fd00::53\n");
+    ck_assert_str_eq(hostname, "pod-host\n");
+    ck_assert_int_eq(gethostname(host_after, sizeof(host_after) - 1), 0);
+    ck_assert_str_eq(host_before, host_after);
+
+    out = agent_test_run(t, id, spec, &status);
+    ck_assert_int_eq(status, 0);
+    ck_assert_str_eq(out, "sc-test\n");
+}
+END_TEST
+
+START_TEST(test_pid1_env_cwd_user)
+{
+    const char *id = test_id("proc");
+    g_autoptr(json_object) spec =
+        agent_test_spec(ARGS("sh", "-c", "echo $$; echo $FOO; pwd; id -u; id -g; id -G"));
+    json_object *process = NULL;
+    json_object *env = NULL;
+    json_object *user = json_object_new_object();
+    json_object *gids = json_object_new_array();
+    g_autofree char *out = NULL;
+    guint32 status = 1;
+
+    ck_assert(json_object_object_get_ex(spec, "process", &process));
+    ck_assert(json_object_object_get_ex(process, "env", &env));
+    json_object_array_add(env, json_object_new_string("FOO=bar baz"));
+    json_object_object_add(process, "cwd", json_object_new_string("/tmp"));
+    json_object_object_add(user, "uid", json_object_new_int(1000));
+    json_object_object_add(user, "gid", json_object_new_int(1001));
+    json_object_array_add(gids, json_object_new_int(1002));
+    json_object_object_add(user, "additionalGids", gids);
+    json_object_object_add(process, "user", user);
+    out = agent_test_run(t, id, spec, &status);
+    ck_assert_int_eq(status, 0);
+    ck_assert_str_eq(out, "1\nbar baz\n/tmp\n1000\n1001\n1001 1002\n");
+}
+END_TEST
+
+static char *test_cgroup_events(const char *id)
+{
+    g_autofree char *path = g_strdup_printf("%s/%s/cgroup.events", t->cgroup_root, id);
+
+    return test_read_file(path);
+}
+
+START_TEST(test_pause_resume)
+{
+    const char *id = test_id("pause");
+    g_autoptr(json_object) spec = agent_test_spec(ARGS("sleep", "1000"));
+    g_autofree char *paused = NULL;
+    g_autofree char *resumed = NULL;
+
+    agent_test_create(t, id, spec, FALSE);
+    ck_assert_int_eq(test_container_call("PauseContainer", id), TTRPC_CODE_FAILED_PRECONDITION);
+    agent_test_start_container(t, id);
+    ck_assert_int_eq(test_container_call("PauseContainer", id), TTRPC_CODE_OK);
+    paused = test_cgroup_events(id);
+    ck_assert_msg(strstr(paused, "frozen 1") != NULL, "not frozen: %s", paused);
+    ck_assert_int_eq(test_container_call("ResumeContainer", id), TTRPC_CODE_OK);
+    resumed = test_cgroup_events(id);
+    ck_assert_msg(strstr(resumed, "frozen 0") != NULL, "still frozen: %s", resumed);
+    test_kill_and_remove(id);
+}
+END_TEST
+
+static Io__Containerd__Cgroups__V2__Metrics *test_get_stats(const char *id,
+                                                        Secure__Agent__V1__StatsContainerResponse
+                                                            **out_reply)
+{
+    Secure__Agent__V1__ContainerRequest req = SECURE__AGENT__V1__CONTAINER_REQUEST__INIT;
+
+    req.container_id = (char *)id;
+    *out_reply = (void *)agent_test_ok(t, "StatsContainer", &req.base,
+                                      &secure__agent__v1__stats_container_response__descriptor);
+    ck_assert((*out_reply)->metrics != NULL);
+    return (*out_reply)->metrics;
+}
+
+START_TEST(test_stats_are_real)
+{
+    const char *id = test_id("stats");
+    g_autoptr(json_object) spec = agent_test_spec(ARGS("sh", "-c", "while :; do :; done"));
+    Secure__Agent__V1__StatsContainerResponse *first = NULL;
+    Secure__Agent__V1__StatsContainerResponse *second = NULL;
+    Io__Containerd__Cgroups__V2__Metrics *m1, *m2;
+
+    agent_test_create(t, id, spec, FALSE);
+    agent_test_start_container(t, id);
+    g_usleep(300 * 1000);
+    m1 = test_get_stats(id, &first);
+    g_usleep(300 * 1000);
+    m2 = test_get_stats(id, &second);
+    ck_assert_msg(m1->cpu != NULL && m2->cpu != NULL, "no cpu statistics");
+    ck_assert_uint_gt(m1->cpu->usage_usec, 0);
+    /* The busy loop ran in between: the counter must have moved by a real amount. */
+    ck_assert_uint_gt(m2->cpu->usage_usec, m1->cpu->usage_usec + 50000);
+    if (m2->pids != NULL)
+        ck_assert_uint_ge(m2->pids->current, 1);
+    if (m2->memory != NULL)
+        ck_assert_uint_gt(m2->memory->usage, 0);
+    protobuf_c_message_free_unpacked(&first->base, NULL);
+    protobuf_c_message_free_unpacked(&second->base, NULL);
+    test_kill_and_remove(id);
+}
+END_TEST
+
+START_TEST(test_oom_event)
+{
+    const char *id = test_id("oom");
+    g_autoptr(json_object) spec = agent_test_spec(ARGS("tail", "/dev/zero"));
+    g_autoptr(json_object) resources = json_tokener_parse(
+        "{\"memory\": {\"limit\": 16777216, \"swap\": 16777216}}");
+    g_autofree char *controllers_path = g_build_filename(t->cgroup_root, "cgroup.controllers", NULL);
+    g_autofree char *controllers = test_read_file(controllers_path);
+    g_autoptr(ProtobufCMessage) msg = NULL;
+    Secure__Agent__V1__WaitProcessRequest wait = SECURE__AGENT__V1__WAIT_PROCESS_REQUEST__INIT;
+    g_autoptr(ProtobufCMessage) exit_msg = NULL;
+    json_object *linux_obj = NULL;
+
+    if (strstr(controllers, "memory") == NULL) {
+        /* Hybrid cgroup hosts keep the memory controller on v1; the VM tests cover this. */
+        fprintf(stderr, "test_oom_event: no memory controller in cgroup2 here, not run\n");
+        return;
+    }
+    ck_assert(json_object_object_get_ex(spec, "linux", &linux_obj));
+    json_object_object_add(linux_obj, "resources", json_object_get(resources));
+    agent_test_create(t, id, spec, FALSE);
+    agent_test_start_container(t, id);
+    msg = agent_test_ok(t, "GetOOMEvent", NULL, &secure__agent__v1__oomevent__descriptor);
+    ck_assert_str_eq(((Secure__Agent__V1__OOMEvent *)msg)->container_id, id);
+    wait.container_id = (char *)id;
+    wait.exec_id = "";
+    exit_msg = agent_test_ok(t, "WaitProcess", &wait.base,
+                             &secure__agent__v1__wait_process_response__descriptor);
+    ck_assert_int_eq(((Secure__Agent__V1__WaitProcessResponse *)exit_msg)->exit_status,
+                     128 + SIGKILL);
+    ck_assert(((Secure__Agent__V1__WaitProcessResponse *)exit_msg)->oom_killed);
+    agent_test_remove(t, id);
+}
+END_TEST
+
+/* What a container sees of itself, as lines that do not depend on the runtime's own choices:
+ * the fs type of a masked file is whatever the runtime bound /dev/null from. */
+static const char view_script[] =
+    "grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp|Sig(Blk|Ign)):' /proc/self/status; "
+    "hostname; id; "
+    "mkdir /tmp/denied 2>&1; echo mkdir=$?; "
+    "grep -v cgroup /proc/self/mounts | awk '$2 ~ /^\\/proc\\/(keys|kcore|timer_list)$/ "
+    "{ print $2; next } { print $2, $3 }' | sort";
+
+static json_object *test_view_spec(const char *rootfs)
+{
+    json_object *spec = agent_test_spec(ARGS("sh", "-c", view_script));
+    json_object *root = NULL;
+    json_object *linux_obj = NULL;
+
+    ck_assert(json_object_object_get_ex(spec, "root", &root));
+    json_object_object_add(root, "path", json_object_new_string(rootfs));
+    ck_assert(json_object_object_get_ex(spec, "linux", &linux_obj));
+    json_object_object_add(
+        linux_obj, "seccomp",
+        json_tokener_parse("{\"defaultAction\": \"SCMP_ACT_ALLOW\","
+                           " \"architectures\": [\"SCMP_ARCH_X86_64\"],"
+                           " \"syscalls\": [{\"names\": [\"mkdir\", \"mkdirat\"],"
+                           "   \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 13}]}"));
+    return spec;
+}
+
+static char *test_runc_view(json_object *spec)
+{
+    g_autofree char *bundle = g_build_filename(t->tmpdir, "bundle", NULL);
+    g_autofree char *config = g_build_filename(bundle, "config.json", NULL);
+    g_autofree char *root = g_build_filename(t->tmpdir, "runc-root", NULL);
+    g_autofree char *id = g_strdup_printf("sc-diff-%d", (int)getpid());
+    g_autoptr(GError) error = NULL;
+    char *out = NULL;
+    g_autofree char *err = NULL;
+    int status = -1;
+
+    ck_assert_int_eq(g_mkdir_with_parents(bundle, 0700), 0);
+    ck_assert_int_eq(json_object_to_file(config, spec), 0);
+    char *argv[] = {"runc", "--root", root, "run", "--bundle", bundle, id, NULL};
+    ck_assert_msg(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDIN_FROM_DEV_NULL,
+                               NULL, NULL, &out, &err, &status, &error),
+                  "runc: %s", error ? error->message : "");
+    ck_assert_msg(g_spawn_check_wait_status(status, NULL), "runc failed: %s", err);
+    return out;
+}
+
+START_TEST(test_runc_differential)
+{
+    const char *id = test_id("diff");
+    g_autofree char *runc = g_find_program_in_path("runc");
+    g_autoptr(json_object) spec = NULL;
+    g_autofree char *ours = NULL;
+    g_autofree char *theirs = NULL;
+    guint32 status = 1;
+
+    if (runc == NULL)
+        agent_test_skip("runc is missing (Debian package runc)");
+    spec = test_view_spec(t->rootfs);
+    theirs = test_runc_view(spec);
+    ours = agent_test_run(t, id, spec, &status);
+    ck_assert_int_eq(status, 0);
+    ck_assert_msg(strstr(ours, "Seccomp:\t2") != NULL, "no seccomp filter:\n%s", ours);
+    ck_assert_msg(strstr(ours, "mkdir=1") != NULL, "mkdir was not denied:\n%s", ours);
+    ck_assert_str_eq(ours, theirs);
+}
+END_TEST
+
+static TtrpcCode test_create_raw(const char *id, const char *json, gsize len, const char *rootfs)
+{
+    Secure__Agent__V1__CreateContainerRequest req =
+        SECURE__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
+
+    req.container_id = (char *)id;
+    req.config_json.data = (guint8 *)json;
+    req.config_json.len = len;
+    req.rootfs_path = (char *)rootfs;
+    return agent_test_code(t, "CreateContainer", &req.base);
+}
+
+/* The agent has no child process and its cgroup no child cgroup. */
+static void test_assert_nothing_created(void)
+{
+    g_autoptr(GDir) cgroups = g_dir_open(t->cgroup_root, 0, NULL);
+    g_autoptr(GDir) procs = g_dir_open("/proc", 0, NULL);
+    const char *name;
+
+    ck_assert(cgroups != NULL && procs != NULL);
+    while ((name = g_dir_read_name(cgroups)) != NULL) {
+        g_autofree char *path = g_build_filename(t->cgroup_root, name, NULL);
+        ck_assert_msg(!g_file_test(path, G_FILE_TEST_IS_DIR), "cgroup %s was left", path);
+    }
+    while ((name = g_dir_read_name(procs)) != NULL) {
+        g_autofree char *path = g_strdup_printf("/proc/%s/stat", name);
+        g_autofree char *stat = NULL;
+        const char *end;
+        int ppid = 0;
+
+        if (!g_ascii_isdigit(name[0]) || !g_file_get_contents(path, &stat, NULL, NULL))
+            continue;
+        end = strrchr(stat, ')');
+        if (end != NULL && sscanf(end + 2, "%*c %d", &ppid) == 1)
+            ck_assert_msg(ppid != t->pid, "process %s of the agent was left", name);
+    }
+}
+
+START_TEST(test_bad_input)
+{
+    static const char *const bad_ids[] = {"a/b", "../escape", "", ".hidden", "sp ace",
+                                          "0123456789012345678901234567890123456789"
+                                          "0123456789012345678901234"};
+    const char *id = test_id("bad");
+    g_autoptr(json_object) spec = agent_test_spec(ARGS("true"));
+    g_autoptr(json_object) escape = agent_test_spec(ARGS("true"));
+    const char *json = json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN);
+    const char no_process[] = "{\"ociVersion\": \"1.0.2\", \"root\": {\"path\": \"rootfs\"}}";
+    g_autofree char *huge = g_strnfill(1024 * 1024 + 1, ' ');
+    Secure__Agent__V1__WriteStdinRequest write = SECURE__AGENT__V1__WRITE_STDIN_REQUEST__INIT;
+    Secure__Agent__V1__ReadStreamRequest read = SECURE__AGENT__V1__READ_STREAM_REQUEST__INIT;
+    Secure__Agent__V1__WaitProcessResponse wrong_type =
+        SECURE__AGENT__V1__WAIT_PROCESS_RESPONSE__INIT;
+    json_object *process = NULL;
+
+    ck_assert_int_eq(test_create_raw(id, "{not json", 9, t->rootfs), TTRPC_CODE_INVALID_ARGUMENT);
+    ck_assert_int_eq(test_create_raw(id, no_process, strlen(no_process), t->rootfs),
+                     TTRPC_CODE_INVALID_ARGUMENT);
+    for (gsize i = 0; i < G_N_ELEMENTS(bad_ids); i++)
+        ck_assert_msg(test_create_raw(bad_ids[i], json, strlen(json), t->rootfs) ==
+                          TTRPC_CODE_INVALID_ARGUMENT,
+                      "id '%s' accepted", bad_ids[i]);
+    memcpy(huge, json, strlen(json));
+    ck_assert_int_eq(test_create_raw(id, huge, strlen(huge), t->rootfs),
+                     TTRPC_CODE_INVALID_ARGUMENT);
+    ck_assert_int_eq(test_create_raw(id, json, strlen(json), "relative/rootfs"),
+                     TTRPC_CODE_INVALID_ARGUMENT);
+    ck_assert(json_object_object_get_ex(escape, "process", &process));
+    json_object_object_add(process, "cwd", json_object_new_string("/../../../etc"));
+    json = json_object_to_json_string_ext(escape, JSON_C_TO_STRING_PLAIN);
+    ck_assert_int_eq(test_create_raw(id, json, strlen(json), t->rootfs),
+                     TTRPC_CODE_INVALID_ARGUMENT);
+    /* A payload that is not the method's message at all (a uint field where a string is). */
+    wrong_type.exit_status = 5;
+    ck_assert_int_eq(agent_test_code(t, "CreateContainer", &wrong_type.base),
+                     TTRPC_CODE_INVALID_ARGUMENT);
+    test_assert_nothing_created();
+
+    ck_assert_int_eq(test_container_call("StatsContainer", "nope"), TTRPC_CODE_NOT_FOUND);
+    ck_assert_int_eq(test_container_call("PauseContainer", "nope"), TTRPC_CODE_NOT_FOUND);
+    ck_assert_int_eq(test_container_call("StatsContainer", "a/b"), TTRPC_CODE_INVALID_ARGUMENT);
+    ck_assert_int_eq(test_signal("nope", "", SIGKILL), TTRPC_CODE_NOT_FOUND);
+    read.container_id = "nope";
+    read.exec_id = "";
+    ck_assert_int_eq(agent_test_code(t, "ReadStdout", &read.base), TTRPC_CODE_NOT_FOUND);
+    read.max_bytes = 2 * 1024 * 1024;
+    ck_assert_int_eq(agent_test_code(t, "ReadStdout", &read.base), TTRPC_CODE_INVALID_ARGUMENT);
+
+    json = json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN);
+    agent_test_create(t, id, spec, TRUE);
+    ck_assert_int_eq(test_create_raw(id, json, strlen(json), t->rootfs),
+                     TTRPC_CODE_ALREADY_EXISTS);
+    ck_assert_int_eq(test_signal(id, "no-such-exec", SIGKILL), TTRPC_CODE_NOT_FOUND);
+    ck_assert_int_eq(test_signal(id, "", 65), TTRPC_CODE_INVALID_ARGUMENT);
+    write.container_id = (char *)id;
+    write.exec_id = "";
+    write.data.data = (guint8 *)huge;
+    write.data.len = strlen(huge);
+    ck_assert_int_eq(agent_test_code(t, "WriteStdin", &write.base), TTRPC_CODE_INVALID_ARGUMENT);
+    agent_test_remove(t, id);
+    ck_assert_int_eq(test_container_call("StatsContainer", id), TTRPC_CODE_NOT_FOUND);
+    test_assert_nothing_created();
+}
+END_TEST
+
+/* Whole container lifecycles leave nothing behind in the agent (fds), the host mount table or
+ * the cgroup tree. */
+START_TEST(test_no_leaks)
+{
+    g_autoptr(json_object) spec = agent_test_spec(ARGS("sleep", "1000"));
+    g_autoptr(json_object) exec = agent_test_process(ARGS("echo", "hi"));
+    g_autofree char *mounts_before = test_read_file("/proc/self/mountinfo");
+    g_autofree char *mounts_after = NULL;
+    guint fds_before = 0;
+
+    for (int round = 0; round < 4; round++) {
+        g_autofree char *id = g_strdup_printf("leak-%d-%d", round, (int)getpid());
+        g_autofree char *out = NULL;
+
+        agent_test_create(t, id, spec, TRUE);
+        agent_test_start_container(t, id);
+        ck_assert_int_eq(test_exec(id, "echo", exec, TRUE), TTRPC_CODE_OK);
+        out = agent_test_read_all(t, id, "echo", FALSE);
+        ck_assert_str_eq(out, "hi\n");
+        ck_assert_int_eq(agent_test_wait(t, id, "echo"), 0);
+        test_kill_and_remove(id);
+        /* The first round may allocate lasting things (caches, the signalfd); count after it. */
+        if (round == 0)
+            fds_before = agent_test_count_fds(t->pid);
+    }
+    ck_assert_uint_eq(agent_test_count_fds(t->pid), fds_before);
+    mounts_after = test_read_file("/proc/self/mountinfo");
+    ck_assert_str_eq(mounts_before, mounts_after);
+    test_assert_nothing_created();
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("agent-rpc");
+    TCase *tc = tcase_create("rpc");
+    SRunner *runner;
+    int failed;
+
+    agent_test_require();
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_health);
+    tcase_add_test(tc, test_output_and_exit_code);
+    tcase_add_test(tc, test_large_output_is_complete);
+    tcase_add_test(tc, test_signal_death);
+    tcase_add_test(tc, test_exec_into_running_container);
+    tcase_add_test(tc, test_stdin_to_cat);
+    tcase_add_test(tc, test_tty);
+    tcase_add_test(tc, test_hostname_and_sandbox);
+    tcase_add_test(tc, test_pid1_env_cwd_user);
+    tcase_add_test(tc, test_pause_resume);
+    tcase_add_test(tc, test_stats_are_real);
+    tcase_add_test(tc, test_oom_event);
+    tcase_add_test(tc, test_runc_differential);
+    tcase_add_test(tc, test_bad_input);
+    tcase_add_test(tc, test_no_leaks);
+    suite_add_tcase(suite, tc);
+    runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? 0 : 1;
+}
