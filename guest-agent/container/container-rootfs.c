@@ -321,6 +321,10 @@ int child_setup_rootfs(const OciSpec *spec, const char *rootfs, ChildError *ce)
     if ((m->bind ? bind_mount(rootfd, m, ce) : fs_mount(rootfd, m, ce)) < 0)
       return -1;
   }
+  /* Like other runtimes, create a missing cwd (beneath the root, as every path here). */
+  container_autofd int cwd = make_path(rootfd, spec->process->cwd, FALSE, ce);
+  if (cwd < 0)
+    return -1;
   if (make_devices(rootfd, spec, ce) < 0 || mask_paths(rootfd, spec->masked_paths, ce) < 0 ||
       readonly_paths(rootfd, spec->readonly_paths, ce) < 0 || pivot(rootfd, ce) < 0)
     return -1;
