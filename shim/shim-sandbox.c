@@ -13,6 +13,7 @@
 
 #define HOST_POLL_MS 50
 #define HOST_HEALTH_TIMEOUT_US (2 * G_USEC_PER_SEC)
+#define HOST_STOP_GRACE_MS 2000
 
 struct _ShimSandbox {
     ShimHypervisorKind kind;
@@ -201,12 +202,20 @@ static void host_poll_later(ShimSandbox *sandbox)
     sandbox->poll_source = g_timeout_add(HOST_POLL_MS, host_poll, sandbox);
 }
 
-static void host_stop(GPid pid)
+/* SIGTERM first: the host agent then destroys its containers and cgroup. SIGKILL after
+ * HOST_STOP_GRACE_MS. @reap: @pid is our child (else it is only polled). */
+static void host_stop(pid_t pid, gboolean reap)
 {
     if (pid <= 0)
         return;
+    kill(pid, SIGTERM);
+    for (int waited = 0; waited < HOST_STOP_GRACE_MS; waited += 10) {
+        if (reap ? waitpid(pid, NULL, WNOHANG) == pid : kill(pid, 0) < 0)
+            return;
+        g_usleep(10000);
+    }
     kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+    while (reap && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
         ;
 }
 
@@ -291,7 +300,7 @@ void shim_sandbox_destroy(ShimSandbox *sandbox)
     g_clear_handle_id(&sandbox->child_watch, g_source_remove);
     if (sandbox->domain && !vmm_domain_destroy(sandbox->domain, &error))
         g_warning("destroy the pod VM: %s", error->message);
-    host_stop(sandbox->agent_pid);
+    host_stop(sandbox->agent_pid, TRUE);
     if (sandbox->agent_pid)
         g_spawn_close_pid(sandbox->agent_pid);
     sandbox->agent_pid = 0;
@@ -319,7 +328,7 @@ gboolean shim_sandbox_cleanup_stale(ShimState *state, GError **error)
     if (g_strcmp0(kind, "none") == 0) {
         g_autofree char *socket = g_build_filename(state->dir, "agent.sock", NULL);
         if (pid_cmdline_has(pid, socket))
-            kill(pid, SIGKILL);
+            host_stop(pid, FALSE);
         return TRUE;
     }
     if (!name)

@@ -1,0 +1,186 @@
+/* Unit tests of the shim's key-file configuration (shim-config.c). */
+#include <check.h>
+#include <glib/gstdio.h>
+#include <stdlib.h>
+
+#include "shim-config.h"
+
+static char *tmpdir;
+
+static void setup(void)
+{
+    tmpdir = g_dir_make_tmp("sc-shim-config-XXXXXX", NULL);
+    ck_assert_ptr_nonnull(tmpdir);
+}
+
+static void teardown(void)
+{
+    g_autoptr(GDir) dir = g_dir_open(tmpdir, 0, NULL);
+    const char *name;
+    while (dir && (name = g_dir_read_name(dir))) {
+        g_autofree char *path = g_build_filename(tmpdir, name, NULL);
+        g_unlink(path);
+    }
+    g_rmdir(tmpdir);
+    g_clear_pointer(&tmpdir, g_free);
+}
+
+static char *write_config(const char *text)
+{
+    char *path = g_build_filename(tmpdir, "test.conf", NULL);
+    ck_assert(g_file_set_contents(path, text, -1, NULL));
+    return path;
+}
+
+/* Loads @text and expects an error whose message contains every string of @needles. */
+static void expect_error(const char *text, const char *const *needles)
+{
+    g_autofree char *path = write_config(text);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ShimConfig) config = shim_config_load(path, &error);
+    ck_assert_ptr_null(config);
+    ck_assert_ptr_nonnull(error);
+    ck_assert_msg(strstr(error->message, path), "file not named: %s", error->message);
+    for (; *needles; needles++)
+        ck_assert_msg(strstr(error->message, *needles), "'%s' not in: %s", *needles,
+                      error->message);
+}
+
+START_TEST(test_defaults)
+{
+    g_autofree char *path = write_config("# nothing set\n");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ShimConfig) config = shim_config_load(path, &error);
+    ck_assert_msg(config != NULL, "%s", error ? error->message : "");
+    ck_assert_int_eq(config->kind, SHIM_HYPERVISOR_LIBVIRT);
+    ck_assert_int_eq(config->accelerator, SHIM_ACCEL_AUTO);
+    ck_assert_uint_eq(config->memory_mib, 512);
+    ck_assert_uint_eq(config->vcpus, 1);
+    ck_assert_int_eq(config->shared_fs, SHIM_SHARED_FS_VIRTIOFS);
+    ck_assert_str_eq(config->machine_type, "q35");
+    ck_assert(g_path_is_absolute(config->kernel));
+    ck_assert(g_path_is_absolute(config->initrd));
+    ck_assert_uint_gt(config->agent_boot_timeout_s, 0);
+    ck_assert_int_eq(config->debug, FALSE);
+    ck_assert_int_eq(config->log_level, SHIM_LOG_INFO);
+}
+END_TEST
+
+START_TEST(test_values)
+{
+    g_autofree char *path = write_config("[hypervisor]\nkind = none\naccelerator = tcg\n"
+                                         "default_memory = 2048\ndefault_vcpus = 4\n"
+                                         "kernel = /k\ninitrd = /i\nkernel_params = quiet x=1\n"
+                                         "shared_fs = virtio-9p\nmachine_type = pc\n"
+                                         "[agent]\nboot_timeout = 7\nrequest_timeout = 9\n"
+                                         "host_binary = /opt/agent\n"
+                                         "[runtime]\nenable_debug = true\nlog_level = debug\n");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ShimConfig) config = shim_config_load(path, &error);
+    ck_assert_msg(config != NULL, "%s", error ? error->message : "");
+    ck_assert_int_eq(config->kind, SHIM_HYPERVISOR_NONE);
+    ck_assert_int_eq(config->accelerator, SHIM_ACCEL_TCG);
+    ck_assert_uint_eq(config->memory_mib, 2048);
+    ck_assert_uint_eq(config->vcpus, 4);
+    ck_assert_str_eq(config->kernel, "/k");
+    ck_assert_str_eq(config->initrd, "/i");
+    ck_assert_str_eq(config->kernel_params, "quiet x=1");
+    ck_assert_int_eq(config->shared_fs, SHIM_SHARED_FS_9P);
+    ck_assert_str_eq(config->machine_type, "pc");
+    ck_assert_uint_eq(config->agent_boot_timeout_s, 7);
+    ck_assert_uint_eq(config->agent_request_timeout_s, 9);
+    ck_assert_str_eq(config->agent_host_binary, "/opt/agent");
+    ck_assert_int_eq(config->debug, TRUE);
+    ck_assert_int_eq(config->log_level, SHIM_LOG_DEBUG);
+}
+END_TEST
+
+START_TEST(test_bad_choice)
+{
+    expect_error("[hypervisor]\naccelerator = hvf\n",
+                 (const char *[]){"[hypervisor] accelerator", "'hvf'", "auto, kvm, tcg", NULL});
+}
+END_TEST
+
+START_TEST(test_bad_number)
+{
+    expect_error("[hypervisor]\ndefault_memory = 12\n",
+                 (const char *[]){"default_memory", "'12'", "from 64 to", NULL});
+    expect_error("[agent]\nboot_timeout = soon\n",
+                 (const char *[]){"boot_timeout", "'soon'", "integer", NULL});
+}
+END_TEST
+
+START_TEST(test_bad_bool_and_path)
+{
+    expect_error("[runtime]\nenable_debug = yes\n",
+                 (const char *[]){"enable_debug", "true or false", NULL});
+    expect_error("[hypervisor]\nkernel = vmlinux\n",
+                 (const char *[]){"kernel", "'vmlinux'", "absolute path", NULL});
+}
+END_TEST
+
+START_TEST(test_unknown_key_and_group)
+{
+    expect_error("[hypervisor]\nmemory = 1\n",
+                 (const char *[]){"unknown key 'memory'", "default_memory", NULL});
+    expect_error("[network]\nx = 1\n",
+                 (const char *[]){"unknown group [network]", "hypervisor, agent, runtime", NULL});
+}
+END_TEST
+
+START_TEST(test_not_a_key_file)
+{
+    expect_error("this is = [not\n[an ini\n", (const char *[]){NULL});
+    g_autoptr(GError) error = NULL;
+    ck_assert_ptr_null(shim_config_load("/nonexistent/secure.conf", &error));
+    ck_assert(strstr(error->message, "/nonexistent/secure.conf"));
+}
+END_TEST
+
+START_TEST(test_find_order)
+{
+    g_autofree char *a = NULL, *b = NULL, *c = NULL;
+    g_setenv("SECURE_CONTAINER_CONFIG", "/from/env.conf", TRUE);
+    a = shim_config_find("/from/options.conf");
+    b = shim_config_find("");
+    g_unsetenv("SECURE_CONTAINER_CONFIG");
+    c = shim_config_find(NULL);
+    ck_assert_str_eq(a, "/from/options.conf");
+    ck_assert_str_eq(b, "/from/env.conf");
+    /* Without either: the system file if present, else the installed default. */
+    ck_assert(g_str_has_suffix(c, "secure-container.conf"));
+    ck_assert_str_ne(c, "/from/env.conf");
+}
+END_TEST
+
+START_TEST(test_shipped_default_parses)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ShimConfig) config = shim_config_load(g_getenv("SC_DEFAULT_CONFIG"), &error);
+    ck_assert_msg(config != NULL, "%s", error ? error->message : "");
+    ck_assert_int_eq(config->kind, SHIM_HYPERVISOR_LIBVIRT);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("shim-config");
+    TCase *tc = tcase_create("config");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_defaults);
+    tcase_add_test(tc, test_values);
+    tcase_add_test(tc, test_bad_choice);
+    tcase_add_test(tc, test_bad_number);
+    tcase_add_test(tc, test_bad_bool_and_path);
+    tcase_add_test(tc, test_unknown_key_and_group);
+    tcase_add_test(tc, test_not_a_key_file);
+    tcase_add_test(tc, test_find_order);
+    tcase_add_test(tc, test_shipped_default_parses);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
