@@ -108,15 +108,26 @@ sc_remove() {
     sc_ctr container delete "$1" >/dev/null 2>&1
 }
 
-# One line per thing a runtime could leave behind: a watched process, a mount below a watched
-# directory or the test's own directory, an entry in a watched directory.
+# True when process $1 descends from this test (see testenv_become_subreaper).
+testenv_is_ours() {
+    local pid=$1
+    while [ -n "$pid" ] && [ "$pid" -gt 1 ]; do
+        [ "$pid" = "$$" ] && return 0
+        pid=$(awk '/^PPid:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+    done
+    return 1
+}
+
+# One line per thing a runtime could leave behind: a watched process of this test, a mount below
+# a watched directory or the test's own directory, an entry in a watched directory.
 testenv_snapshot() {
     local proc exe dir
     for proc in /proc/[0-9]*; do
         exe=$(readlink "$proc/exe" 2>/dev/null) || continue
         exe=${exe% (deleted)}
         exe=${exe##*/}
-        [[ $exe =~ $TESTENV_WATCHED_EXE ]] && echo "process ${proc#/proc/} $exe"
+        [[ $exe =~ $TESTENV_WATCHED_EXE ]] && testenv_is_ours "${proc#/proc/}" \
+            && echo "process ${proc#/proc/} $exe"
     done
     awk -v dirs="$TESTENV_WATCHED_DIRS ${TESTENV_DIR:-/nonexistent}" '
         BEGIN { n = split(dirs, d, " ") }
@@ -135,7 +146,8 @@ testenv_new_leftovers() {
 }
 
 # Waits (QEMU and shims exit asynchronously) until nothing new is left; on failure lists the
-# leftovers, removes what it can and returns 1.
+# leftovers, kills the leftover processes (they descend from this test, so they are ours) and
+# returns 1. Mounts and files are only reported: on a shared machine they could be another's.
 testenv_check_leftovers() {
     local deadline=$((SECONDS + 15)) left pid
     while left=$(testenv_new_leftovers) && [ -n "$left" ]; do
@@ -143,8 +155,8 @@ testenv_check_leftovers() {
             echo "FAIL: left behind after the test:" >&2
             printf '  %s\n' "$left" >&2
             for pid in $(printf '%s\n' "$left" | awk '$1 == "process" { print $2 }'); do
-                echo "  $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")" >&2
-                kill -KILL "$pid" 2>/dev/null
+                echo "  $pid: $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")" >&2
+                testenv_is_ours "$pid" && kill -KILL "$pid" 2>/dev/null
             done
             return 1
         fi
@@ -203,3 +215,25 @@ testenv_setup() {
 testenv_runtime_is_vm() {
     [ "$SC_RUNTIME" = io.containerd.secure.v2 ]
 }
+
+# Makes this test's shell a child subreaper, so that whatever it starts and whatever daemonizes
+# below it (containerd, shims, QEMU, virtiofsd) stays its descendant: the leftover check then
+# finds exactly this test's processes, also on a machine where other tests run. The attribute
+# survives execve, so python sets it and execs the test script again (same pid).
+testenv_become_subreaper() {
+    [ "${TESTENV_SUBREAPER:-}" = "$$" ] && return 0
+    [ -x /usr/bin/python3 ] || return 0
+    export TESTENV_SUBREAPER=$$
+    exec /usr/bin/python3 -c '
+import ctypes, os, sys
+PR_SET_CHILD_SUBREAPER = 36
+if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+    sys.exit("prctl(PR_SET_CHILD_SUBREAPER): " + os.strerror(ctypes.get_errno()))
+os.execv("/bin/bash", ["/bin/bash"] + sys.argv[1:])
+' "$0" "$@"
+}
+
+# Sourced by a test script: from here on that script runs as a subreaper.
+if [ "${BASH_SOURCE[1]:-}" = "$0" ]; then
+    testenv_become_subreaper "$@"
+fi
