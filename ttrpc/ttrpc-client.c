@@ -122,7 +122,7 @@ static void pending_call_finish(PendingCall *call, const guint8 *payload, gsize 
 static gboolean on_call_deadline(gpointer user_data)
 {
     PendingCall *call = user_data;
-    g_autoptr(ClientHold) hold = client_ref(call->client);
+    G_GNUC_UNUSED g_autoptr(ClientHold) hold = client_ref(call->client);
     g_autoptr(GError) error = g_error_new(TTRPC_ERROR, TTRPC_CODE_DEADLINE_EXCEEDED,
                                           "deadline exceeded calling %s", call->name);
     pending_call_finish(call, NULL, 0, error);
@@ -164,7 +164,7 @@ static void on_frame(TtrpcConnection *connection, const TtrpcFrameHeader *header
     if (call == NULL)
         return;
 
-    g_autoptr(ClientHold) hold = client_ref(client);
+    G_GNUC_UNUSED g_autoptr(ClientHold) hold = client_ref(client);
     g_autoptr(Ttrpc__Response) response =
         ttrpc__response__unpack(NULL, header->length, data != NULL ? data : empty);
     g_autoptr(GError) error = NULL;
@@ -189,7 +189,7 @@ static void on_oversized(TtrpcConnection *connection, const TtrpcFrameHeader *he
     PendingCall *call = g_hash_table_lookup(client->pending, GUINT_TO_POINTER(header->stream_id));
     if (call == NULL)
         return;
-    g_autoptr(ClientHold) hold = client_ref(client);
+    G_GNUC_UNUSED g_autoptr(ClientHold) hold = client_ref(client);
     g_autoptr(GError) error =
         g_error_new(TTRPC_ERROR, TTRPC_CODE_RESOURCE_EXHAUSTED,
                     "calling %s: reply of %u bytes exceeds the maximum message size", call->name,
@@ -201,7 +201,7 @@ static void on_closed(TtrpcConnection *connection, const GError *error, gpointer
 {
     (void)connection;
     TtrpcClient *client = user_data;
-    g_autoptr(ClientHold) hold = client_ref(client);
+    G_GNUC_UNUSED g_autoptr(ClientHold) hold = client_ref(client);
 
     fail_all_pending(client, error, FALSE);
     if (!client->freed && client->closed_func != NULL)

@@ -133,7 +133,7 @@ static gboolean connection_dispatch(GSource *source, GSourceFunc callback, gpoin
     (void)callback;
     (void)user_data;
     TtrpcConnection *connection = ((ConnectionSource *)source)->connection;
-    g_autoptr(TtrpcConnection) hold = ttrpc_connection_ref(connection);
+    G_GNUC_UNUSED g_autoptr(TtrpcConnection) hold = ttrpc_connection_ref(connection);
     g_autoptr(GError) error = g_steal_pointer(&connection->write_error);
     GIOCondition revents = g_source_query_unix_fd(source, connection->fd_tag);
 

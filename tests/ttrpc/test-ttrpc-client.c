@@ -84,7 +84,7 @@ START_TEST(test_odd_replies)
 
     for (guint i = 0; i < 3; i++) {
         ttrpc_client_call(rig->client, "svc.A", "M", NULL, 0, test_reply_func, &replies[i]);
-        g_autoptr(Ttrpc__Request) request = raw_receive_request(rig, &id);
+        request_free(raw_receive_request(rig, &id));
     }
     reply(rig, 99, TTRPC_CODE_OK, "nobody");
     raw_send(rig, 3, 1, TTRPC_FRAME_REQUEST, (const guint8 *)"\x12\x01z", 3);
@@ -117,7 +117,7 @@ START_TEST(test_oversized_reply)
     guint32 id;
     for (guint i = 0; i < 2; i++) {
         ttrpc_client_call(rig->client, "svc.A", "M", NULL, 0, test_reply_func, &replies[i]);
-        g_autoptr(Ttrpc__Request) request = raw_receive_request(rig, &id);
+        request_free(raw_receive_request(rig, &id));
     }
     raw_send(rig, TTRPC_FRAME_MAX_DATA + 10, 1, TTRPC_FRAME_RESPONSE, NULL, 0);
     TEST_RUN_UNTIL(rig, replies[0].done);
@@ -150,7 +150,7 @@ START_TEST(test_peer_dies_mid_frame)
     for (guint i = 0; i < 4; i++) {
         ttrpc_client_call(rig->client, "svc.A", "M", NULL, i == 3 ? 60 * G_USEC_PER_SEC : 0,
                           test_reply_func, &replies[i]);
-        g_autoptr(Ttrpc__Request) request = raw_receive_request(rig, &id);
+        request_free(raw_receive_request(rig, &id));
     }
     raw_send(rig, 50, 1, TTRPC_FRAME_RESPONSE, (const guint8 *)"\x12\x30", 2);
     close(rig->raw_fd);
@@ -192,9 +192,8 @@ START_TEST(test_free_from_callback)
 
     ttrpc_client_call(rig->client, "svc.A", "M", NULL, 0, free_client_on_reply, &first);
     ttrpc_client_call(rig->client, "svc.A", "M", NULL, 0, test_reply_func, &second);
-    for (guint i = 0; i < 2; i++) {
-        g_autoptr(Ttrpc__Request) request = raw_receive_request(rig, &id);
-    }
+    for (guint i = 0; i < 2; i++)
+        request_free(raw_receive_request(rig, &id));
     /* Both replies arrive in one read: the second must not be delivered after the free. */
     reply(rig, 1, TTRPC_CODE_OK, "a");
     reply(rig, 3, TTRPC_CODE_OK, "b");

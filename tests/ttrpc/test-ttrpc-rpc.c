@@ -155,7 +155,7 @@ START_TEST(test_client_deadline)
     g_autoptr(GError) error = NULL;
     g_autoptr(GBytes) bytes =
         ttrpc_client_call_sync(rig->client, TEST_SERVICE, "Echo", &request.base, 0, &error);
-    ck_assert_ptr_null(error);
+    ck_assert_ptr_nonnull(bytes);
     /* test_reply_func asserts the timed-out call never got a second callback. */
     test_reply_clear(&reply);
     test_rig_free(rig);
@@ -290,7 +290,7 @@ START_TEST(test_request_too_large)
     g_autoptr(GError) error = NULL;
     g_autoptr(GBytes) bytes =
         ttrpc_client_call_sync(rig->client, TEST_SERVICE, "Empty", NULL, 0, &error);
-    ck_assert_ptr_null(error);
+    ck_assert_ptr_nonnull(bytes);
     test_rig_free(rig);
 }
 END_TEST

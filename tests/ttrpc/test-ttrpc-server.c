@@ -35,11 +35,17 @@ static Ttrpc__Response *expect_response(TestRig *rig, guint32 stream_id, TtrpcCo
     return response;
 }
 
+/* As above, for a response whose status code is all that matters. */
+static void expect_code(TestRig *rig, guint32 stream_id, TtrpcCode code)
+{
+    response_free(expect_response(rig, stream_id, code));
+}
+
 /* The connection still answers: proves nothing was left half-read. */
 static void expect_still_serving(TestRig *rig, guint32 stream_id)
 {
     send_call(rig, stream_id, "Empty", 0);
-    g_autoptr(Ttrpc__Response) response = expect_response(rig, stream_id, TTRPC_CODE_OK);
+    expect_code(rig, stream_id, TTRPC_CODE_OK);
 }
 
 START_TEST(test_empty_reply_is_zero_bytes)
@@ -50,6 +56,7 @@ START_TEST(test_empty_reply_is_zero_bytes)
     g_autoptr(Ttrpc__Response) response = raw_receive(rig, &id, &length);
     ck_assert_uint_eq(id, 1);
     ck_assert_uint_eq(length, 0);
+    ck_assert_ptr_null(response->status);
     test_rig_free(rig);
 }
 END_TEST
@@ -179,7 +186,7 @@ START_TEST(test_max_size_request_is_served)
         test_rig_drain(rig);
     }
     g_unix_set_fd_nonblocking(rig->raw_fd, FALSE, NULL);
-    g_autoptr(Ttrpc__Response) response = expect_response(rig, 1, TTRPC_CODE_OK);
+    expect_code(rig, 1, TTRPC_CODE_OK);
     test_rig_free(rig);
 }
 END_TEST
@@ -190,10 +197,7 @@ START_TEST(test_server_deadline)
 {
     TestRig *rig = test_rig_new(FALSE);
     send_call(rig, 1, "Hold", 30 * 1000 * 1000);
-    {
-        g_autoptr(Ttrpc__Response) response =
-            expect_response(rig, 1, TTRPC_CODE_DEADLINE_EXCEEDED);
-    }
+    expect_code(rig, 1, TTRPC_CODE_DEADLINE_EXCEEDED);
     ck_assert_uint_eq(rig->held->len, 1);
     TtrpcCall *call = g_ptr_array_index(rig->held, 0);
     ck_assert(ttrpc_call_is_cancelled(call));
@@ -202,10 +206,7 @@ START_TEST(test_server_deadline)
     expect_still_serving(rig, 3);
 
     send_call(rig, 5, "Hold", -1); /* already expired */
-    {
-        g_autoptr(Ttrpc__Response) response =
-            expect_response(rig, 5, TTRPC_CODE_DEADLINE_EXCEEDED);
-    }
+    expect_code(rig, 5, TTRPC_CODE_DEADLINE_EXCEEDED);
     ck_assert_uint_eq(rig->held->len, 0);
     test_rig_free(rig);
 }
