@@ -106,13 +106,13 @@ AgentTest *agent_test_start(void)
     ck_assert_msg(g_spawn_async(NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, test_child_setup,
                                 NULL, &test->pid, &error),
                   "spawn agent: %s", error ? error->message : "");
-    while (access(test->socket_path, F_OK) != 0) {
-        ck_assert_msg(g_get_monotonic_time() < deadline, "the agent did not create its socket");
+    /* The socket file appears at bind(), a moment before listen(): retry until accepted. */
+    while ((test->client = ttrpc_client_connect_unix(test->socket_path, NULL, &error)) == NULL) {
+        ck_assert_msg(g_get_monotonic_time() < deadline, "connect: %s", error->message);
         ck_assert_msg(waitpid(test->pid, NULL, WNOHANG) == 0, "the agent exited at start");
+        g_clear_error(&error);
         g_usleep(10000);
     }
-    test->client = ttrpc_client_connect_unix(test->socket_path, NULL, &error);
-    ck_assert_msg(test->client != NULL, "connect: %s", error ? error->message : "");
     for (gsize i = 0; i < G_N_ELEMENTS(cgroup_mounts) && test->cgroup_root == NULL; i++) {
         g_autofree char *dir =
             g_strdup_printf("%s/secure-agent-%d", cgroup_mounts[i], (int)test->pid);

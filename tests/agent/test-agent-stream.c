@@ -1,0 +1,325 @@
+/* AgentOutput and AgentInput over real pipes, driven by the default main context. No root. */
+#include "agent-error.h"
+#include "agent-stream.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#define WAIT_US (5 * G_USEC_PER_SEC)
+
+typedef struct {
+    GString *data;
+    gboolean done;
+    gboolean eof;
+    gboolean refuse; /* return FALSE: the reader is gone */
+} ReadResult;
+
+static gboolean on_read(const guint8 *data, gsize len, gboolean eof, gpointer user_data)
+{
+    ReadResult *result = user_data;
+
+    result->done = TRUE;
+    result->eof = eof;
+    if (result->refuse)
+        return FALSE;
+    g_string_append_len(result->data, (const char *)data, len);
+    return TRUE;
+}
+
+/* Iterates the loop until *@flag is set, failing after WAIT_US. */
+static void run_until(const gboolean *flag)
+{
+    gint64 deadline = g_get_monotonic_time() + WAIT_US;
+
+    while (!*flag) {
+        ck_assert_msg(g_get_monotonic_time() < deadline, "timed out");
+        g_main_context_iteration(NULL, FALSE);
+        g_usleep(1000);
+    }
+}
+
+/* Iterates the loop for a while without expecting anything. */
+static void run_idle(void)
+{
+    for (int i = 0; i < 50; i++) {
+        g_main_context_iteration(NULL, FALSE);
+        g_usleep(1000);
+    }
+}
+
+static char *read_once(AgentOutput *output, gsize max, gboolean *out_eof)
+{
+    ReadResult result = {.data = g_string_new(NULL)};
+
+    agent_output_read(output, max, on_read, &result);
+    run_until(&result.done);
+    *out_eof = result.eof;
+    return g_string_free(result.data, FALSE);
+}
+
+static void make_pipe(int fds[2])
+{
+    ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+}
+
+START_TEST(test_output_chunks_then_eof)
+{
+    int fds[2];
+    g_autoptr(AgentOutput) output = NULL;
+    gboolean eof = TRUE;
+    g_autofree char *ab = NULL, *c = NULL, *end = NULL;
+
+    make_pipe(fds);
+    output = agent_output_new(&fds[0], NULL);
+    ck_assert_int_eq(fds[0], -1);
+    ck_assert_int_eq(write(fds[1], "abc", 3), 3);
+    ab = read_once(output, 2, &eof);
+    ck_assert_str_eq(ab, "ab");
+    ck_assert(!eof);
+    c = read_once(output, 10, &eof);
+    ck_assert_str_eq(c, "c");
+    ck_assert(!eof);
+    ck_assert(!agent_output_is_done(output));
+    close(fds[1]);
+    end = read_once(output, 10, &eof);
+    ck_assert_str_eq(end, "");
+    ck_assert(eof);
+    ck_assert(agent_output_is_done(output));
+}
+END_TEST
+
+START_TEST(test_output_eof_only_after_drain)
+{
+    int fds[2];
+    g_autoptr(AgentOutput) output = NULL;
+    gboolean eof = TRUE;
+    g_autofree char *a = NULL, *rest = NULL;
+
+    make_pipe(fds);
+    ck_assert_int_eq(write(fds[1], "abc", 3), 3);
+    close(fds[1]);
+    output = agent_output_new(&fds[0], NULL);
+    run_idle();
+    a = read_once(output, 1, &eof);
+    ck_assert_str_eq(a, "a");
+    ck_assert(!eof);
+    /* The last bytes come with the EOF flag. */
+    rest = read_once(output, 10, &eof);
+    ck_assert_str_eq(rest, "bc");
+    ck_assert(eof);
+}
+END_TEST
+
+START_TEST(test_output_pending_read_completes_on_data)
+{
+    int fds[2];
+    g_autoptr(AgentOutput) output = NULL;
+    ReadResult result = {.data = g_string_new(NULL)};
+
+    make_pipe(fds);
+    output = agent_output_new(&fds[0], NULL);
+    agent_output_read(output, 100, on_read, &result);
+    run_idle();
+    ck_assert(!result.done);
+    ck_assert_int_eq(write(fds[1], "late", 4), 4);
+    run_until(&result.done);
+    ck_assert_str_eq(result.data->str, "late");
+    ck_assert(!result.eof);
+    close(fds[1]);
+    g_string_free(result.data, TRUE);
+}
+END_TEST
+
+START_TEST(test_output_refused_read_keeps_data)
+{
+    int fds[2];
+    g_autoptr(AgentOutput) output = NULL;
+    ReadResult gone = {.data = g_string_new(NULL), .refuse = TRUE};
+    gboolean eof = TRUE;
+    g_autofree char *kept = NULL;
+
+    make_pipe(fds);
+    output = agent_output_new(&fds[0], NULL);
+    agent_output_read(output, 100, on_read, &gone);
+    ck_assert_int_eq(write(fds[1], "kept", 4), 4);
+    run_until(&gone.done);
+    kept = read_once(output, 100, &eof);
+    ck_assert_str_eq(kept, "kept");
+    close(fds[1]);
+    g_string_free(gone.data, TRUE);
+}
+END_TEST
+
+START_TEST(test_output_buffer_is_bounded)
+{
+    int fds[2];
+    g_autoptr(AgentOutput) output = NULL;
+    g_autofree guint8 *chunk = g_malloc(4096);
+    gsize written = 0, received = 0;
+    int capacity;
+    gboolean eof = FALSE;
+
+    make_pipe(fds);
+    capacity = fcntl(fds[1], F_GETPIPE_SZ);
+    ck_assert_int_gt(capacity, 0);
+    ck_assert_int_eq(fcntl(fds[1], F_SETFL, O_NONBLOCK), 0);
+    output = agent_output_new(&fds[0], NULL);
+    /* With nobody reading, the agent buffers up to its bound and then leaves the pipe full. */
+    for (int idle = 0; idle < 100;) {
+        ssize_t n;
+
+        memset(chunk, 'a' + (written / 4096) % 26, 4096);
+        n = write(fds[1], chunk, 4096);
+        if (n > 0) {
+            written += n;
+            idle = 0;
+        } else {
+            ck_assert_int_eq(errno, EAGAIN);
+            idle++;
+        }
+        g_main_context_iteration(NULL, FALSE);
+    }
+    ck_assert_uint_ge(written, AGENT_OUTPUT_BUFFER_MAX);
+    ck_assert_uint_le(written, AGENT_OUTPUT_BUFFER_MAX + capacity);
+    close(fds[1]);
+    while (!eof) {
+        g_autofree char *data = read_once(output, 65536, &eof);
+        gsize len = strlen(data);
+
+        for (gsize i = 0; i < len; i++)
+            ck_assert_int_eq(data[i], 'a' + ((received + i) / 4096) % 26);
+        received += len;
+    }
+    ck_assert_uint_eq(received, written);
+}
+END_TEST
+
+START_TEST(test_output_free_completes_reads)
+{
+    int fds[2];
+    AgentOutput *output;
+    ReadResult result = {.data = g_string_new(NULL)};
+
+    make_pipe(fds);
+    output = agent_output_new(&fds[0], NULL);
+    agent_output_read(output, 100, on_read, &result);
+    agent_output_free(output);
+    ck_assert(result.done);
+    ck_assert(result.eof);
+    close(fds[1]);
+    g_string_free(result.data, TRUE);
+}
+END_TEST
+
+START_TEST(test_output_absent_is_eof)
+{
+    int fd = -1;
+    g_autoptr(AgentOutput) output = agent_output_new(&fd, NULL);
+    gboolean eof = FALSE;
+    g_autofree char *data = read_once(output, 10, &eof);
+
+    ck_assert_str_eq(data, "");
+    ck_assert(eof);
+}
+END_TEST
+
+typedef struct {
+    gboolean done;
+    gsize written;
+    GError *error;
+} WriteResult;
+
+static void on_written(gsize written, const GError *error, gpointer user_data)
+{
+    WriteResult *result = user_data;
+
+    result->done = TRUE;
+    result->written = written;
+    result->error = error ? g_error_copy(error) : NULL;
+}
+
+START_TEST(test_input_waits_for_room_then_closes)
+{
+    int fds[2];
+    g_autoptr(AgentInput) input = NULL;
+    gsize len = 256 * 1024; /* more than a pipe holds */
+    g_autofree guint8 *data = g_malloc(len);
+    g_autofree guint8 *back = g_malloc(len + 1);
+    WriteResult result = {0};
+    gsize got = 0;
+    ssize_t n;
+
+    make_pipe(fds);
+    for (gsize i = 0; i < len; i++)
+        data[i] = i % 251;
+    input = agent_input_new(&fds[1], FALSE, NULL);
+    agent_input_write(input, data, len, on_written, &result);
+    run_idle();
+    ck_assert(!result.done);
+    agent_input_close(input);
+    ck_assert_int_eq(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+    /* Until read() returns 0: the agent closed its end once everything was written. */
+    while ((n = read(fds[0], back + got, len + 1 - got)) != 0) {
+        ck_assert(n > 0 || errno == EAGAIN);
+        got += MAX(n, 0);
+        g_main_context_iteration(NULL, FALSE);
+    }
+    ck_assert_uint_eq(got, len);
+    ck_assert(memcmp(data, back, len) == 0);
+    ck_assert(result.done);
+    ck_assert(result.error == NULL);
+    ck_assert_uint_eq(result.written, len);
+    close(fds[0]);
+}
+END_TEST
+
+START_TEST(test_input_errors)
+{
+    int fds[2];
+    g_autoptr(AgentInput) input = NULL;
+    WriteResult broken = {0}, closed = {0};
+
+    make_pipe(fds);
+    input = agent_input_new(&fds[1], FALSE, NULL);
+    close(fds[0]);
+    agent_input_write(input, (const guint8 *)"x", 1, on_written, &broken);
+    ck_assert(broken.done);
+    ck_assert(g_error_matches(broken.error, AGENT_ERROR, AGENT_ERROR_STATE));
+    agent_input_close(input);
+    agent_input_write(input, (const guint8 *)"x", 1, on_written, &closed);
+    ck_assert(closed.done);
+    ck_assert(g_error_matches(closed.error, AGENT_ERROR, AGENT_ERROR_STATE));
+    g_error_free(broken.error);
+    g_error_free(closed.error);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("agent-stream");
+    TCase *tc = tcase_create("stream");
+    SRunner *runner;
+    int failed;
+
+    /* As in the agent: a closed pipe gives EPIPE. */
+    signal(SIGPIPE, SIG_IGN);
+    tcase_add_test(tc, test_output_chunks_then_eof);
+    tcase_add_test(tc, test_output_eof_only_after_drain);
+    tcase_add_test(tc, test_output_pending_read_completes_on_data);
+    tcase_add_test(tc, test_output_refused_read_keeps_data);
+    tcase_add_test(tc, test_output_buffer_is_bounded);
+    tcase_add_test(tc, test_output_free_completes_reads);
+    tcase_add_test(tc, test_output_absent_is_eof);
+    tcase_add_test(tc, test_input_waits_for_room_then_closes);
+    tcase_add_test(tc, test_input_errors);
+    suite_add_tcase(suite, tc);
+    runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? 0 : 1;
+}
