@@ -169,9 +169,9 @@ static void on_frame(TtrpcConnection *connection, const TtrpcFrameHeader *header
         ttrpc__response__unpack(NULL, header->length, data != NULL ? data : empty);
     g_autoptr(GError) error = NULL;
     if (response == NULL)
-        error = g_error_new(TTRPC_ERROR, TTRPC_CODE_INTERNAL,
-                            "calling %s: malformed Response of %u bytes", call->name,
-                            header->length);
+        error =
+            g_error_new(TTRPC_ERROR, TTRPC_CODE_INTERNAL,
+                        "calling %s: malformed Response of %u bytes", call->name, header->length);
     else if (response->status != NULL && response->status->code != TTRPC_CODE_OK)
         error = ttrpc_status_to_error(response->status);
 
@@ -228,8 +228,8 @@ TtrpcClient *ttrpc_client_new(int *fd, GMainContext *context)
 {
     TtrpcClient *client = g_new0(TtrpcClient, 1);
     client->ref_count = 1;
-    client->context = context != NULL ? g_main_context_ref(context)
-                                      : g_main_context_ref_thread_default();
+    client->context =
+        context != NULL ? g_main_context_ref(context) : g_main_context_ref_thread_default();
     client->next_stream_id = 1;
     client->pending = g_hash_table_new(NULL, NULL);
     client->metadata = g_ptr_array_new_with_free_func(key_value_free);
@@ -311,8 +311,8 @@ static guint8 *pack_request(TtrpcClient *client, const char *service, const char
         protobuf_c_message_pack(request, payload);
         envelope.payload.data = payload;
     }
-    envelope.timeout_nano = timeout_us > 0 && timeout_us < G_MAXINT64 / 1000 ? timeout_us * 1000
-                                                                             : 0;
+    envelope.timeout_nano =
+        timeout_us > 0 && timeout_us < G_MAXINT64 / 1000 ? timeout_us * 1000 : 0;
     envelope.n_metadata = client->metadata->len;
     envelope.metadata = (Ttrpc__KeyValue **)client->metadata->pdata;
 
@@ -329,8 +329,8 @@ void ttrpc_client_call(TtrpcClient *client, const char *service, const char *met
     g_autofree char *name = g_strdup_printf("%s/%s", service, method);
     if (ttrpc_client_is_closed(client)) {
         fail_later(client->context, func, user_data,
-                   g_error_new(TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE,
-                               "calling %s: connection closed", name));
+                   g_error_new(TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE, "calling %s: connection closed",
+                               name));
         return;
     }
     if (client->next_stream_id > LAST_STREAM_ID) {
@@ -373,8 +373,7 @@ typedef struct {
     GError *error;
 } SyncResult;
 
-static void on_sync_reply(const guint8 *payload, gsize len, const GError *error,
-                          gpointer user_data)
+static void on_sync_reply(const guint8 *payload, gsize len, const GError *error, gpointer user_data)
 {
     SyncResult *result = user_data;
     result->done = TRUE;
@@ -385,8 +384,7 @@ static void on_sync_reply(const guint8 *payload, gsize len, const GError *error,
 }
 
 GBytes *ttrpc_client_call_sync(TtrpcClient *client, const char *service, const char *method,
-                               const ProtobufCMessage *request, gint64 timeout_us,
-                               GError **error)
+                               const ProtobufCMessage *request, gint64 timeout_us, GError **error)
 {
     SyncResult result = {0};
     g_autoptr(GMainContext) context = g_main_context_ref(client->context);

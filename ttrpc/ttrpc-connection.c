@@ -64,8 +64,8 @@ static gboolean flush(TtrpcConnection *connection, GError **error)
         GBytes *head = g_queue_peek_head(&connection->out);
         gsize size;
         const guint8 *data = g_bytes_get_data(head, &size);
-        gssize n = write_some(connection, data + connection->out_offset,
-                              size - connection->out_offset);
+        gssize n =
+            write_some(connection, data + connection->out_offset, size - connection->out_offset);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -152,8 +152,7 @@ static GSourceFuncs connection_source_funcs = {
 };
 
 TtrpcConnection *ttrpc_connection_new(int *fd, GMainContext *context,
-                                      const TtrpcConnectionCallbacks *callbacks,
-                                      gpointer user_data)
+                                      const TtrpcConnectionCallbacks *callbacks, gpointer user_data)
 {
     TtrpcConnection *connection = g_new0(TtrpcConnection, 1);
     struct stat st;
@@ -172,8 +171,8 @@ TtrpcConnection *ttrpc_connection_new(int *fd, GMainContext *context,
     connection->source = g_source_new(&connection_source_funcs, sizeof(ConnectionSource));
     ((ConnectionSource *)connection->source)->connection = connection;
     g_source_set_static_name(connection->source, "ttrpc connection");
-    connection->fd_tag = g_source_add_unix_fd(connection->source, connection->fd,
-                                              G_IO_IN | G_IO_HUP | G_IO_ERR);
+    connection->fd_tag =
+        g_source_add_unix_fd(connection->source, connection->fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
     g_source_attach(connection->source, context);
     return connection;
 }
@@ -194,8 +193,8 @@ void ttrpc_connection_unref(TtrpcConnection *connection)
     g_free(connection);
 }
 
-gboolean ttrpc_connection_send(TtrpcConnection *connection, guint32 stream_id,
-                               TtrpcFrameType type, const guint8 *data, gsize len)
+gboolean ttrpc_connection_send(TtrpcConnection *connection, guint32 stream_id, TtrpcFrameType type,
+                               const guint8 *data, gsize len)
 {
     if (connection->closed)
         return FALSE;

@@ -10,8 +10,8 @@ typedef struct _TtrpcConnection TtrpcConnection;
 
 typedef struct {
     /* A whole frame arrived; @data (NULL when header->length is 0) lives during the call. */
-    void (*frame)(TtrpcConnection *connection, const TtrpcFrameHeader *header,
-                  const guint8 *data, gpointer user_data);
+    void (*frame)(TtrpcConnection *connection, const TtrpcFrameHeader *header, const guint8 *data,
+                  gpointer user_data);
     /* A frame above the size cap arrived; its data is being dropped unread. */
     void (*oversized)(TtrpcConnection *connection, const TtrpcFrameHeader *header,
                       gpointer user_data);
@@ -31,8 +31,8 @@ void ttrpc_connection_unref(TtrpcConnection *connection);
 /* Queues one frame. Writes what the fd takes now; the rest goes out as it becomes writable.
  * A write error is reported later through closed(). FALSE (nothing queued) when @len is over
  * the cap or the connection is closed. */
-gboolean ttrpc_connection_send(TtrpcConnection *connection, guint32 stream_id,
-                               TtrpcFrameType type, const guint8 *data, gsize len);
+gboolean ttrpc_connection_send(TtrpcConnection *connection, guint32 stream_id, TtrpcFrameType type,
+                               const guint8 *data, gsize len);
 
 /* Stops all I/O and closes the fd now (queued writes are dropped); no callback follows. */
 void ttrpc_connection_close(TtrpcConnection *connection);

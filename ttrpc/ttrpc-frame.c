@@ -33,8 +33,7 @@ static guint32 get_be32(const guint8 *in)
     return (guint32)in[0] << 24 | (guint32)in[1] << 16 | (guint32)in[2] << 8 | in[3];
 }
 
-void ttrpc_frame_header_encode(const TtrpcFrameHeader *header,
-                               guint8 out[TTRPC_FRAME_HEADER_SIZE])
+void ttrpc_frame_header_encode(const TtrpcFrameHeader *header, guint8 out[TTRPC_FRAME_HEADER_SIZE])
 {
     put_be32(out, header->length);
     put_be32(out + 4, header->stream_id);

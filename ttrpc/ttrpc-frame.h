@@ -21,8 +21,7 @@ typedef struct {
     guint8 flags;
 } TtrpcFrameHeader;
 
-void ttrpc_frame_header_encode(const TtrpcFrameHeader *header,
-                               guint8 out[TTRPC_FRAME_HEADER_SIZE]);
+void ttrpc_frame_header_encode(const TtrpcFrameHeader *header, guint8 out[TTRPC_FRAME_HEADER_SIZE]);
 void ttrpc_frame_header_decode(const guint8 in[TTRPC_FRAME_HEADER_SIZE],
                                TtrpcFrameHeader *out_header);
 

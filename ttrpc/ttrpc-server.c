@@ -442,8 +442,8 @@ gboolean ttrpc_server_listen_unix(TtrpcServer *server, const char *path, GError 
 TtrpcServer *ttrpc_server_new(GMainContext *context)
 {
     TtrpcServer *server = g_new0(TtrpcServer, 1);
-    server->context = context != NULL ? g_main_context_ref(context)
-                                      : g_main_context_ref_thread_default();
+    server->context =
+        context != NULL ? g_main_context_ref(context) : g_main_context_ref_thread_default();
     server->services = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     server->listeners = g_ptr_array_new_with_free_func((GDestroyNotify)listener_free);
     server->connections =

@@ -3,7 +3,7 @@
 
 #include <gio/gio.h>
 
-G_DEFINE_QUARK(ttrpc-error-quark, ttrpc_error)
+G_DEFINE_QUARK(ttrpc - error - quark, ttrpc_error)
 
 static const char *const code_names[TTRPC_CODE_LAST] = {
     [TTRPC_CODE_OK] = "OK",
@@ -75,7 +75,7 @@ TtrpcCode ttrpc_code_from_gerror(const GError *error)
 {
     if (error->domain == TTRPC_ERROR)
         return error->code > 0 && error->code < TTRPC_CODE_LAST ? (TtrpcCode)error->code
-                                                                 : TTRPC_CODE_UNKNOWN;
+                                                                : TTRPC_CODE_UNKNOWN;
     if (error->domain == G_IO_ERROR)
         return code_from_io_error(error->code);
     if (error->domain == G_FILE_ERROR)
@@ -88,7 +88,6 @@ GError *ttrpc_status_to_error(const Google__Rpc__Status *status)
     TtrpcCode code = status->code > 0 && status->code < TTRPC_CODE_LAST ? (TtrpcCode)status->code
                                                                         : TTRPC_CODE_UNKNOWN;
     const char *message = status->message;
-    return g_error_new_literal(TTRPC_ERROR, code,
-                               message != NULL && *message != '\0' ? message
-                                                                    : ttrpc_code_name(code));
+    return g_error_new_literal(
+        TTRPC_ERROR, code, message != NULL && *message != '\0' ? message : ttrpc_code_name(code));
 }

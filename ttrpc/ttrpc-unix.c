@@ -13,8 +13,8 @@ gboolean ttrpc_unix_address(const char *path, struct sockaddr_un *out_addr, GErr
     memset(out_addr, 0, sizeof(*out_addr));
     out_addr->sun_family = AF_UNIX;
     if (strlen(path) >= sizeof(out_addr->sun_path)) {
-        g_set_error(error, TTRPC_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
-                    "socket path '%s' is too long", path);
+        g_set_error(error, TTRPC_ERROR, TTRPC_CODE_INVALID_ARGUMENT, "socket path '%s' is too long",
+                    path);
         return FALSE;
     }
     strcpy(out_addr->sun_path, path);

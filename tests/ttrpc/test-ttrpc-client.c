@@ -56,8 +56,8 @@ START_TEST(test_stream_ids_and_envelope)
         ck_assert_uint_eq(request->n_metadata, 1);
         ck_assert_str_eq(request->metadata[0]->key, "containerd-namespace-ttrpc");
         ck_assert_str_eq(request->metadata[0]->value, "default");
-        ck_assert_uint_eq(request->payload.len, i == 2 ? ttrpc__key_value__get_packed_size(&kv)
-                                                       : 0);
+        ck_assert_uint_eq(request->payload.len,
+                          i == 2 ? ttrpc__key_value__get_packed_size(&kv) : 0);
     }
     reply(rig, 5, TTRPC_CODE_OK, "five");
     reply(rig, 1, TTRPC_CODE_ALREADY_EXISTS, NULL);
@@ -126,8 +126,7 @@ START_TEST(test_oversized_reply)
     g_autofree guint8 *junk = g_malloc0(TTRPC_FRAME_MAX_DATA + 10);
     gsize sent = 0;
     while (sent < TTRPC_FRAME_MAX_DATA + 10) {
-        gssize n = send(rig->raw_fd, junk + sent, TTRPC_FRAME_MAX_DATA + 10 - sent,
-                        MSG_DONTWAIT);
+        gssize n = send(rig->raw_fd, junk + sent, TTRPC_FRAME_MAX_DATA + 10 - sent, MSG_DONTWAIT);
         if (n > 0)
             sent += n;
         test_rig_drain(rig);

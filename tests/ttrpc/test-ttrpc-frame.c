@@ -35,8 +35,8 @@ static GPtrArray *feed_in_pieces(TtrpcFrameDecoder *decoder, const guint8 *bytes
             TtrpcFrameResult result = ttrpc_frame_decoder_feed(decoder, &data, &left);
             const TtrpcFrameHeader *header = ttrpc_frame_decoder_header(decoder);
             if (result == TTRPC_FRAME_COMPLETE)
-                g_ptr_array_add(frames, g_bytes_new(ttrpc_frame_decoder_data(decoder),
-                                                    header->length));
+                g_ptr_array_add(frames,
+                                g_bytes_new(ttrpc_frame_decoder_data(decoder), header->length));
             else if (result == TTRPC_FRAME_OVERSIZED)
                 (*out_oversized)++;
         }
@@ -50,9 +50,8 @@ START_TEST(test_partial_input)
     g_autoptr(GByteArray) stream = g_byte_array_new();
     const char *payloads[] = {"hello", "", "abc"};
     for (guint i = 0; i < G_N_ELEMENTS(payloads); i++) {
-        g_autoptr(GBytes) frame = ttrpc_frame_encode(2 * i + 1, TTRPC_FRAME_REQUEST,
-                                                     (const guint8 *)payloads[i],
-                                                     strlen(payloads[i]));
+        g_autoptr(GBytes) frame = ttrpc_frame_encode(
+            2 * i + 1, TTRPC_FRAME_REQUEST, (const guint8 *)payloads[i], strlen(payloads[i]));
         g_byte_array_append(stream, g_bytes_get_data(frame, NULL), g_bytes_get_size(frame));
     }
     for (gsize piece = 1; piece <= stream->len; piece++) {
@@ -137,14 +136,13 @@ START_TEST(test_oversized_is_skipped)
             gsize n = MIN(left, 65536);
             data = junk;
             len = n;
-            ck_assert_int_eq(ttrpc_frame_decoder_feed(decoder, &data, &len),
-                             TTRPC_FRAME_NEED_MORE);
+            ck_assert_int_eq(ttrpc_frame_decoder_feed(decoder, &data, &len), TTRPC_FRAME_NEED_MORE);
             ck_assert_uint_eq(len, 0);
             left -= n;
         }
         ck_assert(ttrpc_frame_decoder_is_idle(decoder));
-        g_autoptr(GBytes) next = ttrpc_frame_encode(11, TTRPC_FRAME_REQUEST,
-                                                    (const guint8 *)"ok", 2);
+        g_autoptr(GBytes) next =
+            ttrpc_frame_encode(11, TTRPC_FRAME_REQUEST, (const guint8 *)"ok", 2);
         data = g_bytes_get_data(next, &len);
         ck_assert_int_eq(ttrpc_frame_decoder_feed(decoder, &data, &len), TTRPC_FRAME_COMPLETE);
         ck_assert_uint_eq(ttrpc_frame_decoder_header(decoder)->stream_id, 11);
@@ -155,8 +153,8 @@ END_TEST
 
 START_TEST(test_truncated_is_not_idle)
 {
-    g_autoptr(GBytes) frame = ttrpc_frame_encode(1, TTRPC_FRAME_REQUEST,
-                                                 (const guint8 *)"abcdef", 6);
+    g_autoptr(GBytes) frame =
+        ttrpc_frame_encode(1, TTRPC_FRAME_REQUEST, (const guint8 *)"abcdef", 6);
     gsize size = g_bytes_get_size(frame);
     for (gsize cut = 1; cut < size; cut++) {
         g_autoptr(TtrpcFrameDecoder) decoder = ttrpc_frame_decoder_new();

@@ -107,8 +107,8 @@ START_TEST(test_listen_fd)
 
     g_autoptr(TtrpcClient) client = ttrpc_client_connect_unix(path, rig->context, &error);
     ck_assert_ptr_nonnull(client);
-    g_autoptr(GBytes) reply = ttrpc_client_call_sync(client, TEST_SERVICE, "Empty", NULL, 0,
-                                                     &error);
+    g_autoptr(GBytes) reply =
+        ttrpc_client_call_sync(client, TEST_SERVICE, "Empty", NULL, 0, &error);
     ck_assert_ptr_nonnull(reply);
     g_clear_pointer(&client, ttrpc_client_free);
     test_rig_free(rig);

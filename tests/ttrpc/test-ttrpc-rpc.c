@@ -22,8 +22,7 @@ START_TEST(test_unary_echo)
     TEST_KV(request, "hello", "world");
     TestReply reply = {0};
 
-    ttrpc_client_call(rig->client, TEST_SERVICE, "Echo", &request.base, 0, test_reply_func,
-                      &reply);
+    ttrpc_client_call(rig->client, TEST_SERVICE, "Echo", &request.base, 0, test_reply_func, &reply);
     ck_assert(!reply.done); /* never from inside ttrpc_client_call() */
     TEST_RUN_UNTIL(rig, reply.done);
     ck_assert_ptr_null(reply.error);
@@ -80,15 +79,14 @@ START_TEST(test_unknown_service_and_method)
     ck_assert_str_eq(error->message, "service no.Such");
     g_clear_error(&error);
 
-    g_autoptr(GBytes) b = ttrpc_client_call_sync(rig->client, TEST_SERVICE, "Nope", NULL, 0,
-                                                 &error);
+    g_autoptr(GBytes) b =
+        ttrpc_client_call_sync(rig->client, TEST_SERVICE, "Nope", NULL, 0, &error);
     ck_assert_ptr_null(b);
     ck_assert(g_error_matches(error, TTRPC_ERROR, TTRPC_CODE_UNIMPLEMENTED));
     ck_assert_str_eq(error->message, "method Nope");
     test_rig_free(rig);
 }
 END_TEST
-
 
 #define N_CONCURRENT 128
 
@@ -177,8 +175,7 @@ START_TEST(test_disconnect_mid_call)
 
     ttrpc_client_set_closed_func(rig->client, count_client_closed, &closed);
     for (guint i = 0; i < 3; i++)
-        ttrpc_client_call(rig->client, TEST_SERVICE, "Hold", NULL, 0, test_reply_func,
-                          &replies[i]);
+        ttrpc_client_call(rig->client, TEST_SERVICE, "Hold", NULL, 0, test_reply_func, &replies[i]);
     TEST_RUN_UNTIL(rig, rig->held->len == 3);
     g_clear_pointer(&rig->server, ttrpc_server_free);
     for (guint i = 0; i < 3; i++) {
@@ -237,8 +234,8 @@ START_TEST(test_metadata)
         const char *expected = round == 0 ? "(none)" : round == 1 ? "default" : "k8s.io";
         if (round > 0)
             ttrpc_client_set_metadata(rig->client, "containerd-namespace-ttrpc", expected);
-        g_autoptr(GBytes) bytes = ttrpc_client_call_sync(rig->client, TEST_SERVICE, "Metadata",
-                                                         &request.base, 0, &error);
+        g_autoptr(GBytes) bytes =
+            ttrpc_client_call_sync(rig->client, TEST_SERVICE, "Metadata", &request.base, 0, &error);
         ck_assert_ptr_null(error);
         Ttrpc__KeyValue *kv = decode_kv(bytes);
         ck_assert_str_eq(kv->value, expected);
@@ -279,8 +276,7 @@ START_TEST(test_request_too_large)
     value[size] = '\0';
     TEST_KV(request, "big", value);
     TestReply reply = {0};
-    ttrpc_client_call(rig->client, TEST_SERVICE, "Echo", &request.base, 0, test_reply_func,
-                      &reply);
+    ttrpc_client_call(rig->client, TEST_SERVICE, "Echo", &request.base, 0, test_reply_func, &reply);
     ck_assert(!reply.done);
     TEST_RUN_UNTIL(rig, reply.done);
     ck_assert(g_error_matches(reply.error, TTRPC_ERROR, TTRPC_CODE_RESOURCE_EXHAUSTED));

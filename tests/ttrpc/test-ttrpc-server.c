@@ -105,7 +105,9 @@ START_TEST(test_malformed_request)
 {
     TestRig *rig = test_rig_new(FALSE);
     /* Field 1 claims 100 bytes that are not there; then a field with wire type 7. */
-    const guint8 *cases[] = {(const guint8 *)"\x0a\x64" "abc", (const guint8 *)"\x0f\x01"};
+    const guint8 *cases[] = {(const guint8 *)"\x0a\x64"
+                                             "abc",
+                             (const guint8 *)"\x0f\x01"};
     const gsize lengths[] = {5, 2};
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
         raw_send(rig, lengths[i], 2 * i + 1, TTRPC_FRAME_REQUEST, cases[i], lengths[i]);

@@ -8,11 +8,11 @@
 START_TEST(test_code_names)
 {
     /* The names containerd's Go code prints (google.golang.org/grpc/codes). */
-    const char *expected[] = {"OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded",
-                              "NotFound", "AlreadyExists", "PermissionDenied",
-                              "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange",
-                              "Unimplemented", "Internal", "Unavailable", "DataLoss",
-                              "Unauthenticated"};
+    const char *expected[] = {
+        "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+        "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+        "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+        "DataLoss", "Unauthenticated"};
     ck_assert_uint_eq(G_N_ELEMENTS(expected), TTRPC_CODE_LAST);
     for (guint i = 0; i < TTRPC_CODE_LAST; i++)
         ck_assert_str_eq(ttrpc_code_name(i), expected[i]);

@@ -89,8 +89,7 @@ TestRig *test_rig_new(gboolean with_client)
     g_main_context_push_thread_default(rig->context);
     rig->held = g_ptr_array_new();
     rig->server = ttrpc_server_new(rig->context);
-    ttrpc_server_register(rig->server, TEST_SERVICE, test_methods, G_N_ELEMENTS(test_methods),
-                          rig);
+    ttrpc_server_register(rig->server, TEST_SERVICE, test_methods, G_N_ELEMENTS(test_methods), rig);
     ttrpc_server_set_closed_func(rig->server, on_server_closed, rig);
     ttrpc_server_serve_fd(rig->server, &fds[0]);
     ck_assert_int_eq(fds[0], -1);

@@ -30,14 +30,14 @@ void test_rig_free(TestRig *rig);
 #define TEST_WAIT_US (5 * G_USEC_PER_SEC)
 
 /* Iterates the rig's context until @cond holds; fails the test after a few seconds. */
-#define TEST_RUN_UNTIL(rig, cond)                                                             \
-    do {                                                                                      \
-        gint64 test_end_ = g_get_monotonic_time() + TEST_WAIT_US;                             \
-        while (!(cond)) {                                                                     \
-            ck_assert_msg(g_get_monotonic_time() < test_end_, "timed out waiting for " #cond); \
-            if (!g_main_context_iteration((rig)->context, FALSE))                             \
-                g_usleep(50);                                                                 \
-        }                                                                                     \
+#define TEST_RUN_UNTIL(rig, cond)                                                                  \
+    do {                                                                                           \
+        gint64 test_end_ = g_get_monotonic_time() + TEST_WAIT_US;                                  \
+        while (!(cond)) {                                                                          \
+            ck_assert_msg(g_get_monotonic_time() < test_end_, "timed out waiting for " #cond);     \
+            if (!g_main_context_iteration((rig)->context, FALSE))                                  \
+                g_usleep(50);                                                                      \
+        }                                                                                          \
     } while (0)
 /* Iterates without blocking until nothing is ready. */
 void test_rig_drain(TestRig *rig);
@@ -56,9 +56,9 @@ Ttrpc__Response *raw_receive(TestRig *rig, guint32 *out_stream_id, guint32 *out_
 gboolean raw_wait_eof(TestRig *rig);
 
 /* A message to echo: a KeyValue with @key and @value. */
-#define TEST_KV(name, k, v)                                                                   \
-    Ttrpc__KeyValue name = TTRPC__KEY_VALUE__INIT;                                            \
-    name.key = (char *)(k);                                                                   \
+#define TEST_KV(name, k, v)                                                                        \
+    Ttrpc__KeyValue name = TTRPC__KEY_VALUE__INIT;                                                 \
+    name.key = (char *)(k);                                                                        \
     name.value = (char *)(v)
 
 /* Records one client reply. */
