@@ -29,6 +29,26 @@ static const char *fd_path(FdPath *buf, int fd)
   return buf->path;
 }
 
+/* After a create that found `name` existing: a symlink whose target does not exist inside the
+ * root (typically an absolute link meant for the host) is refused rather than followed. */
+static gboolean dangling_symlink(int rootfd, int parent, const char *name, const char *path,
+                                 ChildError *ce)
+{
+  char target[PATH_MAX];
+  container_autofd int fd = child_open_in_root(rootfd, path, O_PATH);
+  if (fd >= 0 || errno != ENOENT)
+    return FALSE;
+  ssize_t n = readlinkat(parent, name, target, sizeof target - 1);
+  if (n < 0)
+    return FALSE;
+  target[n] = '\0';
+  child_fail(ce, 0,
+             "'%s' is a symlink to '%s', which does not exist inside the container root "
+             "(symlinks are never followed out of it)",
+             path, target);
+  return TRUE;
+}
+
 /* Creates what is missing of `path` beneath rootfd (directories, and the last component as an
  * empty file when `last_is_file`), then opens it with O_PATH. Returns the fd or -1 (ce set). */
 static int make_path(int rootfd, const char *path, gboolean last_is_file, ChildError *ce)
@@ -66,6 +86,8 @@ static int make_path(int rootfd, const char *path, gboolean last_is_file, ChildE
       } else if (*name && mkdirat(parent, name, 0755) < 0 && errno != EEXIST) {
         return child_fail(ce, errno, "mkdir '%s' in the container", buf);
       }
+      if (dangling_symlink(rootfd, parent, name, buf, ce))
+        return -1;
     }
     buf[end] = saved;
   }

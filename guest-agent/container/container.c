@@ -54,7 +54,8 @@ static pid_t clone_child(guint64 flags, int cgroup_fd, int *out_pidfd)
   memset(&args, 0, sizeof args);
   args.flags = flags | (out_pidfd ? CLONE_PIDFD : 0) | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
   args.pidfd = (guint64)(guintptr)out_pidfd;
-  args.exit_signal = SIGCHLD;
+  /* With CLONE_PARENT the child inherits our exit signal; clone3 wants 0 here then. */
+  args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
   args.cgroup = cgroup_fd >= 0 ? (guint64)cgroup_fd : 0;
   return (pid_t)syscall(SYS_clone3, &args, sizeof args);
 }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,6 +33,23 @@ static char *run_sh(json_object *spec, const char *script, int *status)
   g_autoptr(json_object) owned = spec ? NULL : ct_spec_new(SH("true"));
   ct_spec_set_script(spec ? spec : owned, script);
   return ct_run(env, spec ? spec : owned, status);
+}
+
+static void add_mount(json_object *spec, const char *mount_json)
+{
+  json_object *mounts;
+  ck_assert(json_object_object_get_ex(spec, "mounts", &mounts));
+  json_object_array_add(mounts, ct_json(mount_json));
+}
+
+/* Creating a container from `spec` fails with an error that names `needle`. */
+static void assert_create_fails(json_object *spec, const char *needle)
+{
+  g_autoptr(GError) error = NULL;
+  int fd;
+  ck_assert_ptr_null(ct_create(env, spec, &fd, &error));
+  ck_assert_msg(strstr(error->message, needle) != NULL, "'%s' does not name '%s'", error->message,
+                needle);
 }
 
 START_TEST(test_output_and_exit_code)
@@ -242,6 +260,296 @@ START_TEST(test_no_fd_leaks_into_container)
 }
 END_TEST
 
+/* Creates and starts a container whose init runs `script`; its output goes to *out_fd. */
+static Container *start_sh(json_object *spec_or_null, const char *script, int *out_fd)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(json_object) spec = spec_or_null ? json_object_get(spec_or_null) : ct_spec_new(SH("true"));
+  ct_spec_set_script(spec, script);
+  Container *c = ct_create(env, spec, out_fd, &error);
+  ck_assert_msg(c != NULL, "create: %s", error ? error->message : "");
+  ck_assert_msg(container_start(c, &error), "start: %s", error ? error->message : "");
+  return c;
+}
+
+/* Kills the container's init, reaps it and destroys the container. */
+static void kill_and_destroy(Container *c, int out_fd)
+{
+  g_autoptr(GError) error = NULL;
+  ck_assert_msg(container_signal(c, SIGKILL, FALSE, &error), "%s", error ? error->message : "");
+  int status = ct_reap(container_get_pid(c));
+  ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  g_free(ct_read_all(out_fd));
+  ck_assert_msg(container_destroy(c, &error), "destroy: %s", error ? error->message : "");
+}
+
+static OciProcess *process_new(const char *const *args, gboolean terminal)
+{
+  g_autoptr(json_object) p = ct_json("{\"user\": {\"uid\": 0, \"gid\": 0}, \"cwd\": \"/\","
+                                     " \"env\": [\"PATH=/bin\"]}");
+  json_object *array = json_object_new_array();
+  for (const char *const *a = args; *a; a++)
+    json_object_array_add(array, json_object_new_string(*a));
+  json_object_object_add(p, "args", array);
+  json_object_object_add(p, "terminal", json_object_new_boolean(terminal));
+  const char *json = json_object_to_json_string(p);
+  g_autoptr(GError) error = NULL;
+  OciProcess *process = oci_process_parse(json, strlen(json), &error);
+  ck_assert_msg(process != NULL, "%s", error ? error->message : "");
+  return process;
+}
+
+static OciProcess *process_sh(const char *script, gboolean terminal)
+{
+  return process_new(SH(script), terminal);
+}
+
+START_TEST(test_exec)
+{
+  int init_fd;
+  Container *c = start_sh(NULL, "echo started; exec sleep 1000", &init_fd);
+  g_autoptr(GError) error = NULL;
+
+  int pipefd[2];
+  ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
+  ContainerStdio stdio = {.stdin_fd = -1, .stdout_fd = pipefd[1], .stderr_fd = pipefd[1]};
+  g_autoptr(OciProcess) p = process_sh("echo $$; hostname; cat /proc/1/comm; exit 5", FALSE);
+  pid_t pid = container_exec(c, p, &stdio, NULL, &error);
+  close(pipefd[1]);
+  ck_assert_msg(pid > 0, "exec: %s", error ? error->message : "");
+  g_autofree char *out = ct_read_all(pipefd[0]);
+  int status = ct_reap(pid);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 5);
+  g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+  ck_assert_uint_ge(g_strv_length(lines), 3);
+  ck_assert_int_gt(atoi(lines[0]), 1);
+  ck_assert_str_eq(lines[1], "testbox");
+  ck_assert_str_eq(lines[2], "sleep");
+
+  /* The exec'd process was in the container's cgroup. */
+  g_autoptr(GArray) pids = container_list_pids(c, &error);
+  ck_assert_ptr_nonnull(pids);
+  ck_assert_uint_eq(pids->len, 1);
+  ck_assert_int_eq(g_array_index(pids, pid_t, 0), container_get_pid(c));
+
+  /* A program that does not exist fails the call, and leaves nothing behind. */
+  g_autoptr(OciProcess) missing = process_new((const char *const[]){"/no/such/program", NULL}, FALSE);
+  ContainerStdio quiet = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+  ck_assert_int_eq(container_exec(c, missing, &quiet, NULL, &error), -1);
+  ck_assert_msg(strstr(error->message, "/no/such/program") && strstr(error->message, g_strerror(ENOENT)),
+                "%s", error->message);
+  kill_and_destroy(c, init_fd);
+}
+END_TEST
+
+START_TEST(test_terminal)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(json_object) spec = ct_spec_new(SH("tty; test -t 0 && echo is-a-tty"));
+  ct_spec_set(spec, "process.terminal", json_object_new_boolean(TRUE));
+  g_autoptr(OciSpec) parsed = ct_spec_parse(spec);
+  ContainerStdio stdio = {.terminal = TRUE, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+  int master = -1;
+  Container *c = container_create("tty", parsed, env->rootfs, env->cgroup_root, &stdio, &master,
+                                  &error);
+  ck_assert_msg(c != NULL, "create: %s", error ? error->message : "");
+  ck_assert_int_ge(master, 0);
+  ck_assert_int_ne(fcntl(master, F_GETFD) & FD_CLOEXEC, 0);
+  ck_assert(container_start(c, &error));
+  g_autofree char *out = ct_read_all(master);
+  ck_assert_msg(strstr(out, "/dev/pts/0\r\nis-a-tty\r\n") != NULL, "output: %s", out);
+  ck_assert_int_eq(ct_reap(container_get_pid(c)), 0);
+
+  /* Nor is the init the only one to get one. */
+  g_autoptr(OciProcess) p = process_sh("tty", TRUE);
+  ck_assert(container_destroy(c, &error));
+  int fd;
+  Container *c2 = start_sh(NULL, "exec sleep 1000", &fd);
+  int exec_master = -1;
+  pid_t pid = container_exec(c2, p, &stdio, &exec_master, &error);
+  ck_assert_msg(pid > 0, "exec: %s", error ? error->message : "");
+  g_autofree char *exec_out = ct_read_all(exec_master);
+  ck_assert_int_eq(ct_reap(pid), 0);
+  ck_assert_msg(g_str_has_prefix(exec_out, "/dev/pts/"), "output: %s", exec_out);
+  kill_and_destroy(c2, fd);
+}
+END_TEST
+
+START_TEST(test_start_failure)
+{
+  g_autoptr(GError) error = NULL;
+  int fd;
+  g_autoptr(json_object) spec = ct_spec_new((const char *const[]){"/bin/not-here", NULL});
+  Container *c = ct_create(env, spec, &fd, &error);
+  ck_assert_msg(c != NULL, "create: %s", error ? error->message : "");
+  ck_assert(!container_start(c, &error));
+  ck_assert_msg(strstr(error->message, "exec '/bin/not-here'") &&
+                  strstr(error->message, g_strerror(ENOENT)),
+                "%s", error->message);
+  int status = ct_reap(container_get_pid(c));
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 127);
+  g_clear_error(&error);
+  ck_assert(!container_start(c, &error));
+  ck_assert(g_error_matches(error, CONTAINER_ERROR, CONTAINER_ERROR_STATE));
+  g_free(ct_read_all(fd));
+  ck_assert(container_destroy(c, NULL));
+}
+END_TEST
+
+START_TEST(test_bad_create_leaves_nothing)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(json_object) spec = ct_spec_new(SH("true"));
+  add_mount(spec, "{\"destination\": \"/mnt/x\", \"type\": \"bind\","
+                  " \"source\": \"/no/such/source\", \"options\": [\"bind\"]}");
+  assert_create_fails(spec, "'/no/such/source'");
+
+  g_autoptr(OciSpec) parsed = ct_spec_parse(spec);
+  ContainerStdio stdio = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+  ck_assert_ptr_null(container_create("a/b", parsed, env->rootfs, env->cgroup_root, &stdio, NULL,
+                                      &error));
+  ck_assert(g_error_matches(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID));
+  ck_assert_ptr_nonnull(strstr(error->message, "'a/b'"));
+  g_autofree char *escaped = g_build_filename(env->cgroup_root, "a", NULL);
+  ck_assert(!g_file_test(escaped, G_FILE_TEST_EXISTS));
+}
+END_TEST
+
+START_TEST(test_symlink_escapes)
+{
+  int status;
+  g_autofree char *host_dir = g_build_filename(env->dir, "host-side", NULL);
+  ck_assert_int_eq(g_mkdir_with_parents(host_dir, 0755), 0);
+  /* An absolute and a relative symlink in the image, both aimed at the host directory. */
+  g_autofree char *abs_link = g_build_filename(env->rootfs, "abs", NULL);
+  g_autofree char *rel_link = g_build_filename(env->rootfs, "rel", NULL);
+  g_autofree char *rel_target = g_strdup_printf("../../../../../../../..%s", host_dir);
+  ck_assert_int_eq(symlink(host_dir, abs_link), 0);
+  ck_assert_int_eq(symlink(rel_target, rel_link), 0);
+
+  g_autoptr(json_object) tmpfs_spec = ct_spec_new(SH("true"));
+  add_mount(tmpfs_spec, "{\"destination\": \"/abs/sub\", \"type\": \"tmpfs\", \"source\": \"tmpfs\"}");
+  assert_create_fails(tmpfs_spec, "'/abs' is a symlink to");
+  g_autoptr(json_object) bind_spec = ct_spec_new(SH("true"));
+  add_mount(bind_spec, "{\"destination\": \"/rel/bind\", \"type\": \"bind\", \"source\": \"/proc\","
+                       " \"options\": [\"rbind\"]}");
+  assert_create_fails(bind_spec, "'/rel' is a symlink to");
+  g_autoptr(json_object) cwd_spec = ct_spec_new(SH("true"));
+  ct_spec_set(cwd_spec, "process.cwd", json_object_new_string("/abs/cwd"));
+  assert_create_fails(cwd_spec, "'/abs' is a symlink to");
+  g_autoptr(GDir) dir = g_dir_open(host_dir, 0, NULL);
+  ck_assert_ptr_nonnull(dir);
+  ck_assert_msg(g_dir_read_name(dir) == NULL, "something was created in '%s'", host_dir);
+
+  /* Links whose targets exist inside the root (like /var/run -> /run) are followed there. */
+  g_autofree char *run = g_build_filename(env->rootfs, "run", NULL);
+  g_autofree char *link = g_build_filename(env->rootfs, "link", NULL);
+  g_autofree char *up = g_build_filename(env->rootfs, "up", NULL);
+  ck_assert_int_eq(mkdir(run, 0755), 0);
+  ck_assert_int_eq(symlink("/run", link), 0);
+  ck_assert_int_eq(symlink("../../../../run", up), 0);
+  g_autoptr(json_object) spec = ct_spec_new(SH("true"));
+  add_mount(spec, "{\"destination\": \"/link/a\", \"type\": \"tmpfs\", \"source\": \"tmpfs\"}");
+  ct_spec_set(spec, "process.cwd", json_object_new_string("/up/b"));
+  g_autofree char *out = run_sh(spec, "pwd; grep -c ' /run/a ' /proc/self/mountinfo", &status);
+  ck_assert_str_eq(out, "/run/b\n1\n");
+  g_autofree char *made = g_build_filename(run, "a", NULL);
+  ck_assert(g_file_test(made, G_FILE_TEST_IS_DIR));
+}
+END_TEST
+
+static guint64 cpu_ticks(pid_t pid)
+{
+  g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+  g_autofree char *text = NULL;
+  ck_assert(g_file_get_contents(path, &text, NULL, NULL));
+  /* utime and stime are fields 14 and 15, after the parenthesised command. */
+  const char *rest = strrchr(text, ')');
+  g_auto(GStrv) fields = g_strsplit(rest + 2, " ", -1);
+  return g_ascii_strtoull(fields[11], NULL, 10) + g_ascii_strtoull(fields[12], NULL, 10);
+}
+
+/* Waits until the process has used more CPU than `since`, for up to 10 s. */
+static gboolean cpu_advances(pid_t pid, guint64 since)
+{
+  for (int i = 0; i < 100; i++) {
+    if (cpu_ticks(pid) > since)
+      return TRUE;
+    g_usleep(100 * 1000);
+  }
+  return FALSE;
+}
+
+START_TEST(test_pause_resume_stats)
+{
+  int fd;
+  g_autoptr(GError) error = NULL;
+  Container *c = start_sh(NULL, "while :; do :; done", &fd);
+  pid_t pid = container_get_pid(c);
+  ck_assert(cpu_advances(pid, 0));
+
+  ck_assert_msg(container_pause(c, &error), "pause: %s", error ? error->message : "");
+  g_autofree char *events = ct_cgroup_read(env, c, "cgroup.events");
+  ck_assert_ptr_nonnull(strstr(events, "frozen 1"));
+  guint64 frozen_at = cpu_ticks(pid);
+  g_usleep(300 * 1000);
+  ck_assert_uint_eq(cpu_ticks(pid), frozen_at);
+  g_autoptr(OciProcess) p = process_sh("true", FALSE);
+  ContainerStdio quiet = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+  ck_assert_int_eq(container_exec(c, p, &quiet, NULL, &error), -1);
+  ck_assert(g_error_matches(error, CONTAINER_ERROR, CONTAINER_ERROR_STATE));
+  g_clear_error(&error);
+
+  ck_assert_msg(container_resume(c, &error), "resume: %s", error ? error->message : "");
+  ck_assert(cpu_advances(pid, frozen_at));
+
+  Io__Containerd__Cgroups__V2__Metrics *m = container_stats(c, &error);
+  ck_assert_msg(m != NULL, "stats: %s", error ? error->message : "");
+  ck_assert_ptr_nonnull(m->cpu);
+  ck_assert_uint_gt(m->cpu->usage_usec, 0);
+  ck_assert_uint_ge(m->cpu->usage_usec, m->cpu->user_usec);
+  if (ct_env_has_controller(env, "pids")) {
+    ck_assert_ptr_nonnull(m->pids);
+    ck_assert_uint_eq(m->pids->current, 1);
+  }
+  if (ct_env_has_controller(env, "memory")) {
+    ck_assert_ptr_nonnull(m->memory);
+    ck_assert_uint_gt(m->memory->usage, 0);
+  }
+  io__containerd__cgroups__v2__metrics__free_unpacked(m, NULL);
+  kill_and_destroy(c, fd);
+}
+END_TEST
+
+START_TEST(test_signal_all_and_destroy_running)
+{
+  int fd;
+  g_autoptr(GError) error = NULL;
+  Container *c = start_sh(NULL, "trap 'echo got-term; exit 7' TERM; sleep 1000 & wait", &fd);
+  /* Give the shell time to install its trap; SIGTERM before that would kill it outright. */
+  for (int i = 0; i < 100; i++) {
+    g_autoptr(GArray) pids = container_list_pids(c, NULL);
+    if (pids && pids->len == 2)
+      break;
+    g_usleep(50 * 1000);
+  }
+  ck_assert(container_signal(c, SIGTERM, TRUE, &error));
+  g_autofree char *out = ct_read_all(fd);
+  ck_assert_str_eq(out, "got-term\n");
+  int status = ct_reap(container_get_pid(c));
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 7);
+  ck_assert(container_destroy(c, &error));
+
+  /* Destroy kills whatever still runs; the caller reaps. */
+  Container *c2 = start_sh(NULL, "exec sleep 1000", &fd);
+  pid_t pid = container_get_pid(c2);
+  ck_assert_msg(container_destroy(c2, &error), "%s", error ? error->message : "");
+  status = ct_reap(pid);
+  ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  g_free(ct_read_all(fd));
+}
+END_TEST
+
 static Suite *container_suite(void)
 {
   Suite *s = suite_create("container");
@@ -258,6 +566,13 @@ static Suite *container_suite(void)
   tcase_add_test(tc, test_seccomp);
   tcase_add_test(tc, test_devices_masks_rlimits);
   tcase_add_test(tc, test_no_fd_leaks_into_container);
+  tcase_add_test(tc, test_exec);
+  tcase_add_test(tc, test_terminal);
+  tcase_add_test(tc, test_start_failure);
+  tcase_add_test(tc, test_bad_create_leaves_nothing);
+  tcase_add_test(tc, test_symlink_escapes);
+  tcase_add_test(tc, test_pause_resume_stats);
+  tcase_add_test(tc, test_signal_all_and_destroy_running);
   suite_add_tcase(s, tc);
   return s;
 }
