@@ -34,11 +34,12 @@ char *vmm_console_tail(const char *path, guint max_lines)
             break;
         }
     }
-    GString *tail = g_string_new_len(start, buf + n - start);
-    for (gsize i = 0; i < tail->len; i++) {
-        unsigned char ch = tail->str[i];
-        if (ch != '\n' && (ch < 0x20 || ch >= 0x7f))
-            tail->str[i] = '?';
+    GString *tail = g_string_sized_new(buf + n - start);
+    for (const char *p = start; p < buf + n; p++) {
+        unsigned char ch = *p;
+        /* The serial console ends lines with CR LF. */
+        if (ch != '\r')
+            g_string_append_c(tail, ch == '\n' || (ch >= 0x20 && ch < 0x7f) ? ch : '?');
     }
     return g_string_free(tail, FALSE);
 }

@@ -1,8 +1,10 @@
 /* A pod VM: start a transient libvirt domain, follow its lifecycle, destroy it. */
 #include <pwd.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <libvirt/virterror.h>
 
@@ -152,18 +154,49 @@ static const char *stopped_detail(int detail)
     }
 }
 
-static void on_stopped(VmmDomain *domain, int detail)
+static void stop_exit_watch(VmmDomain *domain)
 {
-    const char *text = stopped_detail(detail);
+    g_clear_handle_id(&domain->exit_watch, g_source_remove);
+    if (domain->pidfd >= 0) {
+        close(domain->pidfd);
+        domain->pidfd = -1;
+    }
+}
+
+/* The VM is gone (first report wins: libvirt's event or QEMU's exit). */
+static void on_stopped(VmmDomain *domain, VmmEvent event, const char *text)
+{
     g_autofree char *tail = vmm_console_tail(domain->console_log, 10);
     g_autofree char *message =
         g_strdup_printf("VM '%s' stopped (%s); console:\n%s", domain->name, text, tail);
 
     domain->running = FALSE;
     domain->pid = 0;
+    stop_exit_watch(domain);
     vmm_agent_wait_cancel(domain, VMM_ERROR_STOPPED, message, TRUE);
-    emit(domain, detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ? VMM_EVENT_CRASHED : VMM_EVENT_STOPPED,
-         text);
+    emit(domain, event, text);
+}
+
+static gboolean on_qemu_exit(int fd, GIOCondition condition, gpointer data)
+{
+    VmmDomain *domain = data;
+
+    (void)fd;
+    (void)condition;
+    domain->exit_watch = 0;
+    if (domain->running)
+        on_stopped(domain, VMM_EVENT_STOPPED, "QEMU exited");
+    return G_SOURCE_REMOVE;
+}
+
+/* Watches QEMU's pid; without a pidfd only libvirt's (later) event reports its death. */
+static void watch_qemu_exit(VmmDomain *domain)
+{
+    if (domain->pid <= 0)
+        return;
+    domain->pidfd = pidfd_open(domain->pid, 0);
+    if (domain->pidfd >= 0)
+        domain->exit_watch = g_unix_fd_add(domain->pidfd, G_IO_IN, on_qemu_exit, domain);
 }
 
 static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
@@ -174,7 +207,9 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
     (void)conn;
     (void)dom;
     if (event == VIR_DOMAIN_EVENT_STOPPED && domain->running)
-        on_stopped(domain, detail);
+        on_stopped(domain,
+                   detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ? VMM_EVENT_CRASHED : VMM_EVENT_STOPPED,
+                   stopped_detail(detail));
     else if (event == VIR_DOMAIN_EVENT_CRASHED)
         emit(domain, VMM_EVENT_PANICKED,
              detail == VIR_DOMAIN_EVENT_CRASHED_PANICKED ? "guest panicked" : "crashed");
@@ -186,8 +221,9 @@ static void release_event_ref(void *opaque)
     vmm_domain_unref(opaque);
 }
 
-/* Connects, creates the domain (destroyed by libvirt if our connection closes first) and
- * subscribes to its lifecycle events. */
+/* Connects, creates the domain and subscribes to its lifecycle events. A libvirtd destroys the
+ * domain when our connection closes first; the embedded driver cannot (it dies with us), which
+ * is what vmm_cleanup_stale() is for. */
 static gboolean create_domain(VmmDomain *domain, const char *xml, GError **error)
 {
     g_autofree char *uri = vmm_config_uri(&domain->config);
@@ -199,7 +235,8 @@ static gboolean create_domain(VmmDomain *domain, const char *xml, GError **error
                     vmm_libvirt_error());
         return FALSE;
     }
-    domain->dom = virDomainCreateXML(domain->conn, xml, VIR_DOMAIN_START_AUTODESTROY);
+    domain->dom = virDomainCreateXML(domain->conn, xml,
+                                     domain->config.uri != NULL ? VIR_DOMAIN_START_AUTODESTROY : 0);
     if (domain->dom == NULL) {
         g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "create domain '%s': %s", domain->name,
                     vmm_libvirt_error());
@@ -237,6 +274,7 @@ static VmmDomain *domain_new(const VmmConfig *config, VmmAccel accel)
     domain->agent_socket = vmm_config_agent_socket(config);
     domain->console_log = vmm_config_console_log(config);
     domain->event_id = -1;
+    domain->pidfd = -1;
     return domain;
 }
 
@@ -266,6 +304,7 @@ VmmDomain *vmm_domain_start(const VmmConfig *config, GError **error)
     }
     domain->timings.created = g_get_monotonic_time();
     domain->pid = read_qemu_pid(domain);
+    watch_qemu_exit(domain);
     return domain;
 }
 
@@ -306,7 +345,9 @@ gboolean vmm_domain_destroy(VmmDomain *domain, GError **error)
     g_return_val_if_fail(domain != NULL, FALSE);
 
     vmm_agent_wait_cancel(domain, VMM_ERROR_STOPPED, "the VM was destroyed", TRUE);
-    stop_domain(domain, &stop_error);
+    stop_exit_watch(domain);
+    if (!stop_domain(domain, &stop_error))
+        g_debug("%s; killing its processes instead", stop_error->message);
     domain->running = FALSE;
     domain->pid = 0;
     disconnect(domain);

@@ -63,6 +63,10 @@ struct _VmmDomain {
     int event_id;
     gboolean running;
     pid_t pid;
+    /* QEMU's exit seen directly (pidfd): libvirt reports it only once the process is reaped,
+     * which a slow init delays by seconds. */
+    int pidfd;
+    guint exit_watch;
 
     VmmLifecycleFunc lifecycle_func;
     gpointer lifecycle_data;

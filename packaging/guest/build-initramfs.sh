@@ -1,0 +1,59 @@
+#!/bin/sh
+# Builds the pod VM's initramfs (cpio newc, reproducible: sorted entries, owner 0:0, fixed
+# timestamps): INIT as /init with the shared libraries ldd names and the dynamic loader, plus the
+# kernel modules the guest needs and /etc/secure-agent/modules listing them in load order (the
+# guest boot contract; see docs/design.md).
+# usage: build-initramfs.sh INIT KERNEL_RELEASE OUTPUT [MODULES_DIR]
+#   MODULES_DIR defaults to /lib/modules/KERNEL_RELEASE
+set -eu
+
+if [ $# -lt 3 ] || [ $# -gt 4 ]; then
+    echo "usage: $0 INIT KERNEL_RELEASE OUTPUT [MODULES_DIR]" >&2
+    exit 2
+fi
+init=$1
+release=$2
+output=$3
+moddir=${4:-/lib/modules/$release}
+here=$(dirname "$0")
+
+# What the guest needs from the modular Debian kernel: virtio PCI transport and console (agent
+# port), vsock, virtio-fs (+ fuse), 9p (fallback share), overlay (container roots) and the
+# pvpanic device (guest panics reach the host). Dependencies are added from modules.dep.
+wanted="virtio_pci virtio_console vmw_vsock_virtio_transport virtiofs 9pnet_virtio 9p overlay
+        pvpanic-mmio pvpanic-pci"
+
+[ -f "$init" ] || { echo "$0: init '$init' not found" >&2; exit 1; }
+[ -f "$moddir/modules.dep" ] || { echo "$0: '$moddir/modules.dep' not found" >&2; exit 1; }
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+
+for d in dev proc sys run tmp etc/secure-agent; do
+    mkdir -p "$root/$d"
+done
+cp "$init" "$root/init"
+chmod 0755 "$root/init"
+
+# Shared libraries as ldd resolves them on this host, at the same paths in the guest.
+ldd "$init" 2>/dev/null | awk '
+    $2 == "=>" && $3 ~ /^\// { print $3 }
+    $1 ~ /^\// { print $1 }' | while read -r lib; do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+done
+
+# Load order: each module after the modules it depends on, as modules.dep says.
+order=$("$here/module-order.sh" "$moddir/modules.dep" $wanted)
+: >"$root/etc/secure-agent/modules"
+for rel in $order; do
+    dest="/lib/modules/$release/$rel"
+    mkdir -p "$root$(dirname "$dest")"
+    cp "$moddir/$rel" "$root$dest"
+    echo "$dest" >>"$root/etc/secure-agent/modules"
+done
+
+find "$root" -exec touch -h -d @0 {} +
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
+    cpio --quiet -o -H newc -R 0:0 --reproducible) >"$output.tmp"
+mv "$output.tmp" "$output"

@@ -1,0 +1,103 @@
+/* Accelerator probing against fake /sys/module trees: kvm only with a hardware KVM module,
+ * never with kvm_pvm, and only when the device answers the KVM API. */
+#include <stdlib.h>
+
+#include <glib/gstdio.h>
+
+#include "vmm-internal.h"
+#include "vmm-test.h"
+
+static char *sys_dir;
+
+static void make_modules(const char *const *modules)
+{
+    sys_dir = g_dir_make_tmp("vmm-accel-XXXXXX", NULL);
+    ck_assert_ptr_nonnull(sys_dir);
+    for (guint i = 0; modules[i] != NULL; i++) {
+        g_autofree char *path = g_build_filename(sys_dir, modules[i], NULL);
+        ck_assert_int_eq(g_mkdir(path, 0755), 0);
+    }
+}
+
+static void teardown(void)
+{
+    g_autoptr(GDir) dir = g_dir_open(sys_dir, 0, NULL);
+    const char *entry;
+
+    while (dir != NULL && (entry = g_dir_read_name(dir)) != NULL) {
+        g_autofree char *path = g_build_filename(sys_dir, entry, NULL);
+        g_rmdir(path);
+    }
+    ck_assert_int_eq(g_rmdir(sys_dir), 0);
+    g_clear_pointer(&sys_dir, g_free);
+}
+
+/* A device that answers KVM_GET_API_VERSION with 12, when this host has one. */
+static gboolean host_kvm_answers(void)
+{
+    return g_file_test("/dev/kvm", G_FILE_TEST_EXISTS) && access("/dev/kvm", R_OK | W_OK) == 0;
+}
+
+START_TEST(test_no_module_is_tcg)
+{
+    make_modules((const char *const[]){"kvm", NULL});
+    ck_assert_int_eq(vmm_accel_probe(sys_dir, "/dev/kvm"), VMM_ACCEL_TCG);
+    teardown();
+}
+END_TEST
+
+START_TEST(test_pvm_is_tcg)
+{
+    make_modules((const char *const[]){"kvm", "kvm_intel", "kvm_pvm", NULL});
+    ck_assert_int_eq(vmm_accel_probe(sys_dir, "/dev/kvm"), VMM_ACCEL_TCG);
+    teardown();
+}
+END_TEST
+
+START_TEST(test_missing_or_dead_device_is_tcg)
+{
+    make_modules((const char *const[]){"kvm", "kvm_amd", NULL});
+    ck_assert_int_eq(vmm_accel_probe(sys_dir, "/nonexistent/kvm"), VMM_ACCEL_TCG);
+    /* Opens, but the ioctl fails. */
+    ck_assert_int_eq(vmm_accel_probe(sys_dir, "/dev/null"), VMM_ACCEL_TCG);
+    teardown();
+}
+END_TEST
+
+START_TEST(test_hardware_module_and_device_is_kvm)
+{
+    if (!host_kvm_answers()) {
+        fprintf(stderr, "no usable /dev/kvm on this host: kvm positive case not checked\n");
+        return;
+    }
+    make_modules((const char *const[]){"kvm", "kvm_intel", NULL});
+    ck_assert_int_eq(vmm_accel_probe(sys_dir, "/dev/kvm"), VMM_ACCEL_KVM);
+    teardown();
+}
+END_TEST
+
+START_TEST(test_resolve)
+{
+    ck_assert_int_eq(vmm_accel_resolve(VMM_ACCEL_TCG), VMM_ACCEL_TCG);
+    ck_assert_int_eq(vmm_accel_resolve(VMM_ACCEL_KVM), VMM_ACCEL_KVM);
+    if (g_file_test("/sys/module/kvm_pvm", G_FILE_TEST_IS_DIR) ||
+        !g_file_test("/dev/kvm", G_FILE_TEST_EXISTS))
+        ck_assert_int_eq(vmm_accel_resolve(VMM_ACCEL_AUTO), VMM_ACCEL_TCG);
+    else
+        ck_assert_int_ne(vmm_accel_resolve(VMM_ACCEL_AUTO), VMM_ACCEL_AUTO);
+}
+END_TEST
+
+int main(void)
+{
+    const TTest *const tests[] = {
+        test_no_module_is_tcg,
+        test_pvm_is_tcg,
+        test_missing_or_dead_device_is_tcg,
+        test_hardware_module_and_device_is_kvm,
+        test_resolve,
+        NULL,
+    };
+
+    return vmm_test_run("vmm-accel", tests, 30);
+}

@@ -1,0 +1,433 @@
+/* VM tests (root, QEMU, TCG): boot pod VMs through vmm-libvirt and check what they leave.
+ * Images come from the build (env VMM_TEST_KERNEL, VMM_TEST_INITRD, VMM_TEST_SLEEP_INITRD,
+ * VMM_TEST_KERNEL_RELEASE). Without root or QEMU the binary exits 77, or fails when CI=true. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "agent.pb-c.h"
+#include "vmm-internal.h"
+#include "vmm-test.h"
+
+#define BOOT_TIMEOUT_US (120 * G_USEC_PER_SEC)
+#define NEVER_TIMEOUT_US (12 * G_USEC_PER_SEC)
+#define EVENT_MAX_US G_USEC_PER_SEC
+
+static char *tmp_dir;
+
+typedef struct {
+    gboolean done;
+    VmmEvent event;
+    char *detail;
+    gint64 when;
+    TtrpcClient *client;
+    VmmAgentInfo info;
+    GError *error;
+} Result;
+
+static void result_clear(Result *r)
+{
+    g_clear_pointer(&r->detail, g_free);
+    g_clear_pointer(&r->client, ttrpc_client_free);
+    g_clear_pointer(&r->info.agent_version, g_free);
+    g_clear_pointer(&r->info.kernel_release, g_free);
+    g_clear_error(&r->error);
+}
+
+static void on_event(VmmDomain *domain, VmmEvent event, const char *detail, gpointer data)
+{
+    Result *r = data;
+
+    (void)domain;
+    if (r->done)
+        return;
+    r->done = TRUE;
+    r->event = event;
+    r->detail = g_strdup(detail);
+    r->when = g_get_monotonic_time();
+}
+
+static void on_agent(VmmDomain *domain, TtrpcClient *client, const VmmAgentInfo *info,
+                     const GError *error, gpointer data)
+{
+    Result *r = data;
+
+    (void)domain;
+    r->done = TRUE;
+    r->when = g_get_monotonic_time();
+    r->client = client;
+    r->error = error != NULL ? g_error_copy(error) : NULL;
+    if (info != NULL) {
+        r->info.agent_version = g_strdup(info->agent_version);
+        r->info.kernel_release = g_strdup(info->kernel_release);
+        r->info.agent_pid = info->agent_pid;
+    }
+}
+
+static gboolean on_give_up(gpointer data)
+{
+    *(gboolean *)data = TRUE;
+    return G_SOURCE_REMOVE;
+}
+
+/* Runs the default main context until *@done or @timeout_us. */
+static void run_until(gboolean *done, gint64 timeout_us)
+{
+    gboolean expired = FALSE;
+    guint id = g_timeout_add(timeout_us / 1000, on_give_up, &expired);
+
+    while (!*done && !expired)
+        g_main_context_iteration(NULL, TRUE);
+    if (!expired)
+        g_source_remove(id);
+}
+
+static const char *env_path(const char *name)
+{
+    const char *value = g_getenv(name);
+
+    ck_assert_msg(value != NULL, "%s not set", name);
+    return value;
+}
+
+/* A pod config in a fresh directory under tmp_dir; strings live in @strings. */
+static void test_config(VmmConfig *config, GStringChunk *strings, const char *name,
+                        const char *initrd_env)
+{
+    g_autofree char *run_dir = g_build_filename(tmp_dir, name, NULL);
+    g_autofree char *cache = g_build_filename(tmp_dir, "cache", NULL);
+
+    vmm_config_init(config);
+    config->name = g_string_chunk_insert(strings, name);
+    config->run_dir = g_string_chunk_insert(strings, run_dir);
+    config->cache_dir = g_string_chunk_insert(strings, cache);
+    config->kernel = env_path("VMM_TEST_KERNEL");
+    config->initrd = env_path(initrd_env);
+    config->accel = VMM_ACCEL_TCG;
+}
+
+static void add_shared_dir(VmmConfig *config, GStringChunk *strings, VmmSharedFs fs)
+{
+    g_autofree char *shared = g_build_filename(config->run_dir, "shared", NULL);
+
+    ck_assert_int_eq(g_mkdir_with_parents(shared, 0700), 0);
+    config->shared_fs = fs;
+    config->shared_dir = g_string_chunk_insert(strings, shared);
+}
+
+/* The /proc/self/mountinfo line of the mount at @path, or NULL. */
+static char *mountinfo_line(const char *path)
+{
+    g_autofree char *mountinfo = NULL;
+    g_autofree char *needle = g_strdup_printf(" %s ", path);
+    g_auto(GStrv) lines = NULL;
+
+    ck_assert(g_file_get_contents("/proc/self/mountinfo", &mountinfo, NULL, NULL));
+    lines = g_strsplit(mountinfo, "\n", -1);
+    for (guint i = 0; lines[i] != NULL; i++) {
+        if (strstr(lines[i], needle) != NULL)
+            return g_strdup(lines[i]);
+    }
+    return NULL;
+}
+
+static gboolean mounted(const char *path)
+{
+    g_autofree char *line = mountinfo_line(path);
+
+    return line != NULL;
+}
+
+/* No QEMU or virtiofsd of this pod, no mount, no file but the shared dir we made. */
+static void assert_nothing_left(const VmmConfig *config)
+{
+    g_autofree char *guest_arg = g_strdup_printf("guest=sc-%s,", config->name);
+    g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+    g_autoptr(GDir) run = NULL;
+    const char *entry;
+
+    while ((entry = g_dir_read_name(proc)) != NULL) {
+        g_autofree char *path = g_strdup_printf("/proc/%s/cmdline", entry);
+        g_autofree char *cmdline = NULL;
+        gsize len = 0;
+
+        if (!g_ascii_isdigit(entry[0]) || !g_file_get_contents(path, &cmdline, &len, NULL))
+            continue;
+        for (gsize i = 0; i + 1 < len; i++)
+            cmdline[i] = cmdline[i] == '\0' ? ' ' : cmdline[i];
+        ck_assert_msg(strstr(cmdline, guest_arg) == NULL, "QEMU left: %s", cmdline);
+        ck_assert_msg(strstr(cmdline, config->run_dir) == NULL || atoi(entry) == getpid(),
+                      "process left: %s", cmdline);
+    }
+    if (config->shared_dir != NULL)
+        ck_assert_msg(!mounted(config->shared_dir), "'%s' still mounted", config->shared_dir);
+    run = g_dir_open(config->run_dir, 0, NULL);
+    while (run != NULL && (entry = g_dir_read_name(run)) != NULL)
+        ck_assert_msg(g_str_equal(entry, "shared"), "'%s' left in '%s'", entry,
+                      config->run_dir);
+}
+
+static void remove_run_dir(const VmmConfig *config)
+{
+    if (config->shared_dir != NULL)
+        ck_assert_int_eq(g_rmdir(config->shared_dir), 0);
+    ck_assert_int_eq(g_rmdir(config->run_dir), 0);
+}
+
+static VmmDomain *start_vm(const VmmConfig *config)
+{
+    g_autoptr(GError) error = NULL;
+    VmmDomain *domain = vmm_domain_start(config, &error);
+
+    ck_assert_msg(domain != NULL, "%s", error ? error->message : "");
+    return domain;
+}
+
+/* Destroys and frees *@domain, then checks that the pod left nothing behind. */
+static void destroy_vm(VmmDomain **domain, const VmmConfig *config)
+{
+    g_autoptr(GError) error = NULL;
+
+    ck_assert_msg(vmm_domain_destroy(*domain, &error), "%s", error ? error->message : "");
+    ck_assert(!vmm_domain_is_running(*domain));
+    ck_assert_int_eq(vmm_domain_get_pid(*domain), 0);
+    g_clear_pointer(domain, vmm_domain_free);
+    assert_nothing_left(config);
+    remove_run_dir(config);
+}
+
+static void log_timings(VmmDomain *domain, const char *what)
+{
+    VmmTimings t;
+
+    vmm_domain_get_timings(domain, &t);
+    fprintf(stderr, "%s: libvirt create %.3f s, create to agent ready %.3f s\n", what,
+            (t.created - t.start) / 1e6, t.agent_ready ? (t.agent_ready - t.created) / 1e6 : -1);
+}
+
+START_TEST(test_boot_health_destroy)
+{
+    g_autoptr(GStringChunk) strings = g_string_chunk_new(256);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmmDomain) domain = NULL;
+    g_autoptr(GBytes) reply = NULL;
+    Secure__Agent__V1__HealthRequest request = SECURE__AGENT__V1__HEALTH_REQUEST__INIT;
+    Secure__Agent__V1__HealthResponse *health;
+    Result r = {0};
+    VmmConfig config;
+    g_autofree char *exe_link = NULL;
+    g_autofree char *exe = NULL;
+    g_autofree char *line = NULL;
+
+    test_config(&config, strings, "boot", "VMM_TEST_INITRD");
+    add_shared_dir(&config, strings, VMM_SHARED_FS_VIRTIOFS);
+    domain = start_vm(&config);
+    /* A shared mount, so what the shim mounts there later reaches virtiofsd. */
+    line = mountinfo_line(config.shared_dir);
+    ck_assert_msg(line != NULL && strstr(line, " shared:") != NULL, "%s", line);
+
+    exe_link = g_strdup_printf("/proc/%d/exe", vmm_domain_get_pid(domain));
+    exe = g_file_read_link(exe_link, NULL);
+    ck_assert_msg(exe != NULL && g_str_has_suffix(exe, "qemu-system-x86_64"), "pid %d is %s",
+                  vmm_domain_get_pid(domain), exe);
+
+    vmm_domain_wait_agent(domain, BOOT_TIMEOUT_US, on_agent, &r);
+    ck_assert(!r.done);
+    run_until(&r.done, BOOT_TIMEOUT_US + G_USEC_PER_SEC);
+    ck_assert_msg(r.done && r.error == NULL, "%s", r.error ? r.error->message : "no answer");
+    log_timings(domain, "boot");
+    ck_assert_str_eq(r.info.kernel_release, env_path("VMM_TEST_KERNEL_RELEASE"));
+    ck_assert_uint_eq(r.info.agent_pid, 1);
+
+    /* The client we were handed is live: ask again. */
+    reply = ttrpc_client_call_sync(r.client, "secure.agent.v1.Agent", "Health", &request.base,
+                                   10 * G_USEC_PER_SEC, &error);
+    ck_assert_msg(reply != NULL, "%s", error ? error->message : "");
+    health = secure__agent__v1__health_response__unpack(NULL, g_bytes_get_size(reply),
+                                                        g_bytes_get_data(reply, NULL));
+    ck_assert_ptr_nonnull(health);
+    ck_assert_str_eq(health->kernel_release, r.info.kernel_release);
+    secure__agent__v1__health_response__free_unpacked(health, NULL);
+
+    result_clear(&r);
+    destroy_vm(&domain, &config);
+}
+END_TEST
+
+START_TEST(test_agent_never_answers)
+{
+    g_autoptr(GStringChunk) strings = g_string_chunk_new(256);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmmDomain) domain = NULL;
+    Result r = {0};
+    VmmConfig config;
+
+    test_config(&config, strings, "silent", "VMM_TEST_SLEEP_INITRD");
+    add_shared_dir(&config, strings, VMM_SHARED_FS_9P);
+    domain = start_vm(&config);
+    vmm_domain_wait_agent(domain, NEVER_TIMEOUT_US, on_agent, &r);
+    run_until(&r.done, NEVER_TIMEOUT_US + 5 * G_USEC_PER_SEC);
+    ck_assert(r.done);
+    ck_assert_ptr_null(r.client);
+    ck_assert_msg(g_error_matches(r.error, VMM_ERROR, VMM_ERROR_TIMEOUT), "%s",
+                  r.error ? r.error->message : "");
+    /* The error quotes the console: the test init's line is there. */
+    ck_assert_msg(strstr(r.error->message, "sleep-init: started") != NULL, "%s",
+                  r.error->message);
+    result_clear(&r);
+    destroy_vm(&domain, &config);
+}
+END_TEST
+
+START_TEST(test_qemu_killed_from_outside)
+{
+    g_autoptr(GStringChunk) strings = g_string_chunk_new(256);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmmDomain) domain = NULL;
+    Result event = {0}, agent = {0};
+    gboolean never = FALSE;
+    VmmConfig config;
+    gint64 killed;
+
+    test_config(&config, strings, "killed", "VMM_TEST_SLEEP_INITRD");
+    add_shared_dir(&config, strings, VMM_SHARED_FS_VIRTIOFS);
+    domain = start_vm(&config);
+    vmm_domain_set_lifecycle_func(domain, on_event, &event);
+    vmm_domain_wait_agent(domain, NEVER_TIMEOUT_US, on_agent, &agent);
+    run_until(&never, G_USEC_PER_SEC);
+    ck_assert(!event.done && !agent.done);
+
+    killed = g_get_monotonic_time();
+    ck_assert_int_eq(kill(vmm_domain_get_pid(domain), SIGKILL), 0);
+    run_until(&event.done, 5 * G_USEC_PER_SEC);
+    ck_assert_msg(event.done, "no lifecycle event within 5 s");
+    ck_assert_int_eq(event.event, VMM_EVENT_STOPPED);
+    fprintf(stderr, "killed: lifecycle event after %.3f s (%s)\n", (event.when - killed) / 1e6,
+            event.detail);
+    ck_assert_int_lt(event.when - killed, EVENT_MAX_US);
+    ck_assert(!vmm_domain_is_running(domain));
+    ck_assert_int_eq(vmm_domain_get_pid(domain), 0);
+
+    run_until(&agent.done, G_USEC_PER_SEC);
+    ck_assert(g_error_matches(agent.error, VMM_ERROR, VMM_ERROR_STOPPED));
+    result_clear(&event);
+    result_clear(&agent);
+    destroy_vm(&domain, &config);
+}
+END_TEST
+
+/* A process that started a VM and died without cleaning up: the next start (or delete) finds
+ * its QEMU and virtiofsd by their command lines and removes everything. */
+START_TEST(test_stale_cleanup)
+{
+    g_autoptr(GStringChunk) strings = g_string_chunk_new(256);
+    g_autoptr(GError) error = NULL;
+    VmmConfig config;
+    int fds[2];
+    pid_t child, qemu = 0;
+    int status;
+
+    test_config(&config, strings, "stale", "VMM_TEST_SLEEP_INITRD");
+    add_shared_dir(&config, strings, VMM_SHARED_FS_VIRTIOFS);
+    ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+    child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        VmmDomain *domain = vmm_domain_start(&config, NULL);
+        pid_t pid = domain != NULL ? vmm_domain_get_pid(domain) : 0;
+
+        _exit(write(fds[1], &pid, sizeof(pid)) == sizeof(pid) ? 0 : 1);
+    }
+    close(fds[1]);
+    ck_assert_int_eq(read(fds[0], &qemu, sizeof(qemu)), sizeof(qemu));
+    close(fds[0]);
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_int_gt(qemu, 0);
+    ck_assert_msg(kill(qemu, 0) == 0, "QEMU %d should outlive its starter", qemu);
+    ck_assert(mounted(config.shared_dir));
+
+    ck_assert_msg(vmm_cleanup_stale(&config, &error), "%s", error ? error->message : "");
+    assert_nothing_left(&config);
+    /* Idempotent. */
+    ck_assert(vmm_cleanup_stale(&config, &error));
+    remove_run_dir(&config);
+}
+END_TEST
+
+START_TEST(test_missing_kernel)
+{
+    g_autoptr(GStringChunk) strings = g_string_chunk_new(256);
+    g_autoptr(GError) error = NULL;
+    VmmDomain *domain;
+    VmmConfig config;
+
+    test_config(&config, strings, "nokernel", "VMM_TEST_SLEEP_INITRD");
+    config.kernel = "/nonexistent/vmlinux";
+    domain = vmm_domain_start(&config, &error);
+    ck_assert_ptr_null(domain);
+    ck_assert(g_error_matches(error, VMM_ERROR, VMM_ERROR_NOT_FOUND));
+    ck_assert_msg(strstr(error->message, "'/nonexistent/vmlinux'") != NULL, "%s",
+                  error->message);
+    /* Nothing was started or created. */
+    ck_assert(!g_file_test(config.run_dir, G_FILE_TEST_EXISTS));
+    assert_nothing_left(&config);
+}
+END_TEST
+
+/* Exit 77 (or fail in CI) unless this host can run the VM tests. */
+static void require(gboolean ok, const char *reason)
+{
+    if (ok)
+        return;
+    if (g_strcmp0(g_getenv("CI"), "true") == 0) {
+        fprintf(stderr, "test-vmm-vm: required in CI: %s\n", reason);
+        exit(EXIT_FAILURE);
+    }
+    fprintf(stderr, "test-vmm-vm: skipped: %s\n", reason);
+    exit(77);
+}
+
+static gboolean env_file(const char *name)
+{
+    const char *path = g_getenv(name);
+
+    return path != NULL && g_file_test(path, G_FILE_TEST_IS_REGULAR);
+}
+
+int main(void)
+{
+    const TTest *const tests[] = {
+        test_missing_kernel,
+        test_boot_health_destroy,
+        test_agent_never_answers,
+        test_qemu_killed_from_outside,
+        test_stale_cleanup,
+        NULL,
+    };
+    g_autoptr(GError) error = NULL;
+    g_autofree char *cache = NULL;
+    int status;
+
+    require(geteuid() == 0, "needs root (libvirt's embedded QEMU driver, mounts)");
+    require(g_file_test("/usr/bin/qemu-system-x86_64", G_FILE_TEST_IS_EXECUTABLE),
+            "needs /usr/bin/qemu-system-x86_64 (qemu-system-x86)");
+    require(env_file("VMM_TEST_KERNEL") && env_file("VMM_TEST_SLEEP_INITRD"),
+            "needs the guest kernel and the test initramfs (built with the project)");
+    require(env_file("VMM_TEST_INITRD"), "needs the guest image (initramfs with secure-agent)");
+
+    tmp_dir = g_dir_make_tmp("vmm-XXXXXX", NULL);
+    status = vmm_test_run("vmm-vm", tests, 180);
+    /* The capabilities cache the cases shared; nothing else may be left. */
+    cache = g_build_filename(tmp_dir, "cache", NULL);
+    if (!vmm_remove_tree(cache, &error) || g_rmdir(tmp_dir) < 0) {
+        fprintf(stderr, "test-vmm-vm: '%s' not empty\n", tmp_dir);
+        status = EXIT_FAILURE;
+    }
+    g_free(tmp_dir);
+    return status;
+}

@@ -1,0 +1,231 @@
+/* Golden-file tests of vmm_domain_xml(): every tests/data/domain/<case>.conf (a VmmConfig as a
+ * key file, unset keys keep vmm_config_init() defaults) must produce exactly <case>.xml.
+ * VMM_REGENERATE=1 rewrites the .xml files for review; an .xml without its .conf fails. */
+#include <stdlib.h>
+
+#include "vmm.h"
+#include "vmm-test.h"
+
+#define GROUP "vm"
+
+static const char *golden_dir(void)
+{
+    const char *dir = g_getenv("VMM_GOLDEN_DIR");
+
+    ck_assert_msg(dir != NULL, "VMM_GOLDEN_DIR not set");
+    return dir;
+}
+
+static const char *string_key(GKeyFile *file, GStringChunk *strings, const char *key,
+                              const char *fallback)
+{
+    g_autofree char *value = g_key_file_get_string(file, GROUP, key, NULL);
+
+    return value != NULL ? g_string_chunk_insert(strings, value) : fallback;
+}
+
+static guint uint_key(GKeyFile *file, const char *key, guint fallback)
+{
+    g_autoptr(GError) error = NULL;
+    guint64 value = g_key_file_get_uint64(file, GROUP, key, &error);
+
+    return error == NULL ? (guint)value : fallback;
+}
+
+static void load_config(const char *path, VmmConfig *config, GStringChunk *strings)
+{
+    g_autoptr(GKeyFile) file = g_key_file_new();
+    g_autoptr(GError) error = NULL;
+    const char *accel, *shared_fs, *agent;
+
+    ck_assert_msg(g_key_file_load_from_file(file, path, G_KEY_FILE_NONE, &error), "%s: %s",
+                  path, error ? error->message : "");
+    vmm_config_init(config);
+    config->name = string_key(file, strings, "name", NULL);
+    config->run_dir = string_key(file, strings, "run_dir", NULL);
+    config->kernel = string_key(file, strings, "kernel", NULL);
+    config->initrd = string_key(file, strings, "initrd", NULL);
+    config->kernel_params = string_key(file, strings, "kernel_params", NULL);
+    config->machine = string_key(file, strings, "machine", config->machine);
+    config->emulator = string_key(file, strings, "emulator", config->emulator);
+    config->shared_dir = string_key(file, strings, "shared_dir", NULL);
+    config->virtiofsd = string_key(file, strings, "virtiofsd", config->virtiofsd);
+    config->memory_mib = uint_key(file, "memory_mib", config->memory_mib);
+    config->vcpus = uint_key(file, "vcpus", config->vcpus);
+    config->tcg_tb_cache_mib = uint_key(file, "tcg_tb_cache_mib", config->tcg_tb_cache_mib);
+    config->vsock_cid = uint_key(file, "vsock_cid", config->vsock_cid);
+    config->vsock_port = uint_key(file, "vsock_port", config->vsock_port);
+
+    accel = string_key(file, strings, "accel", "tcg");
+    ck_assert_msg(vmm_accel_from_name(accel, &config->accel), "%s: accel '%s'", path, accel);
+    shared_fs = string_key(file, strings, "shared_fs", "none");
+    config->shared_fs = g_str_equal(shared_fs, "virtiofs") ? VMM_SHARED_FS_VIRTIOFS
+                        : g_str_equal(shared_fs, "9p")     ? VMM_SHARED_FS_9P
+                                                           : VMM_SHARED_FS_NONE;
+    agent = string_key(file, strings, "agent", "virtio-serial");
+    config->agent = g_str_equal(agent, "vsock") ? VMM_AGENT_VSOCK : VMM_AGENT_VIRTIO_SERIAL;
+}
+
+static void check_case(const char *conf_path)
+{
+    g_autoptr(GStringChunk) strings = g_string_chunk_new(256);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *base = g_strndup(conf_path, strlen(conf_path) - strlen(".conf"));
+    g_autofree char *xml_path = g_strconcat(base, ".xml", NULL);
+    g_autofree char *expected = NULL;
+    g_autofree char *xml = NULL;
+    VmmConfig config;
+
+    load_config(conf_path, &config, strings);
+    xml = vmm_domain_xml(&config, &error);
+    ck_assert_msg(xml != NULL, "%s: %s", conf_path, error ? error->message : "");
+    if (g_getenv("VMM_REGENERATE") != NULL) {
+        ck_assert(g_file_set_contents(xml_path, xml, -1, NULL));
+        return;
+    }
+    ck_assert_msg(g_file_get_contents(xml_path, &expected, NULL, NULL),
+                  "'%s' missing (VMM_REGENERATE=1 writes it)", xml_path);
+    ck_assert_msg(g_str_equal(xml, expected), "%s differs from what we generate:\n%s", xml_path,
+                  xml);
+}
+
+START_TEST(test_golden_files)
+{
+    g_autoptr(GDir) dir = g_dir_open(golden_dir(), 0, NULL);
+    const char *entry;
+    guint cases = 0;
+
+    ck_assert(dir != NULL);
+    while ((entry = g_dir_read_name(dir)) != NULL) {
+        g_autofree char *path = g_build_filename(golden_dir(), entry, NULL);
+
+        if (g_str_has_suffix(entry, ".conf")) {
+            check_case(path);
+            cases++;
+        } else if (g_str_has_suffix(entry, ".xml")) {
+            g_autofree char *base = g_strndup(path, strlen(path) - strlen(".xml"));
+            g_autofree char *conf = g_strconcat(base, ".conf", NULL);
+
+            ck_assert_msg(g_file_test(conf, G_FILE_TEST_EXISTS), "unused golden file '%s'",
+                          path);
+        } else {
+            ck_abort_msg("unexpected file '%s' in the golden directory", path);
+        }
+    }
+    ck_assert_uint_ge(cases, 4);
+}
+END_TEST
+
+static void valid_config(VmmConfig *config)
+{
+    vmm_config_init(config);
+    config->name = "pod1";
+    config->run_dir = "/run/sc/pod1";
+    config->kernel = "/k/vmlinux";
+    config->initrd = "/k/initramfs.img";
+    config->accel = VMM_ACCEL_TCG;
+}
+
+static void assert_invalid(const VmmConfig *config, const char *quoted)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *xml = vmm_domain_xml(config, &error);
+
+    ck_assert_ptr_null(xml);
+    ck_assert(g_error_matches(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG));
+    ck_assert_msg(strstr(error->message, quoted) != NULL, "'%s' not in '%s'", quoted,
+                  error->message);
+}
+
+START_TEST(test_invalid_configs)
+{
+    VmmConfig config;
+    g_autofree char *long_dir = g_strnfill(100, 'd');
+    g_autofree char *long_run_dir = g_strconcat("/", long_dir, NULL);
+
+    valid_config(&config);
+    config.name = "../escape";
+    assert_invalid(&config, "'../escape'");
+
+    valid_config(&config);
+    config.name = NULL;
+    assert_invalid(&config, "(unset)");
+
+    valid_config(&config);
+    config.kernel = "relative/vmlinux";
+    assert_invalid(&config, "'relative/vmlinux'");
+
+    valid_config(&config);
+    config.accel = VMM_ACCEL_AUTO;
+    assert_invalid(&config, "resolved");
+
+    valid_config(&config);
+    config.memory_mib = 16;
+    assert_invalid(&config, "memory 16 MiB");
+
+    valid_config(&config);
+    config.shared_fs = VMM_SHARED_FS_VIRTIOFS;
+    assert_invalid(&config, "shared directory");
+
+    valid_config(&config);
+    config.agent = VMM_AGENT_VSOCK;
+    config.vsock_cid = 2;
+    assert_invalid(&config, "vsock cid 2");
+
+    valid_config(&config);
+    config.run_dir = long_run_dir;
+    assert_invalid(&config, "agent socket path");
+
+    valid_config(&config);
+    config.machine = "q35'/><evil";
+    assert_invalid(&config, "machine type");
+}
+END_TEST
+
+START_TEST(test_accel_names)
+{
+    VmmAccel accel = VMM_ACCEL_LAST;
+
+    for (VmmAccel a = 0; a < VMM_ACCEL_LAST; a++) {
+        ck_assert(vmm_accel_from_name(vmm_accel_name(a), &accel));
+        ck_assert_int_eq(accel, a);
+    }
+    ck_assert(!vmm_accel_from_name("hvf", &accel));
+    ck_assert(!vmm_accel_from_name(NULL, &accel));
+}
+END_TEST
+
+START_TEST(test_derived_paths)
+{
+    VmmConfig config;
+    g_autofree char *uri = NULL;
+    g_autofree char *socket_path = NULL;
+    g_autofree char *name = NULL;
+
+    valid_config(&config);
+    uri = vmm_config_uri(&config);
+    socket_path = vmm_config_agent_socket(&config);
+    name = vmm_config_domain_name(&config);
+    ck_assert_str_eq(uri, "qemu:///embed?root=/run/sc/pod1/libvirt");
+    ck_assert_str_eq(socket_path, "/run/sc/pod1/agent.sock");
+    ck_assert_str_eq(name, "sc-pod1");
+
+    g_clear_pointer(&uri, g_free);
+    config.uri = "qemu:///system";
+    uri = vmm_config_uri(&config);
+    ck_assert_str_eq(uri, "qemu:///system");
+}
+END_TEST
+
+int main(void)
+{
+    const TTest *const tests[] = {
+        test_golden_files,
+        test_invalid_configs,
+        test_accel_names,
+        test_derived_paths,
+        NULL,
+    };
+
+    return vmm_test_run("vmm-xml", tests, 30);
+}
