@@ -190,8 +190,13 @@ START_TEST(test_output_buffer_is_bounded)
         g_autofree char *data = read_once(output, 65536, &eof);
         gsize len = strlen(data);
 
-        for (gsize i = 0; i < len; i++)
-            ck_assert_int_eq(data[i], 'a' + ((received + i) / 4096) % 26);
+        gsize bad = len;
+
+        for (gsize i = 0; i < len && bad == len; i++) {
+            if (data[i] != (char)('a' + ((received + i) / 4096) % 26))
+                bad = i;
+        }
+        ck_assert_msg(bad == len, "byte %zu is out of order", received + bad);
         received += len;
     }
     ck_assert_uint_eq(received, written);
