@@ -19,7 +19,7 @@ run="libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system qemu-system
 # Test: containerd's .proto files (conformance oracle), protoc, runc (differential checks),
 # busybox for test images, clang + libFuzzer for the fuzz targets.
 test="golang-github-containerd-containerd-dev protobuf-compiler libprotobuf-dev runc
-      busybox-static clang libclang-rt-14-dev llvm psmisc"
+      busybox-static clang libclang-rt-14-dev llvm psmisc libvirt-clients"
 
 export DEBIAN_FRONTEND=noninteractive
 missing=""
