@@ -11,9 +11,6 @@
 #include "ttrpc-unix.h"
 #include "ttrpc.pb-c.h"
 
-/* Stream ids are 32-bit and never reused on one connection. */
-#define LAST_STREAM_ID (G_MAXUINT32 - 1)
-
 typedef struct {
     TtrpcClient *client;
     guint32 stream_id;
@@ -28,9 +25,9 @@ struct _TtrpcClient {
     gboolean freed; /* ttrpc_client_free() ran; memory stays while a dispatch holds a ref */
     GMainContext *context;
     TtrpcConnection *connection;
-    guint32 next_stream_id;
-    GHashTable *pending; /* stream id -> PendingCall */
-    GPtrArray *metadata; /* Ttrpc__KeyValue */
+    guint64 next_stream_id; /* 32-bit on the wire and never reused: 64 bits see the end */
+    GHashTable *pending;    /* stream id -> PendingCall */
+    GPtrArray *metadata;    /* Ttrpc__KeyValue */
     TtrpcClientClosedFunc closed_func;
     gpointer closed_data;
 };
@@ -333,7 +330,7 @@ void ttrpc_client_call(TtrpcClient *client, const char *service, const char *met
                                name));
         return;
     }
-    if (client->next_stream_id > LAST_STREAM_ID) {
+    if (client->next_stream_id > G_MAXUINT32) {
         fail_later(client->context, func, user_data,
                    g_error_new(TTRPC_ERROR, TTRPC_CODE_RESOURCE_EXHAUSTED,
                                "calling %s: stream ids exhausted on this connection", name));

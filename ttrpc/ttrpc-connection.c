@@ -14,6 +14,9 @@
 #define READ_CHUNK (64 * 1024)
 /* Reads per dispatch, so one busy peer cannot starve the others on the same context. */
 #define READS_PER_DISPATCH 16
+/* Above this many queued output bytes we stop reading: a peer that sends calls but never
+ * reads the replies gets back-pressure instead of growing our memory without bound. */
+#define OUT_QUEUE_HIGH (16u << 20)
 
 typedef struct {
     GSource source;
@@ -31,6 +34,7 @@ struct _TtrpcConnection {
     guint8 *read_buffer;
     GQueue out; /* GBytes, each one whole frame */
     gsize out_offset;
+    gsize out_bytes;     /* queued and not yet written */
     GError *write_error; /* reported from the next dispatch, never from inside send */
     TtrpcConnectionCallbacks callbacks;
     gpointer user_data;
@@ -49,9 +53,16 @@ static gssize write_some(TtrpcConnection *connection, const guint8 *buf, gsize l
     return write(connection->fd, buf, len);
 }
 
+static gboolean may_read(TtrpcConnection *connection)
+{
+    return connection->out_bytes < OUT_QUEUE_HIGH;
+}
+
 static void update_condition(TtrpcConnection *connection)
 {
-    GIOCondition condition = G_IO_IN | G_IO_HUP | G_IO_ERR;
+    GIOCondition condition = G_IO_HUP | G_IO_ERR;
+    if (may_read(connection))
+        condition |= G_IO_IN;
     if (!g_queue_is_empty(&connection->out))
         condition |= G_IO_OUT;
     g_source_modify_unix_fd(connection->source, connection->fd_tag, condition);
@@ -77,6 +88,7 @@ static gboolean flush(TtrpcConnection *connection, GError **error)
             return FALSE;
         }
         connection->out_offset += n;
+        connection->out_bytes -= n;
         if (connection->out_offset == size) {
             g_bytes_unref(g_queue_pop_head(&connection->out));
             connection->out_offset = 0;
@@ -104,7 +116,7 @@ static void deliver(TtrpcConnection *connection, const guint8 *data, gsize len)
 /* Reads what is there. FALSE with @error at end of stream or on a read error. */
 static gboolean read_some(TtrpcConnection *connection, GError **error)
 {
-    for (int i = 0; i < READS_PER_DISPATCH && !connection->closed; i++) {
+    for (int i = 0; i < READS_PER_DISPATCH && !connection->closed && may_read(connection); i++) {
         gssize n = read(connection->fd, connection->read_buffer, READ_CHUNK);
         if (n < 0 && errno == EINTR)
             continue;
@@ -140,8 +152,11 @@ static gboolean connection_dispatch(GSource *source, GSourceFunc callback, gpoin
     g_source_set_ready_time(source, -1);
     if (error == NULL && (revents & G_IO_OUT))
         flush(connection, &error);
-    if (error == NULL && (revents & (G_IO_IN | G_IO_HUP | G_IO_ERR)))
+    if (error == NULL && (revents & (G_IO_IN | G_IO_HUP | G_IO_ERR)) && may_read(connection))
         read_some(connection, &error);
+    else if (error == NULL && (revents & (G_IO_HUP | G_IO_ERR)))
+        g_set_error_literal(&error, TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE,
+                            "peer hung up with replies still queued");
     if (error != NULL && !connection->closed)
         connection_fail(connection, error);
     return G_SOURCE_CONTINUE;
@@ -203,9 +218,12 @@ gboolean ttrpc_connection_send(TtrpcConnection *connection, guint32 stream_id, T
         return FALSE;
     gboolean was_idle = g_queue_is_empty(&connection->out);
     g_queue_push_tail(&connection->out, frame);
-    if (!was_idle || connection->write_error != NULL)
+    connection->out_bytes += g_bytes_get_size(frame);
+    if (connection->write_error != NULL)
         return TRUE;
-    if (!flush(connection, &connection->write_error))
+    if (!was_idle)
+        update_condition(connection); /* may stop reading, see OUT_QUEUE_HIGH */
+    else if (!flush(connection, &connection->write_error))
         g_source_set_ready_time(connection->source, 0);
     return TRUE;
 }
@@ -218,6 +236,7 @@ void ttrpc_connection_close(TtrpcConnection *connection)
     g_source_destroy(connection->source);
     g_clear_pointer(&connection->source, g_source_unref);
     g_queue_clear_full(&connection->out, (GDestroyNotify)g_bytes_unref);
+    connection->out_bytes = 0;
     g_clear_error(&connection->write_error);
     close(connection->fd);
     connection->fd = -1;

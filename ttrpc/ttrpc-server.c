@@ -63,10 +63,20 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Ttrpc__Request, request_free)
 
 /* ---- replies --------------------------------------------------------------------------- */
 
+static void send_status(ServerConnection *owner, guint32 stream_id, TtrpcCode code,
+                        const char *message);
+
 static void send_response(ServerConnection *owner, guint32 stream_id,
                           const Ttrpc__Response *response)
 {
     gsize size = ttrpc__response__get_packed_size(response);
+    if (size > TTRPC_FRAME_MAX_DATA) {
+        g_autofree char *message =
+            g_strdup_printf("reply of %zu bytes exceeds the maximum message size of %u", size,
+                            TTRPC_FRAME_MAX_DATA);
+        send_status(owner, stream_id, TTRPC_CODE_RESOURCE_EXHAUSTED, message);
+        return;
+    }
     g_autofree guint8 *bytes = g_malloc(MAX(size, 1));
     ttrpc__response__pack(response, bytes);
     ttrpc_connection_send(owner->connection, stream_id, TTRPC_FRAME_RESPONSE, bytes, size);
@@ -78,9 +88,11 @@ static void send_status(ServerConnection *owner, guint32 stream_id, TtrpcCode co
     Google__Rpc__Status status = GOOGLE__RPC__STATUS__INIT;
     Ttrpc__Response response = TTRPC__RESPONSE__INIT;
     status.code = code;
-    status.message = (char *)message;
+    /* A status that does not fit either (a huge message) is cut: it must go out. */
+    status.message = g_strndup(message, TTRPC_FRAME_MAX_DATA / 2);
     response.status = &status;
     send_response(owner, stream_id, &response);
+    g_free(status.message);
 }
 
 static void send_status_printf(ServerConnection *owner, guint32 stream_id, TtrpcCode code,
@@ -168,12 +180,7 @@ void ttrpc_call_return(TtrpcCall *call, const ProtobufCMessage *reply)
             protobuf_c_message_pack(reply, payload);
             response.payload.data = payload;
         }
-        if (response.payload.len > TTRPC_FRAME_MAX_DATA - 16)
-            send_status_printf(call->owner, call->stream_id, TTRPC_CODE_RESOURCE_EXHAUSTED,
-                               "reply of %zu bytes exceeds the maximum message size",
-                               response.payload.len);
-        else
-            send_response(call->owner, call->stream_id, &response);
+        send_response(call->owner, call->stream_id, &response);
     }
     call_free(call);
 }

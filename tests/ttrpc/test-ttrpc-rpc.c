@@ -330,6 +330,19 @@ START_TEST(test_char_device_transport)
 }
 END_TEST
 
+START_TEST(test_reply_too_large)
+{
+    TestRig *rig = test_rig_new(TRUE);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) bytes =
+        ttrpc_client_call_sync(rig->client, TEST_SERVICE, "Big", NULL, 0, &error);
+    ck_assert_ptr_null(bytes);
+    ck_assert(g_error_matches(error, TTRPC_ERROR, TTRPC_CODE_RESOURCE_EXHAUSTED));
+    ck_assert_ptr_nonnull(strstr(error->message, "4194320"));
+    test_rig_free(rig);
+}
+END_TEST
+
 static Suite *rpc_suite(void)
 {
     Suite *suite = suite_create("ttrpc-rpc");
@@ -341,6 +354,7 @@ static Suite *rpc_suite(void)
     tcase_add_test(unary, test_metadata);
     tcase_add_test(unary, test_large_payload);
     tcase_add_test(unary, test_request_too_large);
+    tcase_add_test(unary, test_reply_too_large);
     suite_add_tcase(suite, unary);
 
     TCase *flow = tcase_create("flow");

@@ -274,6 +274,89 @@ START_TEST(test_peer_not_reading)
 }
 END_TEST
 
+/* A peer that sends calls and never reads the replies: the server stops reading once its
+ * output queue is full, so the peer's writes block instead of the server's memory growing;
+ * no reply is lost once the peer reads again. */
+START_TEST(test_back_pressure)
+{
+    TestRig *rig = test_rig_new(FALSE);
+    g_autofree char *value = g_strnfill(64 * 1024, 'v');
+    TEST_KV(kv, "k", value);
+    gsize payload_len = ttrpc__key_value__get_packed_size(&kv);
+    g_autofree guint8 *payload = g_malloc(payload_len);
+    ttrpc__key_value__pack(&kv, payload);
+    Ttrpc__Request request = TTRPC__REQUEST__INIT;
+    request.service = (char *)TEST_SERVICE;
+    request.method = (char *)"Echo";
+    request.payload.len = payload_len;
+    request.payload.data = payload;
+    gsize len = ttrpc__request__get_packed_size(&request);
+    g_autofree guint8 *body = g_malloc(len);
+    ttrpc__request__pack(&request, body);
+
+    const gsize cap = 64u << 20;
+    gsize written = 0;
+    guint blocked = 0;
+    guint32 next_id = 1;
+    g_autoptr(GByteArray) pending = g_byte_array_new();
+    g_unix_set_fd_nonblocking(rig->raw_fd, TRUE, NULL);
+    while (written < cap && blocked < 200) {
+        if (pending->len == 0) {
+            guint8 header[TTRPC_FRAME_HEADER_SIZE];
+            TtrpcFrameHeader h = {.length = len, .stream_id = next_id, .type = 1};
+            next_id += 2;
+            ttrpc_frame_header_encode(&h, header);
+            g_byte_array_append(pending, header, sizeof(header));
+            g_byte_array_append(pending, body, len);
+        }
+        gssize n = write(rig->raw_fd, pending->data, pending->len);
+        if (n > 0) {
+            g_byte_array_remove_range(pending, 0, n);
+            written += n;
+            blocked = 0;
+        } else {
+            ck_assert_int_eq(errno, EAGAIN);
+            blocked++;
+        }
+        test_rig_drain(rig);
+    }
+    ck_assert_msg(written < cap, "the server kept reading: %zu bytes taken", written);
+
+    /* Now read: the server resumes, the rest of the frame in flight goes in, and every call
+     * gets its reply, in order. */
+    g_autoptr(TtrpcFrameDecoder) decoder = ttrpc_frame_decoder_new();
+    g_autofree guint8 *buf = g_malloc(65536);
+    guint32 expected_id = 1;
+    gint64 end = g_get_monotonic_time() + 4 * TEST_WAIT_US;
+    while (expected_id < next_id) {
+        ck_assert_msg(g_get_monotonic_time() < end, "replies stopped at stream %u", expected_id);
+        if (pending->len > 0) {
+            gssize n = write(rig->raw_fd, pending->data, pending->len);
+            if (n > 0)
+                g_byte_array_remove_range(pending, 0, n);
+        }
+        gssize n = read(rig->raw_fd, buf, 65536);
+        const guint8 *data = buf;
+        gsize left = n > 0 ? n : 0;
+        while (left > 0) {
+            if (ttrpc_frame_decoder_feed(decoder, &data, &left) != TTRPC_FRAME_COMPLETE)
+                continue;
+            const TtrpcFrameHeader *header = ttrpc_frame_decoder_header(decoder);
+            ck_assert_uint_eq(header->stream_id, expected_id);
+            g_autoptr(Ttrpc__Response) response =
+                ttrpc__response__unpack(NULL, header->length, ttrpc_frame_decoder_data(decoder));
+            ck_assert_ptr_nonnull(response);
+            ck_assert_ptr_null(response->status);
+            ck_assert_uint_eq(response->payload.len, payload_len);
+            expected_id += 2;
+        }
+        test_rig_drain(rig);
+    }
+    ck_assert_uint_eq(pending->len, 0);
+    test_rig_free(rig);
+}
+END_TEST
+
 static Suite *server_suite(void)
 {
     Suite *suite = suite_create("ttrpc-server");
@@ -293,6 +376,7 @@ static Suite *server_suite(void)
     tcase_add_test(calls, test_pending_call_does_not_block);
     tcase_add_test(calls, test_truncated_frame_closes);
     tcase_add_test(calls, test_peer_not_reading);
+    tcase_add_test(calls, test_back_pressure);
     suite_add_tcase(suite, calls);
     return suite;
 }

@@ -68,8 +68,20 @@ static void metadata(TtrpcCall *call, const guint8 *payload, gsize len, gpointer
     ttrpc__key_value__free_unpacked(kv, NULL);
 }
 
+/* Replies with a KeyValue above the frame size cap. */
+static void big(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+{
+    (void)payload;
+    (void)len;
+    (void)user_data;
+    g_autofree char *value = g_strnfill(TTRPC_FRAME_MAX_DATA + 1, 'b');
+    TEST_KV(reply, "big", value);
+    ttrpc_call_return(call, &reply.base);
+}
+
 static const TtrpcMethod test_methods[] = {
-    {"Echo", echo}, {"Fail", fail_call}, {"Empty", empty}, {"Hold", hold}, {"Metadata", metadata},
+    {"Echo", echo}, {"Fail", fail_call},    {"Empty", empty},
+    {"Hold", hold}, {"Metadata", metadata}, {"Big", big},
 };
 
 static void on_server_closed(TtrpcServer *server, gpointer user_data)
