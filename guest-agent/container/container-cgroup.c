@@ -138,6 +138,9 @@ static gboolean apply_memory(ContainerCgroup *cg, const OciResources *res, GErro
     }
     swap -= res->memory_limit;
   }
+  /* Without swap accounting there is no swap to limit, which is what 0 asks for. */
+  if (swap == 0 && faccessat(cg->dir_fd, "memory.swap.max", F_OK, 0) < 0)
+    return TRUE;
   return write_limit(cg, "memory.swap.max", swap, error);
 }
 

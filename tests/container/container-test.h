@@ -12,12 +12,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_put)
 /* Exits 77 with `reason` (or fails when CI=true) unless we are root with busybox-static. */
 void ct_require_root(void);
 
+/* Exits 77 unless our cgroup v2 directory offers every controller in `names`. */
+void ct_require_controllers(const char *const *names);
+
 typedef struct {
   char *dir;           /* temp dir holding rootfs/ and host-side files */
   char *rootfs;
   char *cgroup_root;   /* temporary cgroup v2 directory */
   int fd_count;        /* open fds when the environment was made */
-  int mount_count;     /* lines of /proc/self/mountinfo then */
   int next_id;
 } CtEnv;
 
