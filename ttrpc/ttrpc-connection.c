@@ -232,6 +232,10 @@ void ttrpc_connection_close(TtrpcConnection *connection)
 {
     if (connection->closed)
         return;
+    /* Best effort, never blocking: a reply sent just before the close (Shutdown) still
+     * leaves when the socket has room. */
+    if (connection->write_error == NULL && !g_queue_is_empty(&connection->out))
+        flush(connection, NULL);
     connection->closed = TRUE;
     g_source_destroy(connection->source);
     g_clear_pointer(&connection->source, g_source_unref);

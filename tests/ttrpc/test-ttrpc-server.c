@@ -357,6 +357,33 @@ START_TEST(test_back_pressure)
 }
 END_TEST
 
+/* A handler frees the server while more requests wait in the same read: its reply still goes
+ * out, nothing after it is dispatched, and the connection closes. */
+START_TEST(test_free_from_handler)
+{
+    TestRig *rig = test_rig_new(FALSE);
+    Ttrpc__Request request = TTRPC__REQUEST__INIT;
+    request.service = (char *)TEST_SERVICE;
+    request.method = (char *)"FreeServer";
+    g_autoptr(GByteArray) both = g_byte_array_new();
+    for (guint32 id = 1; id <= 3; id += 2) {
+        guint8 body[64];
+        gsize len = ttrpc__request__pack(&request, body);
+        guint8 header[TTRPC_FRAME_HEADER_SIZE];
+        TtrpcFrameHeader h = {.length = len, .stream_id = id, .type = TTRPC_FRAME_REQUEST};
+        ttrpc_frame_header_encode(&h, header);
+        g_byte_array_append(both, header, sizeof(header));
+        g_byte_array_append(both, body, len);
+        request.method = (char *)"Empty";
+    }
+    ck_assert_int_eq(write(rig->raw_fd, both->data, both->len), both->len);
+    expect_code(rig, 1, TTRPC_CODE_OK);
+    ck_assert_ptr_null(rig->server);
+    ck_assert(raw_wait_eof(rig));
+    test_rig_free(rig);
+}
+END_TEST
+
 static Suite *server_suite(void)
 {
     Suite *suite = suite_create("ttrpc-server");
@@ -377,6 +404,7 @@ static Suite *server_suite(void)
     tcase_add_test(calls, test_truncated_frame_closes);
     tcase_add_test(calls, test_peer_not_reading);
     tcase_add_test(calls, test_back_pressure);
+    tcase_add_test(calls, test_free_from_handler);
     suite_add_tcase(suite, calls);
     return suite;
 }

@@ -79,9 +79,24 @@ static void big(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user
     ttrpc_call_return(call, &reply.base);
 }
 
+/* Answers, then frees the whole server from inside the handler (a daemon's Shutdown). */
+static void free_server(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+{
+    (void)payload;
+    (void)len;
+    TestRig *rig = user_data;
+    ttrpc_call_return(call, NULL);
+    g_clear_pointer(&rig->server, ttrpc_server_free);
+}
+
 static const TtrpcMethod test_methods[] = {
-    {"Echo", echo}, {"Fail", fail_call},    {"Empty", empty},
-    {"Hold", hold}, {"Metadata", metadata}, {"Big", big},
+    {"Echo", echo},
+    {"Fail", fail_call},
+    {"Empty", empty},
+    {"Hold", hold},
+    {"Metadata", metadata},
+    {"Big", big},
+    {"FreeServer", free_server},
 };
 
 static void on_server_closed(TtrpcServer *server, gpointer user_data)
