@@ -266,9 +266,11 @@ void ttrpc_client_free(TtrpcClient *client)
 
 void ttrpc_client_set_metadata(TtrpcClient *client, const char *key, const char *value)
 {
+    /* Keys are lower case on the wire, as the Go implementation sends them. */
+    g_autofree char *lower = g_ascii_strdown(key, -1);
     for (guint i = 0; i < client->metadata->len; i++) {
         Ttrpc__KeyValue *kv = g_ptr_array_index(client->metadata, i);
-        if (g_str_equal(kv->key, key)) {
+        if (g_str_equal(kv->key, lower)) {
             g_free(kv->value);
             kv->value = g_strdup(value);
             return;
@@ -276,7 +278,7 @@ void ttrpc_client_set_metadata(TtrpcClient *client, const char *key, const char 
     }
     Ttrpc__KeyValue *kv = g_new(Ttrpc__KeyValue, 1);
     ttrpc__key_value__init(kv);
-    kv->key = g_strdup(key);
+    kv->key = g_steal_pointer(&lower);
     kv->value = g_strdup(value);
     g_ptr_array_add(client->metadata, kv);
 }

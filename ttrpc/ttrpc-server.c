@@ -210,7 +210,7 @@ gint64 ttrpc_call_get_deadline(TtrpcCall *call)
 const char *ttrpc_call_get_metadata(TtrpcCall *call, const char *key)
 {
     for (char **kv = call->metadata; kv[0] != NULL; kv += 2)
-        if (g_str_equal(kv[0], key))
+        if (g_ascii_strcasecmp(kv[0], key) == 0)
             return kv[1];
     return NULL;
 }

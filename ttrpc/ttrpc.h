@@ -90,7 +90,7 @@ void ttrpc_call_return_gerror(TtrpcCall *call, const GError *error);
 
 /* Monotonic deadline (g_get_monotonic_time() units) from timeout_nano, or 0 for none. */
 gint64 ttrpc_call_get_deadline(TtrpcCall *call);
-/* The request metadata value for @key, or NULL. */
+/* The request metadata value for @key (compared ignoring ASCII case), or NULL. */
 const char *ttrpc_call_get_metadata(TtrpcCall *call, const char *key);
 /* TRUE once the connection is gone or the deadline has passed: a reply would be dropped. */
 gboolean ttrpc_call_is_cancelled(TtrpcCall *call);
@@ -114,7 +114,8 @@ TtrpcClient *ttrpc_client_connect_unix(const char *path, GMainContext *context, 
  * closes the fd, frees @client. */
 void ttrpc_client_free(TtrpcClient *client);
 
-/* Metadata sent with every later call (e.g. containerd-namespace-ttrpc). */
+/* Metadata sent with every later call (e.g. containerd-namespace-ttrpc); the key is sent in
+ * lower case, as Go's ttrpc does. */
 void ttrpc_client_set_metadata(TtrpcClient *client, const char *key, const char *value);
 
 /* Called once when the connection ends; pending calls fail as described above. */

@@ -42,7 +42,7 @@ START_TEST(test_stream_ids_and_envelope)
     TestReply replies[3] = {0};
     TEST_KV(kv, "x", "y");
 
-    ttrpc_client_set_metadata(rig->client, "containerd-namespace-ttrpc", "default");
+    ttrpc_client_set_metadata(rig->client, "Containerd-Namespace-TTRPC", "default");
     for (guint i = 0; i < 3; i++)
         ttrpc_client_call(rig->client, "svc.A", i == 1 ? "Two" : "One", i == 2 ? &kv.base : NULL,
                           i == 0 ? 2 * G_USEC_PER_SEC : 0, test_reply_func, &replies[i]);

@@ -227,7 +227,7 @@ END_TEST
 START_TEST(test_metadata)
 {
     TestRig *rig = test_rig_new(TRUE);
-    TEST_KV(request, "containerd-namespace-ttrpc", "");
+    TEST_KV(request, "Containerd-Namespace-Ttrpc", ""); /* looked up ignoring case */
     g_autoptr(GError) error = NULL;
 
     for (guint round = 0; round < 3; round++) {
