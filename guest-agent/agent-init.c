@@ -139,11 +139,28 @@ static gboolean init_loopback_up(GError **error)
     return ok;
 }
 
+/* pivot_root(2) refuses to move away a root that is the initial rootfs mount (it has no parent),
+ * and every container's mount namespace starts as a copy of ours. So the agent first puts a bind
+ * mount of the initramfs over it and chroots into that, as switch_root does with a real root. */
+static gboolean init_leave_rootfs(GError **error)
+{
+    static const char bind_dir[] = "/.sc-root";
+
+    if ((mkdir(bind_dir, 0700) < 0 && errno != EEXIST) ||
+        mount("/", bind_dir, NULL, MS_BIND, NULL) < 0 || chdir(bind_dir) < 0 ||
+        mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0) {
+        g_set_error(error, AGENT_ERROR, AGENT_ERROR_FAILED, "move the root off the initramfs: %s",
+                    g_strerror(errno));
+        return FALSE;
+    }
+    return TRUE;
+}
+
 gboolean agent_init_setup(GError **error)
 {
     g_autoptr(GError) local_error = NULL;
 
-    if (!init_mount_all(error))
+    if (!init_leave_rootfs(error) || !init_mount_all(error))
         return FALSE;
     init_load_modules();
     if (!init_enable_controllers(&local_error))

@@ -49,8 +49,7 @@ static void test_write(const char *rootfs, const char *name, const char *text)
                   "%s", error ? error->message : "");
 }
 
-/* A root with busybox and a symlink for each of its applets. */
-static void test_build_rootfs(const char *rootfs)
+void agent_test_build_rootfs(const char *rootfs)
 {
     static const char *const dirs[] = {"bin", "proc", "sys", "dev", "tmp", "etc", "root", "mnt"};
     g_autofree char *busybox = NULL;
@@ -99,7 +98,7 @@ AgentTest *agent_test_start(void)
     test->rootfs = g_build_filename(test->tmpdir, "rootfs", NULL);
     test->state_dir = g_build_filename(test->tmpdir, "state", NULL);
     test->socket_path = g_build_filename(test->tmpdir, "agent.sock", NULL);
-    test_build_rootfs(test->rootfs);
+    agent_test_build_rootfs(test->rootfs);
     listen = g_strconcat("unix:", test->socket_path, NULL);
     char *argv[] = {(char *)g_getenv("SC_AGENT"), "--listen", listen, "--state-dir",
                     test->state_dir, NULL};
@@ -124,7 +123,7 @@ AgentTest *agent_test_start(void)
     return test;
 }
 
-static void test_remove_tree(const char *path)
+void agent_test_remove_tree(const char *path)
 {
     g_autoptr(GError) error = NULL;
     int status = 0;
@@ -148,7 +147,7 @@ void agent_test_stop(AgentTest *test)
                   "the agent left its cgroup %s", test->cgroup_root);
     ck_assert_msg(!g_file_test(test->socket_path, G_FILE_TEST_EXISTS),
                   "the agent left its socket");
-    test_remove_tree(test->tmpdir);
+    agent_test_remove_tree(test->tmpdir);
     g_free(test->tmpdir);
     g_free(test->rootfs);
     g_free(test->state_dir);

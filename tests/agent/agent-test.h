@@ -12,6 +12,8 @@ G_BEGIN_DECLS
 
 #define AGENT_TEST_SERVICE "secure.agent.v1.Agent"
 
+/* The calls below use only @client and @rootfs, so a test may fill those two itself to drive an
+ * agent it did not start (one in a VM). */
 typedef struct {
     char *tmpdir;
     char *rootfs;      /* busybox root shared by every container of the test */
@@ -26,6 +28,11 @@ typedef struct {
 G_NORETURN void agent_test_skip(const char *reason);
 /* Skips (as above) unless run as root with busybox-static and the agent binary ($SC_AGENT). */
 void agent_test_require(void);
+
+/* A root with busybox and a symlink for each of its applets, at @rootfs. */
+void agent_test_build_rootfs(const char *rootfs);
+/* rm -rf, staying on one file system. */
+void agent_test_remove_tree(const char *path);
 
 /* Builds the rootfs, starts the agent, connects. Aborts the test on failure. */
 AgentTest *agent_test_start(void);

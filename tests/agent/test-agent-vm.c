@@ -1,0 +1,236 @@
+/* secure-agent as PID 1 of a real pod VM (root, QEMU/TCG, the built guest image): the shared fs
+ * mount of CreateSandbox, containers and exec built by an init-mode agent, cgroup v2 with every
+ * controller (memory stats, an OOM kill reported), and DestroySandbox powering the VM off. */
+#include "agent-test.h"
+#include "vmm.h"
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cgroups-v2-metrics.pb-c.h"
+
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define BOOT_TIMEOUT_US (180 * G_USEC_PER_SEC)
+#define POWER_OFF_TIMEOUT_US (30 * G_USEC_PER_SEC)
+#define GUEST_SHARED "/run/secure-agent/shared"
+
+typedef struct {
+    gboolean done;
+    TtrpcClient *client;
+    guint32 agent_pid;
+    char *kernel_release;
+    GError *error;
+} AgentReady;
+
+static void on_agent(VmmDomain *domain, TtrpcClient *client, const VmmAgentInfo *info,
+                     const GError *error, gpointer data)
+{
+    AgentReady *ready = data;
+
+    (void)domain;
+    ready->done = TRUE;
+    ready->client = client;
+    ready->error = error != NULL ? g_error_copy(error) : NULL;
+    if (info != NULL) {
+        ready->agent_pid = info->agent_pid;
+        ready->kernel_release = g_strdup(info->kernel_release);
+    }
+}
+
+static void on_event(VmmDomain *domain, VmmEvent event, const char *detail, gpointer data)
+{
+    (void)domain;
+    (void)detail;
+    if (event == VMM_EVENT_STOPPED)
+        *(gboolean *)data = TRUE;
+}
+
+static gboolean on_timeout(gpointer data)
+{
+    *(gboolean *)data = TRUE;
+    return G_SOURCE_REMOVE;
+}
+
+/* Runs the default main context until *@done; FALSE if @timeout_us passed first. */
+static gboolean run_until(gboolean *done, gint64 timeout_us)
+{
+    gboolean expired = FALSE;
+    guint id = g_timeout_add(timeout_us / 1000, on_timeout, &expired);
+
+    while (!*done && !expired)
+        g_main_context_iteration(NULL, TRUE);
+    if (!expired)
+        g_source_remove(id);
+    return *done;
+}
+
+/* A busybox root for container @id in the shared dir; @vm->rootfs is its guest path. */
+static void vm_rootfs(AgentTest *vm, const char *shared_dir, const char *id)
+{
+    g_autofree char *host = g_build_filename(shared_dir, id, "rootfs", NULL);
+
+    agent_test_build_rootfs(host);
+    g_free(vm->rootfs);
+    vm->rootfs = g_build_filename(GUEST_SHARED, id, "rootfs", NULL);
+}
+
+static void vm_create_sandbox(AgentTest *vm)
+{
+    Secure__Agent__V1__CreateSandboxRequest req = SECURE__AGENT__V1__CREATE_SANDBOX_REQUEST__INIT;
+    char *dns[] = {"10.0.2.3"};
+
+    req.hostname = "pod-vm";
+    req.n_dns_servers = 1;
+    req.dns_servers = dns;
+    req.shared_fs_type = "virtiofs";
+    req.shared_fs_tag = VMM_SHARED_FS_TAG;
+    req.shared_fs_path = GUEST_SHARED;
+    ck_assert_int_eq(agent_test_code(vm, "CreateSandbox", &req.base), TTRPC_CODE_OK);
+}
+
+static void vm_run_container(AgentTest *vm, const char *kernel_release)
+{
+    g_autoptr(json_object) spec = agent_test_spec(
+        ARGS("sh", "-c", "hostname; echo $$; uname -r; grep -c . /proc/self/cgroup; exit 3"));
+    g_autoptr(json_object) exec = agent_test_process(ARGS("cat", "/proc/1/comm"));
+    g_autoptr(json_object) sleeper = agent_test_spec(ARGS("sleep", "1000"));
+    g_autofree char *expected = g_strdup_printf("sc-test\n1\n%s\n1\n", kernel_release);
+    g_autofree char *out = NULL;
+    g_autofree char *comm = NULL;
+    guint32 status = 0;
+    Secure__Agent__V1__ExecProcessRequest req = SECURE__AGENT__V1__EXEC_PROCESS_REQUEST__INIT;
+    const char *json = json_object_to_json_string_ext(exec, JSON_C_TO_STRING_PLAIN);
+
+    out = agent_test_run(vm, "first", spec, &status);
+    ck_assert_str_eq(out, expected);
+    ck_assert_uint_eq(status, 3);
+
+    /* Exec from an agent that is PID 1 (its children cannot be its siblings). */
+    agent_test_create(vm, "second", sleeper, FALSE);
+    agent_test_start_container(vm, "second");
+    req.container_id = "second";
+    req.exec_id = "comm";
+    req.process_json.data = (guint8 *)json;
+    req.process_json.len = strlen(json);
+    ck_assert_int_eq(agent_test_code(vm, "ExecProcess", &req.base), TTRPC_CODE_OK);
+    comm = agent_test_read_all(vm, "second", "comm", FALSE);
+    ck_assert_str_eq(comm, "sleep\n");
+    ck_assert_uint_eq(agent_test_wait(vm, "second", "comm"), 0);
+}
+
+/* Stats of the running container "second": the guest's cgroup2 has every controller. */
+static void vm_check_stats(AgentTest *vm)
+{
+    Secure__Agent__V1__ContainerRequest req = SECURE__AGENT__V1__CONTAINER_REQUEST__INIT;
+    g_autoptr(ProtobufCMessage) msg = NULL;
+    Io__Containerd__Cgroups__V2__Metrics *m;
+
+    req.container_id = "second";
+    msg = agent_test_ok(vm, "StatsContainer", &req.base,
+                        &secure__agent__v1__stats_container_response__descriptor);
+    m = ((Secure__Agent__V1__StatsContainerResponse *)msg)->metrics;
+    ck_assert(m != NULL && m->memory != NULL && m->pids != NULL);
+    ck_assert_uint_gt(m->memory->usage, 0);
+    ck_assert_uint_eq(m->pids->current, 1);
+}
+
+static void vm_oom_kill(AgentTest *vm)
+{
+    g_autoptr(json_object) spec = agent_test_spec(ARGS("tail", "/dev/zero"));
+    json_object *linux_obj = NULL;
+    g_autoptr(ProtobufCMessage) event = NULL;
+    g_autoptr(ProtobufCMessage) exit_msg = NULL;
+    Secure__Agent__V1__WaitProcessRequest wait = SECURE__AGENT__V1__WAIT_PROCESS_REQUEST__INIT;
+    Secure__Agent__V1__WaitProcessResponse *exited;
+
+    ck_assert(json_object_object_get_ex(spec, "linux", &linux_obj));
+    json_object_object_add(
+        linux_obj, "resources",
+        json_tokener_parse("{\"memory\": {\"limit\": 16777216, \"swap\": 16777216}}"));
+    agent_test_create(vm, "hog", spec, FALSE);
+    agent_test_start_container(vm, "hog");
+    event = agent_test_ok(vm, "GetOOMEvent", NULL, &secure__agent__v1__oomevent__descriptor);
+    ck_assert_str_eq(((Secure__Agent__V1__OOMEvent *)event)->container_id, "hog");
+    wait.container_id = "hog";
+    wait.exec_id = "";
+    exit_msg = agent_test_ok(vm, "WaitProcess", &wait.base,
+                             &secure__agent__v1__wait_process_response__descriptor);
+    exited = (void *)exit_msg;
+    ck_assert_uint_eq(exited->exit_status, 128 + SIGKILL);
+    ck_assert(exited->oom_killed);
+    agent_test_remove(vm, "hog");
+}
+
+START_TEST(test_agent_in_vm)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *tmp = g_dir_make_tmp("sc-agent-vm-XXXXXX", &error);
+    g_autofree char *run_dir = g_build_filename(tmp, "pod", NULL);
+    g_autofree char *shared = g_build_filename(run_dir, "shared", NULL);
+    g_autofree char *cache = g_build_filename(tmp, "cache", NULL);
+    AgentTest vm = {0};
+    AgentReady ready = {0};
+    gboolean stopped = FALSE;
+    VmmDomain *domain;
+    VmmConfig config;
+
+    ck_assert(tmp != NULL);
+    ck_assert_int_eq(g_mkdir_with_parents(shared, 0700), 0);
+    vmm_config_init(&config);
+    config.name = "agent-vm";
+    config.run_dir = run_dir;
+    config.cache_dir = cache;
+    config.kernel = g_getenv("AGENT_VM_KERNEL");
+    config.initrd = g_getenv("AGENT_VM_INITRD");
+    config.accel = VMM_ACCEL_TCG;
+    config.shared_fs = VMM_SHARED_FS_VIRTIOFS;
+    config.shared_dir = shared;
+    domain = vmm_domain_start(&config, &error);
+    ck_assert_msg(domain != NULL, "%s", error ? error->message : "");
+    vmm_domain_set_lifecycle_func(domain, on_event, &stopped);
+    vmm_domain_wait_agent(domain, BOOT_TIMEOUT_US, on_agent, &ready);
+    run_until(&ready.done, BOOT_TIMEOUT_US + G_USEC_PER_SEC);
+    ck_assert_msg(ready.error == NULL, "%s", ready.error->message);
+    ck_assert_uint_eq(ready.agent_pid, 1);
+    vm.client = ready.client;
+
+    vm_create_sandbox(&vm);
+    vm_rootfs(&vm, shared, "first");
+    vm_run_container(&vm, ready.kernel_release);
+    vm_check_stats(&vm);
+    vm_oom_kill(&vm);
+    ck_assert_int_eq(agent_test_code(&vm, "DestroySandbox", NULL), TTRPC_CODE_OK);
+    ck_assert_msg(run_until(&stopped, POWER_OFF_TIMEOUT_US), "the VM did not power off");
+
+    g_clear_pointer(&vm.client, ttrpc_client_free);
+    ck_assert_msg(vmm_domain_destroy(domain, &error), "%s", error ? error->message : "");
+    vmm_domain_free(domain);
+    agent_test_remove_tree(tmp);
+    g_free(vm.rootfs);
+    g_free(ready.kernel_release);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("agent-vm");
+    TCase *tc = tcase_create("vm");
+    SRunner *runner;
+    int failed;
+
+    agent_test_require();
+    if (!g_file_test("/usr/bin/qemu-system-x86_64", G_FILE_TEST_IS_EXECUTABLE))
+        agent_test_skip("needs /usr/bin/qemu-system-x86_64 (qemu-system-x86)");
+    if (g_getenv("AGENT_VM_KERNEL") == NULL || g_getenv("AGENT_VM_INITRD") == NULL)
+        agent_test_skip("needs the guest kernel and initramfs (built with the project)");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_agent_in_vm);
+    suite_add_tcase(suite, tc);
+    runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? 0 : 1;
+}
