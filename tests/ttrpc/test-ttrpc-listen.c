@@ -1,6 +1,7 @@
 /* Unix listeners: socket file mode and cleanup, connecting, SO_PEERCRED refusal of other
  * users and groups (needs root to become another user), and errors that name the path. */
 #include <errno.h>
+#include <ftw.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,25 @@
 
 #include "ttrpc-test-util.h"
 
+/* Every socket of this binary lives under one directory that main() removes, also when a
+ * failed check skipped a test's own cleanup. */
+static char *base_dir;
+
+static char *make_test_dir(void)
+{
+    char *dir = g_build_filename(base_dir, "XXXXXX", NULL);
+    ck_assert_ptr_nonnull(g_mkdtemp(dir));
+    return dir;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
 typedef struct {
     TestRig *rig;
     char *dir;
@@ -26,8 +46,7 @@ static Listening *listening_new(void)
     Listening *l = g_new0(Listening, 1);
     g_autoptr(GError) error = NULL;
     l->rig = test_rig_new(FALSE);
-    l->dir = g_dir_make_tmp("ttrpc-listen-XXXXXX", &error);
-    ck_assert_ptr_null(error);
+    l->dir = make_test_dir();
     l->path = g_build_filename(l->dir, "ttrpc.sock", NULL);
     ck_assert(ttrpc_server_listen_unix(l->rig->server, l->path, &error));
     ck_assert_ptr_null(error);
@@ -95,7 +114,7 @@ START_TEST(test_listen_fd)
 {
     TestRig *rig = test_rig_new(FALSE);
     g_autoptr(GError) error = NULL;
-    g_autofree char *dir = g_dir_make_tmp("ttrpc-listen-XXXXXX", &error);
+    g_autofree char *dir = make_test_dir();
     g_autofree char *path = g_build_filename(dir, "fd.sock", NULL);
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
@@ -156,6 +175,7 @@ START_TEST(test_peer_credentials)
         return;
     }
     Listening *l = listening_new();
+    ck_assert_int_eq(chmod(base_dir, 0755), 0);
     ck_assert_int_eq(chmod(l->dir, 0755), 0);
     ck_assert_int_eq(chmod(l->path, 0666), 0); /* let the other user reach the check itself */
 
@@ -180,5 +200,14 @@ static Suite *listen_suite(void)
 
 int main(void)
 {
-    return test_run_suite(listen_suite());
+    g_autoptr(GError) error = NULL;
+    base_dir = g_dir_make_tmp("test-ttrpc-listen-XXXXXX", &error);
+    g_assert_no_error(error);
+    int status = test_run_suite(listen_suite());
+    if (nftw(base_dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS) != 0) {
+        fprintf(stderr, "removing '%s': %s\n", base_dir, g_strerror(errno));
+        status = EXIT_FAILURE;
+    }
+    g_free(base_dir);
+    return status;
 }
