@@ -18,6 +18,27 @@
 #define START_TIMEOUT_US (10 * G_USEC_PER_SEC)
 #define BUSYBOX "/bin/busybox"
 
+int agent_test_main(const char *name, const TTest *const *tests, int timeout_s,
+                    void (*setup)(void), void (*teardown)(void))
+{
+    Suite *suite = suite_create(name);
+    TCase *tc = tcase_create(name);
+    SRunner *runner;
+    int failed;
+
+    if (setup != NULL)
+        tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, timeout_s);
+    for (; *tests != NULL; tests++)
+        tcase_add_test(tc, *tests);
+    suite_add_tcase(suite, tc);
+    runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? 0 : 1;
+}
+
 void agent_test_skip(const char *reason)
 {
     if (g_strcmp0(g_getenv("CI"), "true") == 0) {

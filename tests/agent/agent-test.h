@@ -5,6 +5,7 @@
 #include "agent.pb-c.h"
 #include "ttrpc.h"
 
+#include <check.h>
 #include <glib.h>
 #include <json-c/json.h>
 
@@ -28,6 +29,11 @@ typedef struct {
 G_NORETURN void agent_test_skip(const char *reason);
 /* Skips (as above) unless run as root with busybox-static and the agent binary ($SC_AGENT). */
 void agent_test_require(void);
+
+/* Runs @tests (NULL-terminated) as one Check suite with optional checked fixtures; returns the
+ * process exit status. */
+int agent_test_main(const char *name, const TTest *const *tests, int timeout_s,
+                    void (*setup)(void), void (*teardown)(void));
 
 /* A root with busybox and a symlink for each of its applets, at @rootfs. */
 void agent_test_build_rootfs(const char *rootfs);

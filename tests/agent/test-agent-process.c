@@ -4,6 +4,8 @@
 #include "agent-pod.h"
 #include "agent-process.h"
 
+#include "agent-test.h"
+
 #include <check.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -125,19 +127,13 @@ END_TEST
 
 int main(void)
 {
-    Suite *suite = suite_create("agent-process");
-    TCase *tc = tcase_create("process");
-    SRunner *runner;
-    int failed;
+    const TTest *const tests[] = {
+        test_exit_status,
+        test_wait_before_and_after_exit,
+        test_free_fails_waits,
+        test_ids,
+        NULL,
+    };
 
-    tcase_add_test(tc, test_exit_status);
-    tcase_add_test(tc, test_wait_before_and_after_exit);
-    tcase_add_test(tc, test_free_fails_waits);
-    tcase_add_test(tc, test_ids);
-    suite_add_tcase(suite, tc);
-    runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? 0 : 1;
+    return agent_test_main("agent-process", tests, 30, NULL, NULL);
 }

@@ -628,33 +628,25 @@ END_TEST
 
 int main(void)
 {
-    Suite *suite = suite_create("agent-rpc");
-    TCase *tc = tcase_create("rpc");
-    SRunner *runner;
-    int failed;
+    const TTest *const tests[] = {
+        test_health,
+        test_output_and_exit_code,
+        test_large_output_is_complete,
+        test_signal_death,
+        test_exec_into_running_container,
+        test_stdin_to_cat,
+        test_tty,
+        test_hostname_and_sandbox,
+        test_pid1_env_cwd_user,
+        test_pause_resume,
+        test_stats_are_real,
+        test_oom_event,
+        test_runc_differential,
+        test_bad_input,
+        test_no_leaks,
+        NULL,
+    };
 
     agent_test_require();
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_health);
-    tcase_add_test(tc, test_output_and_exit_code);
-    tcase_add_test(tc, test_large_output_is_complete);
-    tcase_add_test(tc, test_signal_death);
-    tcase_add_test(tc, test_exec_into_running_container);
-    tcase_add_test(tc, test_stdin_to_cat);
-    tcase_add_test(tc, test_tty);
-    tcase_add_test(tc, test_hostname_and_sandbox);
-    tcase_add_test(tc, test_pid1_env_cwd_user);
-    tcase_add_test(tc, test_pause_resume);
-    tcase_add_test(tc, test_stats_are_real);
-    tcase_add_test(tc, test_oom_event);
-    tcase_add_test(tc, test_runc_differential);
-    tcase_add_test(tc, test_bad_input);
-    tcase_add_test(tc, test_no_leaks);
-    suite_add_tcase(suite, tc);
-    runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? 0 : 1;
+    return agent_test_main("agent-rpc", tests, 120, setup, teardown);
 }

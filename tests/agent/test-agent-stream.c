@@ -2,6 +2,8 @@
 #include "agent-error.h"
 #include "agent-stream.h"
 
+#include "agent-test.h"
+
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -305,26 +307,20 @@ END_TEST
 
 int main(void)
 {
-    Suite *suite = suite_create("agent-stream");
-    TCase *tc = tcase_create("stream");
-    SRunner *runner;
-    int failed;
+    const TTest *const tests[] = {
+        test_output_chunks_then_eof,
+        test_output_eof_only_after_drain,
+        test_output_pending_read_completes_on_data,
+        test_output_refused_read_keeps_data,
+        test_output_buffer_is_bounded,
+        test_output_free_completes_reads,
+        test_output_absent_is_eof,
+        test_input_waits_for_room_then_closes,
+        test_input_errors,
+        NULL,
+    };
 
     /* As in the agent: a closed pipe gives EPIPE. */
     signal(SIGPIPE, SIG_IGN);
-    tcase_add_test(tc, test_output_chunks_then_eof);
-    tcase_add_test(tc, test_output_eof_only_after_drain);
-    tcase_add_test(tc, test_output_pending_read_completes_on_data);
-    tcase_add_test(tc, test_output_refused_read_keeps_data);
-    tcase_add_test(tc, test_output_buffer_is_bounded);
-    tcase_add_test(tc, test_output_free_completes_reads);
-    tcase_add_test(tc, test_output_absent_is_eof);
-    tcase_add_test(tc, test_input_waits_for_room_then_closes);
-    tcase_add_test(tc, test_input_errors);
-    suite_add_tcase(suite, tc);
-    runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? 0 : 1;
+    return agent_test_main("agent-stream", tests, 30, NULL, NULL);
 }

@@ -215,22 +215,12 @@ END_TEST
 
 int main(void)
 {
-    Suite *suite = suite_create("agent-vm");
-    TCase *tc = tcase_create("vm");
-    SRunner *runner;
-    int failed;
+    const TTest *const tests[] = {test_agent_in_vm, NULL};
 
     agent_test_require();
     if (!g_file_test("/usr/bin/qemu-system-x86_64", G_FILE_TEST_IS_EXECUTABLE))
         agent_test_skip("needs /usr/bin/qemu-system-x86_64 (qemu-system-x86)");
     if (g_getenv("AGENT_VM_KERNEL") == NULL || g_getenv("AGENT_VM_INITRD") == NULL)
         agent_test_skip("needs the guest kernel and initramfs (built with the project)");
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, test_agent_in_vm);
-    suite_add_tcase(suite, tc);
-    runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? 0 : 1;
+    return agent_test_main("agent-vm", tests, 600, NULL, NULL);
 }

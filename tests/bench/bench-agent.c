@@ -76,18 +76,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *suite = suite_create("bench-agent");
-    TCase *tc = tcase_create("bench");
-    SRunner *runner;
-    int failed;
+    const TTest *const tests[] = {bench_agent, NULL};
 
     agent_test_require();
-    tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, bench_agent);
-    suite_add_tcase(suite, tc);
-    runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? 0 : 1;
+    return agent_test_main("bench-agent", tests, 300, NULL, NULL);
 }
