@@ -47,6 +47,7 @@ ShimProcess *shim_process_new(ShimProcessHost *host, const char *container_id,
     p->stderr_path = g_strdup(stderr_path);
     p->process_json = process_json ? g_bytes_ref(process_json) : NULL;
     p->status = SHIM_PROCESS_CREATED;
+    google__protobuf__timestamp__init(&p->exited_at);
     p->waiters = g_ptr_array_new();
     return p;
 }

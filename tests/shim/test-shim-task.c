@@ -1,0 +1,524 @@
+/* The shim driven like containerd drives it (argv, stdin options, Task API over ttrpc, events
+ * on TTRPC_ADDRESS, `delete`), against a pod of the kind given as argv[1]: "none" (host-mode
+ * agent) or "libvirt" (a real VM under TCG). */
+#include <check.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cgroups-v2-metrics.pb-c.h"
+#include "shim-test.h"
+
+static const char *kind;
+static ShimTest *t;
+
+/* Output and exits can take a while in a TCG guest. */
+#define IO_TIMEOUT_MS 60000
+
+static void teardown(void)
+{
+    g_clear_pointer(&t, shim_test_free);
+}
+
+static void setup(void)
+{
+    t = shim_test_new(kind);
+}
+
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static void start_req(const char *method, const char *id, const char *exec_id)
+{
+    Containerd__Task__V2__StartRequest req = CONTAINERD__TASK__V2__START_REQUEST__INIT;
+    req.id = (char *)id;
+    req.exec_id = (char *)(exec_id ? exec_id : "");
+    ProtobufCMessage *resp = shim_test_call_ok(t, method, &req.base,
+                                               &containerd__task__v2__start_response__descriptor);
+    ck_assert_uint_gt(((Containerd__Task__V2__StartResponse *)resp)->pid, 0);
+    protobuf_c_message_free_unpacked(resp, NULL);
+}
+
+static Containerd__Task__V2__StateResponse *state(const char *id, const char *exec_id)
+{
+    Containerd__Task__V2__StateRequest req = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
+    req.id = (char *)id;
+    req.exec_id = (char *)(exec_id ? exec_id : "");
+    return (void *)shim_test_call_ok(t, "State", &req.base,
+                                     &containerd__task__v2__state_response__descriptor);
+}
+
+static Containerd__V1__Types__Status status_of(const char *id, const char *exec_id)
+{
+    Containerd__Task__V2__StateResponse *s = state(id, exec_id);
+    Containerd__V1__Types__Status status = s->status;
+    containerd__task__v2__state_response__free_unpacked(s, NULL);
+    return status;
+}
+
+static guint32 delete_task(const char *id, const char *exec_id)
+{
+    Containerd__Task__V2__DeleteRequest req = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
+    req.id = (char *)id;
+    req.exec_id = (char *)(exec_id ? exec_id : "");
+    Containerd__Task__V2__DeleteResponse *resp = (void *)shim_test_call_ok(
+        t, "Delete", &req.base, &containerd__task__v2__delete_response__descriptor);
+    ck_assert_msg(resp->exited_at && resp->exited_at->seconds > 0, "Delete without exited_at");
+    guint32 status = resp->exit_status;
+    containerd__task__v2__delete_response__free_unpacked(resp, NULL);
+    return status;
+}
+
+static void kill_task(const char *id, const char *exec_id, guint32 signal, gboolean all)
+{
+    Containerd__Task__V2__KillRequest req = CONTAINERD__TASK__V2__KILL_REQUEST__INIT;
+    req.id = (char *)id;
+    req.exec_id = (char *)(exec_id ? exec_id : "");
+    req.signal = signal;
+    req.all = all;
+    shim_test_call_ok(t, "Kill", &req.base, NULL);
+}
+
+/* Shutdown with no container left: the daemon exits and removes its socket. */
+static void shutdown_daemon(void)
+{
+    Containerd__Task__V2__ShutdownRequest req = CONTAINERD__TASK__V2__SHUTDOWN_REQUEST__INIT;
+    req.id = "x";
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) reply = shim_test_call(t, "Shutdown", &req.base, &error);
+    /* Closing the connection mid-call is allowed too (containerd counts it as success). */
+    ck_assert_msg(reply || g_error_matches(error, TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE), "%s",
+                  error ? error->message : "");
+    for (int i = 0; i < 250 && shim_test_pid_alive(t->shim_pid); i++)
+        g_usleep(20000);
+    ck_assert_msg(!shim_test_pid_alive(t->shim_pid), "the daemon did not exit after Shutdown");
+}
+
+static guint32 connect_task(const char *id)
+{
+    Containerd__Task__V2__ConnectRequest req = CONTAINERD__TASK__V2__CONNECT_REQUEST__INIT;
+    req.id = (char *)id;
+    Containerd__Task__V2__ConnectResponse *resp = (void *)shim_test_call_ok(
+        t, "Connect", &req.base, &containerd__task__v2__connect_response__descriptor);
+    ck_assert_uint_gt(resp->shim_pid, 1);
+    t->shim_pid = resp->shim_pid;
+    guint32 task_pid = resp->task_pid;
+    containerd__task__v2__connect_response__free_unpacked(resp, NULL);
+    return task_pid;
+}
+
+/* start -> Create -> Connect -> Wait -> Start -> output -> exit -> Delete -> Shutdown -> delete */
+START_TEST(test_lifecycle)
+{
+    g_autofree char *bundle = shim_test_bundle(
+        t, "c1", ARGS("sh", "-c", "echo out; echo err >&2; exit 3"), NULL, FALSE);
+    ShimTestFifos f;
+    ShimTestWait w;
+    shim_test_start(t, "c1", bundle);
+    shim_test_fifos(t, "c1", TRUE, &f);
+    shim_test_create(t, "c1", bundle, &f, FALSE);
+    shim_test_open_stdin(&f);
+    guint32 task_pid = connect_task("c1");
+    ck_assert_uint_gt(task_pid, 0);
+    ck_assert_msg(shim_test_pid_alive(task_pid), "task pid %u is not a live process", task_pid);
+    ck_assert_int_eq(status_of("c1", NULL), CONTAINERD__V1__TYPES__STATUS__CREATED);
+
+    shim_test_wait_async(t, "c1", NULL, &w);
+    start_req("Start", "c1", NULL);
+    g_autofree char *out = shim_test_read_all(f.out_fd, IO_TIMEOUT_MS);
+    g_autofree char *err = shim_test_read_all(f.err_fd, IO_TIMEOUT_MS);
+    ck_assert_str_eq(out, "out\n");
+    ck_assert_str_eq(err, "err\n");
+    ck_assert_msg(shim_test_iterate_until(&w.done, IO_TIMEOUT_MS), "Wait did not return");
+    ck_assert_msg(!w.error, "%s", w.error ? w.error->message : "");
+    ck_assert_uint_eq(w.exit_status, 3);
+
+    Containerd__Task__V2__StateResponse *s = state("c1", NULL);
+    ck_assert_int_eq(s->status, CONTAINERD__V1__TYPES__STATUS__STOPPED);
+    ck_assert_uint_eq(s->exit_status, 3);
+    ck_assert_str_eq(s->stdout, f.stdout_path);
+    ck_assert_str_eq(s->bundle, bundle);
+    containerd__task__v2__state_response__free_unpacked(s, NULL);
+    ck_assert_uint_eq(delete_task("c1", NULL), 3);
+    shutdown_daemon();
+
+    guint32 exit_status;
+    gint64 ms;
+    ck_assert_int_eq(shim_test_run_delete(t, "c1", bundle, &exit_status, &ms), 0);
+    ck_assert_int_lt(ms, 5000);
+    shim_test_assert_clean(t);
+
+    /* Events, in order, with bare type URLs and the fields containerd reads. */
+    shim_test_wait_events(t, 4, 5000);
+    g_autofree char *topics = shim_test_topics(t);
+    ck_assert_str_eq(topics, "/tasks/create /tasks/start /tasks/exit /tasks/delete");
+    Containerd__Events__TaskCreate *create =
+        (void *)shim_test_event(t, 0, &containerd__events__task_create__descriptor);
+    ck_assert_str_eq(create->container_id, "c1");
+    ck_assert_str_eq(create->bundle, bundle);
+    ck_assert_uint_eq(create->n_rootfs, 1);
+    ck_assert_str_eq(create->io->stdout, f.stdout_path);
+    protobuf_c_message_free_unpacked(&create->base, NULL);
+    Containerd__Events__TaskExit *exit_ev =
+        (void *)shim_test_event(t, 2, &containerd__events__task_exit__descriptor);
+    ck_assert_str_eq(exit_ev->container_id, "c1");
+    ck_assert_str_eq(exit_ev->id, "c1");
+    ck_assert_uint_eq(exit_ev->exit_status, 3);
+    ck_assert(exit_ev->exited_at && exit_ev->exited_at->seconds > 0);
+    protobuf_c_message_free_unpacked(&exit_ev->base, NULL);
+    Containerd__Events__TaskDelete *del =
+        (void *)shim_test_event(t, 3, &containerd__events__task_delete__descriptor);
+    ck_assert_str_eq(del->container_id, "c1");
+    ck_assert_uint_eq(del->exit_status, 3);
+    protobuf_c_message_free_unpacked(&del->base, NULL);
+    shim_test_fifos_close(&f);
+}
+END_TEST
+
+static void exec_req(const char *id, const char *exec_id, const char *const *args,
+                     gboolean terminal, ShimTestFifos *f)
+{
+    json_object *spec = shim_test_spec(args, terminal), *process;
+    ck_assert(json_object_object_get_ex(spec, "process", &process));
+    const char *json = json_object_to_json_string_ext(process, JSON_C_TO_STRING_PLAIN);
+    Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+    any.type_url = "types.containerd.io/opencontainers/runtime-spec/1/Process";
+    any.value.data = (guint8 *)json;
+    any.value.len = strlen(json);
+    Containerd__Task__V2__ExecProcessRequest req = CONTAINERD__TASK__V2__EXEC_PROCESS_REQUEST__INIT;
+    req.id = (char *)id;
+    req.exec_id = (char *)exec_id;
+    req.terminal = terminal;
+    req.stdin = f->stdin_path;
+    req.stdout = f->stdout_path;
+    req.stderr = terminal ? "" : f->stderr_path;
+    req.spec = &any;
+    shim_test_call_ok(t, "Exec", &req.base, NULL);
+    json_object_put(spec);
+}
+
+/* A long-running container: exec, stdin, pause/resume, stats, pids, concurrent calls, kill. */
+START_TEST(test_running_container)
+{
+    g_autofree char *bundle = shim_test_bundle(t, "c2", ARGS("sleep", "1000"), NULL, FALSE);
+    ShimTestFifos f, e1, e2;
+    ShimTestWait w, we;
+    shim_test_start(t, "c2", bundle);
+    shim_test_fifos(t, "c2", FALSE, &f);
+    shim_test_create(t, "c2", bundle, &f, FALSE);
+    connect_task("c2");
+    shim_test_wait_async(t, "c2", NULL, &w);
+    start_req("Start", "c2", NULL);
+    ck_assert_int_eq(status_of("c2", NULL), CONTAINERD__V1__TYPES__STATUS__RUNNING);
+
+    /* Exec with stdin: cat echoes a line, then sees EOF after CloseIO + our close. */
+    shim_test_fifos(t, "e1", TRUE, &e1);
+    exec_req("c2", "e1", ARGS("cat"), FALSE, &e1);
+    ck_assert_int_eq(status_of("c2", "e1"), CONTAINERD__V1__TYPES__STATUS__CREATED);
+    shim_test_open_stdin(&e1);
+    shim_test_wait_async(t, "c2", "e1", &we);
+    start_req("Start", "c2", "e1");
+    ck_assert_int_eq(write(e1.in_fd, "hello\n", 6), 6);
+    Containerd__Task__V2__CloseIORequest cio = CONTAINERD__TASK__V2__CLOSE_IOREQUEST__INIT;
+    cio.id = "c2";
+    cio.exec_id = "e1";
+    cio.stdin = TRUE;
+    shim_test_call_ok(t, "CloseIO", &cio.base, NULL);
+    close(e1.in_fd);
+    e1.in_fd = -1;
+    g_autofree char *echoed = shim_test_read_all(e1.out_fd, IO_TIMEOUT_MS);
+    ck_assert_str_eq(echoed, "hello\n");
+    ck_assert_msg(shim_test_iterate_until(&we.done, IO_TIMEOUT_MS), "exec Wait did not return");
+    ck_assert_uint_eq(we.exit_status, 0);
+    ck_assert_uint_eq(delete_task("c2", "e1"), 0);
+    g_autofree char *gone = NULL;
+    {
+        Containerd__Task__V2__StateRequest req = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
+        req.id = "c2";
+        req.exec_id = "e1";
+        gone = shim_test_call_fail(t, "State", &req.base, TTRPC_CODE_NOT_FOUND);
+    }
+
+    /* Terminal exec: the pty size set by ResizePty is what the process sees. */
+    shim_test_fifos(t, "e2", FALSE, &e2);
+    exec_req("c2", "e2", ARGS("sh", "-c",
+                              "while [ \"$(stty size)\" = \"0 0\" ]; do sleep 0.1; done; stty size"),
+             TRUE, &e2);
+    start_req("Start", "c2", "e2");
+    Containerd__Task__V2__ResizePtyRequest rz = CONTAINERD__TASK__V2__RESIZE_PTY_REQUEST__INIT;
+    rz.id = "c2";
+    rz.exec_id = "e2";
+    rz.width = 100;
+    rz.height = 30;
+    shim_test_call_ok(t, "ResizePty", &rz.base, NULL);
+    g_autofree char *size = shim_test_read_all(e2.out_fd, IO_TIMEOUT_MS);
+    ck_assert_msg(strstr(size, "30 100"), "pty output: '%s'", size);
+    delete_task("c2", "e2");
+
+    /* Pause and resume. */
+    Containerd__Task__V2__PauseRequest pause = CONTAINERD__TASK__V2__PAUSE_REQUEST__INIT;
+    pause.id = "c2";
+    shim_test_call_ok(t, "Pause", &pause.base, NULL);
+    ck_assert_int_eq(status_of("c2", NULL), CONTAINERD__V1__TYPES__STATUS__PAUSED);
+    shim_test_call_ok(t, "Resume", &pause.base, NULL);
+    ck_assert_int_eq(status_of("c2", NULL), CONTAINERD__V1__TYPES__STATUS__RUNNING);
+
+    /* Stats: the cgroup v2 metrics ctr decodes, with the bare type URL. */
+    Containerd__Task__V2__StatsRequest st = CONTAINERD__TASK__V2__STATS_REQUEST__INIT;
+    st.id = "c2";
+    Containerd__Task__V2__StatsResponse *stats = (void *)shim_test_call_ok(
+        t, "Stats", &st.base, &containerd__task__v2__stats_response__descriptor);
+    ck_assert_ptr_nonnull(stats->stats);
+    ck_assert_str_eq(stats->stats->type_url, "io.containerd.cgroups.v2.Metrics");
+    Io__Containerd__Cgroups__V2__Metrics *m = io__containerd__cgroups__v2__metrics__unpack(
+        NULL, stats->stats->value.len, stats->stats->value.data);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_msg(m->pids || m->cpu || m->memory, "the metrics carry no pids, cpu or memory");
+    io__containerd__cgroups__v2__metrics__free_unpacked(m, NULL);
+    containerd__task__v2__stats_response__free_unpacked(stats, NULL);
+
+    Containerd__Task__V2__PidsRequest pr = CONTAINERD__TASK__V2__PIDS_REQUEST__INIT;
+    pr.id = "c2";
+    Containerd__Task__V2__PidsResponse *pids = (void *)shim_test_call_ok(
+        t, "Pids", &pr.base, &containerd__task__v2__pids_response__descriptor);
+    ck_assert_uint_ge(pids->n_processes, 1);
+    containerd__task__v2__pids_response__free_unpacked(pids, NULL);
+
+    /* Many calls in flight on the one connection while Wait stays pending. */
+    ShimTestWait many[16];
+    for (int i = 0; i < 16; i++)
+        shim_test_wait_async(t, "c2", NULL, &many[i]);
+    for (int i = 0; i < 16; i++)
+        ck_assert_int_eq(status_of("c2", NULL), CONTAINERD__V1__TYPES__STATUS__RUNNING);
+    ck_assert(!w.done);
+
+    /* A running task cannot be deleted; kill makes every Wait return; a second kill: NotFound. */
+    Containerd__Task__V2__DeleteRequest dr = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
+    dr.id = "c2";
+    g_autofree char *busy = shim_test_call_fail(t, "Delete", &dr.base,
+                                                TTRPC_CODE_FAILED_PRECONDITION);
+    kill_task("c2", NULL, SIGKILL, TRUE);
+    ck_assert_msg(shim_test_iterate_until(&w.done, IO_TIMEOUT_MS), "Wait did not return");
+    ck_assert_uint_eq(w.exit_status, 137);
+    for (int i = 0; i < 16; i++) {
+        ck_assert(shim_test_iterate_until(&many[i].done, 5000));
+        ck_assert_uint_eq(many[i].exit_status, 137);
+    }
+    Containerd__Task__V2__KillRequest kr = CONTAINERD__TASK__V2__KILL_REQUEST__INIT;
+    kr.id = "c2";
+    kr.signal = SIGKILL;
+    g_autofree char *finished = shim_test_call_fail(t, "Kill", &kr.base, TTRPC_CODE_NOT_FOUND);
+    ck_assert_uint_eq(delete_task("c2", NULL), 137);
+    shutdown_daemon();
+    ck_assert_int_eq(shim_test_run_delete(t, "c2", bundle, NULL, NULL), 0);
+    shim_test_assert_clean(t);
+
+    g_autofree char *topics = shim_test_topics(t);
+    ck_assert_msg(strstr(topics, "/tasks/create /tasks/start /tasks/exec-added "
+                                 "/tasks/exec-started /tasks/exit"),
+                  "%s", topics);
+    ck_assert_msg(strstr(topics, "/tasks/paused /tasks/resumed /tasks/exit /tasks/delete"), "%s",
+                  topics);
+    shim_test_fifos_close(&f);
+    shim_test_fifos_close(&e1);
+    shim_test_fifos_close(&e2);
+}
+END_TEST
+
+/* Kill on a created task stops it at once and makes Wait return; a sandbox-annotated second
+ * container joins the same pod (the same shim), and the VM stays until its last container. */
+START_TEST(test_created_kill_and_grouping)
+{
+    g_autofree char *b1 = shim_test_bundle(t, "pod1", ARGS("sleep", "1000"), "pod1", FALSE);
+    g_autofree char *b2 = shim_test_bundle(t, "app1", ARGS("sleep", "1000"), "pod1", FALSE);
+    ShimTestWait w;
+    shim_test_start(t, "pod1", b1);
+    shim_test_create(t, "pod1", b1, NULL, FALSE);
+    connect_task("pod1");
+    start_req("Start", "pod1", NULL);
+    shim_test_start(t, "app1", b2); /* asserts the same socket */
+    shim_test_create(t, "app1", b2, NULL, FALSE);
+    shim_test_wait_async(t, "app1", NULL, &w);
+    kill_task("app1", NULL, SIGKILL, TRUE);
+    ck_assert_msg(shim_test_iterate_until(&w.done, 5000), "Wait after Kill on CREATED");
+    ck_assert_uint_eq(w.exit_status, 137);
+    delete_task("app1", NULL);
+    /* Shutdown while the sandbox container lives: the daemon stays. */
+    Containerd__Task__V2__ShutdownRequest sd = CONTAINERD__TASK__V2__SHUTDOWN_REQUEST__INIT;
+    sd.id = "app1";
+    shim_test_call_ok(t, "Shutdown", &sd.base, NULL);
+    g_usleep(200000);
+    ck_assert(shim_test_pid_alive(t->shim_pid));
+    /* delete for the app container leaves the running pod alone. */
+    ck_assert_int_eq(shim_test_run_delete(t, "app1", b2, NULL, NULL), 0);
+    ck_assert_int_eq(status_of("pod1", NULL), CONTAINERD__V1__TYPES__STATUS__RUNNING);
+    kill_task("pod1", NULL, SIGKILL, TRUE);
+    shim_test_wait_async(t, "pod1", NULL, &w);
+    ck_assert(shim_test_iterate_until(&w.done, IO_TIMEOUT_MS));
+    delete_task("pod1", NULL);
+    shutdown_daemon();
+    ck_assert_int_eq(shim_test_run_delete(t, "pod1", b1, NULL, NULL), 0);
+    shim_test_assert_clean(t);
+}
+END_TEST
+
+/* The daemon killed with SIGKILL: delete alone removes VM/agent, mounts, state and socket. */
+START_TEST(test_delete_after_crash)
+{
+    g_autofree char *bundle = shim_test_bundle(t, "c3", ARGS("sleep", "1000"), NULL, FALSE);
+    shim_test_start(t, "c3", bundle);
+    shim_test_create(t, "c3", bundle, NULL, FALSE);
+    connect_task("c3");
+    start_req("Start", "c3", NULL);
+    g_autofree char *pod_dir = shim_test_pod_dir(t);
+    ck_assert(g_file_test(pod_dir, G_FILE_TEST_IS_DIR));
+    ck_assert_int_eq(kill((pid_t)t->shim_pid, SIGKILL), 0);
+    for (int i = 0; i < 100 && shim_test_pid_alive(t->shim_pid); i++)
+        g_usleep(10000);
+    g_clear_pointer(&t->client, ttrpc_client_free);
+    gint64 ms;
+    guint32 status;
+    ck_assert_int_eq(shim_test_run_delete(t, "c3", bundle, &status, &ms), 0);
+    ck_assert_msg(ms < 5000, "delete took %" G_GINT64_FORMAT " ms", ms);
+    ck_assert_uint_eq(status, 137);
+    shim_test_assert_clean(t);
+    ck_assert_int_eq(shim_test_run_delete(t, "c3", bundle, NULL, NULL), 0);
+}
+END_TEST
+
+/* The sandbox dies under a running container: Wait returns and the exit is published. */
+START_TEST(test_sandbox_death)
+{
+    g_autofree char *bundle = shim_test_bundle(t, "c4", ARGS("sleep", "1000"), NULL, FALSE);
+    ShimTestWait w;
+    shim_test_start(t, "c4", bundle);
+    shim_test_create(t, "c4", bundle, NULL, FALSE);
+    guint32 task_pid = connect_task("c4");
+    shim_test_wait_async(t, "c4", NULL, &w);
+    start_req("Start", "c4", NULL);
+    gint64 killed = g_get_monotonic_time();
+    ck_assert_int_eq(kill((pid_t)task_pid, SIGKILL), 0);
+    ck_assert_msg(shim_test_iterate_until(&w.done, 10000), "Wait did not return");
+    g_print("Wait returned %.0f ms after the sandbox was killed\n",
+            (w.done_at - killed) / 1000.0);
+    ck_assert_msg(w.done_at - killed < 3 * G_USEC_PER_SEC, "Wait took %" G_GINT64_FORMAT " us",
+                  w.done_at - killed);
+    ck_assert_uint_eq(w.exit_status, 137);
+    shim_test_wait_events(t, 3, 5000);
+    g_autofree char *topics = shim_test_topics(t);
+    ck_assert_str_eq(topics, "/tasks/create /tasks/start /tasks/exit");
+    delete_task("c4", NULL);
+    shutdown_daemon();
+    ck_assert_int_eq(shim_test_run_delete(t, "c4", bundle, NULL, NULL), 0);
+    shim_test_assert_clean(t);
+}
+END_TEST
+
+static void create_expect(const char *id, const char *bundle, TtrpcCode code, const char *needle)
+{
+    Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+    req.id = (char *)id;
+    req.bundle = (char *)bundle;
+    g_autofree char *msg = shim_test_call_fail(t, "Create", &req.base, code);
+    ck_assert_msg(strstr(msg, needle), "'%s' not in '%s'", needle, msg);
+}
+
+/* Raw bytes on a fresh connection to the shim socket. */
+static void send_raw(const void *data, gsize len)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_strlcpy(sun.sun_path, t->socket_path, sizeof(sun.sun_path));
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+    close(fd);
+}
+
+START_TEST(test_bad_input)
+{
+    g_autofree char *bundle = shim_test_bundle(t, "good", ARGS("true"), NULL, FALSE);
+    shim_test_start(t, "good", bundle);
+
+    /* start with options it cannot read fails with a message, and starts nothing. */
+    g_autofree char *output = NULL;
+    ck_assert_int_eq(shim_test_run_start(t, "good", bundle, (const guint8 *)"\xff\xff", 2,
+                                         &output), 1);
+    ck_assert_msg(strstr(output, "runtime options"), "%s", output);
+
+    /* Malformed frames: a header announcing 16 MiB, and a request that is not protobuf. */
+    send_raw("\x01\x00\x00\x00\x00\x00\x00\x01\x01\x00", 10);
+    send_raw("\x00\x00\x00\x04\x00\x00\x00\x01\x01\x00\xff\xff\xff\xff", 14);
+    /* A Create whose payload is not a CreateTaskRequest (field 1 as a varint). */
+    Containerd__Task__V2__CreateTaskResponse wrong = CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
+    wrong.pid = 7;
+    g_autofree char *m1 = shim_test_call_fail(t, "Create", &wrong.base,
+                                              TTRPC_CODE_INVALID_ARGUMENT);
+
+    /* Ids that could escape a path, and unknown ids. */
+    create_expect("../x", bundle, TTRPC_CODE_INVALID_ARGUMENT, "invalid container id");
+    create_expect("a/b", bundle, TTRPC_CODE_INVALID_ARGUMENT, "invalid container id");
+    create_expect("..", bundle, TTRPC_CODE_INVALID_ARGUMENT, "invalid container id");
+    Containerd__Task__V2__StateRequest sr = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
+    sr.id = "nope";
+    g_autofree char *m2 = shim_test_call_fail(t, "State", &sr.base, TTRPC_CODE_NOT_FOUND);
+    g_autofree char *m3 = shim_test_call_fail(t, "Kill", &sr.base, TTRPC_CODE_NOT_FOUND);
+    g_autofree char *m4 = shim_test_call_fail(t, "Wait", &sr.base, TTRPC_CODE_NOT_FOUND);
+    g_autofree char *m5 = shim_test_call_fail(t, "Delete", &sr.base, TTRPC_CODE_NOT_FOUND);
+    g_autofree char *m6 = shim_test_call_fail(t, "Start", &sr.base, TTRPC_CODE_NOT_FOUND);
+    g_autofree char *m7 = shim_test_call_fail(t, "Checkpoint", &sr.base,
+                                              TTRPC_CODE_UNIMPLEMENTED);
+    ck_assert(strstr(m7, "checkpoint"));
+    ck_assert_uint_eq(connect_task("nope"), 0);
+
+    /* Bundles without config.json, or with one that is not JSON. */
+    g_autofree char *empty = g_build_filename(t->tmpdir, "bundles", "empty", NULL);
+    g_mkdir_with_parents(empty, 0700);
+    create_expect("empty", empty, TTRPC_CODE_NOT_FOUND, "config.json");
+    g_autofree char *broken = g_build_filename(t->tmpdir, "bundles", "broken", NULL);
+    g_autofree char *broken_json = g_build_filename(broken, "config.json", NULL);
+    g_mkdir_with_parents(broken, 0700);
+    ck_assert(g_file_set_contents(broken_json, "{\"ociVersion\": ", -1, NULL));
+    create_expect("broken", broken, TTRPC_CODE_INVALID_ARGUMENT, "not a JSON object");
+
+    /* The shim still serves, and the failed Creates left nothing in its state or shared dir. */
+    connect_task("good");
+    g_autofree char *pod_dir = shim_test_pod_dir(t);
+    g_autofree char *shared = g_build_filename(pod_dir, "shared", NULL);
+    g_autofree char *state_path = g_build_filename(pod_dir, "state", NULL);
+    g_autofree char *state_text = NULL;
+    ck_assert(g_file_get_contents(state_path, &state_text, NULL, NULL));
+    ck_assert_msg(!strstr(state_text, "[container "), "state: %s", state_text);
+    g_autoptr(GDir) dir = g_dir_open(shared, 0, NULL);
+    ck_assert_msg(!dir || !g_dir_read_name(dir), "'%s' is not empty", shared);
+    shutdown_daemon();
+    ck_assert_int_eq(shim_test_run_delete(t, "good", bundle, NULL, NULL), 0);
+    shim_test_assert_clean(t);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    kind = argc > 1 ? argv[1] : "none";
+    shim_test_require(kind);
+    Suite *s = suite_create("shim-task");
+    TCase *tc = tcase_create(kind);
+    tcase_set_timeout(tc, strcmp(kind, "libvirt") == 0 ? 600 : 120);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_lifecycle);
+    tcase_add_test(tc, test_running_container);
+    tcase_add_test(tc, test_created_kill_and_grouping);
+    tcase_add_test(tc, test_delete_after_crash);
+    tcase_add_test(tc, test_sandbox_death);
+    tcase_add_test(tc, test_bad_input);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    /* Without a fork per test, a failed assertion still runs the teardown, which removes the
+     * pod (daemon, agent or VM, mounts, sockets) through `delete`. */
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_VERBOSE);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
