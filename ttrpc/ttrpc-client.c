@@ -126,10 +126,17 @@ static gboolean on_call_deadline(gpointer user_data)
     return G_SOURCE_REMOVE;
 }
 
-/* Fails every pending call with @error: now, or from the main context when @later. */
+static gint compare_stream_ids(gconstpointer a, gconstpointer b)
+{
+    guint32 x = ((const PendingCall *)a)->stream_id, y = ((const PendingCall *)b)->stream_id;
+    return x < y ? -1 : x > y;
+}
+
+/* Fails every pending call with @error, oldest first: now, or from the main context when
+ * @later. */
 static void fail_all_pending(TtrpcClient *client, const GError *error, gboolean later)
 {
-    GList *calls = g_hash_table_get_values(client->pending);
+    GList *calls = g_list_sort(g_hash_table_get_values(client->pending), compare_stream_ids);
     g_hash_table_steal_all(client->pending);
     for (GList *l = calls; l != NULL; l = l->next) {
         PendingCall *call = l->data;

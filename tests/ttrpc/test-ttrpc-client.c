@@ -156,6 +156,7 @@ START_TEST(test_peer_dies_mid_frame)
     rig->raw_fd = -1;
     TEST_RUN_UNTIL(rig, replies[0].done && replies[1].done && replies[2].done && replies[3].done);
     for (guint i = 0; i < 4; i++) {
+        ck_assert_uint_eq(replies[i].order, i + 1); /* oldest call first */
         ck_assert(g_error_matches(replies[i].error, TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE));
         ck_assert_ptr_nonnull(strstr(replies[i].error->message, "svc.A/M"));
         test_reply_clear(&replies[i]);
