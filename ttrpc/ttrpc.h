@@ -65,9 +65,11 @@ void ttrpc_server_register(TtrpcServer *server, const char *service, const Ttrpc
                            gsize n_methods, gpointer user_data);
 
 /* Creates a unix socket at @path (mode 0600) and accepts on it. Peers must have the server's
- * euid and egid (SO_PEERCRED), as containerd requires. */
+ * euid and egid (SO_PEERCRED), as containerd requires. Fails if @path exists (remove a stale
+ * socket first); ttrpc_server_free() removes the socket file again. */
 gboolean ttrpc_server_listen_unix(TtrpcServer *server, const char *path, GError **error);
-/* Accepts on an already listening socket; takes ownership of *@listen_fd and sets it to -1. */
+/* Accepts on an already listening socket; takes ownership of *@listen_fd and sets it to -1.
+ * A unix socket gets the SO_PEERCRED check too; its file is left alone. */
 gboolean ttrpc_server_listen_fd(TtrpcServer *server, int *listen_fd, GError **error);
 /* Serves one connected stream fd (socketpair end, virtio-serial port, vsock); takes ownership
  * of *@fd and sets it to -1. */
