@@ -8,6 +8,7 @@
 #include <linux/capability.h>
 #include <linux/close_range.h>
 #include <linux/seccomp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,8 +173,23 @@ static int apply_security(const OciProcess *p, const OciSpec *spec, ChildError *
   return 0;
 }
 
+/* The caller may block signals (for a signalfd) or ignore some (SIGPIPE); execve keeps both. */
+static int reset_signals(ChildError *ce)
+{
+  sigset_t none;
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      signal(sig, SIG_DFL); /* EINVAL for the real-time signals glibc reserves */
+  sigemptyset(&none);
+  if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+    return child_fail(ce, errno, "sigprocmask");
+  return 0;
+}
+
 int child_exec_process(const OciProcess *p, const OciSpec *spec, ChildError *ce)
 {
+  if (reset_signals(ce) < 0)
+    return -1;
   if (chdir(p->cwd) < 0)
     return child_fail(ce, errno, "chdir to cwd '%s'", p->cwd);
   if (p->has_umask)

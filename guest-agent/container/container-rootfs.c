@@ -277,8 +277,17 @@ static int pivot(int rootfd, ChildError *ce)
    * container's tree, without needing a directory for the old root. */
   if (fchdir(rootfd) < 0)
     return child_fail(ce, errno, "chdir to the container root");
-  if (syscall(SYS_pivot_root, ".", ".") < 0)
-    return child_fail(ce, errno, "pivot_root");
+  if (syscall(SYS_pivot_root, ".", ".") < 0) {
+    if (errno != EINVAL)
+      return child_fail(ce, errno, "pivot_root");
+    /* The initramfs cannot be pivoted away (the agent runs from it in the VM): move the
+     * container root over / and chroot into it; exec'd processes enter that root too. */
+    if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+      return child_fail(ce, errno, "move the container root over /");
+    if (chroot(".") < 0)
+      return child_fail(ce, errno, "chroot into the container root");
+    return chdir("/") < 0 ? child_fail(ce, errno, "chdir /") : 0;
+  }
   if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
     return child_fail(ce, errno, "make the old root a slave");
   if (umount2(".", MNT_DETACH) < 0)

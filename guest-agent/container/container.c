@@ -336,6 +336,7 @@ typedef struct {
   gboolean terminal;
   int stdio_fds[3];
   int sock;
+  int root_fd;              /* the init's root directory */
 } ExecArgs;
 
 /* The exec helper: joins the init's namespaces, then clones the real process as a sibling
@@ -345,11 +346,16 @@ static G_NORETURN void exec_helper(const ExecArgs *a)
   ChildError ce = {0};
   int cgroup_fd = container_cgroup_get_fd(a->c->cgroup);
   const int keep[] = {a->sock, a->stdio_fds[0], a->stdio_fds[1], a->stdio_fds[2], a->c->pidfd,
-                      cgroup_fd};
+                      cgroup_fd, a->root_fd};
   if (child_close_fds_except(keep, G_N_ELEMENTS(keep), &ce) < 0)
     child_exit_error(a->sock, &ce, 1);
   if (setns(a->c->pidfd, a->c->ns_flags) < 0)
     child_fail(&ce, errno, "join the namespaces of pid %d", a->c->pid),
+      child_exit_error(a->sock, &ce, 1);
+  /* setns() leaves us at the mount namespace's root, which is the container's only after a
+   * pivot_root; entering the init's own root is right in both cases. */
+  if (fchdir(a->root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+    child_fail(&ce, errno, "enter the root of pid %d", a->c->pid),
       child_exit_error(a->sock, &ce, 1);
   pid_t pid = clone_child(CLONE_PARENT, cgroup_fd, NULL);
   if (pid < 0)
@@ -376,6 +382,15 @@ pid_t container_exec(Container *c, const OciProcess *process, const ContainerStd
 
   ExecArgs a = {.c = c, .process = process, .terminal = stdio->terminal};
   container_autofd int devnull = -1;
+  g_autofree char *root_path = g_strdup_printf("/proc/%d/root", (int)c->pid);
+  container_autofd int root_fd = open(root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_STATE,
+                "container '%s': its init is gone (open '%s': %s)", c->id, root_path,
+                g_strerror(errno));
+    return -1;
+  }
+  a.root_fd = root_fd;
   int sv[2];
   if (!stdio_prepare(stdio, &devnull, a.stdio_fds, error) || !sync_pair(sv, error))
     return -1;

@@ -247,16 +247,24 @@ START_TEST(test_devices_masks_rlimits)
 }
 END_TEST
 
-START_TEST(test_no_fd_leaks_into_container)
+START_TEST(test_clean_process_state)
 {
   int status;
-  /* An fd the caller forgot to mark close-on-exec must still not reach the container. */
+  /* An fd the caller forgot to mark close-on-exec must still not reach the container, nor
+   * the caller's blocked (signalfd) and ignored signals. */
   int leaky = open("/dev/null", O_RDONLY);
   ck_assert_int_ge(leaky, 3);
-  g_autofree char *out = run_sh(NULL, "ls /proc/self/fd | wc -l", &status);
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, SIGCHLD);
+  sigaddset(&block, SIGUSR1);
+  ck_assert_int_eq(sigprocmask(SIG_BLOCK, &block, NULL), 0);
+  signal(SIGPIPE, SIG_IGN);
+  g_autofree char *out = run_sh(NULL, "grep -E '^Sig(Blk|Ign)' /proc/self/status; ls /proc/self/fd | wc -l",
+                                &status);
   close(leaky);
   /* ls sees 0, 1, 2 and its own directory fd. */
-  ck_assert_str_eq(out, "4\n");
+  ck_assert_str_eq(out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n4\n");
 }
 END_TEST
 
@@ -565,7 +573,7 @@ static Suite *container_suite(void)
   tcase_add_test(tc, test_capabilities);
   tcase_add_test(tc, test_seccomp);
   tcase_add_test(tc, test_devices_masks_rlimits);
-  tcase_add_test(tc, test_no_fd_leaks_into_container);
+  tcase_add_test(tc, test_clean_process_state);
   tcase_add_test(tc, test_exec);
   tcase_add_test(tc, test_terminal);
   tcase_add_test(tc, test_start_failure);
