@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -88,8 +89,9 @@ static void send_status(ServerConnection *owner, guint32 stream_id, TtrpcCode co
     Google__Rpc__Status status = GOOGLE__RPC__STATUS__INIT;
     Ttrpc__Response response = TTRPC__RESPONSE__INIT;
     status.code = code;
-    /* A status that does not fit either (a huge message) is cut: it must go out. */
-    status.message = g_strndup(message, TTRPC_FRAME_MAX_DATA / 2);
+    /* A status that does not fit either (a huge message) is cut: it must go out. (strnlen
+     * first: g_strndup() allocates its whole limit.) */
+    status.message = g_strndup(message, strnlen(message, TTRPC_FRAME_MAX_DATA / 2));
     response.status = &status;
     send_response(owner, stream_id, &response);
     g_free(status.message);
