@@ -207,7 +207,7 @@ testenv_setup() {
         testenv_log "shim $SC_SHIM, config ${SC_CONFIG:-(shim default)}"
     fi
     private_containerd_start "$TESTENV_DIR" || testenv_fail "private containerd did not start"
-    IMAGE=$(busybox_image_import) || testenv_fail "busybox image import failed"
+    IMAGE=$(busybox_image_import "$BUSYBOX_IMAGE_DEFAULT_NAME") || testenv_fail "busybox image import failed"
     testenv_log "runtime $SC_RUNTIME, containerd in $TESTENV_DIR"
 }
 
