@@ -67,6 +67,17 @@ static TtrpcCode test_container_call(const char *method, const char *id)
     return agent_test_code(t, method, &req.base);
 }
 
+static TtrpcCode test_update(const char *id, const char *resources)
+{
+    Secure__Agent__V1__UpdateContainerRequest req =
+        SECURE__AGENT__V1__UPDATE_CONTAINER_REQUEST__INIT;
+
+    req.container_id = (char *)id;
+    req.resources_json.data = (guint8 *)resources;
+    req.resources_json.len = strlen(resources);
+    return agent_test_code(t, "UpdateContainer", &req.base);
+}
+
 /* Kills a running container's init, checks the SIGKILL status and removes the container. */
 static void test_kill_and_remove(const char *id)
 {
@@ -247,6 +258,66 @@ START_TEST(test_tty)
     ck_assert_msg(strstr(out, "33 77") != NULL, "size not applied: '%s'", out);
     ck_assert_str_eq(err, "");
     agent_test_remove(t, id);
+}
+END_TEST
+
+START_TEST(test_signal_all)
+{
+    const char *id = test_id("all");
+    g_autoptr(json_object) spec = agent_test_spec(ARGS("sleep", "1000"));
+    g_autoptr(json_object) sleeper = agent_test_process(ARGS("sleep", "1000"));
+    Secure__Agent__V1__SignalProcessRequest req = SECURE__AGENT__V1__SIGNAL_PROCESS_REQUEST__INIT;
+
+    agent_test_create(t, id, spec, FALSE);
+    agent_test_start_container(t, id);
+    ck_assert_int_eq(test_exec(id, "sleeper", sleeper, FALSE), TTRPC_CODE_OK);
+    req.container_id = (char *)id;
+    req.exec_id = "";
+    req.signal = SIGKILL;
+    req.all = TRUE;
+    ck_assert_int_eq(agent_test_code(t, "SignalProcess", &req.base), TTRPC_CODE_OK);
+    ck_assert_int_eq(agent_test_wait(t, id, "sleeper"), 128 + SIGKILL);
+    ck_assert_int_eq(agent_test_wait(t, id, ""), 128 + SIGKILL);
+    agent_test_remove(t, id);
+}
+END_TEST
+
+START_TEST(test_tty_exec_stdin)
+{
+    const char *id = test_id("ttycat");
+    g_autoptr(json_object) spec = agent_test_spec(ARGS("sleep", "1000"));
+    g_autoptr(json_object) cat = agent_test_process(ARGS("cat"));
+    Secure__Agent__V1__WriteStdinRequest write = SECURE__AGENT__V1__WRITE_STDIN_REQUEST__INIT;
+    Secure__Agent__V1__CloseStdinRequest close_req = SECURE__AGENT__V1__CLOSE_STDIN_REQUEST__INIT;
+    Secure__Agent__V1__ResizeTtyRequest resize = SECURE__AGENT__V1__RESIZE_TTY_REQUEST__INIT;
+    g_autofree char *out = NULL;
+
+    json_object_object_add(cat, "terminal", json_object_new_boolean(TRUE));
+    agent_test_create(t, id, spec, FALSE);
+    agent_test_start_container(t, id);
+    ck_assert_int_eq(test_exec(id, "cat", cat, TRUE), TTRPC_CODE_OK);
+    write.container_id = (char *)id;
+    write.exec_id = "cat";
+    write.data.data = (guint8 *)"typed\n";
+    write.data.len = strlen("typed\n");
+    ck_assert_int_eq(agent_test_code(t, "WriteStdin", &write.base), TTRPC_CODE_OK);
+    /* On a terminal, closing stdin sends end-of-file: cat must end by itself. */
+    close_req.container_id = (char *)id;
+    close_req.exec_id = "cat";
+    ck_assert_int_eq(agent_test_code(t, "CloseStdin", &close_req.base), TTRPC_CODE_OK);
+    out = agent_test_read_all(t, id, "cat", FALSE);
+    ck_assert_int_eq(agent_test_wait(t, id, "cat"), 0);
+    /* Once echoed by the terminal, once written by cat. */
+    ck_assert_msg(strstr(out, "typed") != NULL && strstr(strstr(out, "typed") + 5, "typed"),
+                  "output: '%s'", out);
+    /* The init has no terminal to resize. */
+    resize.container_id = (char *)id;
+    resize.exec_id = "";
+    resize.rows = 10;
+    resize.cols = 10;
+    ck_assert_int_eq(agent_test_code(t, "ResizeTty", &resize.base),
+                     TTRPC_CODE_FAILED_PRECONDITION);
+    test_kill_and_remove(id);
 }
 END_TEST
 
@@ -583,6 +654,8 @@ START_TEST(test_bad_input)
                      TTRPC_CODE_ALREADY_EXISTS);
     ck_assert_int_eq(test_signal(id, "no-such-exec", SIGKILL), TTRPC_CODE_NOT_FOUND);
     ck_assert_int_eq(test_signal(id, "", 65), TTRPC_CODE_INVALID_ARGUMENT);
+    ck_assert_int_eq(test_update(id, "{\"memory\": "), TTRPC_CODE_INVALID_ARGUMENT);
+    ck_assert_int_eq(test_update("nope", "{}"), TTRPC_CODE_NOT_FOUND);
     write.container_id = (char *)id;
     write.exec_id = "";
     write.data.data = (guint8 *)huge;
@@ -636,6 +709,8 @@ int main(void)
         test_exec_into_running_container,
         test_stdin_to_cat,
         test_tty,
+        test_signal_all,
+        test_tty_exec_stdin,
         test_hostname_and_sandbox,
         test_pid1_env_cwd_user,
         test_pause_resume,

@@ -136,6 +136,46 @@ static void vm_check_stats(AgentTest *vm)
     ck_assert_uint_eq(m->pids->current, 1);
 }
 
+/* UpdateContainer reaches the cgroup: the memory limit that stats report changes. */
+static void vm_update(AgentTest *vm)
+{
+    Secure__Agent__V1__UpdateContainerRequest req =
+        SECURE__AGENT__V1__UPDATE_CONTAINER_REQUEST__INIT;
+    Secure__Agent__V1__ContainerRequest stats = SECURE__AGENT__V1__CONTAINER_REQUEST__INIT;
+    const char resources[] = "{\"memory\": {\"limit\": 50331648}}";
+    g_autoptr(ProtobufCMessage) msg = NULL;
+    Io__Containerd__Cgroups__V2__Metrics *m;
+
+    req.container_id = "second";
+    req.resources_json.data = (guint8 *)resources;
+    req.resources_json.len = strlen(resources);
+    ck_assert_int_eq(agent_test_code(vm, "UpdateContainer", &req.base), TTRPC_CODE_OK);
+    stats.container_id = "second";
+    msg = agent_test_ok(vm, "StatsContainer", &stats.base,
+                        &secure__agent__v1__stats_container_response__descriptor);
+    m = ((Secure__Agent__V1__StatsContainerResponse *)msg)->metrics;
+    ck_assert(m != NULL && m->memory != NULL);
+    ck_assert_uint_eq(m->memory->usage_limit, 50331648);
+}
+
+/* The host side of the port goes away and comes back: the agent serves the new connection. */
+static void vm_reconnect(AgentTest *vm, VmmDomain *domain)
+{
+    g_autoptr(GError) error = NULL;
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    g_autoptr(ProtobufCMessage) health = NULL;
+
+    g_clear_pointer(&vm->client, ttrpc_client_free);
+    while ((vm->client = ttrpc_client_connect_unix(vmm_domain_get_agent_socket(domain), NULL,
+                                                   &error)) == NULL) {
+        ck_assert_msg(g_get_monotonic_time() < deadline, "%s", error->message);
+        g_clear_error(&error);
+        g_usleep(100000);
+    }
+    health = agent_test_ok(vm, "Health", NULL, &secure__agent__v1__health_response__descriptor);
+    ck_assert_uint_eq(((Secure__Agent__V1__HealthResponse *)health)->agent_pid, 1);
+}
+
 static void vm_oom_kill(AgentTest *vm)
 {
     g_autoptr(json_object) spec = agent_test_spec(ARGS("tail", "/dev/zero"));
@@ -200,7 +240,9 @@ START_TEST(test_agent_in_vm)
     vm_rootfs(&vm, shared, "first");
     vm_run_container(&vm, ready.kernel_release);
     vm_check_stats(&vm);
+    vm_update(&vm);
     vm_oom_kill(&vm);
+    vm_reconnect(&vm, domain);
     ck_assert_int_eq(agent_test_code(&vm, "DestroySandbox", NULL), TTRPC_CODE_OK);
     ck_assert_msg(run_until(&stopped, POWER_OFF_TIMEOUT_US), "the VM did not power off");
 
