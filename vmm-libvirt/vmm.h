@@ -14,6 +14,9 @@
  *   <run_dir>/agent.sock     the virtio-serial agent channel (QEMU listens, we connect)
  *   <run_dir>/console.log    the guest's serial console (ttyS0)
  * Keep run_dir short: unix socket paths are limited to 107 bytes.
+ *
+ * libvirt's embedded driver serves a single root per process (opening a second root fails with
+ * "already open with path"): one pod per process, as the shim is.
  */
 #pragma once
 

@@ -1,0 +1,179 @@
+/* Benchmark (root, QEMU): where a pod VM's start time goes and what it costs in host memory.
+ * Boots the guest image N times (default 3) under TCG with a virtio-fs share and prints, per
+ * boot: libvirt create, guest kernel to /init (console timestamp), the rest until the agent
+ * answered Health (QEMU start, firmware, agent init), and QEMU / virtiofsd RSS and PSS.
+ * Env as for test-vmm-vm; BENCH_KERNEL_PARAMS adds kernel parameters (e.g. "quiet"),
+ * BENCH_MEMORY_MIB sets the guest memory (default: vmm_config_init()'s).
+ * usage: bench-vmm-boot [N] */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "vmm-internal.h"
+
+#define BOOT_TIMEOUT_US (120 * G_USEC_PER_SEC)
+
+typedef struct {
+    gboolean done;
+    GError *error;
+} Wait;
+
+static void on_agent(VmmDomain *domain, TtrpcClient *client, const VmmAgentInfo *info,
+                     const GError *error, gpointer data)
+{
+    Wait *wait = data;
+
+    (void)domain;
+    (void)info;
+    if (client != NULL)
+        ttrpc_client_free(client);
+    wait->error = error != NULL ? g_error_copy(error) : NULL;
+    wait->done = TRUE;
+}
+
+/* Seconds on the guest clock when the kernel started /init, from the console log. */
+static double kernel_to_init(const char *console_log)
+{
+    g_autofree char *log = NULL;
+    const char *line;
+
+    if (!g_file_get_contents(console_log, &log, NULL, NULL) ||
+        (line = strstr(log, "] Run /init")) == NULL)
+        return -1;
+    while (line > log && line[-1] != '[')
+        line--;
+    return g_ascii_strtod(line, NULL);
+}
+
+/* Sums "Rss:" and "Pss:" (KiB) of smaps_rollup for @pid. */
+static void add_memory(pid_t pid, guint64 *rss_kib, guint64 *pss_kib)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/smaps_rollup", pid);
+    g_autofree char *text = NULL;
+    const char *at;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return;
+    if ((at = strstr(text, "\nRss:")) != NULL)
+        *rss_kib += g_ascii_strtoull(at + 5, NULL, 10);
+    if ((at = strstr(text, "\nPss:")) != NULL)
+        *pss_kib += g_ascii_strtoull(at + 5, NULL, 10);
+}
+
+/* virtiofsd processes (the daemon and its sandboxed child) serving @shared_dir. */
+static void add_virtiofsd_memory(const char *shared_dir, guint64 *rss_kib, guint64 *pss_kib)
+{
+    g_autofree char *source = g_strdup_printf("source=%s", shared_dir);
+    g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+    const char *entry;
+
+    while (proc != NULL && (entry = g_dir_read_name(proc)) != NULL) {
+        g_autofree char *path = g_strdup_printf("/proc/%s/cmdline", entry);
+        g_autofree char *cmdline = NULL;
+        gsize len = 0;
+
+        if (!g_ascii_isdigit(entry[0]) || !g_file_get_contents(path, &cmdline, &len, NULL))
+            continue;
+        for (gsize i = 0; i + 1 < len; i++)
+            cmdline[i] = cmdline[i] == '\0' ? ' ' : cmdline[i];
+        if (strstr(cmdline, "virtiofsd") != NULL && strstr(cmdline, source) != NULL)
+            add_memory(atoi(entry), rss_kib, pss_kib);
+    }
+}
+
+static gboolean boot_once(const char *tmp, guint i, const char *cache)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *name = g_strdup_printf("bench%u", i);
+    g_autofree char *run_dir = g_build_filename(tmp, name, NULL);
+    g_autofree char *shared = g_build_filename(run_dir, "shared", NULL);
+    g_autoptr(VmmDomain) domain = NULL;
+    guint64 qemu_rss = 0, qemu_pss = 0, fs_rss = 0, fs_pss = 0;
+    Wait wait = {0};
+    VmmConfig config;
+    VmmTimings t;
+    double to_init;
+
+    g_mkdir_with_parents(shared, 0700);
+    vmm_config_init(&config);
+    config.name = name;
+    config.run_dir = run_dir;
+    config.cache_dir = cache;
+    config.kernel = g_getenv("VMM_TEST_KERNEL");
+    config.initrd = g_getenv("VMM_TEST_INITRD");
+    config.kernel_params = g_getenv("BENCH_KERNEL_PARAMS");
+    if (g_getenv("BENCH_MEMORY_MIB") != NULL)
+        config.memory_mib = (guint)atoi(g_getenv("BENCH_MEMORY_MIB"));
+    config.shared_fs = VMM_SHARED_FS_VIRTIOFS;
+    config.shared_dir = shared;
+
+    domain = vmm_domain_start(&config, &error);
+    if (domain == NULL) {
+        fprintf(stderr, "bench-vmm-boot: %s\n", error->message);
+        return FALSE;
+    }
+    vmm_domain_wait_agent(domain, BOOT_TIMEOUT_US, on_agent, &wait);
+    while (!wait.done)
+        g_main_context_iteration(NULL, TRUE);
+    if (wait.error != NULL) {
+        fprintf(stderr, "bench-vmm-boot: %s\n", wait.error->message);
+        g_error_free(wait.error);
+        return FALSE;
+    }
+    vmm_domain_get_timings(domain, &t);
+    to_init = kernel_to_init(vmm_domain_get_console_log(domain));
+    add_memory(vmm_domain_get_pid(domain), &qemu_rss, &qemu_pss);
+    add_virtiofsd_memory(shared, &fs_rss, &fs_pss);
+    /* Without the kernel's "Run /init" line (quiet), only the total is known. */
+    if (to_init < 0)
+        to_init = NAN;
+    printf("boot %u (%s, %u MiB): libvirt create %.2f s | kernel to /init %.2f s | "
+           "QEMU start + agent %.2f s | create to agent ready %.2f s | "
+           "QEMU RSS %.1f MiB PSS %.1f MiB | "
+           "virtiofsd RSS %.1f MiB PSS %.1f MiB\n",
+           i, vmm_accel_name(vmm_domain_get_accel(domain)), config.memory_mib,
+           (t.created - t.start) / 1e6, to_init, (t.agent_ready - t.created) / 1e6 - to_init,
+           (t.agent_ready - t.created) / 1e6, qemu_rss / 1024.0, qemu_pss / 1024.0, fs_rss / 1024.0,
+           fs_pss / 1024.0);
+    fflush(stdout);
+    if (!vmm_domain_destroy(domain, &error)) {
+        fprintf(stderr, "bench-vmm-boot: %s\n", error->message);
+        return FALSE;
+    }
+    g_rmdir(shared);
+    g_rmdir(run_dir);
+    return TRUE;
+}
+
+int main(int argc, char **argv)
+{
+    guint n = argc > 1 ? (guint)atoi(argv[1]) : 3;
+    g_autofree char *tmp = NULL;
+    g_autofree char *cache = NULL;
+    gboolean ok = TRUE;
+
+    if (geteuid() != 0 || g_getenv("VMM_TEST_KERNEL") == NULL ||
+        g_getenv("VMM_TEST_INITRD") == NULL) {
+        fprintf(stderr, "bench-vmm-boot: needs root and VMM_TEST_KERNEL/VMM_TEST_INITRD\n");
+        return 77;
+    }
+    tmp = g_dir_make_tmp("vmm-bench-XXXXXX", NULL);
+    /* A fresh capabilities cache: boot 0 shows the one-time QEMU probe, later ones reuse it. */
+    cache = g_build_filename(tmp, "cache", NULL);
+    /* libvirt's embedded driver serves one root per process: each boot in its own child. */
+    for (guint i = 0; i < n && ok; i++) {
+        pid_t child = fork();
+        int status = 0;
+
+        if (child == 0)
+            _exit(boot_once(tmp, i, cache) ? EXIT_SUCCESS : EXIT_FAILURE);
+        ok = child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+             WEXITSTATUS(status) == EXIT_SUCCESS;
+    }
+    vmm_remove_tree(tmp, NULL);
+    return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+}
