@@ -15,6 +15,7 @@
 
 #include "container-cgroup.h"
 #include "container-child.h"
+#include "container-devices.h"
 #include "container-fd.h"
 #include "oci-json.h"
 
@@ -214,6 +215,12 @@ static void container_free(Container *c)
   g_free(c);
 }
 
+static gboolean attach_devices(Container *c, const OciResources *res, GError **error)
+{
+  return container_devices_attach(container_cgroup_get_fd(c->cgroup), c->id, res,
+                                  c->spec->devices, c->spec->n_devices, error);
+}
+
 /* Clones the init and waits for it to be ready. */
 static gboolean spawn_init(Container *c, const char *rootfs, const ContainerStdio *stdio,
                            int *out_pty, GError **error)
@@ -277,7 +284,8 @@ Container *container_create(const char *id, const OciSpec *spec, const char *roo
   c->sync_fd = -1;
   c->cgroup = container_cgroup_create(cgroup_root, id, &spec->resources, error);
   container_autofd int pty = -1;
-  if (c->cgroup == NULL || !spawn_init(c, rootfs, stdio, &pty, error)) {
+  if (c->cgroup == NULL || !attach_devices(c, &spec->resources, error) ||
+      !spawn_init(c, rootfs, stdio, &pty, error)) {
     if (c->cgroup)
       container_cgroup_remove(c->cgroup, NULL);
     container_free(c);
@@ -470,7 +478,7 @@ gboolean container_update(Container *c, const char *resources_json, gsize len, G
   OciResources res;
   oci_resources_init(&res);
   gboolean ok = obj && oci_resources_from_json(obj, &res, error) &&
-                container_cgroup_apply(c->cgroup, &res, error);
+                container_cgroup_apply(c->cgroup, &res, error) && attach_devices(c, &res, error);
   oci_resources_clear(&res);
   if (!ok)
     g_prefix_error(error, "update container '%s': ", c->id);

@@ -1,6 +1,7 @@
 /* oci-resources.c: parses an OCI linux.resources object (cgroup v2 limits). */
 #include "oci-spec-private.h"
 
+#include <linux/bpf.h>
 #include <string.h>
 
 #include "oci-json.h"
@@ -23,6 +24,7 @@ void oci_resources_clear(OciResources *res)
   g_free(res->cpuset_mems);
   g_strfreev(res->unified_keys);
   g_strfreev(res->unified_values);
+  g_free(res->device_rules);
   oci_resources_init(res);
 }
 
@@ -156,31 +158,67 @@ static gboolean parse_unified(json_object *res_obj, OciResources *res, GError **
   return TRUE;
 }
 
-/* Device rules are checked for shape only: the builder does not install a cgroup device filter,
- * so access to device nodes is limited by what it creates in /dev and by capabilities. */
-static gboolean check_device_rules(json_object *res_obj, GError **error)
+static gboolean parse_device_rule(json_object *rule, const char *where, OciDeviceRule *out,
+                                  GError **error)
 {
   static const char *const known[] = {"allow", "type", "major", "minor", "access", NULL};
-  json_object *array;
-  if (!oci_json_get(res_obj, "devices", json_type_array, "linux.resources", &array, error))
+  g_autofree char *type = NULL;
+  g_autofree char *access = NULL;
+  if (!json_object_is_type(rule, json_type_object)) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s' must be an object", where);
     return FALSE;
-  gsize n = array ? json_object_array_length(array) : 0;
-  for (gsize i = 0; i < n; i++) {
-    json_object *rule = json_object_array_get_idx(array, i);
-    g_autofree char *where = g_strdup_printf("linux.resources.devices[%" G_GSIZE_FORMAT "]", i);
-    g_autofree char *access = NULL;
-    if (!json_object_is_type(rule, json_type_object)) {
-      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s' must be an object", where);
-      return FALSE;
-    }
-    if (!oci_json_check_keys(rule, where, known, error) ||
-        !oci_json_get_string(rule, "access", where, &access, error))
-      return FALSE;
-    if (access && (strlen(access) > 3 || strspn(access, "rwm") != strlen(access))) {
+  }
+  out->major = out->minor = -1;
+  if (!oci_json_check_keys(rule, where, known, error) ||
+      !oci_json_get_bool(rule, "allow", where, &out->allow, error) ||
+      !oci_json_get_string(rule, "type", where, &type, error) ||
+      !oci_json_get_int64(rule, "major", where, -1, 0xfff, &out->major, error) ||
+      !oci_json_get_int64(rule, "minor", where, -1, 0xfffff, &out->minor, error) ||
+      !oci_json_get_string(rule, "access", where, &access, error))
+    return FALSE;
+  if (type && (strlen(type) != 1 || strchr("acb", type[0]) == NULL)) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s.type' '%s' is not a, c or b",
+                where, type);
+    return FALSE;
+  }
+  out->type = type ? type[0] : 'a';
+  if (access == NULL || access[0] == '\0') {
+    out->access = BPF_DEVCG_ACC_MKNOD | BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE;
+    return TRUE;
+  }
+  for (const char *a = access; *a; a++) {
+    const char *at = strchr("mrw", *a);
+    if (at == NULL || strlen(access) > 3) {
       g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
                   "'%s.access' '%s' is not a combination of r, w and m", where, access);
       return FALSE;
     }
+    out->access |= 1u << (at - "mrw");
+  }
+  return TRUE;
+}
+
+static gboolean parse_device_rules(json_object *res_obj, OciResources *res, GError **error)
+{
+  json_object *array;
+  if (!oci_json_get(res_obj, "devices", json_type_array, "linux.resources", &array, error))
+    return FALSE;
+  if (array == NULL)
+    return TRUE;
+  gsize n = json_object_array_length(array);
+  if (n > 256) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                "'linux.resources.devices' has more than 256 rules");
+    return FALSE;
+  }
+  g_free(res->device_rules);
+  res->device_rules = g_new0(OciDeviceRule, MAX(n, 1));
+  res->n_device_rules = 0;
+  for (gsize i = 0; i < n; i++) {
+    g_autofree char *where = g_strdup_printf("linux.resources.devices[%" G_GSIZE_FORMAT "]", i);
+    if (!parse_device_rule(json_object_array_get_idx(array, i), where,
+                           &res->device_rules[res->n_device_rules++], error))
+      return FALSE;
   }
   return TRUE;
 }
@@ -191,5 +229,5 @@ gboolean oci_resources_from_json(json_object *obj, OciResources *res, GError **e
   return oci_json_check_keys(obj, "linux.resources", known, error) &&
          parse_memory(obj, res, error) && parse_cpu(obj, res, error) &&
          parse_pids(obj, res, error) && parse_unified(obj, res, error) &&
-         check_device_rules(obj, error);
+         parse_device_rules(obj, res, error);
 }

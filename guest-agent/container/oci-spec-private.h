@@ -56,6 +56,15 @@ struct OciProcess {
   int oom_score_adj;
 };
 
+/* One linux.resources.devices rule; later rules override earlier ones. */
+typedef struct {
+  gboolean allow;
+  char type;                  /* 'a' (all), 'c' or 'b' */
+  gint64 major;               /* -1: any */
+  gint64 minor;               /* -1: any */
+  guint32 access;             /* BPF_DEVCG_ACC_* bits */
+} OciDeviceRule;
+
 /* Limits are -1 when unset; "max" is G_MAXINT64. */
 typedef struct {
   gint64 memory_limit;
@@ -70,6 +79,8 @@ typedef struct {
   char **unified_keys;        /* linux.resources.unified: cgroup v2 file names */
   char **unified_values;
   gsize n_unified;
+  OciDeviceRule *device_rules; /* NULL: no device rules given */
+  gsize n_device_rules;
 } OciResources;
 
 typedef struct {

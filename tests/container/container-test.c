@@ -16,7 +16,7 @@
 
 static const char *const applets[] = {
   "sh", "echo", "cat", "hostname", "id", "sleep", "grep", "ls", "pwd", "touch", "mkdir", "kill",
-  "tty", "true", "wc", "head", "tail", "test", "stat", "readlink", "dd", "env", "yes", NULL,
+  "tty", "true", "wc", "head", "tail", "test", "stat", "readlink", "dd", "env", "yes", "mknod", NULL,
 };
 
 static void skip_or_fail(const char *reason)

@@ -247,6 +247,28 @@ START_TEST(test_devices_masks_rlimits)
 }
 END_TEST
 
+START_TEST(test_device_rules)
+{
+  int status;
+  /* The default spec denies every device; the ones the builder makes stay usable. */
+  static const char script[] =
+    "mknod /dev/kmsg2 c 1 11 && echo made; echo sc-container-test > /dev/kmsg2 && echo wrote;"
+    " echo x > /dev/null && echo null-ok";
+  g_autofree char *out = run_sh(NULL, script, &status);
+  ck_assert_msg(g_str_has_prefix(out, "made\n") && strstr(out, g_strerror(EPERM)) &&
+                  !strstr(out, "wrote") && g_str_has_suffix(out, "null-ok\n"),
+                "output: %s", out);
+
+  /* A later allow rule wins over the deny-all. */
+  g_autoptr(json_object) spec = ct_spec_new(SH("true"));
+  ct_spec_set(spec, "linux.resources.devices",
+              ct_json("[{\"allow\": false, \"access\": \"rwm\"},"
+                      " {\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": 11, \"access\": \"w\"}]"));
+  g_autofree char *allowed = run_sh(spec, script, &status);
+  ck_assert_str_eq(allowed, "made\nwrote\nnull-ok\n");
+}
+END_TEST
+
 START_TEST(test_clean_process_state)
 {
   int status;
@@ -574,6 +596,7 @@ static Suite *container_suite(void)
   tcase_add_test(tc, test_seccomp);
   tcase_add_test(tc, test_devices_masks_rlimits);
   tcase_add_test(tc, test_clean_process_state);
+  tcase_add_test(tc, test_device_rules);
   tcase_add_test(tc, test_exec);
   tcase_add_test(tc, test_terminal);
   tcase_add_test(tc, test_start_failure);
