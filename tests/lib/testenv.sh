@@ -102,8 +102,10 @@ testenv_wait_status() {
 
 # Removes task and container $1, whatever state they are in.
 sc_remove() {
-    sc_ctr task kill -s SIGKILL "$1" >/dev/null 2>&1
-    testenv_wait_status "$1" STOPPED 30 >/dev/null 2>&1
+    if [ -n "$(testenv_task_status "$1")" ]; then
+        sc_ctr task kill -s SIGKILL "$1" >/dev/null 2>&1
+        testenv_wait_status "$1" STOPPED 30 >/dev/null 2>&1
+    fi
     sc_ctr task delete "$1" >/dev/null 2>&1
     sc_ctr container delete "$1" >/dev/null 2>&1
 }

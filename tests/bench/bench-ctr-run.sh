@@ -1,0 +1,155 @@
+#!/bin/bash
+# Benchmark (figures are printed, never asserted): `ctr run --rm` through a private containerd,
+# for our runtime and for runc on the same image, side by side in one run:
+#   - start to exit of `true`, and start to the first byte of output of `echo`: median of N runs
+#     and the ratio secure/runc;
+#   - memory per pod with 1 and 10 pods running `sleep`: shim RSS, QEMU PSS, virtiofsd PSS.
+#
+#   sudo tests/bench/bench-ctr-run.sh [--runs N] [--pods "1 10"] [--runtimes "A B"]
+#
+# The shim and its config are found as the e2e tests find them (tests/lib/testenv.sh): SC_SHIM
+# and SC_BUILD_DIR (the build dir holding the guest image), or the installed ones. A runtime that
+# fails is reported as such and the other figures are still measured.
+
+# shellcheck source=tests/lib/testenv.sh
+. "$(dirname "$0")/../lib/testenv.sh"
+
+runs=10
+pod_counts="1 10"
+runtimes="io.containerd.secure.v2 io.containerd.runc.v2"
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --runs) runs=$2; shift 2 ;;
+    --pods) pod_counts=$2; shift 2 ;;
+    --runtimes) runtimes=$2; shift 2 ;;
+    *) echo "usage: $0 [--runs N] [--pods \"1 10\"] [--runtimes \"A B\"]" >&2; exit 2 ;;
+    esac
+done
+
+now_ms() { date +%s%3N; }
+
+median() {
+    sort -n | awk '{ v[NR] = $1 } END {
+        if (NR == 0) { print "-"; exit }
+        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# Milliseconds from `ctr run` to its exit, for `true`; nothing when the run fails.
+time_to_exit() {
+    local start
+    start=$(now_ms)
+    sc_ctr run --runtime "$1" --rm "$IMAGE" "$2" true >/dev/null 2>"$TESTENV_DIR/last-error" \
+        || return 1
+    echo $(($(now_ms) - start))
+}
+
+# Milliseconds from `ctr run` to the first byte of the container's output.
+time_to_output() {
+    local start first
+    start=$(now_ms)
+    first=$(sc_ctr run --runtime "$1" --rm "$IMAGE" "$2" echo ready 2>"$TESTENV_DIR/last-error" \
+        | { [ -n "$(head -c 1)" ] && now_ms; cat >/dev/null; })
+    [ -n "$first" ] || return 1
+    echo $((first - start))
+}
+
+# Prints the median of `runs` measurements by function $1 for runtime $2 (or "failed").
+measure() {
+    local fn=$1 runtime=$2 i value values=""
+    for i in $(seq "$runs"); do
+        if ! value=$("$fn" "$runtime" "bench-$i"); then
+            echo "  $runtime: run $i failed: $(tr '\n' ' ' <"$TESTENV_DIR/last-error")" >&2
+            sc_remove "bench-$i"
+            echo failed
+            return
+        fi
+        values="$values$value"$'\n'
+    done
+    printf '%s' "$values" | median
+}
+
+# Sums a field over the processes whose executable's basename is $1: VmRSS (status) or Pss
+# (smaps_rollup), in KiB; only this benchmark's own processes (testenv_is_ours).
+sum_kib() {
+    local exe=$1 field=$2 proc total=0 kib
+    for proc in /proc/[0-9]*; do
+        [ "$(basename "$(readlink "$proc/exe" 2>/dev/null)" 2>/dev/null)" = "$exe" ] || continue
+        testenv_is_ours "${proc#/proc/}" || continue
+        if [ "$field" = Pss ]; then
+            kib=$(awk '$1 == "Pss:" { print $2 }' "$proc/smaps_rollup" 2>/dev/null)
+        else
+            kib=$(awk '$1 == "VmRSS:" { print $2 }' "$proc/status" 2>/dev/null)
+        fi
+        total=$((total + ${kib:-0}))
+    done
+    echo "$total"
+}
+
+# Starts $2 pods of runtime $1, prints per-pod MiB: shim RSS, QEMU PSS, virtiofsd PSS.
+memory_per_pod() {
+    local runtime=$1 pods=$2 i shim qemu vfs ok=1
+    for i in $(seq "$pods"); do
+        if ! sc_run_detached_with "$runtime" "mem-$i"; then
+            echo "  $runtime: pod $i of $pods did not start" >&2
+            ok=0
+            break
+        fi
+    done
+    if [ "$ok" = 1 ]; then
+        sleep 2
+        shim=$(sum_kib "containerd-shim-$(echo "$runtime" | cut -d. -f3)-v2" VmRSS)
+        qemu=$(sum_kib qemu-system-x86_64 Pss)
+        vfs=$(sum_kib virtiofsd Pss)
+        awk -v s="$shim" -v q="$qemu" -v v="$vfs" -v n="$pods" \
+            'BEGIN { printf "%.1f %.1f %.1f %.1f", s / n / 1024, q / n / 1024, v / n / 1024, (s + q + v) / n / 1024 }'
+    else
+        echo failed
+    fi
+    for i in $(seq "$pods"); do
+        sc_remove "mem-$i"
+    done
+}
+
+sc_run_detached_with() {
+    sc_ctr run --runtime "$1" -d "$IMAGE" "$2" sleep 100000 >/dev/null 2>"$TESTENV_DIR/last-error" \
+        && testenv_wait_status "$2" RUNNING 300
+}
+
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.1fx", a / b; else print "-" }'
+}
+
+testenv_setup
+echo "# bench-ctr-run: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, kernel $(uname -r), $runs runs each"
+declare -A exit_ms output_ms
+for runtime in $runtimes; do
+    exit_ms[$runtime]=$(measure time_to_exit "$runtime")
+    output_ms[$runtime]=$(measure time_to_output "$runtime")
+done
+
+echo
+printf '%-26s %14s %18s\n' runtime "exit (ms)" "first output (ms)"
+for runtime in $runtimes; do
+    printf '%-26s %14s %18s\n' "$runtime" "${exit_ms[$runtime]}" "${output_ms[$runtime]}"
+done
+read -r -a names <<<"$runtimes"
+set -- "${names[@]}"
+if [ $# -eq 2 ]; then
+    printf '%-26s %14s %18s\n' "ratio $(echo "$1" | cut -d. -f3)/$(echo "$2" | cut -d. -f3)" \
+        "$(ratio "${exit_ms[$1]}" "${exit_ms[$2]}")" "$(ratio "${output_ms[$1]}" "${output_ms[$2]}")"
+fi
+
+echo
+printf '%-26s %5s %12s %12s %15s %12s\n' runtime pods "shim RSS" "QEMU PSS" "virtiofsd PSS" "total"
+for runtime in $runtimes; do
+    for pods in $pod_counts; do
+        read -r shim qemu vfs total <<<"$(memory_per_pod "$runtime" "$pods")"
+        if [ "$shim" = failed ]; then
+            printf '%-26s %5s %12s\n' "$runtime" "$pods" failed
+            continue
+        fi
+        printf '%-26s %5s %12s %12s %15s %12s\n' "$runtime" "$pods" "$shim MiB" \
+            "$qemu MiB" "$vfs MiB" "$total MiB"
+    done
+done
+echo "(memory figures are per pod: the sum over the pods' processes divided by the pod count)"
