@@ -26,6 +26,8 @@ struct _ShimContainer {
     gboolean created;  /* the agent has it */
     Containerd__Task__V2__CreateTaskRequest *request; /* until created, for the event */
     GBytes *spec_json;
+    GPtrArray *binds;       /* ShimSpecBind, made once the sandbox runs */
+    char *rootfs_fallback;  /* root.path, when the request has no rootfs mounts */
 };
 
 /* A Task call waiting for the agent. */
@@ -86,6 +88,8 @@ void shim_container_free(ShimContainer *c)
     g_clear_pointer(&c->execs, g_hash_table_unref);
     g_clear_pointer(&c->request, free_request);
     g_clear_pointer(&c->spec_json, g_bytes_unref);
+    g_clear_pointer(&c->binds, g_ptr_array_unref);
+    g_free(c->rootfs_fallback);
     g_free(c->id);
     g_free(c->bundle);
     g_free(c->host_dir);
@@ -112,17 +116,83 @@ void shim_container_force_exit(ShimContainer *c, guint32 status)
 
 /* ---- Create -------------------------------------------------------------------------------- */
 
-/* Undoes a Create that failed before the agent had the container. */
-static void create_failed(ShimPod *pod, ShimContainer *c)
+/* Unmounts and removes the container's directory in the shared dir, then forgets it in the
+ * state (in this order: a crash in between leaves it recorded for `delete`). */
+static void remove_host_side(ShimPod *pod, ShimContainer *c)
 {
     g_autoptr(GError) error = NULL;
+    g_autoptr(GError) save_error = NULL;
     if (!shim_rootfs_remove_tree(c->host_dir, &error))
         g_warning("%s", error->message);
     shim_state_remove_container(pod->state, c->id);
-    if (!shim_state_save(pod->state, &error))
-        g_warning("%s", error->message);
+    if (!shim_state_save(pod->state, &save_error))
+        g_warning("%s", save_error->message);
+}
+
+/* Undoes a Create that failed before the agent had the container. */
+static void create_failed(ShimPod *pod, ShimContainer *c)
+{
+    remove_host_side(pod, c);
     g_hash_table_remove(pod->containers, c->id);
     shim_pod_container_removed(pod);
+}
+
+/* Create, before the sandbox: the spec is read, checked and rewritten (nothing is mounted yet, so
+ * a bad bundle costs no VM boot). */
+static gboolean prepare_spec(ShimPod *pod, ShimContainer *c, char **out_hostname, GError **error)
+{
+    Containerd__Task__V2__CreateTaskRequest *req = c->request;
+    g_autoptr(json_object) spec = shim_spec_load(req->bundle, error);
+    if (!spec)
+        return FALSE;
+    g_autofree char *guest_dir = g_build_filename(shim_pod_guest_shared_dir(pod), c->id, NULL);
+    if (!shim_spec_prepare(spec, c->host_dir, guest_dir, pod->first_pid, c->binds, error))
+        return FALSE;
+
+    json_object *root = NULL, *path = NULL, *hostname = NULL;
+    if (req->n_rootfs == 0) {
+        json_object_object_get_ex(spec, "root", &root);
+        json_object_object_get_ex(root, "path", &path);
+        const char *p = json_object_get_string(path);
+        if (!p || !*p) {
+            g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+                                "no rootfs mounts and no root.path in config.json");
+            return FALSE;
+        }
+        c->rootfs_fallback =
+            g_path_is_absolute(p) ? g_strdup(p) : g_build_filename(req->bundle, p, NULL);
+    }
+    if (json_object_object_get_ex(spec, "hostname", &hostname) &&
+        json_object_is_type(hostname, json_type_string))
+        *out_hostname = g_strdup(json_object_get_string(hostname));
+    const char *text = json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN);
+    c->spec_json = g_bytes_new(text, strlen(text));
+    return TRUE;
+}
+
+/* Create, once the sandbox runs (for virtio-fs its shared directory is then a shared mount, so
+ * these mounts reach the guest): rootfs and binds, recorded in the state first, then the fifos. */
+static gboolean prepare_host(ShimPod *pod, ShimContainer *c, GError **error)
+{
+    Containerd__Task__V2__CreateTaskRequest *req = c->request;
+    shim_state_set(pod->state, c->id, SHIM_STATE_BUNDLE, c->bundle);
+    shim_state_set(pod->state, c->id, SHIM_STATE_ROOTFS, c->host_dir);
+    if (!shim_state_save(pod->state, error))
+        return FALSE;
+    g_autofree char *target = g_build_filename(c->host_dir, "rootfs", NULL);
+    if (!shim_rootfs_mount(req->rootfs, req->n_rootfs, c->rootfs_fallback, target, error))
+        return FALSE;
+    for (guint i = 0; i < c->binds->len; i++) {
+        ShimSpecBind *b = c->binds->pdata[i];
+        if (!shim_rootfs_bind(b->source, b->target, b->readonly, error))
+            return FALSE;
+    }
+    ShimIo *io = shim_io_open(req->stdin, req->stdout, req->stderr, error);
+    if (!io)
+        return FALSE;
+    c->init = shim_process_new(&pod->host, c->id, "", io, req->terminal, req->stdin, req->stdout,
+                               req->stderr, NULL);
+    return TRUE;
 }
 
 static void publish_create(ShimPod *pod, ShimContainer *c)
@@ -187,12 +257,13 @@ static void agent_create_done(const ProtobufCMessage *msg, const GError *error,
     container_call_free(cc);
 }
 
-static void create_when_ready(ShimPod *pod, const GError *error, gpointer user_data)
+static void create_when_ready(ShimPod *pod, const GError *ready_error, gpointer user_data)
 {
     ContainerCall *cc = user_data;
     ShimContainer *c = container_call_find(cc);
+    g_autoptr(GError) error = ready_error ? g_error_copy(ready_error) : NULL;
 
-    if (!c || error) {
+    if (!c || error || !prepare_host(pod, c, &error)) {
         if (error)
             shim_error_return(cc->call, error);
         else
@@ -214,60 +285,6 @@ static void create_when_ready(ShimPod *pod, const GError *error, gpointer user_d
     shim_agent_call(pod->host.agent, "CreateContainer", &req.base,
                     &secure__agent__v1__create_container_response__descriptor,
                     SHIM_AGENT_DEADLINE, agent_create_done, cc);
-}
-
-/* Host side of Create: spec rewrite, mounts (recorded first), fifos. */
-static gboolean prepare(ShimPod *pod, ShimContainer *c, char **out_hostname, GError **error)
-{
-    Containerd__Task__V2__CreateTaskRequest *req = c->request;
-    g_autoptr(json_object) spec = shim_spec_load(req->bundle, error);
-    if (!spec)
-        return FALSE;
-    g_autofree char *guest_dir = g_build_filename(shim_pod_guest_shared_dir(pod), c->id, NULL);
-    g_autoptr(GPtrArray) binds = g_ptr_array_new_with_free_func((GDestroyNotify)shim_spec_bind_free);
-    if (!shim_spec_prepare(spec, c->host_dir, guest_dir, pod->first_pid, binds, error))
-        return FALSE;
-
-    shim_state_set(pod->state, c->id, SHIM_STATE_BUNDLE, c->bundle);
-    shim_state_set(pod->state, c->id, SHIM_STATE_ROOTFS, c->host_dir);
-    if (!shim_state_save(pod->state, error))
-        return FALSE;
-
-    json_object *root = NULL, *path = NULL;
-    json_object_object_get_ex(spec, "root", &root);
-    json_object_object_get_ex(root, "path", &path);
-    g_autofree char *fallback = NULL;
-    if (req->n_rootfs == 0) {
-        const char *p = json_object_get_string(path);
-        if (!p || !*p) {
-            g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
-                                "no rootfs mounts and no root.path in config.json");
-            return FALSE;
-        }
-        fallback = g_path_is_absolute(p) ? g_strdup(p) : g_build_filename(req->bundle, p, NULL);
-    }
-    g_autofree char *target = g_build_filename(c->host_dir, "rootfs", NULL);
-    if (!shim_rootfs_mount(req->rootfs, req->n_rootfs, fallback, target, error))
-        return FALSE;
-    for (guint i = 0; i < binds->len; i++) {
-        ShimSpecBind *b = binds->pdata[i];
-        if (!shim_rootfs_bind(b->source, b->target, b->readonly, error))
-            return FALSE;
-    }
-
-    ShimIo *io = shim_io_open(req->stdin, req->stdout, req->stderr, error);
-    if (!io)
-        return FALSE;
-    c->init = shim_process_new(&pod->host, c->id, "", io, req->terminal, req->stdin, req->stdout,
-                               req->stderr, NULL);
-    const char *hostname = NULL;
-    json_object *h;
-    if (json_object_object_get_ex(spec, "hostname", &h) && json_object_is_type(h, json_type_string))
-        hostname = json_object_get_string(h);
-    *out_hostname = g_strdup(hostname);
-    const char *text = json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN);
-    c->spec_json = g_bytes_new(text, strlen(text));
-    return TRUE;
 }
 
 void shim_container_create(ShimPod *pod, Containerd__Task__V2__CreateTaskRequest *req,
@@ -298,11 +315,12 @@ void shim_container_create(ShimPod *pod, Containerd__Task__V2__CreateTaskRequest
     c->bundle = g_strdup(req->bundle);
     c->host_dir = g_build_filename(pod->shared_dir, req->id, NULL);
     c->execs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)shim_process_unref);
+    c->binds = g_ptr_array_new_with_free_func((GDestroyNotify)shim_spec_bind_free);
     c->request = req;
     g_hash_table_insert(pod->containers, c->id, c);
 
     g_autofree char *hostname = NULL;
-    if (!prepare(pod, c, &hostname, &error)) {
+    if (!prepare_spec(pod, c, &hostname, &error)) {
         shim_error_return(call, error);
         create_failed(pod, c);
         return;
@@ -322,12 +340,7 @@ static void reply_delete(TtrpcCall *call, ShimProcess *p)
 
 static void finish_delete(ShimPod *pod, ShimContainer *c, TtrpcCall *call)
 {
-    g_autoptr(GError) error = NULL;
-    if (!shim_rootfs_remove_tree(c->host_dir, &error))
-        g_warning("%s", error->message);
-    shim_state_remove_container(pod->state, c->id);
-    if (!shim_state_save(pod->state, &error))
-        g_warning("%s", error->message);
+    remove_host_side(pod, c);
 
     Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
     ev.container_id = c->id;

@@ -186,7 +186,7 @@ static void agent_ready(ShimSandbox *sandbox, TtrpcClient *client, const GError 
 
 static gboolean boot(ShimPod *pod, GError **error)
 {
-    g_autofree char *name = g_strndup(pod->pod, 32);
+    g_autofree char *name = g_path_get_basename(pod->run_dir);
     if (g_mkdir_with_parents(pod->shared_dir, 0700) < 0) {
         g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "mkdir '%s': %s", pod->shared_dir,
                     g_strerror(errno));

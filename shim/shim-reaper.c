@@ -1,8 +1,9 @@
 /* Orphan reaping. waitpid(-1) would steal children that libvirt and GLib wait for by pid, so
  * only zombies that nobody else waits for are reaped: children whose command name differs from
  * ours (libvirt's own short-lived forks still carry our name) and that are not in GLib's child
- * watch (the host-mode agent runs from the shim's configured binary, named secure-agent, and is
- * waited for by the sandbox, so it is skipped by name too). */
+ * watch (the host-mode agent, named secure-agent, is waited for by the sandbox).
+ * It runs in its own thread: the VM teardown blocks the main loop while it waits for QEMU and
+ * virtiofsd to exit, and they only finish exiting once we reap them. */
 #include "shim-reaper.h"
 
 #include <stdio.h>
@@ -10,10 +11,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define REAP_INTERVAL_MS 250
+#define REAP_INTERVAL_US (100 * 1000)
 
 struct _ShimReaper {
-    guint source;
+    GThread *thread;
+    gint stop;
     char comm[32];
 };
 
@@ -34,9 +36,8 @@ static gboolean read_stat(pid_t pid, char *comm, gsize comm_len, char *state, pi
     return TRUE;
 }
 
-static gboolean reap_cb(gpointer user_data)
+static void reap_once(ShimReaper *reaper)
 {
-    ShimReaper *reaper = user_data;
     g_autoptr(GDir) dir = g_dir_open("/proc", 0, NULL);
     const char *name;
     pid_t self = getpid();
@@ -48,10 +49,18 @@ static gboolean reap_cb(gpointer user_data)
         if (ppid != self || state != 'Z' || strcmp(comm, reaper->comm) == 0 ||
             strcmp(comm, "secure-agent") == 0)
             continue;
-        if (waitpid(pid, NULL, WNOHANG) == pid)
-            g_debug("reaped orphan %d (%s)", (int)pid, comm);
+        waitpid(pid, NULL, WNOHANG);
     }
-    return G_SOURCE_CONTINUE;
+}
+
+static gpointer reaper_thread(gpointer user_data)
+{
+    ShimReaper *reaper = user_data;
+    while (!g_atomic_int_get(&reaper->stop)) {
+        reap_once(reaper);
+        g_usleep(REAP_INTERVAL_US);
+    }
+    return NULL;
 }
 
 ShimReaper *shim_reaper_new(void)
@@ -61,7 +70,7 @@ ShimReaper *shim_reaper_new(void)
     pid_t ppid;
     if (!read_stat(getpid(), reaper->comm, sizeof(reaper->comm), &state, &ppid))
         reaper->comm[0] = '\0';
-    reaper->source = g_timeout_add(REAP_INTERVAL_MS, reap_cb, reaper);
+    reaper->thread = g_thread_new("reaper", reaper_thread, reaper);
     return reaper;
 }
 
@@ -69,6 +78,8 @@ void shim_reaper_free(ShimReaper *reaper)
 {
     if (!reaper)
         return;
-    g_source_remove(reaper->source);
+    g_atomic_int_set(&reaper->stop, 1);
+    g_thread_join(reaper->thread);
+    reap_once(reaper);
     g_free(reaper);
 }

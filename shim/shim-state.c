@@ -23,7 +23,10 @@ void shim_state_free(ShimState *state)
 
 char *shim_state_pod_dir(const char *pod)
 {
-    return g_build_filename(SHIM_STATE_ROOT, pod, NULL);
+    /* libvirt's embedded driver puts unix sockets a few levels below this directory, and
+     * socket paths are limited to 107 bytes: 64 bits of the hash keep it short and unique. */
+    g_autofree char *name = g_strndup(pod, SHIM_STATE_POD_NAME_LEN);
+    return g_build_filename(SHIM_STATE_ROOT, name, NULL);
 }
 
 static ShimState *state_new(const char *dir)

@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #define SHIM_STATE_ROOT "/run/secure-container"
+#define SHIM_STATE_POD_NAME_LEN 16
 #define SHIM_STATE_POD "pod"
 
 /* Pod keys */
@@ -31,7 +32,7 @@ typedef struct {
 void shim_state_free(ShimState *state);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShimState, shim_state_free)
 
-/* The pod directory for the socket hash @pod (64 hex digits). */
+/* The pod directory for the socket hash @pod (64 hex digits): SHIM_STATE_ROOT/<first 16>. */
 char *shim_state_pod_dir(const char *pod);
 
 /* Creates @dir (0700) if needed and loads its state file if there is one. */
