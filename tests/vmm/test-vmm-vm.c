@@ -1,5 +1,5 @@
 /* VM tests (root, QEMU, TCG): boot pod VMs through vmm-libvirt and check what they leave.
- * Images come from the build (env VMM_TEST_KERNEL, VMM_TEST_INITRD, VMM_TEST_SLEEP_INITRD,
+ * Images come from the build (env VMM_TEST_KERNEL, VMM_TEST_INITRD, VMM_TEST_STUB_INITRD,
  * VMM_TEST_KERNEL_RELEASE). Without root or QEMU the binary exits 77, or fails when CI=true. */
 #include <fcntl.h>
 #include <signal.h>
@@ -267,7 +267,7 @@ START_TEST(test_agent_never_answers)
     Result r = {0};
     VmmConfig config;
 
-    test_config(&config, strings, "silent", "VMM_TEST_SLEEP_INITRD");
+    test_config(&config, strings, "silent", "VMM_TEST_STUB_INITRD");
     add_shared_dir(&config, strings, VMM_SHARED_FS_9P);
     domain = start_vm(&config);
     vmm_domain_wait_agent(domain, NEVER_TIMEOUT_US, on_agent, &r);
@@ -277,7 +277,7 @@ START_TEST(test_agent_never_answers)
     ck_assert_msg(g_error_matches(r.error, VMM_ERROR, VMM_ERROR_TIMEOUT), "%s",
                   r.error ? r.error->message : "");
     /* The error quotes the console: the test init's line is there. */
-    ck_assert_msg(strstr(r.error->message, "sleep-init: started") != NULL, "%s",
+    ck_assert_msg(strstr(r.error->message, "test-init: started") != NULL, "%s",
                   r.error->message);
     result_clear(&r);
     destroy_vm(&domain, &config);
@@ -294,7 +294,7 @@ START_TEST(test_qemu_killed_from_outside)
     VmmConfig config;
     gint64 killed;
 
-    test_config(&config, strings, "killed", "VMM_TEST_SLEEP_INITRD");
+    test_config(&config, strings, "killed", "VMM_TEST_STUB_INITRD");
     add_shared_dir(&config, strings, VMM_SHARED_FS_VIRTIOFS);
     domain = start_vm(&config);
     vmm_domain_set_lifecycle_func(domain, on_event, &event);
@@ -321,6 +321,32 @@ START_TEST(test_qemu_killed_from_outside)
 }
 END_TEST
 
+START_TEST(test_guest_panic)
+{
+    g_autoptr(GStringChunk) strings = g_string_chunk_new(256);
+    g_autoptr(VmmDomain) domain = NULL;
+    Result panicked = {0}, stopped = {0};
+    VmmConfig config;
+
+    test_config(&config, strings, "panic", "VMM_TEST_STUB_INITRD");
+    config.kernel_params = "sc_test_panic";
+    domain = start_vm(&config);
+    vmm_domain_set_lifecycle_func(domain, on_event, &panicked);
+    run_until(&panicked.done, BOOT_TIMEOUT_US);
+    ck_assert_msg(panicked.done, "no lifecycle event");
+    ck_assert_msg(panicked.event == VMM_EVENT_PANICKED, "event %d (%s)", panicked.event,
+                  panicked.detail);
+    /* on_crash=destroy: the VM then stops by itself. */
+    vmm_domain_set_lifecycle_func(domain, on_event, &stopped);
+    run_until(&stopped.done, 10 * G_USEC_PER_SEC);
+    ck_assert(stopped.done && stopped.event != VMM_EVENT_PANICKED);
+    ck_assert(!vmm_domain_is_running(domain));
+    result_clear(&panicked);
+    result_clear(&stopped);
+    destroy_vm(&domain, &config);
+}
+END_TEST
+
 /* A process that started a VM and died without cleaning up: the next start (or delete) finds
  * its QEMU and virtiofsd by their command lines and removes everything. */
 START_TEST(test_stale_cleanup)
@@ -332,7 +358,7 @@ START_TEST(test_stale_cleanup)
     pid_t child, qemu = 0;
     int status;
 
-    test_config(&config, strings, "stale", "VMM_TEST_SLEEP_INITRD");
+    test_config(&config, strings, "stale", "VMM_TEST_STUB_INITRD");
     add_shared_dir(&config, strings, VMM_SHARED_FS_VIRTIOFS);
     ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
     child = fork();
@@ -366,7 +392,7 @@ START_TEST(test_missing_kernel)
     VmmDomain *domain;
     VmmConfig config;
 
-    test_config(&config, strings, "nokernel", "VMM_TEST_SLEEP_INITRD");
+    test_config(&config, strings, "nokernel", "VMM_TEST_STUB_INITRD");
     config.kernel = "/nonexistent/vmlinux";
     domain = vmm_domain_start(&config, &error);
     ck_assert_ptr_null(domain);
@@ -406,6 +432,7 @@ int main(void)
         test_boot_health_destroy,
         test_agent_never_answers,
         test_qemu_killed_from_outside,
+        test_guest_panic,
         test_stale_cleanup,
         NULL,
     };
@@ -416,7 +443,7 @@ int main(void)
     require(geteuid() == 0, "needs root (libvirt's embedded QEMU driver, mounts)");
     require(g_file_test("/usr/bin/qemu-system-x86_64", G_FILE_TEST_IS_EXECUTABLE),
             "needs /usr/bin/qemu-system-x86_64 (qemu-system-x86)");
-    require(env_file("VMM_TEST_KERNEL") && env_file("VMM_TEST_SLEEP_INITRD"),
+    require(env_file("VMM_TEST_KERNEL") && env_file("VMM_TEST_STUB_INITRD"),
             "needs the guest kernel and the test initramfs (built with the project)");
     require(env_file("VMM_TEST_INITRD"), "needs the guest image (initramfs with secure-agent)");
 
