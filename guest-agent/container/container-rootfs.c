@@ -308,7 +308,9 @@ static int remount_root_readonly(ChildError *ce)
   return 0;
 }
 
-static int write_sysctls(const OciSpec *spec, ChildError *ce)
+/* Through the container's /proc (still beneath rootfd): the values land in its namespaces.
+ * Before the read-only paths, which usually include /proc/sys. */
+static int write_sysctls(int rootfd, const OciSpec *spec, ChildError *ce)
 {
   for (gsize i = 0; i < spec->n_sysctls; i++) {
     char path[PATH_MAX];
@@ -318,10 +320,11 @@ static int write_sysctls(const OciSpec *spec, ChildError *ce)
     for (char *c = path + strlen("/proc/sys/"); *c; c++)
       if (*c == '.')
         *c = '/';
-    container_autofd int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    container_autofd int fd = child_open_in_root(rootfd, path, O_WRONLY | O_NOFOLLOW);
     size_t len = strlen(spec->sysctls[i].value);
     if (fd < 0 || write(fd, spec->sysctls[i].value, len) != (ssize_t)len)
-      return child_fail(ce, errno, "sysctl '%s'", spec->sysctls[i].key);
+      return child_fail(ce, errno, "sysctl '%s' (needs /proc mounted in the container)",
+                        spec->sysctls[i].key);
   }
   return 0;
 }
@@ -356,7 +359,8 @@ int child_setup_rootfs(const OciSpec *spec, const char *rootfs, ChildError *ce)
   container_autofd int cwd = make_path(rootfd, spec->process->cwd, FALSE, ce);
   if (cwd < 0)
     return -1;
-  if (make_devices(rootfd, spec, ce) < 0 || mask_paths(rootfd, spec->masked_paths, ce) < 0 ||
+  if (make_devices(rootfd, spec, ce) < 0 || write_sysctls(rootfd, spec, ce) < 0 ||
+      mask_paths(rootfd, spec->masked_paths, ce) < 0 ||
       readonly_paths(rootfd, spec->readonly_paths, ce) < 0 || pivot(rootfd, ce) < 0)
     return -1;
   if (propagation & MS_SHARED) {
@@ -365,5 +369,5 @@ int child_setup_rootfs(const OciSpec *spec, const char *rootfs, ChildError *ce)
   }
   if (spec->root_readonly && remount_root_readonly(ce) < 0)
     return -1;
-  return set_names(spec, ce) < 0 ? -1 : write_sysctls(spec, ce);
+  return set_names(spec, ce);
 }

@@ -202,3 +202,40 @@ gboolean oci_json_get_strv(json_object *obj, const char *key, const char *where,
   *out = g_steal_pointer(&strv);
   return TRUE;
 }
+
+gboolean oci_json_parse_objects(json_object *obj, const char *key, const char *where, gsize max,
+                                gsize elem_size, OciJsonItemFunc func, gpointer user_data,
+                                gpointer *out_items, gsize *out_n, GError **error)
+{
+  json_object *array;
+  *out_n = 0;
+  if (out_items)
+    *out_items = NULL;
+  if (!oci_json_get(obj, key, json_type_array, where, &array, error))
+    return FALSE;
+  if (array == NULL)
+    return TRUE;
+  gsize n = json_object_array_length(array);
+  if (n > max) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                "'%s.%s' has %" G_GSIZE_FORMAT " entries, more than %" G_GSIZE_FORMAT, where, key,
+                n, max);
+    return FALSE;
+  }
+  guint8 *items = elem_size ? g_malloc0(elem_size * MAX(n, 1)) : NULL;
+  if (out_items)
+    *out_items = items;
+  for (gsize i = 0; i < n; i++) {
+    json_object *item = json_object_array_get_idx(array, i);
+    g_autofree char *item_where = g_strdup_printf("%s.%s[%" G_GSIZE_FORMAT "]", where, key, i);
+    if (!json_object_is_type(item, json_type_object)) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s' must be an object",
+                  item_where);
+      return FALSE;
+    }
+    (*out_n)++;
+    if (!func(item, item_where, items ? items + i * elem_size : NULL, user_data, error))
+      return FALSE;
+  }
+  return TRUE;
+}

@@ -35,6 +35,18 @@ gboolean oci_json_get_int64(json_object *obj, const char *key, const char *where
                             gint64 max, gint64 *out, GError **error);
 /* An integer JSON value as an unsigned 64-bit number (negative values rejected). */
 gboolean oci_json_uint64(json_object *value, const char *where, guint64 *out, GError **error);
+/* Parses one object of an array into `elem` (which is zeroed); `where` names it. */
+typedef gboolean (*OciJsonItemFunc)(json_object *item, const char *where, gpointer elem,
+                                    gpointer user_data, GError **error);
+
+/* Parses the array `key` of at most `max` objects with `func` into a new array of `elem_size`
+ * bytes each (*out_items, allocated even when empty; no storage when elem_size is 0). Absent:
+ * *out_items NULL and *out_n 0. *out_n counts every item handed to `func`, also a failed one,
+ * so that the caller's cleanup covers all it may have filled. */
+gboolean oci_json_parse_objects(json_object *obj, const char *key, const char *where, gsize max,
+                                gsize elem_size, OciJsonItemFunc func, gpointer user_data,
+                                gpointer *out_items, gsize *out_n, GError **error);
+
 /* A NULL-terminated array of new strings (NULL when absent). */
 gboolean oci_json_get_strv(json_object *obj, const char *key, const char *where, char ***out,
                            GError **error);

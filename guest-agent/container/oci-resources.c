@@ -158,16 +158,14 @@ static gboolean parse_unified(json_object *res_obj, OciResources *res, GError **
   return TRUE;
 }
 
-static gboolean parse_device_rule(json_object *rule, const char *where, OciDeviceRule *out,
-                                  GError **error)
+static gboolean parse_device_rule(json_object *rule, const char *where, gpointer elem,
+                                  gpointer user_data, GError **error)
 {
   static const char *const known[] = {"allow", "type", "major", "minor", "access", NULL};
+  OciDeviceRule *out = elem;
   g_autofree char *type = NULL;
   g_autofree char *access = NULL;
-  if (!json_object_is_type(rule, json_type_object)) {
-    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s' must be an object", where);
-    return FALSE;
-  }
+  (void)user_data;
   out->major = out->minor = -1;
   if (!oci_json_check_keys(rule, where, known, error) ||
       !oci_json_get_bool(rule, "allow", where, &out->allow, error) ||
@@ -198,29 +196,12 @@ static gboolean parse_device_rule(json_object *rule, const char *where, OciDevic
   return TRUE;
 }
 
-static gboolean parse_device_rules(json_object *res_obj, OciResources *res, GError **error)
+static gboolean parse_device_rules(json_object *obj, OciResources *res, GError **error)
 {
-  json_object *array;
-  if (!oci_json_get(res_obj, "devices", json_type_array, "linux.resources", &array, error))
-    return FALSE;
-  if (array == NULL)
-    return TRUE;
-  gsize n = json_object_array_length(array);
-  if (n > 256) {
-    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
-                "'linux.resources.devices' has more than 256 rules");
-    return FALSE;
-  }
-  g_free(res->device_rules);
-  res->device_rules = g_new0(OciDeviceRule, MAX(n, 1));
-  res->n_device_rules = 0;
-  for (gsize i = 0; i < n; i++) {
-    g_autofree char *where = g_strdup_printf("linux.resources.devices[%" G_GSIZE_FORMAT "]", i);
-    if (!parse_device_rule(json_object_array_get_idx(array, i), where,
-                           &res->device_rules[res->n_device_rules++], error))
-      return FALSE;
-  }
-  return TRUE;
+  g_clear_pointer(&res->device_rules, g_free);
+  return oci_json_parse_objects(obj, "devices", "linux.resources", 256, sizeof(OciDeviceRule),
+                                parse_device_rule, NULL, (gpointer *)&res->device_rules,
+                                &res->n_device_rules, error);
 }
 
 gboolean oci_resources_from_json(json_object *obj, OciResources *res, GError **error)

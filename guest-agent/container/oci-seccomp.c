@@ -73,19 +73,17 @@ static gboolean parse_op(const char *name, const char *where, enum scmp_compare 
   return FALSE;
 }
 
-static gboolean parse_arg(json_object *item, const char *where, struct scmp_arg_cmp *out,
+static gboolean parse_arg(json_object *item, const char *where, gpointer elem, gpointer user_data,
                           GError **error)
 {
   static const char *const known[] = {"index", "value", "valueTwo", "op", NULL};
+  struct scmp_arg_cmp *out = elem;
   gint64 index = -1;
   g_autofree char *op = NULL;
   json_object *value, *value_two;
   guint64 v1 = 0, v2 = 0;
   enum scmp_compare cmp;
-  if (!json_object_is_type(item, json_type_object)) {
-    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s' must be an object", where);
-    return FALSE;
-  }
+  (void)user_data;
   if (!oci_json_check_keys(item, where, known, error) ||
       !oci_json_get_int64(item, "index", where, 0, SECCOMP_MAX_ARGS - 1, &index, error) ||
       !oci_json_get_string(item, "op", where, &op, error) ||
@@ -133,26 +131,30 @@ static gboolean add_rule(scmp_filter_ctx ctx, guint32 action, int nr, const char
   return TRUE;
 }
 
-static gboolean parse_syscall(scmp_filter_ctx ctx, json_object *item, const char *where,
-                              guint32 default_action, GError **error)
+typedef struct {
+  scmp_filter_ctx ctx;
+  guint32 default_action;
+} SyscallRules;
+
+static gboolean parse_syscall(json_object *item, const char *where, gpointer elem,
+                              gpointer user_data, GError **error)
 {
   static const char *const known[] = {"names", "action", "errnoRet", "args", NULL};
+  SyscallRules *rules = user_data;
   g_auto(GStrv) names = NULL;
   g_autofree char *action_name = NULL;
+  g_autofree struct scmp_arg_cmp *cmps = NULL;
+  gsize n_args = 0;
   gint64 errno_ret = -1;
-  json_object *args;
-  struct scmp_arg_cmp cmps[SECCOMP_MAX_ARGS * 2];
   guint32 action;
+  (void)elem;
 
-  if (!json_object_is_type(item, json_type_object)) {
-    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s' must be an object", where);
-    return FALSE;
-  }
   if (!oci_json_check_keys(item, where, known, error) ||
       !oci_json_get_strv(item, "names", where, &names, error) ||
       !oci_json_get_string(item, "action", where, &action_name, error) ||
       !oci_json_get_int64(item, "errnoRet", where, 0, 4095, &errno_ret, error) ||
-      !oci_json_get(item, "args", json_type_array, where, &args, error))
+      !oci_json_parse_objects(item, "args", where, SECCOMP_MAX_ARGS * 2, sizeof *cmps, parse_arg,
+                              NULL, (gpointer *)&cmps, &n_args, error))
     return FALSE;
   if (names == NULL || names[0] == NULL || action_name == NULL) {
     g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s' needs 'names' and 'action'",
@@ -161,19 +163,8 @@ static gboolean parse_syscall(scmp_filter_ctx ctx, json_object *item, const char
   }
   if (!parse_action(action_name, (guint64)MAX(errno_ret, 0), errno_ret >= 0, where, &action, error))
     return FALSE;
-  gsize n_args = args ? json_object_array_length(args) : 0;
-  if (n_args > G_N_ELEMENTS(cmps)) {
-    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s.args' has too many entries",
-                where);
-    return FALSE;
-  }
-  for (gsize i = 0; i < n_args; i++) {
-    g_autofree char *arg_where = g_strdup_printf("%s.args[%" G_GSIZE_FORMAT "]", where, i);
-    if (!parse_arg(json_object_array_get_idx(args, i), arg_where, &cmps[i], error))
-      return FALSE;
-  }
   /* libseccomp refuses rules that repeat the default action; they change nothing. */
-  if (action == default_action)
+  if (action == rules->default_action)
     return TRUE;
   for (char **n = names; *n; n++) {
     int nr = seccomp_syscall_resolve_name(*n);
@@ -184,7 +175,7 @@ static gboolean parse_syscall(scmp_filter_ctx ctx, json_object *item, const char
                   "'%s' names syscall '%s', which libseccomp does not know", where, *n);
       return FALSE;
     }
-    if (!add_rule(ctx, action, nr, *n, cmps, n_args, error))
+    if (!add_rule(rules->ctx, action, nr, *n, cmps, n_args, error))
       return FALSE;
   }
   return TRUE;
@@ -276,14 +267,12 @@ gboolean oci_seccomp_compile(json_object *seccomp, struct sock_filter **out_filt
                                       "flags", "syscalls", NULL};
   g_autofree char *default_name = NULL;
   gint64 default_errno = -1;
-  json_object *syscalls;
   guint32 default_action;
 
   if (!oci_json_check_keys(seccomp, "linux.seccomp", known, error) ||
       !oci_json_get_string(seccomp, "defaultAction", "linux.seccomp", &default_name, error) ||
       !oci_json_get_int64(seccomp, "defaultErrnoRet", "linux.seccomp", 0, 4095, &default_errno,
                           error) ||
-      !oci_json_get(seccomp, "syscalls", json_type_array, "linux.seccomp", &syscalls, error) ||
       !parse_flags(seccomp, out_flags, error))
     return FALSE;
   if (default_name == NULL) {
@@ -305,16 +294,10 @@ gboolean oci_seccomp_compile(json_object *seccomp, struct sock_filter **out_filt
   if (!add_architectures(ctx, seccomp, error))
     return FALSE;
 
-  gsize n = syscalls ? json_object_array_length(syscalls) : 0;
-  if (n > OCI_JSON_MAX_ITEMS) {
-    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
-                "'linux.seccomp.syscalls' has more than %d entries", OCI_JSON_MAX_ITEMS);
+  SyscallRules rules = {ctx, default_action};
+  gsize n_rules;
+  if (!oci_json_parse_objects(seccomp, "syscalls", "linux.seccomp", OCI_JSON_MAX_ITEMS, 0,
+                              parse_syscall, &rules, NULL, &n_rules, error))
     return FALSE;
-  }
-  for (gsize i = 0; i < n; i++) {
-    g_autofree char *where = g_strdup_printf("linux.seccomp.syscalls[%" G_GSIZE_FORMAT "]", i);
-    if (!parse_syscall(ctx, json_object_array_get_idx(syscalls, i), where, default_action, error))
-      return FALSE;
-  }
   return export_bpf(ctx, out_filter, out_len, error);
 }

@@ -158,61 +158,43 @@ static gboolean parse_capabilities(json_object *proc, OciProcess *p, GError **er
          parse_capability_set(caps, "ambient", &p->caps.ambient, error);
 }
 
-static gboolean parse_rlimits(json_object *proc, OciProcess *p, GError **error)
+static gboolean parse_rlimit(json_object *item, const char *where, gpointer elem, gpointer user_data,
+                             GError **error)
 {
   static const char *const known[] = {"type", "soft", "hard", NULL};
-  json_object *array;
-  if (!oci_json_get(proc, "rlimits", json_type_array, "process", &array, error))
+  OciRlimit *r = elem;
+  g_autofree char *type = NULL;
+  json_object *soft, *hard;
+  (void)user_data;
+  if (!oci_json_check_keys(item, where, known, error) ||
+      !oci_json_get_string(item, "type", where, &type, error) ||
+      !oci_json_get(item, "soft", json_type_int, where, &soft, error) ||
+      !oci_json_get(item, "hard", json_type_int, where, &hard, error))
     return FALSE;
-  if (array == NULL)
-    return TRUE;
-  gsize n = json_object_array_length(array);
-  if (n > G_N_ELEMENTS(rlimit_names)) {
+  if (type == NULL || soft == NULL || hard == NULL) {
     g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
-                "'process.rlimits' has %" G_GSIZE_FORMAT " entries, more than there are limits", n);
+                "'%s' needs 'type', 'soft' and 'hard'", where);
     return FALSE;
   }
-  p->rlimits = g_new0(OciRlimit, n);
-  for (gsize i = 0; i < n; i++) {
-    json_object *item = json_object_array_get_idx(array, i);
-    g_autofree char *where = g_strdup_printf("process.rlimits[%" G_GSIZE_FORMAT "]", i);
-    g_autofree char *type = NULL;
-    json_object *soft, *hard;
-    if (!json_object_is_type(item, json_type_object)) {
-      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s' must be an object", where);
-      return FALSE;
-    }
-    if (!oci_json_check_keys(item, where, known, error) ||
-        !oci_json_get_string(item, "type", where, &type, error) ||
-        !oci_json_get(item, "soft", json_type_int, where, &soft, error) ||
-        !oci_json_get(item, "hard", json_type_int, where, &hard, error))
-      return FALSE;
-    if (type == NULL || soft == NULL || hard == NULL) {
-      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
-                  "'%s' needs 'type', 'soft' and 'hard'", where);
-      return FALSE;
-    }
-    gsize k;
-    for (k = 0; k < G_N_ELEMENTS(rlimit_names); k++)
-      if (strcmp(type, rlimit_names[k].name) == 0)
-        break;
-    if (k == G_N_ELEMENTS(rlimit_names)) {
-      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "unknown rlimit type '%s' in '%s'",
-                  type, where);
-      return FALSE;
-    }
-    OciRlimit *r = &p->rlimits[p->n_rlimits++];
-    r->resource = rlimit_names[k].resource;
-    g_autofree char *soft_where = g_strdup_printf("%s.soft", where);
-    g_autofree char *hard_where = g_strdup_printf("%s.hard", where);
-    if (!oci_json_uint64(soft, soft_where, &r->soft, error) ||
-        !oci_json_uint64(hard, hard_where, &r->hard, error))
-      return FALSE;
-    if (r->soft > r->hard) {
-      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s': soft limit above hard limit",
-                  where);
-      return FALSE;
-    }
+  gsize k;
+  for (k = 0; k < G_N_ELEMENTS(rlimit_names); k++)
+    if (strcmp(type, rlimit_names[k].name) == 0)
+      break;
+  if (k == G_N_ELEMENTS(rlimit_names)) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "unknown rlimit type '%s' in '%s'",
+                type, where);
+    return FALSE;
+  }
+  r->resource = rlimit_names[k].resource;
+  g_autofree char *soft_where = g_strdup_printf("%s.soft", where);
+  g_autofree char *hard_where = g_strdup_printf("%s.hard", where);
+  if (!oci_json_uint64(soft, soft_where, &r->soft, error) ||
+      !oci_json_uint64(hard, hard_where, &r->hard, error))
+    return FALSE;
+  if (r->soft > r->hard) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s': soft limit above hard limit",
+                where);
+    return FALSE;
   }
   return TRUE;
 }
@@ -310,9 +292,12 @@ static OciProcess *process_from_json(json_object *proc, GError **error)
       !parse_console_size(proc, p, error) || !parse_user(proc, p, error) ||
       !oci_json_get_strv(proc, "args", "process", &p->args, error) || !parse_env(proc, p, error) ||
       !parse_path(proc, "cwd", "process", &p->cwd, error) ||
-      !parse_capabilities(proc, p, error) || !parse_rlimits(proc, p, error) ||
+      !parse_capabilities(proc, p, error) ||
       !oci_json_get_bool(proc, "noNewPrivileges", "process", &p->no_new_privileges, error) ||
-      !oci_json_get_int64(proc, "oomScoreAdj", "process", -1000, 1000, &oom, error))
+      !oci_json_get_int64(proc, "oomScoreAdj", "process", -1000, 1000, &oom, error) ||
+      !oci_json_parse_objects(proc, "rlimits", "process", G_N_ELEMENTS(rlimit_names),
+                              sizeof(OciRlimit), parse_rlimit, NULL, (gpointer *)&p->rlimits,
+                              &p->n_rlimits, error))
     return NULL;
   if (p->args == NULL || p->args[0] == NULL || p->args[0][0] == '\0') {
     g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
@@ -387,16 +372,15 @@ static gboolean apply_mount_option(OciMount *m, const char *opt, GString *data, 
   return TRUE;
 }
 
-static gboolean parse_mount(json_object *item, const char *where, OciMount *m, GError **error)
+static gboolean parse_mount(json_object *item, const char *where, gpointer elem,
+                            gpointer user_data, GError **error)
 {
   static const char *const known[] = {"destination", "type", "source", "options", NULL};
+  OciMount *m = elem;
   g_auto(GStrv) options = NULL;
   g_autoptr(GString) data = g_string_new(NULL);
+  (void)user_data;
 
-  if (!json_object_is_type(item, json_type_object)) {
-    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s' must be an object", where);
-    return FALSE;
-  }
   if (!oci_json_check_keys(item, where, known, error) ||
       !parse_path(item, "destination", where, &m->destination, error) ||
       !oci_json_get_string(item, "type", where, &m->type, error) ||
@@ -438,91 +422,58 @@ static gboolean parse_mount(json_object *item, const char *where, OciMount *m, G
   return TRUE;
 }
 
-static gboolean parse_mounts(json_object *root, OciSpec *spec, GError **error)
+/* ---- linux ---- */
+
+static gboolean parse_namespace(json_object *item, const char *where, gpointer elem,
+                                gpointer user_data, GError **error)
 {
-  json_object *array;
-  if (!oci_json_get(root, "mounts", json_type_array, "spec", &array, error))
+  static const char *const known[] = {"type", "path", NULL};
+  OciNamespace *ns = elem;
+  int *seen = user_data;
+  g_autofree char *type = NULL;
+  if (!oci_json_check_keys(item, where, known, error) ||
+      !oci_json_get_string(item, "type", where, &type, error) ||
+      !parse_path(item, "path", where, &ns->path, error))
     return FALSE;
-  if (array == NULL)
-    return TRUE;
-  gsize n = json_object_array_length(array);
-  if (n > OCI_JSON_MAX_ITEMS) {
-    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'mounts' has more than %d entries",
-                OCI_JSON_MAX_ITEMS);
+  gsize k;
+  for (k = 0; type && k < G_N_ELEMENTS(namespace_names); k++)
+    if (strcmp(type, namespace_names[k].name) == 0)
+      break;
+  if (type == NULL || k == G_N_ELEMENTS(namespace_names)) {
+    g_set_error(error, CONTAINER_ERROR,
+                type && (strcmp(type, "user") == 0 || strcmp(type, "time") == 0)
+                  ? CONTAINER_ERROR_UNSUPPORTED
+                  : CONTAINER_ERROR_INVALID,
+                "'%s.type' '%s' is not a supported namespace type", where, type ? type : "");
     return FALSE;
   }
-  spec->mounts = g_new0(OciMount, n);
-  for (gsize i = 0; i < n; i++) {
-    g_autofree char *where = g_strdup_printf("mounts[%" G_GSIZE_FORMAT "]", i);
-    spec->n_mounts++;
-    if (!parse_mount(json_object_array_get_idx(array, i), where, &spec->mounts[i], error))
-      return FALSE;
+  ns->clone_flag = namespace_names[k].clone_flag;
+  if (*seen & ns->clone_flag) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "namespace '%s' listed twice",
+                type);
+    return FALSE;
+  }
+  *seen |= ns->clone_flag;
+  if (ns->path && ns->clone_flag == CLONE_NEWPID) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_UNSUPPORTED,
+                "joining an existing PID namespace ('%s.path') is not supported", where);
+    return FALSE;
   }
   return TRUE;
 }
 
-/* ---- linux ---- */
-
 static gboolean parse_namespaces(json_object *linux_obj, OciSpec *spec, GError **error)
 {
-  static const char *const known[] = {"type", "path", NULL};
-  json_object *array;
-  if (!oci_json_get(linux_obj, "namespaces", json_type_array, "linux", &array, error))
-    return FALSE;
-  gsize n = array ? json_object_array_length(array) : 0;
-  if (n > G_N_ELEMENTS(namespace_names) + 2) {
-    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
-                "'linux.namespaces' has %" G_GSIZE_FORMAT " entries", n);
-    return FALSE;
-  }
-  spec->namespaces = g_new0(OciNamespace, MAX(n, 1));
   int seen = 0;
-  for (gsize i = 0; i < n; i++) {
-    json_object *item = json_object_array_get_idx(array, i);
-    g_autofree char *where = g_strdup_printf("linux.namespaces[%" G_GSIZE_FORMAT "]", i);
-    g_autofree char *type = NULL;
-    g_autofree char *path = NULL;
-    if (!json_object_is_type(item, json_type_object)) {
-      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s' must be an object", where);
-      return FALSE;
-    }
-    if (!oci_json_check_keys(item, where, known, error) ||
-        !oci_json_get_string(item, "type", where, &type, error) ||
-        !parse_path(item, "path", where, &path, error))
-      return FALSE;
-    gsize k;
-    for (k = 0; type && k < G_N_ELEMENTS(namespace_names); k++)
-      if (strcmp(type, namespace_names[k].name) == 0)
-        break;
-    if (type == NULL || k == G_N_ELEMENTS(namespace_names)) {
-      g_set_error(error, CONTAINER_ERROR,
-                  type && (strcmp(type, "user") == 0 || strcmp(type, "time") == 0)
-                    ? CONTAINER_ERROR_UNSUPPORTED
-                    : CONTAINER_ERROR_INVALID,
-                  "'%s.type' '%s' is not a supported namespace type", where, type ? type : "");
-      return FALSE;
-    }
-    int flag = namespace_names[k].clone_flag;
-    if (seen & flag) {
-      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "namespace '%s' listed twice",
-                  type);
-      return FALSE;
-    }
-    seen |= flag;
-    if (path && flag == CLONE_NEWPID) {
-      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_UNSUPPORTED,
-                  "joining an existing PID namespace ('%s.path') is not supported", where);
-      return FALSE;
-    }
-    if (path == NULL)
-      spec->clone_flags |= flag;
-    spec->namespaces[spec->n_namespaces].clone_flag = flag;
-    spec->namespaces[spec->n_namespaces].path = g_steal_pointer(&path);
-    spec->n_namespaces++;
-  }
+  if (!oci_json_parse_objects(linux_obj, "namespaces", "linux", G_N_ELEMENTS(namespace_names),
+                              sizeof(OciNamespace), parse_namespace, &seen,
+                              (gpointer *)&spec->namespaces, &spec->n_namespaces, error))
+    return FALSE;
+  for (gsize i = 0; i < spec->n_namespaces; i++)
+    if (spec->namespaces[i].path == NULL)
+      spec->clone_flags |= spec->namespaces[i].clone_flag;
   /* The builder's isolation rests on these; a spec that shares them with the agent is refused. */
-  if ((seen & (CLONE_NEWNS | CLONE_NEWPID)) != (CLONE_NEWNS | CLONE_NEWPID) ||
-      !(spec->clone_flags & CLONE_NEWNS)) {
+  if ((seen & CLONE_NEWPID) == 0 || !(spec->clone_flags & CLONE_NEWNS)) {
     g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_UNSUPPORTED,
                 "'linux.namespaces' must create a new mount namespace and list a pid namespace");
     return FALSE;
@@ -572,16 +523,15 @@ static gboolean parse_sysctl(json_object *linux_obj, OciSpec *spec, GError **err
   return TRUE;
 }
 
-static gboolean parse_device(json_object *item, const char *where, OciDevice *d, GError **error)
+static gboolean parse_device(json_object *item, const char *where, gpointer elem,
+                             gpointer user_data, GError **error)
 {
   static const char *const known[] = {"type", "path", "major", "minor", "fileMode", "uid", "gid",
                                       NULL};
+  OciDevice *d = elem;
   g_autofree char *type = NULL;
   gint64 major = -1, minor = -1, mode = 0666, uid = 0, gid = 0;
-  if (!json_object_is_type(item, json_type_object)) {
-    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'%s' must be an object", where);
-    return FALSE;
-  }
+  (void)user_data;
   if (!oci_json_check_keys(item, where, known, error) ||
       !oci_json_get_string(item, "type", where, &type, error) ||
       !parse_path(item, "path", where, &d->path, error) ||
@@ -603,26 +553,6 @@ static gboolean parse_device(json_object *item, const char *where, OciDevice *d,
   d->mode = (mode_t)mode;
   d->uid = (uid_t)uid;
   d->gid = (gid_t)gid;
-  return TRUE;
-}
-
-static gboolean parse_devices(json_object *linux_obj, OciSpec *spec, GError **error)
-{
-  json_object *array;
-  if (!oci_json_get(linux_obj, "devices", json_type_array, "linux", &array, error))
-    return FALSE;
-  gsize n = array ? json_object_array_length(array) : 0;
-  if (n > OCI_JSON_MAX_ITEMS) {
-    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'linux.devices' is too large");
-    return FALSE;
-  }
-  spec->devices = g_new0(OciDevice, MAX(n, 1));
-  for (gsize i = 0; i < n; i++) {
-    g_autofree char *where = g_strdup_printf("linux.devices[%" G_GSIZE_FORMAT "]", i);
-    spec->n_devices++;
-    if (!parse_device(json_object_array_get_idx(array, i), where, &spec->devices[i], error))
-      return FALSE;
-  }
   return TRUE;
 }
 
@@ -659,7 +589,10 @@ static gboolean parse_linux(json_object *root, OciSpec *spec, GError **error)
     return FALSE;
   }
   if (!oci_json_check_keys(linux_obj, "linux", known, error) ||
-      !parse_namespaces(linux_obj, spec, error) || !parse_devices(linux_obj, spec, error) ||
+      !parse_namespaces(linux_obj, spec, error) ||
+      !oci_json_parse_objects(linux_obj, "devices", "linux", OCI_JSON_MAX_ITEMS, sizeof(OciDevice),
+                              parse_device, NULL, (gpointer *)&spec->devices, &spec->n_devices,
+                              error) ||
       !parse_propagation(linux_obj, spec, error) ||
       !parse_paths(linux_obj, "maskedPaths", &spec->masked_paths, error) ||
       !parse_paths(linux_obj, "readonlyPaths", &spec->readonly_paths, error) ||
@@ -765,7 +698,10 @@ OciSpec *oci_spec_parse(const char *json, gsize len, GError **error)
   if (!oci_json_check_keys(root, "spec", known, error) || !parse_version(root, error) ||
       !parse_root(root, spec, error) || !parse_names(root, spec, error) ||
       !oci_json_get(root, "process", json_type_object, "spec", &proc, error) ||
-      !parse_mounts(root, spec, error) || !parse_linux(root, spec, error))
+      !oci_json_parse_objects(root, "mounts", "spec", OCI_JSON_MAX_ITEMS, sizeof(OciMount),
+                              parse_mount, NULL, (gpointer *)&spec->mounts, &spec->n_mounts,
+                              error) ||
+      !parse_linux(root, spec, error))
     return NULL;
   if (proc == NULL) {
     g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "'process' is missing");

@@ -71,6 +71,22 @@ START_TEST(test_hostname_and_pid1)
 }
 END_TEST
 
+START_TEST(test_domainname_and_sysctl)
+{
+  int status;
+  g_autoptr(json_object) spec = ct_spec_new(SH("true"));
+  ct_spec_set(spec, "domainname", json_object_new_string("example.test"));
+  ct_spec_set(spec, "linux.sysctl", ct_json("{\"net.ipv4.ip_forward\": \"1\"}"));
+  g_autofree char *out = run_sh(spec, "cat /proc/sys/kernel/domainname /proc/sys/net/ipv4/ip_forward",
+                                &status);
+  ck_assert_str_eq(out, "example.test\n1\n");
+  /* The container's UTS namespace got the domain name, not ours. */
+  g_autofree char *ours = NULL;
+  ck_assert(g_file_get_contents("/proc/sys/kernel/domainname", &ours, NULL, NULL));
+  ck_assert_str_ne(ours, "example.test\n");
+}
+END_TEST
+
 START_TEST(test_env_and_cwd)
 {
   int status;
@@ -588,6 +604,7 @@ static Suite *container_suite(void)
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_output_and_exit_code);
   tcase_add_test(tc, test_hostname_and_pid1);
+  tcase_add_test(tc, test_domainname_and_sysctl);
   tcase_add_test(tc, test_env_and_cwd);
   tcase_add_test(tc, test_uid_gid);
   tcase_add_test(tc, test_readonly_rootfs);

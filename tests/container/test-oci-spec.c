@@ -174,6 +174,14 @@ START_TEST(test_bad_types)
                               CONTAINER_ERROR_INVALID, "hostname");
   assert_replacement_rejected("\"access\": \"rwm\"", "\"access\": \"rwx\"", CONTAINER_ERROR_INVALID,
                               "rwx");
+  assert_replacement_rejected("\"allow\": false,", "\"allow\": false, \"type\": \"x\",",
+                              CONTAINER_ERROR_INVALID, "linux.resources.devices[0].type");
+  assert_replacement_rejected("{\"type\": \"uts\"}", "{\"type\": \"pid\"}", CONTAINER_ERROR_INVALID,
+                              "listed twice");
+  assert_replacement_rejected("[{\"type\": \"RLIMIT_NOFILE\"", "[7, {\"type\": \"RLIMIT_NOFILE\"",
+                              CONTAINER_ERROR_INVALID, "'process.rlimits[0]' must be an object");
+  assert_replacement_rejected("\"index\": 1,", "\"index\": 6,", CONTAINER_ERROR_INVALID,
+                              "linux.seccomp.syscalls[1].args[0].index");
 }
 END_TEST
 
