@@ -119,6 +119,11 @@ ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.1fx", a / b; else print "-" }'
 }
 
+# testenv_setup wires our shim into containerd when SC_RUNTIME is ours.
+case " $runtimes " in
+*" io.containerd.secure.v2 "*) SC_RUNTIME=io.containerd.secure.v2 ;;
+*) SC_RUNTIME=${runtimes%% *} ;;
+esac
 testenv_setup
 echo "# bench-ctr-run: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, kernel $(uname -r), $runs runs each"
 declare -A exit_ms output_ms
