@@ -1,11 +1,19 @@
 /* Waiting for the guest agent: connect the agent channel and call Health until it answers or
  * the deadline passes. Driven by the main loop; never blocks. */
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+#include <linux/vm_sockets.h>
+
 #include "agent.pb-c.h"
 
 #include "vmm-internal.h"
 
 #define AGENT_SERVICE "secure.agent.v1.Agent"
 #define CONNECT_RETRY_MS 50
+/* vsock refuses until the agent listens; each refusal costs the guest little. */
+#define VSOCK_RETRY_MS 200
 #define CALL_RETRY_MS 100
 #define CONSOLE_TAIL_LINES 15
 /* The guest is untrusted: bound what we copy from its reply. */
@@ -18,6 +26,8 @@ struct _VmmAgentWait {
     VmmAgentReadyFunc func;
     gpointer user_data;
     TtrpcClient *client;
+    int connect_fd; /* vsock: a connect in progress */
+    guint connect_id;
     guint deadline_id;
     guint retry_id;
     gboolean done;
@@ -26,6 +36,12 @@ struct _VmmAgentWait {
     GError *error;
     guint dispatch_id;
 };
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(g_steal_fd(fd));
+}
 
 static VmmAgentWait *wait_ref(VmmAgentWait *wait)
 {
@@ -67,6 +83,8 @@ static void finish(VmmAgentWait *wait, TtrpcClient *client, GError *error, gbool
     wait->done = TRUE;
     g_clear_handle_id(&wait->deadline_id, g_source_remove);
     g_clear_handle_id(&wait->retry_id, g_source_remove);
+    g_clear_handle_id(&wait->connect_id, g_source_remove);
+    close_fd(&wait->connect_fd);
     if (wait->client != client)
         g_clear_pointer(&wait->client, ttrpc_client_free);
     wait->client = client;
@@ -158,21 +176,73 @@ static void on_health(const guint8 *payload, gsize len, const GError *error, gpo
     wait_unref(wait);
 }
 
-/* Connecting succeeds as soon as QEMU listens; the request then waits in the socket until the
- * agent opens its port, so one call with the remaining time covers the whole boot. */
-static void try_connect(VmmAgentWait *wait)
+static void call_health(VmmAgentWait *wait)
 {
-    g_autoptr(GError) error = NULL;
     Secure__Agent__V1__HealthRequest request = SECURE__AGENT__V1__HEALTH_REQUEST__INIT;
     gint64 remaining = wait->deadline - g_get_monotonic_time();
 
+    ttrpc_client_call(wait->client, AGENT_SERVICE, "Health", &request.base, MAX(remaining, 1),
+                      on_health, wait_ref(wait));
+}
+
+static gboolean on_vsock_connected(int fd, GIOCondition condition, gpointer data)
+{
+    VmmAgentWait *wait = data;
+    int error = 0;
+    socklen_t len = sizeof(error);
+
+    (void)condition;
+    wait->connect_id = 0;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0 || error != 0) {
+        close_fd(&wait->connect_fd);
+        retry_later(wait, VSOCK_RETRY_MS);
+        return G_SOURCE_REMOVE;
+    }
+    wait->client = ttrpc_client_new(&wait->connect_fd, NULL);
+    call_health(wait);
+    return G_SOURCE_REMOVE;
+}
+
+/* A non-blocking vsock connect: it only completes once the agent listens. */
+static void try_connect_vsock(VmmAgentWait *wait)
+{
+    struct sockaddr_vm addr = {
+        .svm_family = AF_VSOCK,
+        .svm_cid = wait->domain->config.vsock_cid,
+        .svm_port = wait->domain->config.vsock_port,
+    };
+
+    wait->connect_fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (wait->connect_fd < 0) {
+        g_autofree char *message = g_strdup_printf("vsock socket: %s", g_strerror(errno));
+        finish_error(wait, VMM_ERROR_FAILED, message);
+        return;
+    }
+    if (connect(wait->connect_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 &&
+        errno != EINPROGRESS) {
+        close_fd(&wait->connect_fd);
+        retry_later(wait, VSOCK_RETRY_MS);
+        return;
+    }
+    wait->connect_id = g_unix_fd_add(wait->connect_fd, G_IO_OUT, on_vsock_connected, wait);
+}
+
+/* virtio-serial: connecting succeeds as soon as QEMU listens; the request then waits in the
+ * socket until the agent opens its port, so one call with the remaining time covers the boot. */
+static void try_connect(VmmAgentWait *wait)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (wait->domain->config.agent == VMM_AGENT_VSOCK) {
+        try_connect_vsock(wait);
+        return;
+    }
     wait->client = ttrpc_client_connect_unix(wait->domain->agent_socket, NULL, &error);
     if (wait->client == NULL) {
         retry_later(wait, CONNECT_RETRY_MS);
         return;
     }
-    ttrpc_client_call(wait->client, AGENT_SERVICE, "Health", &request.base,
-                      MAX(remaining, 1), on_health, wait_ref(wait));
+    call_health(wait);
 }
 
 static gboolean on_deadline(gpointer data)
@@ -202,6 +272,7 @@ void vmm_domain_wait_agent(VmmDomain *domain, gint64 timeout_us, VmmAgentReadyFu
 
     wait = g_new0(VmmAgentWait, 1);
     wait->ref_count = 1;
+    wait->connect_fd = -1;
     wait->domain = vmm_domain_ref(domain);
     wait->deadline = g_get_monotonic_time() + timeout_us;
     wait->func = func;
