@@ -14,6 +14,10 @@
 
 #define BUSYBOX "/bin/busybox"
 
+/* The test runner's pid names everything a run creates, so that it can remove what a failed
+ * test (whose teardown does not run) left behind. */
+static pid_t runner_pid;
+
 static const char *const applets[] = {
   "sh", "echo", "cat", "hostname", "id", "sleep", "grep", "ls", "pwd", "touch", "mkdir", "kill",
   "tty", "true", "wc", "head", "tail", "test", "stat", "readlink", "dd", "env", "yes", "mknod", NULL,
@@ -134,14 +138,15 @@ CtEnv *ct_env_new(void)
 {
   CtEnv *env = g_new0(CtEnv, 1);
   g_autoptr(GError) error = NULL;
-  env->dir = g_dir_make_tmp("sc-container-XXXXXX", &error);
+  g_autofree char *tmpl = g_strdup_printf("sc-container-%d-XXXXXX", (int)runner_pid);
+  env->dir = g_dir_make_tmp(tmpl, &error);
   ck_assert_msg(env->dir != NULL, "%s", error ? error->message : "");
   env->rootfs = g_build_filename(env->dir, "rootfs", NULL);
   make_rootfs(env->rootfs);
 
   g_autofree char *parent = own_cgroup_dir();
   ck_assert_msg(parent != NULL, "no cgroup v2 filesystem is mounted");
-  g_autofree char *name = g_strdup_printf("sc-test-%d", (int)getpid());
+  g_autofree char *name = g_strdup_printf("sc-test-%d-%d", (int)runner_pid, (int)getpid());
   env->cgroup_root = g_build_filename(parent, name, NULL);
   ck_assert_msg(mkdir(env->cgroup_root, 0755) == 0, "mkdir '%s': %s", env->cgroup_root,
                 g_strerror(errno));
@@ -358,4 +363,69 @@ char *ct_cgroup_read(CtEnv *env, Container *c, const char *file)
   if (!g_file_get_contents(path, &text, NULL, NULL))
     return NULL;
   return g_strstrip(text);
+}
+
+/* Kills what runs in the container cgroups below `dir` and removes them and `dir`. */
+static void remove_cgroup_tree(const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+  for (const char *name; d && (name = g_dir_read_name(d));) {
+    g_autofree char *sub = g_build_filename(dir, name, NULL);
+    if (!g_file_test(sub, G_FILE_TEST_IS_DIR))
+      continue;
+    g_autofree char *kill_file = g_build_filename(sub, "cgroup.kill", NULL);
+    g_autofree char *events_file = g_build_filename(sub, "cgroup.events", NULL);
+    write_best_effort(kill_file, "1");
+    for (int i = 0; i < 100; i++) {
+      g_autofree char *events = NULL;
+      if (!g_file_get_contents(events_file, &events, NULL, NULL) || strstr(events, "populated 0"))
+        break;
+      g_usleep(50 * 1000);
+    }
+    if (rmdir(sub) < 0)
+      fprintf(stderr, "could not remove cgroup '%s': %s\n", sub, g_strerror(errno));
+  }
+  if (rmdir(dir) < 0)
+    fprintf(stderr, "could not remove cgroup '%s': %s\n", dir, g_strerror(errno));
+}
+
+/* Removes the cgroups and temp dirs of this run that are still there; returns how many. */
+static int remove_leftovers(void)
+{
+  int found = 0;
+  g_autofree char *cgroup_prefix = g_strdup_printf("sc-test-%d-", (int)runner_pid);
+  g_autofree char *dir_prefix = g_strdup_printf("sc-container-%d-", (int)runner_pid);
+  g_autofree char *cgroup_parent = own_cgroup_dir();
+  g_autoptr(GDir) cgroups = cgroup_parent ? g_dir_open(cgroup_parent, 0, NULL) : NULL;
+  for (const char *name; cgroups && (name = g_dir_read_name(cgroups));) {
+    if (!g_str_has_prefix(name, cgroup_prefix))
+      continue;
+    g_autofree char *path = g_build_filename(cgroup_parent, name, NULL);
+    fprintf(stderr, "removing what a failed test left: %s\n", path);
+    remove_cgroup_tree(path);
+    found++;
+  }
+  g_autoptr(GDir) tmp = g_dir_open(g_get_tmp_dir(), 0, NULL);
+  for (const char *name; tmp && (name = g_dir_read_name(tmp));) {
+    if (!g_str_has_prefix(name, dir_prefix))
+      continue;
+    g_autofree char *path = g_build_filename(g_get_tmp_dir(), name, NULL);
+    fprintf(stderr, "removing what a failed test left: %s\n", path);
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    found++;
+  }
+  return found;
+}
+
+int ct_run_suite(Suite *suite)
+{
+  runner_pid = getpid();
+  SRunner *sr = srunner_create(suite);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  int leftovers = remove_leftovers();
+  if (leftovers && failed == 0)
+    fprintf(stderr, "FAIL: the tests passed but left %d things behind\n", leftovers);
+  return failed == 0 && leftovers == 0 ? 0 : 1;
 }

@@ -12,6 +12,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_put)
 /* Exits 77 with `reason` (or fails when CI=true) unless we are root with busybox-static. */
 void ct_require_root(void);
 
+/* Runs `suite` (each test in its own process), then removes whatever a failed test left
+ * behind (its container processes, cgroups and temp dirs). Returns the exit status. */
+int ct_run_suite(Suite *suite);
+
 /* Exits 77 unless our cgroup v2 directory offers every controller in `names`. */
 void ct_require_controllers(const char *const *names);
 

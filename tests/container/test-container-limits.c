@@ -161,9 +161,5 @@ int main(void)
 {
   ct_require_root();
   ct_require_controllers((const char *const[]){"memory", "pids", "cpu", NULL});
-  SRunner *sr = srunner_create(limits_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? 0 : 1;
+  return ct_run_suite(limits_suite());
 }

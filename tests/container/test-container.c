@@ -628,9 +628,5 @@ static Suite *container_suite(void)
 int main(void)
 {
   ct_require_root();
-  SRunner *sr = srunner_create(container_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? 0 : 1;
+  return ct_run_suite(container_suite());
 }
