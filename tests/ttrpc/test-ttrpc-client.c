@@ -166,6 +166,24 @@ START_TEST(test_peer_dies_mid_frame)
 }
 END_TEST
 
+/* The peer is gone before the client has noticed: the write fails (no SIGPIPE) and the call
+ * fails later with Unavailable, never from inside ttrpc_client_call(). */
+START_TEST(test_call_after_peer_closed)
+{
+    TestRig *rig = test_rig_new_client_only();
+    TestReply reply = {0};
+    close(rig->raw_fd);
+    rig->raw_fd = -1;
+    ttrpc_client_call(rig->client, "svc.A", "M", NULL, 0, test_reply_func, &reply);
+    ck_assert(!reply.done);
+    TEST_RUN_UNTIL(rig, reply.done);
+    ck_assert(g_error_matches(reply.error, TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE));
+    ck_assert(ttrpc_client_is_closed(rig->client));
+    test_reply_clear(&reply);
+    test_rig_free(rig);
+}
+END_TEST
+
 typedef struct {
     TestRig *rig;
     guint calls;
@@ -215,6 +233,7 @@ static Suite *client_suite(void)
     tcase_add_test(wire, test_oversized_reply);
     tcase_add_test(wire, test_peer_dies_mid_frame);
     tcase_add_test(wire, test_free_from_callback);
+    tcase_add_test(wire, test_call_after_peer_closed);
     suite_add_tcase(suite, wire);
     return suite;
 }
