@@ -10,8 +10,15 @@
  *
  * Paths: `rootfs` and bind-mount sources are paths of the caller's mount namespace. Every path
  * inside the container (mount destinations, cwd, masked/read-only paths, devices) is resolved
- * inside the container root: a `..` component is rejected, and symlinks (absolute or relative)
- * are resolved as if the container root were `/`, so they can never lead out of it.
+ * inside the container root: a `..` component is rejected when the spec is parsed; symlinks
+ * (absolute or relative) are resolved as if the container root were `/`, so they never lead out
+ * of it, and one whose target does not exist inside the root is refused with an error naming it.
+ *
+ * What the container's processes get: new namespaces per spec, a pivot_root into the root (or,
+ * where the caller's root is the initramfs, which cannot be pivoted away, MS_MOVE + chroot), the
+ * cgroup <cgroup_root>/<id> with the spec's limits and a BPF device filter from
+ * linux.resources.devices, the spec's user, capabilities, rlimits, no_new_privs and seccomp
+ * filter, default signal dispositions and an empty signal mask, and no fd but 0-2.
  */
 #pragma once
 
