@@ -321,7 +321,7 @@ static void on_closed(TtrpcConnection *connection, const GError *error, gpointer
     ServerConnection *owner = user_data;
     TtrpcServer *server = owner->server;
 
-    g_debug("ttrpc server: connection ended: %s", error->message);
+    g_debug("connection ended: %s", error->message);
     g_hash_table_remove(server->connections, owner);
     if (server->closed_func != NULL)
         server->closed_func(server, server->closed_data);
@@ -356,15 +356,41 @@ void ttrpc_server_set_closed_func(TtrpcServer *server, TtrpcConnectionClosedFunc
 
 /* ---- listeners ------------------------------------------------------------------------- */
 
+/* After an accept error such as EMFILE the socket stays ready: pause instead of spinning. */
+#define ACCEPT_BACKOFF_MS 100
+
+static void listener_watch(Listener *listener);
+
+static gboolean on_backoff_done(gpointer user_data)
+{
+    Listener *listener = user_data;
+    g_clear_pointer(&listener->source, g_source_unref);
+    listener_watch(listener);
+    return G_SOURCE_REMOVE;
+}
+
+static void listener_back_off(Listener *listener)
+{
+    g_source_destroy(listener->source);
+    g_source_unref(listener->source);
+    listener->source = g_timeout_source_new(ACCEPT_BACKOFF_MS);
+    g_source_set_callback(listener->source, on_backoff_done, listener, NULL);
+    g_source_attach(listener->source, listener->server->context);
+}
+
 static gboolean on_accept(int fd, GIOCondition condition, gpointer user_data)
 {
     (void)fd;
     (void)condition;
     Listener *listener = user_data;
     int conn = accept4(listener->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (conn < 0) {
-        g_debug("ttrpc server: accept: %s", g_strerror(errno));
+    if (conn < 0 &&
+        (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED))
         return G_SOURCE_CONTINUE;
+    if (conn < 0) {
+        g_debug("accept: %s; pausing %d ms", g_strerror(errno), ACCEPT_BACKOFF_MS);
+        listener_back_off(listener);
+        return G_SOURCE_REMOVE;
     }
     if (listener->check_peer && !ttrpc_unix_peer_is_same_user(conn)) {
         close(conn);
@@ -372,6 +398,13 @@ static gboolean on_accept(int fd, GIOCondition condition, gpointer user_data)
     }
     ttrpc_server_serve_fd(listener->server, &conn);
     return G_SOURCE_CONTINUE;
+}
+
+static void listener_watch(Listener *listener)
+{
+    listener->source = g_unix_fd_source_new(listener->fd, G_IO_IN);
+    g_source_set_callback(listener->source, G_SOURCE_FUNC(on_accept), listener, NULL);
+    g_source_attach(listener->source, listener->server->context);
 }
 
 static void listener_free(Listener *listener)
@@ -396,9 +429,7 @@ static void add_listener(TtrpcServer *server, int *fd, const char *path)
     listener->path = g_strdup(path);
     listener->check_peer =
         getsockopt(listener->fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_UNIX;
-    listener->source = g_unix_fd_source_new(listener->fd, G_IO_IN);
-    g_source_set_callback(listener->source, G_SOURCE_FUNC(on_accept), listener, NULL);
-    g_source_attach(listener->source, server->context);
+    listener_watch(listener);
     g_ptr_array_add(server->listeners, listener);
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -186,6 +187,48 @@ START_TEST(test_peer_credentials)
 }
 END_TEST
 
+/* Out of file descriptors, accept() fails while the socket stays ready: the server pauses
+ * instead of spinning, and takes the waiting peer once descriptors are free again. */
+START_TEST(test_accept_backs_off_when_out_of_fds)
+{
+    Listening *l = listening_new();
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    g_strlcpy(addr.sun_path, l->path, sizeof(addr.sun_path));
+    int peer = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_eq(connect(peer, (struct sockaddr *)&addr, sizeof(addr)), 0);
+
+    g_autoptr(GArray) fillers = g_array_new(FALSE, FALSE, sizeof(int));
+    struct rlimit saved, low;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    low = saved;
+    low.rlim_cur = 256;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    for (int fd; (fd = dup(peer)) >= 0;)
+        g_array_append_val(fillers, fd);
+    ck_assert_int_eq(errno, EMFILE);
+
+    /* Spinning would dispatch on every one of these ~300 iterations; pausing, a few times. */
+    guint dispatched = 0;
+    gint64 end = g_get_monotonic_time() + 300 * 1000;
+    while (g_get_monotonic_time() < end) {
+        if (g_main_context_iteration(l->rig->context, FALSE))
+            dispatched++;
+        g_usleep(1000);
+    }
+    guint connections = ttrpc_server_n_connections(l->rig->server);
+    /* Free the descriptors before checking, so a failed check leaves a working process. */
+    for (guint i = 0; i < fillers->len; i++)
+        close(g_array_index(fillers, int, i));
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
+    ck_assert_uint_eq(connections, 1);
+    ck_assert_uint_lt(dispatched, 30);
+    TEST_RUN_UNTIL(l->rig, ttrpc_server_n_connections(l->rig->server) == 2);
+    close(peer);
+    TEST_RUN_UNTIL(l->rig, l->rig->n_closed == 1);
+    listening_free(l);
+}
+END_TEST
+
 static Suite *listen_suite(void)
 {
     Suite *suite = suite_create("ttrpc-listen");
@@ -194,6 +237,7 @@ static Suite *listen_suite(void)
     tcase_add_test(unix_socket, test_listen_errors);
     tcase_add_test(unix_socket, test_listen_fd);
     tcase_add_test(unix_socket, test_peer_credentials);
+    tcase_add_test(unix_socket, test_accept_backs_off_when_out_of_fds);
     suite_add_tcase(suite, unix_socket);
     return suite;
 }
