@@ -20,7 +20,7 @@
 #define INFO_MAX_LEN 256
 
 struct _VmmAgentWait {
-    int ref_count; /* the wait itself + a Health call in flight */
+    int ref_count;     /* the wait itself + a Health call in flight */
     VmmDomain *domain; /* a reference */
     gint64 deadline;
     VmmAgentReadyFunc func;
@@ -286,8 +286,7 @@ void vmm_domain_wait_agent(VmmDomain *domain, gint64 timeout_us, VmmAgentReadyFu
     wait->retry_id = g_idle_add(start_cb, wait);
 }
 
-void vmm_agent_wait_cancel(VmmDomain *domain, VmmError code, const char *message,
-                           gboolean notify)
+void vmm_agent_wait_cancel(VmmDomain *domain, VmmError code, const char *message, gboolean notify)
 {
     VmmAgentWait *wait = domain->wait;
 

@@ -199,8 +199,7 @@ static void watch_qemu_exit(VmmDomain *domain)
         domain->exit_watch = g_unix_fd_add(domain->pidfd, G_IO_IN, on_qemu_exit, domain);
 }
 
-static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
-                        void *opaque)
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
 {
     VmmDomain *domain = opaque;
 
@@ -208,7 +207,8 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
     (void)dom;
     if (event == VIR_DOMAIN_EVENT_STOPPED && domain->running)
         on_stopped(domain,
-                   detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ? VMM_EVENT_CRASHED : VMM_EVENT_STOPPED,
+                   detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ? VMM_EVENT_CRASHED
+                                                              : VMM_EVENT_STOPPED,
                    stopped_detail(detail));
     else if (event == VIR_DOMAIN_EVENT_CRASHED)
         emit(domain, VMM_EVENT_PANICKED,

@@ -63,8 +63,7 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 gboolean vmm_remove_tree(const char *path, GError **error)
 {
     if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT) {
-        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "remove '%s': %s", path,
-                    g_strerror(errno));
+        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "remove '%s': %s", path, g_strerror(errno));
         return FALSE;
     }
     return TRUE;
@@ -77,8 +76,7 @@ gboolean vmm_kill_wait(pid_t pid, gint64 timeout_us, GError **error)
     if (kill(pid, SIGKILL) < 0) {
         if (errno == ESRCH)
             return TRUE;
-        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "kill pid %d: %s", pid,
-                    g_strerror(errno));
+        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "kill pid %d: %s", pid, g_strerror(errno));
         return FALSE;
     }
     /* Not our child (libvirt daemonizes QEMU), so it cannot be waited for: poll. A zombie

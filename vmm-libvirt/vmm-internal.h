@@ -46,7 +46,7 @@ const char *vmm_libvirt_error(void);
 typedef struct _VmmAgentWait VmmAgentWait;
 
 struct _VmmDomain {
-    int ref_count; /* callbacks in flight hold a reference */
+    int ref_count;  /* callbacks in flight hold a reference */
     gboolean freed; /* vmm_domain_free() was called: no more callbacks */
 
     /* A copy of the caller's config; its strings live in @strings. */
@@ -79,5 +79,4 @@ void vmm_domain_unref(VmmDomain *domain);
 
 /* Ends a pending agent wait of @domain (if any) with @code and @message; its callback runs
  * later from the main context, unless @notify is FALSE. */
-void vmm_agent_wait_cancel(VmmDomain *domain, VmmError code, const char *message,
-                           gboolean notify);
+void vmm_agent_wait_cancel(VmmDomain *domain, VmmError code, const char *message, gboolean notify);

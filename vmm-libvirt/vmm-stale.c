@@ -100,8 +100,8 @@ static gboolean destroy_remote_domain(const VmmConfig *config, GError **error)
     dom = virDomainLookupByName(conn, name);
     if (dom != NULL) {
         if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
-            g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "destroy stale domain '%s': %s",
-                        name, vmm_libvirt_error());
+            g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "destroy stale domain '%s': %s", name,
+                        vmm_libvirt_error());
             ok = FALSE;
         }
         virDomainFree(dom);
@@ -124,8 +124,8 @@ static gboolean remove_files(const VmmConfig *config, GError **error)
         return FALSE;
     if ((g_unlink(agent_socket) < 0 && errno != ENOENT) ||
         (g_unlink(console_log) < 0 && errno != ENOENT)) {
-        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "remove files in '%s': %s",
-                    config->run_dir, g_strerror(errno));
+        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "remove files in '%s': %s", config->run_dir,
+                    g_strerror(errno));
         return FALSE;
     }
     return TRUE;

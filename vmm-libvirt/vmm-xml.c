@@ -51,8 +51,8 @@ static gboolean config_valid(const VmmConfig *c, GError **error)
         !check_path("kernel", c->kernel, error) || !check_path("initrd", c->initrd, error) ||
         !check_path("emulator", c->emulator, error))
         return FALSE;
-    if (c->memory_mib < MEMORY_MIN_MIB || c->memory_mib > MEMORY_MAX_MIB ||
-        c->vcpus < 1 || c->vcpus > VCPUS_MAX) {
+    if (c->memory_mib < MEMORY_MIN_MIB || c->memory_mib > MEMORY_MAX_MIB || c->vcpus < 1 ||
+        c->vcpus > VCPUS_MAX) {
         g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
                     "memory %u MiB / %u vcpus out of range (%u..%u MiB, 1..%u vcpus)",
                     c->memory_mib, c->vcpus, MEMORY_MIN_MIB, MEMORY_MAX_MIB, VCPUS_MAX);
@@ -211,9 +211,8 @@ static void append_devices(GString *xml, const VmmConfig *c)
                    "    </serial>\n",
                    console_log);
     append_agent_channel(xml, c);
-    g_string_append(xml,
-                    "    <panic model='isa'/>\n"
-                    "  </devices>\n");
+    g_string_append(xml, "    <panic model='isa'/>\n"
+                         "  </devices>\n");
 }
 
 char *vmm_domain_xml(const VmmConfig *config, GError **error)
@@ -234,19 +233,17 @@ char *vmm_domain_xml(const VmmConfig *config, GError **error)
     g_string_append_printf(xml, "  <memory unit='MiB'>%u</memory>\n", config->memory_mib);
     /* virtiofsd maps guest memory, which therefore has to be shared memory. */
     if (config->shared_fs == VMM_SHARED_FS_VIRTIOFS)
-        g_string_append(xml,
-                        "  <memoryBacking>\n"
-                        "    <source type='memfd'/>\n"
-                        "    <access mode='shared'/>\n"
-                        "  </memoryBacking>\n");
+        g_string_append(xml, "  <memoryBacking>\n"
+                             "    <source type='memfd'/>\n"
+                             "    <access mode='shared'/>\n"
+                             "  </memoryBacking>\n");
     g_string_append_printf(xml, "  <vcpu>%u</vcpu>\n", config->vcpus);
     append_os(xml, config);
     append_features(xml, config);
     /* The guest never reboots: a panic or reboot ends the pod (panic=1 turns a panic into one). */
-    g_string_append(xml,
-                    "  <on_poweroff>destroy</on_poweroff>\n"
-                    "  <on_reboot>destroy</on_reboot>\n"
-                    "  <on_crash>destroy</on_crash>\n");
+    g_string_append(xml, "  <on_poweroff>destroy</on_poweroff>\n"
+                         "  <on_reboot>destroy</on_reboot>\n"
+                         "  <on_crash>destroy</on_crash>\n");
     append_devices(xml, config);
     g_string_append(xml, "</domain>\n");
     return g_string_free(g_steal_pointer(&xml), FALSE);

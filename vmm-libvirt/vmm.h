@@ -55,8 +55,10 @@ typedef enum {
 } VmmSharedFs;
 
 typedef enum {
-    VMM_AGENT_VIRTIO_SERIAL, /* unix socket <run_dir>/agent.sock, port "io.secure-container.agent" */
-    VMM_AGENT_VSOCK,         /* needs /dev/vhost-vsock on the host; guest gets sc.agent_vsock=PORT */
+    /* unix socket <run_dir>/agent.sock, guest port "io.secure-container.agent" */
+    VMM_AGENT_VIRTIO_SERIAL,
+    /* needs /dev/vhost-vsock on the host; the guest gets sc.agent_vsock=PORT */
+    VMM_AGENT_VSOCK,
     VMM_AGENT_LAST
 } VmmAgentTransport;
 
@@ -82,18 +84,18 @@ typedef struct {
     const char *initrd;        /* required; the initramfs with secure-agent as /init */
     const char *kernel_params; /* NULL or extra parameters appended to the built-in ones */
 
-    VmmAccel accel;          /* default VMM_ACCEL_AUTO (resolved with vmm_accel_resolve()) */
-    const char *machine;     /* default "q35" */
-    const char *emulator;    /* default "/usr/bin/qemu-system-x86_64" */
-    guint tcg_tb_cache_mib;  /* TCG translation cache size; default 64; ignored under kvm */
+    VmmAccel accel;         /* default VMM_ACCEL_AUTO (resolved with vmm_accel_resolve()) */
+    const char *machine;    /* default "q35" */
+    const char *emulator;   /* default "/usr/bin/qemu-system-x86_64" */
+    guint tcg_tb_cache_mib; /* TCG translation cache size; default 64; ignored under kvm */
 
     /* libvirt's QEMU capabilities cache, shared by every pod (a fresh embed root otherwise
      * probes QEMU for ~4 s on each start). Default VMM_DEFAULT_CACHE_DIR; NULL: not shared. */
     const char *cache_dir;
 
-    VmmSharedFs shared_fs;   /* default VMM_SHARED_FS_NONE */
-    const char *shared_dir;  /* host directory exported as "sc-shared" (absolute, must exist) */
-    const char *virtiofsd;   /* default "/usr/lib/qemu/virtiofsd" */
+    VmmSharedFs shared_fs;  /* default VMM_SHARED_FS_NONE */
+    const char *shared_dir; /* host directory exported as "sc-shared" (absolute, must exist) */
+    const char *virtiofsd;  /* default "/usr/lib/qemu/virtiofsd" */
 
     VmmAgentTransport agent; /* default VMM_AGENT_VIRTIO_SERIAL */
     guint vsock_cid;         /* VMM_AGENT_VSOCK: guest CID (>= 3) */
@@ -161,9 +163,8 @@ typedef struct {
  * (transfer full: the callee owns it) and @info the Health reply (valid during the callback);
  * on failure both are NULL and @error says why: VMM_ERROR_TIMEOUT (message quotes the tail of
  * the console log), VMM_ERROR_STOPPED (the VM stopped first), VMM_ERROR_AGENT. */
-typedef void (*VmmAgentReadyFunc)(VmmDomain *domain, TtrpcClient *client,
-                                  const VmmAgentInfo *info, const GError *error,
-                                  gpointer user_data);
+typedef void (*VmmAgentReadyFunc)(VmmDomain *domain, TtrpcClient *client, const VmmAgentInfo *info,
+                                  const GError *error, gpointer user_data);
 
 /* Connects to the agent channel (retrying while the guest boots) and calls
  * "secure.agent.v1.Agent"/Health until it answers or @timeout_us passes. Never blocks; @func runs

@@ -168,8 +168,7 @@ static void assert_nothing_left(const VmmConfig *config)
         ck_assert_msg(!mounted(config->shared_dir), "'%s' still mounted", config->shared_dir);
     run = g_dir_open(config->run_dir, 0, NULL);
     while (run != NULL && (entry = g_dir_read_name(run)) != NULL)
-        ck_assert_msg(g_str_equal(entry, "shared"), "'%s' left in '%s'", entry,
-                      config->run_dir);
+        ck_assert_msg(g_str_equal(entry, "shared"), "'%s' left in '%s'", entry, config->run_dir);
 }
 
 static void remove_run_dir(const VmmConfig *config)
@@ -277,8 +276,7 @@ START_TEST(test_agent_never_answers)
     ck_assert_msg(g_error_matches(r.error, VMM_ERROR, VMM_ERROR_TIMEOUT), "%s",
                   r.error ? r.error->message : "");
     /* The error quotes the console: the test init's line is there. */
-    ck_assert_msg(strstr(r.error->message, "test-init: started") != NULL, "%s",
-                  r.error->message);
+    ck_assert_msg(strstr(r.error->message, "test-init: started") != NULL, "%s", r.error->message);
     result_clear(&r);
     destroy_vm(&domain, &config);
 }
@@ -397,8 +395,7 @@ START_TEST(test_missing_kernel)
     domain = vmm_domain_start(&config, &error);
     ck_assert_ptr_null(domain);
     ck_assert(g_error_matches(error, VMM_ERROR, VMM_ERROR_NOT_FOUND));
-    ck_assert_msg(strstr(error->message, "'/nonexistent/vmlinux'") != NULL, "%s",
-                  error->message);
+    ck_assert_msg(strstr(error->message, "'/nonexistent/vmlinux'") != NULL, "%s", error->message);
     /* Nothing was started or created. */
     ck_assert(!g_file_test(config.run_dir, G_FILE_TEST_EXISTS));
     assert_nothing_left(&config);

@@ -38,8 +38,8 @@ static void load_config(const char *path, VmmConfig *config, GStringChunk *strin
     g_autoptr(GError) error = NULL;
     const char *accel, *shared_fs, *agent;
 
-    ck_assert_msg(g_key_file_load_from_file(file, path, G_KEY_FILE_NONE, &error), "%s: %s",
-                  path, error ? error->message : "");
+    ck_assert_msg(g_key_file_load_from_file(file, path, G_KEY_FILE_NONE, &error), "%s: %s", path,
+                  error ? error->message : "");
     vmm_config_init(config);
     config->name = string_key(file, strings, "name", NULL);
     config->run_dir = string_key(file, strings, "run_dir", NULL);
@@ -106,8 +106,7 @@ START_TEST(test_golden_files)
             g_autofree char *base = g_strndup(path, strlen(path) - strlen(".xml"));
             g_autofree char *conf = g_strconcat(base, ".conf", NULL);
 
-            ck_assert_msg(g_file_test(conf, G_FILE_TEST_EXISTS), "unused golden file '%s'",
-                          path);
+            ck_assert_msg(g_file_test(conf, G_FILE_TEST_EXISTS), "unused golden file '%s'", path);
         } else {
             ck_abort_msg("unexpected file '%s' in the golden directory", path);
         }
@@ -220,11 +219,7 @@ END_TEST
 int main(void)
 {
     const TTest *const tests[] = {
-        test_golden_files,
-        test_invalid_configs,
-        test_accel_names,
-        test_derived_paths,
-        NULL,
+        test_golden_files, test_invalid_configs, test_accel_names, test_derived_paths, NULL,
     };
 
     return vmm_test_run("vmm-xml", tests, 30);
