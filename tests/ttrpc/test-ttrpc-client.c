@@ -124,13 +124,7 @@ START_TEST(test_oversized_reply)
     ck_assert(g_error_matches(replies[0].error, TTRPC_ERROR, TTRPC_CODE_RESOURCE_EXHAUSTED));
 
     g_autofree guint8 *junk = g_malloc0(TTRPC_FRAME_MAX_DATA + 10);
-    gsize sent = 0;
-    while (sent < TTRPC_FRAME_MAX_DATA + 10) {
-        gssize n = send(rig->raw_fd, junk + sent, TTRPC_FRAME_MAX_DATA + 10 - sent, MSG_DONTWAIT);
-        if (n > 0)
-            sent += n;
-        test_rig_drain(rig);
-    }
+    raw_send_draining(rig, junk, TTRPC_FRAME_MAX_DATA + 10);
     reply(rig, 3, TTRPC_CODE_OK, "after");
     TEST_RUN_UNTIL(rig, replies[1].done);
     assert_payload(&replies[1], "after");

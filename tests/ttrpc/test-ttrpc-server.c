@@ -12,11 +12,7 @@
 
 static void send_call(TestRig *rig, guint32 stream_id, const char *method, gint64 timeout_nano)
 {
-    Ttrpc__Request request = TTRPC__REQUEST__INIT;
-    request.service = (char *)TEST_SERVICE;
-    request.method = (char *)method;
-    request.timeout_nano = timeout_nano;
-    raw_send_request(rig, stream_id, &request);
+    raw_send_call(rig, stream_id, method, NULL, 0, timeout_nano);
 }
 
 /* Reads one Response and checks its stream id and status code (OK: no status field at all). */
@@ -66,15 +62,11 @@ START_TEST(test_success_has_no_status)
     TestRig *rig = test_rig_new(FALSE);
     TEST_KV(kv, "a", "b");
     guint8 payload[16];
-    Ttrpc__Request request = TTRPC__REQUEST__INIT;
-    request.service = (char *)TEST_SERVICE;
-    request.method = (char *)"Echo";
-    request.payload.len = ttrpc__key_value__pack(&kv, payload);
-    request.payload.data = payload;
-    raw_send_request(rig, 3, &request);
+    gsize len = ttrpc__key_value__pack(&kv, payload);
+    raw_send_call(rig, 3, "Echo", payload, len, 0);
     g_autoptr(Ttrpc__Response) response = expect_response(rig, 3, TTRPC_CODE_OK);
-    ck_assert_uint_eq(response->payload.len, request.payload.len);
-    ck_assert_mem_eq(response->payload.data, payload, request.payload.len);
+    ck_assert_uint_eq(response->payload.len, len);
+    ck_assert_mem_eq(response->payload.data, payload, len);
     test_rig_free(rig);
 }
 END_TEST
@@ -132,22 +124,6 @@ START_TEST(test_non_request_ignored)
 }
 END_TEST
 
-/* Writes @len junk bytes while the server runs (it reads as we write). */
-static void send_junk(TestRig *rig, gsize len)
-{
-    g_autofree guint8 *junk = g_malloc0(65536);
-    g_unix_set_fd_nonblocking(rig->raw_fd, TRUE, NULL);
-    while (len > 0) {
-        gssize n = write(rig->raw_fd, junk, MIN(len, 65536));
-        if (n > 0)
-            len -= n;
-        else
-            ck_assert_msg(errno == EAGAIN || errno == EINTR, "write: %s", g_strerror(errno));
-        test_rig_drain(rig);
-    }
-    g_unix_set_fd_nonblocking(rig->raw_fd, FALSE, NULL);
-}
-
 /* Over the cap: ResourceExhausted on that stream as soon as the header is in; the body is
  * skipped and the next frame is served. */
 START_TEST(test_oversized_request)
@@ -159,7 +135,8 @@ START_TEST(test_oversized_request)
             expect_response(rig, 9, TTRPC_CODE_RESOURCE_EXHAUSTED);
         ck_assert_ptr_nonnull(strstr(response->status->message, "4194305"));
     }
-    send_junk(rig, TTRPC_FRAME_MAX_DATA + 1);
+    g_autofree guint8 *junk = g_malloc0(TTRPC_FRAME_MAX_DATA + 1);
+    raw_send_draining(rig, junk, TTRPC_FRAME_MAX_DATA + 1);
     expect_still_serving(rig, 11);
     test_rig_free(rig);
 }
@@ -168,26 +145,14 @@ END_TEST
 START_TEST(test_max_size_request_is_served)
 {
     TestRig *rig = test_rig_new(FALSE);
-    Ttrpc__Request request = TTRPC__REQUEST__INIT;
-    request.service = (char *)TEST_SERVICE;
-    request.method = (char *)"Empty";
-    gsize header = ttrpc__request__get_packed_size(&request) + 5; /* tag + 4-byte length */
-    request.payload.len = TTRPC_FRAME_MAX_DATA - header;
-    request.payload.data = g_malloc0(request.payload.len);
-    ck_assert_uint_eq(ttrpc__request__get_packed_size(&request), TTRPC_FRAME_MAX_DATA);
-    gsize len = ttrpc__request__get_packed_size(&request);
-    g_autofree guint8 *bytes = g_malloc(len);
-    ttrpc__request__pack(&request, bytes);
-    g_free(request.payload.data);
-    raw_send(rig, len, 1, TTRPC_FRAME_REQUEST, NULL, 0);
-    g_unix_set_fd_nonblocking(rig->raw_fd, TRUE, NULL);
-    for (gsize off = 0; off < len;) {
-        gssize n = write(rig->raw_fd, bytes + off, len - off);
-        if (n > 0)
-            off += n;
-        test_rig_drain(rig);
-    }
-    g_unix_set_fd_nonblocking(rig->raw_fd, FALSE, NULL);
+    /* Envelope: service and method fields, then the payload's tag and 4-byte length. */
+    g_autoptr(GBytes) empty = test_request_frame(1, "Empty", NULL, 0, 0);
+    gsize overhead = g_bytes_get_size(empty) - TTRPC_FRAME_HEADER_SIZE + 1 + 4;
+    gsize payload_len = TTRPC_FRAME_MAX_DATA - overhead;
+    g_autofree guint8 *payload = g_malloc0(payload_len);
+    g_autoptr(GBytes) frame = test_request_frame(1, "Empty", payload, payload_len, 0);
+    ck_assert_uint_eq(g_bytes_get_size(frame), TTRPC_FRAME_HEADER_SIZE + TTRPC_FRAME_MAX_DATA);
+    raw_send_draining(rig, g_bytes_get_data(frame, NULL), g_bytes_get_size(frame));
     expect_code(rig, 1, TTRPC_CODE_OK);
     test_rig_free(rig);
 }
@@ -259,13 +224,7 @@ START_TEST(test_peer_not_reading)
     for (guint32 id = 1; id < 2000; id += 2) {
         TEST_KV(kv, "k", "0123456789012345678901234567890123456789012345678901234567890123");
         guint8 payload[128];
-        Ttrpc__Request request = TTRPC__REQUEST__INIT;
-        request.service = (char *)TEST_SERVICE;
-        request.method = (char *)"Echo";
-        request.payload.len = ttrpc__key_value__pack(&kv, payload);
-        request.payload.data = payload;
-        raw_send_request(rig, id, &request);
-        test_rig_drain(rig);
+        raw_send_call(rig, id, "Echo", payload, ttrpc__key_value__pack(&kv, payload), 0);
     }
     close(rig->raw_fd);
     rig->raw_fd = -1;
@@ -285,14 +244,6 @@ START_TEST(test_back_pressure)
     gsize payload_len = ttrpc__key_value__get_packed_size(&kv);
     g_autofree guint8 *payload = g_malloc(payload_len);
     ttrpc__key_value__pack(&kv, payload);
-    Ttrpc__Request request = TTRPC__REQUEST__INIT;
-    request.service = (char *)TEST_SERVICE;
-    request.method = (char *)"Echo";
-    request.payload.len = payload_len;
-    request.payload.data = payload;
-    gsize len = ttrpc__request__get_packed_size(&request);
-    g_autofree guint8 *body = g_malloc(len);
-    ttrpc__request__pack(&request, body);
 
     const gsize cap = 64u << 20;
     gsize written = 0;
@@ -302,12 +253,9 @@ START_TEST(test_back_pressure)
     g_unix_set_fd_nonblocking(rig->raw_fd, TRUE, NULL);
     while (written < cap && blocked < 200) {
         if (pending->len == 0) {
-            guint8 header[TTRPC_FRAME_HEADER_SIZE];
-            TtrpcFrameHeader h = {.length = len, .stream_id = next_id, .type = 1};
+            g_autoptr(GBytes) frame = test_request_frame(next_id, "Echo", payload, payload_len, 0);
             next_id += 2;
-            ttrpc_frame_header_encode(&h, header);
-            g_byte_array_append(pending, header, sizeof(header));
-            g_byte_array_append(pending, body, len);
+            g_byte_array_append(pending, g_bytes_get_data(frame, NULL), g_bytes_get_size(frame));
         }
         gssize n = write(rig->raw_fd, pending->data, pending->len);
         if (n > 0) {
@@ -362,20 +310,11 @@ END_TEST
 START_TEST(test_free_from_handler)
 {
     TestRig *rig = test_rig_new(FALSE);
-    Ttrpc__Request request = TTRPC__REQUEST__INIT;
-    request.service = (char *)TEST_SERVICE;
-    request.method = (char *)"FreeServer";
+    g_autoptr(GBytes) free_frame = test_request_frame(1, "FreeServer", NULL, 0, 0);
+    g_autoptr(GBytes) next_frame = test_request_frame(3, "Empty", NULL, 0, 0);
     g_autoptr(GByteArray) both = g_byte_array_new();
-    for (guint32 id = 1; id <= 3; id += 2) {
-        guint8 body[64];
-        gsize len = ttrpc__request__pack(&request, body);
-        guint8 header[TTRPC_FRAME_HEADER_SIZE];
-        TtrpcFrameHeader h = {.length = len, .stream_id = id, .type = TTRPC_FRAME_REQUEST};
-        ttrpc_frame_header_encode(&h, header);
-        g_byte_array_append(both, header, sizeof(header));
-        g_byte_array_append(both, body, len);
-        request.method = (char *)"Empty";
-    }
+    g_byte_array_append(both, g_bytes_get_data(free_frame, NULL), g_bytes_get_size(free_frame));
+    g_byte_array_append(both, g_bytes_get_data(next_frame, NULL), g_bytes_get_size(next_frame));
     ck_assert_int_eq(write(rig->raw_fd, both->data, both->len), both->len);
     expect_code(rig, 1, TTRPC_CODE_OK);
     ck_assert_ptr_null(rig->server);

@@ -189,12 +189,43 @@ void raw_send(TestRig *rig, guint32 length, guint32 stream_id, guint8 type, cons
         write_all(rig->raw_fd, data, data_len);
 }
 
-void raw_send_request(TestRig *rig, guint32 stream_id, const Ttrpc__Request *request)
+void raw_send_draining(TestRig *rig, const guint8 *data, gsize len)
 {
-    gsize len = ttrpc__request__get_packed_size(request);
+    while (len > 0) {
+        gssize n = send(rig->raw_fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+            data += n;
+            len -= n;
+        } else {
+            ck_assert_msg(errno == EAGAIN || errno == EINTR, "send: %s", g_strerror(errno));
+        }
+        test_rig_drain(rig);
+    }
+}
+
+GBytes *test_request_frame(guint32 stream_id, const char *method, const guint8 *payload,
+                           gsize payload_len, gint64 timeout_nano)
+{
+    Ttrpc__Request request = TTRPC__REQUEST__INIT;
+    request.service = (char *)TEST_SERVICE;
+    request.method = (char *)method;
+    request.payload.data = (guint8 *)payload;
+    request.payload.len = payload_len;
+    request.timeout_nano = timeout_nano;
+    gsize len = ttrpc__request__get_packed_size(&request);
     g_autofree guint8 *bytes = g_malloc(len + 1);
-    ttrpc__request__pack(request, bytes);
-    raw_send(rig, len, stream_id, TTRPC_FRAME_REQUEST, bytes, len);
+    ttrpc__request__pack(&request, bytes);
+    GBytes *frame = ttrpc_frame_encode(stream_id, TTRPC_FRAME_REQUEST, bytes, len);
+    ck_assert_ptr_nonnull(frame);
+    return frame;
+}
+
+void raw_send_call(TestRig *rig, guint32 stream_id, const char *method, const guint8 *payload,
+                   gsize payload_len, gint64 timeout_nano)
+{
+    g_autoptr(GBytes) frame =
+        test_request_frame(stream_id, method, payload, payload_len, timeout_nano);
+    raw_send_draining(rig, g_bytes_get_data(frame, NULL), g_bytes_get_size(frame));
 }
 
 /* Reads exactly @len bytes from the raw fd while the server keeps running. FALSE on EOF. */

@@ -45,7 +45,15 @@ void test_rig_drain(TestRig *rig);
 /* Raw peer: writes a frame with any header fields; reads one frame (iterating the context). */
 void raw_send(TestRig *rig, guint32 length, guint32 stream_id, guint8 type, const guint8 *data,
               gsize data_len);
-void raw_send_request(TestRig *rig, guint32 stream_id, const Ttrpc__Request *request);
+/* Writes all of @data without blocking, running the context while the socket is full (the
+ * peer may only read as we write). */
+void raw_send_draining(TestRig *rig, const guint8 *data, gsize len);
+/* A whole Request frame calling TEST_SERVICE/@method. */
+GBytes *test_request_frame(guint32 stream_id, const char *method, const guint8 *payload,
+                           gsize payload_len, gint64 timeout_nano);
+/* Sends test_request_frame() with raw_send_draining(). */
+void raw_send_call(TestRig *rig, guint32 stream_id, const char *method, const guint8 *payload,
+                   gsize payload_len, gint64 timeout_nano);
 /* Reads one frame's header and data (g_free) from the raw fd; FALSE on EOF. */
 gboolean raw_read_frame(TestRig *rig, TtrpcFrameHeader *out_header, guint8 **out_data);
 /* Reads one frame that must be a Request; returns it decoded. */
