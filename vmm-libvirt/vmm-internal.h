@@ -24,8 +24,8 @@ char *vmm_console_tail(const char *path, guint max_lines);
 /* Makes @dir a shared bind mount of itself, so mounts made in it later propagate to virtiofsd's
  * mount namespace. */
 gboolean vmm_shared_mount(const char *dir, GError **error);
-/* Lazily unmounts the bind mount of @dir made by vmm_shared_mount() (and all under it) if
- * @dir is a mount point of its own; fine when it is not. */
+/* Lazily unmounts the top mount at @dir (the bind mount vmm_shared_mount() made, with all
+ * under it) if @dir is a mount point; fine when it is not. */
 gboolean vmm_shared_unmount(const char *dir, GError **error);
 
 /* Removes @path and everything under it without crossing mount points; fine when missing. */

@@ -35,6 +35,18 @@ static gboolean any_arg_contains(GStrv argv, const char *needle)
     return FALSE;
 }
 
+/* An argument that is @option exactly or @option followed by more ",key=value" options. */
+static gboolean any_arg_is_option(GStrv argv, const char *option)
+{
+    gsize len = strlen(option);
+
+    for (guint i = 1; argv[i] != NULL; i++) {
+        if (strncmp(argv[i], option, len) == 0 && (argv[i][len] == '\0' || argv[i][len] == ','))
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* A process of this pod: a QEMU whose arguments name our domain and our embed root, or a
  * virtiofsd serving our shared directory. Never judged by its name alone. */
 static gboolean process_is_ours(GStrv argv, const char *guest_arg, const char *embed_root,
@@ -45,7 +57,7 @@ static gboolean process_is_ours(GStrv argv, const char *guest_arg, const char *e
     if (g_str_has_prefix(program, "qemu-system"))
         return any_arg_contains(argv, guest_arg) && any_arg_contains(argv, embed_root);
     if (g_str_has_suffix(program, "virtiofsd") && source_arg != NULL)
-        return any_arg_contains(argv, source_arg);
+        return any_arg_is_option(argv, source_arg);
     return FALSE;
 }
 
