@@ -128,15 +128,21 @@ static void write_config(ShimTest *t)
                                g_getenv("SC_GUEST_KERNEL"), g_getenv("SC_GUEST_INITRD"));
     g_string_append_printf(text, "[agent]\nhost_binary = %s\nboot_timeout = 300\n"
                                  "request_timeout = 60\n[runtime]\nlog_level = debug\n",
-                           g_getenv("SC_AGENT"));
+                           t->agent);
     write_file(t->config_path, text->str, 0644);
 }
 
 ShimTest *shim_test_new(const char *kind)
 {
+    return shim_test_new_with_agent(kind, g_getenv("SC_AGENT"));
+}
+
+ShimTest *shim_test_new_with_agent(const char *kind, const char *agent)
+{
     ShimTest *t = g_new0(ShimTest, 1);
     g_autoptr(GError) error = NULL;
     t->kind = g_strdup(kind);
+    t->agent = g_strdup(agent);
     t->tmpdir = g_dir_make_tmp("sc-shim-test-XXXXXX", &error);
     ck_assert_msg(t->tmpdir, "%s", error ? error->message : "");
     t->rootfs = g_build_filename(t->tmpdir, "rootfs", NULL);
@@ -208,6 +214,7 @@ void shim_test_free(ShimTest *t)
     g_clear_pointer(&t->recorded, g_ptr_array_unref);
     remove_tree(t->tmpdir);
     g_free(t->kind);
+    g_free(t->agent);
     g_free(t->tmpdir);
     g_free(t->rootfs);
     g_free(t->address);

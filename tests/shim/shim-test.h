@@ -20,6 +20,7 @@ typedef struct {
 
 typedef struct {
     char *kind;       /* "none" (host agent) or "libvirt" (VM) */
+    char *agent;      /* kind "none": the agent executable the shim starts */
     char *tmpdir;
     char *rootfs;     /* a busybox root, bound in through CreateTaskRequest.rootfs */
     char *address;    /* the fake containerd gRPC address: only hashed into the socket name */
@@ -38,6 +39,8 @@ typedef struct {
 void shim_test_require(const char *kind);
 
 ShimTest *shim_test_new(const char *kind);
+/* With another host agent executable (the misbehaving fake agent). */
+ShimTest *shim_test_new_with_agent(const char *kind, const char *agent);
 /* Kills what is left (daemon, agent, VM) through `delete`, and removes the temp dir. */
 void shim_test_free(ShimTest *t);
 

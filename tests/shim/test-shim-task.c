@@ -498,6 +498,79 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
+/* A pod whose agent is the fake one in @fake_mode (kind none only). */
+static void use_fake_agent(const char *fake_mode)
+{
+    g_clear_pointer(&t, shim_test_free);
+    g_setenv("SC_FAKE_AGENT_MODE", fake_mode, TRUE);
+    t = shim_test_new_with_agent("none", g_getenv("SC_FAKE_AGENT"));
+}
+
+/* The agent's reply does not decode: Create fails, the pod ends, the shim keeps serving. */
+START_TEST(test_agent_garbage)
+{
+    use_fake_agent("garbage");
+    g_autofree char *bundle = shim_test_bundle(t, "g1", ARGS("true"), NULL, FALSE);
+    shim_test_start(t, "g1", bundle);
+    Containerd__Types__Mount mount = CONTAINERD__TYPES__MOUNT__INIT;
+    char *options[] = {"rbind", "ro"};
+    mount.type = "bind";
+    mount.source = t->rootfs;
+    mount.n_options = 2;
+    mount.options = options;
+    Containerd__Types__Mount *mounts[] = {&mount};
+    Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+    req.id = "g1";
+    req.bundle = bundle;
+    req.n_rootfs = 1;
+    req.rootfs = mounts;
+    g_autofree char *msg = shim_test_call_fail(t, "Create", &req.base, TTRPC_CODE_INTERNAL);
+    ck_assert_msg(strstr(msg, "not a valid"), "%s", msg);
+    ck_assert_uint_eq(connect_task("g1"), 0);
+    shutdown_daemon();
+    ck_assert_int_eq(shim_test_run_delete(t, "g1", bundle, NULL, NULL), 0);
+    shim_test_assert_clean(t);
+}
+END_TEST
+
+/* A running container whose agent breaks (@fake_mode): the pod ends, Wait returns 137 at once,
+ * and everything is cleaned up. */
+static void agent_breaks_running_pod(const char *fake_mode)
+{
+    use_fake_agent(fake_mode);
+    g_autofree char *bundle = shim_test_bundle(t, "o1", ARGS("true"), NULL, FALSE);
+    ShimTestFifos f;
+    ShimTestWait w;
+    shim_test_start(t, "o1", bundle);
+    shim_test_fifos(t, "o1", FALSE, &f);
+    shim_test_create(t, "o1", bundle, &f, FALSE);
+    connect_task("o1");
+    shim_test_wait_async(t, "o1", NULL, &w);
+    start_req("Start", "o1", NULL);
+    ck_assert_msg(shim_test_iterate_until(&w.done, 5000), "Wait did not return");
+    ck_assert_uint_eq(w.exit_status, 137);
+    /* Oversized output is never passed on. */
+    g_autofree char *out = shim_test_read_all(f.out_fd, 2000);
+    ck_assert_uint_eq(strlen(out), 0);
+    ck_assert_uint_eq(delete_task("o1", NULL), 137);
+    shutdown_daemon();
+    ck_assert_int_eq(shim_test_run_delete(t, "o1", bundle, NULL, NULL), 0);
+    shim_test_assert_clean(t);
+    shim_test_fifos_close(&f);
+}
+
+START_TEST(test_agent_oversized_read)
+{
+    agent_breaks_running_pod("oversized");
+}
+END_TEST
+
+START_TEST(test_agent_unknown_id)
+{
+    agent_breaks_running_pod("ghost-oom");
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     kind = argc > 1 ? argv[1] : "none";
@@ -512,6 +585,11 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_delete_after_crash);
     tcase_add_test(tc, test_sandbox_death);
     tcase_add_test(tc, test_bad_input);
+    if (strcmp(kind, "none") == 0 && g_getenv("SC_FAKE_AGENT")) {
+        tcase_add_test(tc, test_agent_garbage);
+        tcase_add_test(tc, test_agent_oversized_read);
+        tcase_add_test(tc, test_agent_unknown_id);
+    }
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     /* Without a fork per test, a failed assertion still runs the teardown, which removes the

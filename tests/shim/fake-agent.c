@@ -1,0 +1,145 @@
+/* A guest agent that misbehaves, for the shim's "the guest is untrusted" tests. Started by the
+ * shim like the host-mode agent (--listen unix:PATH --state-dir DIR); $SC_FAKE_AGENT_MODE picks
+ * the misbehaviour:
+ *   garbage    CreateContainer answers bytes that are not a CreateContainerResponse;
+ *   oversized  ReadStdout answers 128 KiB where the shim asked for 64 KiB at most;
+ *   ghost-oom  GetOOMEvent reports a container the shim never created (after 1 s).
+ * Everything else answers like a healthy agent whose processes never exit. */
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent.pb-c.h"
+#include "ttrpc.h"
+
+static const char *mode;
+static GPtrArray *held; /* calls that never complete on their own (long polls) */
+
+static gboolean is_mode(const char *name)
+{
+    return g_strcmp0(mode, name) == 0;
+}
+
+static void reply_empty(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
+{
+    (void)p, (void)n, (void)d;
+    ttrpc_call_return(call, NULL);
+}
+
+static void hold(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
+{
+    (void)p, (void)n, (void)d;
+    g_ptr_array_add(held, call);
+}
+
+static void health(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
+{
+    Secure__Agent__V1__HealthResponse resp = SECURE__AGENT__V1__HEALTH_RESPONSE__INIT;
+    (void)p, (void)n, (void)d;
+    resp.agent_version = "fake";
+    resp.kernel_release = "none";
+    resp.agent_pid = 1;
+    ttrpc_call_return(call, &resp.base);
+}
+
+static void create_container(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
+{
+    (void)p, (void)n, (void)d;
+    if (is_mode("garbage")) {
+        /* Field 1 as a string where the shim expects the uint32 pid. */
+        Secure__Agent__V1__OOMEvent wrong = SECURE__AGENT__V1__OOMEVENT__INIT;
+        wrong.container_id = "not a pid";
+        ttrpc_call_return(call, &wrong.base);
+        return;
+    }
+    Secure__Agent__V1__CreateContainerResponse resp =
+        SECURE__AGENT__V1__CREATE_CONTAINER_RESPONSE__INIT;
+    resp.pid = 42;
+    ttrpc_call_return(call, &resp.base);
+}
+
+static void start_container(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
+{
+    Secure__Agent__V1__StartContainerResponse resp =
+        SECURE__AGENT__V1__START_CONTAINER_RESPONSE__INIT;
+    (void)p, (void)n, (void)d;
+    resp.pid = 42;
+    ttrpc_call_return(call, &resp.base);
+}
+
+static void read_stdout(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
+{
+    if (!is_mode("oversized")) {
+        hold(call, p, n, d);
+        return;
+    }
+    g_autofree guint8 *data = g_malloc0(128 * 1024);
+    Secure__Agent__V1__ReadStreamResponse resp = SECURE__AGENT__V1__READ_STREAM_RESPONSE__INIT;
+    resp.data.data = data;
+    resp.data.len = 128 * 1024;
+    ttrpc_call_return(call, &resp.base);
+}
+
+static gboolean ghost_oom(gpointer user_data)
+{
+    Secure__Agent__V1__OOMEvent ev = SECURE__AGENT__V1__OOMEVENT__INIT;
+    ev.container_id = "ghost";
+    ttrpc_call_return(user_data, &ev.base);
+    return G_SOURCE_REMOVE;
+}
+
+static void get_oom_event(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
+{
+    if (is_mode("ghost-oom"))
+        g_timeout_add(1000, ghost_oom, call);
+    else
+        hold(call, p, n, d);
+}
+
+static const TtrpcMethod methods[] = {
+    {"Health", health},
+    {"CreateSandbox", reply_empty},
+    {"DestroySandbox", reply_empty},
+    {"CreateContainer", create_container},
+    {"StartContainer", start_container},
+    {"RemoveContainer", reply_empty},
+    {"SignalProcess", reply_empty},
+    {"WaitProcess", hold},
+    {"ReadStdout", read_stdout},
+    {"ReadStderr", hold},
+    {"CloseStdin", reply_empty},
+    {"GetOOMEvent", get_oom_event},
+};
+
+static gboolean quit(gpointer loop)
+{
+    g_main_loop_quit(loop);
+    return G_SOURCE_REMOVE;
+}
+
+int main(int argc, char **argv)
+{
+    g_autoptr(GError) error = NULL;
+    if (argc < 3 || strcmp(argv[1], "--listen") != 0 || !g_str_has_prefix(argv[2], "unix:")) {
+        fprintf(stderr, "usage: fake-agent --listen unix:PATH [--state-dir DIR]\n");
+        return 2;
+    }
+    mode = g_getenv("SC_FAKE_AGENT_MODE");
+    held = g_ptr_array_new();
+    g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+    g_autoptr(TtrpcServer) server = ttrpc_server_new(NULL);
+    ttrpc_server_register(server, "secure.agent.v1.Agent", methods, G_N_ELEMENTS(methods), NULL);
+    if (!ttrpc_server_listen_unix(server, argv[2] + strlen("unix:"), &error)) {
+        fprintf(stderr, "fake-agent: %s\n", error->message);
+        return 1;
+    }
+    g_unix_signal_add(SIGTERM, quit, loop);
+    g_main_loop_run(loop);
+    for (guint i = 0; i < held->len; i++)
+        ttrpc_call_return_error(held->pdata[i], TTRPC_CODE_UNAVAILABLE, "agent exiting");
+    g_ptr_array_unref(held);
+    g_unlink(argv[2] + strlen("unix:"));
+    return 0;
+}
