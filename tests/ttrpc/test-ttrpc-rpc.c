@@ -65,6 +65,13 @@ START_TEST(test_error_status)
     ck_assert_ptr_null(bytes);
     ck_assert(g_error_matches(error, TTRPC_ERROR, TTRPC_CODE_NOT_FOUND));
     ck_assert_str_eq(error->message, "no such thing 'x'");
+    g_clear_error(&error);
+
+    g_autoptr(GBytes) none =
+        ttrpc_client_call_sync(rig->client, TEST_SERVICE, "FailGError", NULL, 0, &error);
+    ck_assert_ptr_null(none);
+    ck_assert(g_error_matches(error, TTRPC_ERROR, TTRPC_CODE_NOT_FOUND));
+    ck_assert_str_eq(error->message, "open '/x': No such file");
     test_rig_free(rig);
 }
 END_TEST

@@ -2,6 +2,7 @@
 #include "ttrpc-test-util.h"
 
 #include <errno.h>
+#include <gio/gio.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,17 @@ static void fail_call(TtrpcCall *call, const guint8 *payload, gsize len, gpointe
     (void)len;
     (void)user_data;
     ttrpc_call_return_error(call, TTRPC_CODE_NOT_FOUND, "no such thing '%s'", "x");
+}
+
+/* Fails with a GLib error from another domain, as a handler passing on an I/O error does. */
+static void fail_gerror(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+{
+    (void)payload;
+    (void)len;
+    (void)user_data;
+    g_autoptr(GError) error =
+        g_error_new(G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "open '%s': No such file", "/x");
+    ttrpc_call_return_gerror(call, error);
 }
 
 static void empty(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
