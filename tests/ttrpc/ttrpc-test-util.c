@@ -104,6 +104,7 @@ static void free_server(TtrpcCall *call, const guint8 *payload, gsize len, gpoin
 static const TtrpcMethod test_methods[] = {
     {"Echo", echo},
     {"Fail", fail_call},
+    {"FailGError", fail_gerror},
     {"Empty", empty},
     {"Hold", hold},
     {"Metadata", metadata},
