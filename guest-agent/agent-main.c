@@ -9,6 +9,7 @@
 #include <glib-unix.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <string.h>
@@ -71,10 +72,34 @@ static const char *main_cgroup2_mount(GError **error)
     return NULL;
 }
 
-static gboolean main_on_quit(gpointer data)
+static gboolean main_on_quit(gint fd, GIOCondition condition, gpointer data)
 {
+    struct signalfd_siginfo info;
+
+    (void)condition;
+    while (read(fd, &info, sizeof(info)) > 0)
+        ;
     agent_quit(data);
     return G_SOURCE_CONTINUE;
+}
+
+/* SIGTERM and SIGINT end the host-mode agent cleanly. They arrive on a signalfd, not through
+ * g_unix_signal_add(), which would start GLib's worker thread: the container builder clones
+ * without exec and must only ever run in a single-threaded process. Returns the fd; its source
+ * id goes to *@out_source. */
+static int main_watch_quit_signals(Agent *agent, guint *out_source)
+{
+    sigset_t set;
+    int fd;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (fd >= 0)
+        *out_source = g_unix_fd_add(fd, G_IO_IN, main_on_quit, agent);
+    return fd;
 }
 
 static int main_host(int argc, char **argv)
@@ -86,6 +111,8 @@ static int main_host(int argc, char **argv)
     g_autoptr(Agent) agent = NULL;
     g_autoptr(GOptionContext) parser = g_option_context_new("- secure-container guest agent");
     const char *mount;
+    int quit_fd;
+    guint quit_source = 0;
     const GOptionEntry entries[] = {
         {"listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Serve on a unix socket", "unix:PATH"},
         {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir, "Files the agent writes", "DIR"},
@@ -126,14 +153,19 @@ static int main_host(int argc, char **argv)
         return 1;
     }
     /* Before the socket exists: whoever sees it may stop us at once. */
-    g_unix_signal_add(SIGTERM, main_on_quit, agent);
-    g_unix_signal_add(SIGINT, main_on_quit, agent);
+    quit_fd = main_watch_quit_signals(agent, &quit_source);
+    if (quit_fd < 0) {
+        g_printerr("secure-agent: signalfd: %s\n", g_strerror(errno));
+        return 1;
+    }
     if (!agent_listen_unix(agent, listen + strlen("unix:"), &error)) {
         g_printerr("secure-agent: %s\n", error->message);
         return 1;
     }
     agent_run(agent);
     g_clear_pointer(&agent, agent_free);
+    g_source_remove(quit_source);
+    close(quit_fd);
     unlink(listen + strlen("unix:"));
     return 0;
 }

@@ -4,10 +4,12 @@
 #include "agent-test.h"
 
 #include <check.h>
+#include <glib/gstdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -17,27 +19,6 @@
 #define CALL_TIMEOUT_US (60 * G_USEC_PER_SEC)
 #define START_TIMEOUT_US (10 * G_USEC_PER_SEC)
 #define BUSYBOX "/bin/busybox"
-
-int agent_test_main(const char *name, const TTest *const *tests, int timeout_s,
-                    void (*setup)(void), void (*teardown)(void))
-{
-    Suite *suite = suite_create(name);
-    TCase *tc = tcase_create(name);
-    SRunner *runner;
-    int failed;
-
-    if (setup != NULL)
-        tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, timeout_s);
-    for (; *tests != NULL; tests++)
-        tcase_add_test(tc, *tests);
-    suite_add_tcase(suite, tc);
-    runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? 0 : 1;
-}
 
 void agent_test_skip(const char *reason)
 {
@@ -98,24 +79,102 @@ void agent_test_build_rootfs(const char *rootfs)
     test_write(rootfs, "etc/group", "root:x:0:\n");
 }
 
+/* Every test's temp dir lives in this one, made by agent_test_main() in the runner process, so
+ * that the runner can stop and remove what a failed test left (Check ends a failed test with
+ * _exit(), which runs no cleanup). */
+static char *sweep_dir;
+
+/* The cgroup a host-mode agent @pid makes for its containers, or NULL while there is none. */
+static char *test_find_cgroup_root(GPid pid)
+{
+    static const char *const cgroup_mounts[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cgroup_mounts); i++) {
+        g_autofree char *dir = g_strdup_printf("%s/secure-agent-%d", cgroup_mounts[i], (int)pid);
+
+        if (g_file_test(dir, G_FILE_TEST_IS_DIR))
+            return g_steal_pointer(&dir);
+    }
+    return NULL;
+}
+
+/* Writes "1" to cgroup.kill of @dir and of every cgroup below it, then removes them. */
+static void test_kill_cgroups(const char *dir)
+{
+    g_autoptr(GDir) children = g_dir_open(dir, 0, NULL);
+    g_autofree char *kill_file = g_build_filename(dir, "cgroup.kill", NULL);
+    const char *name;
+
+    /* In place: g_file_set_contents() would try a temp file, which cgroupfs refuses. */
+    g_file_set_contents_full(kill_file, "1", 1, G_FILE_SET_CONTENTS_NONE, 0644, NULL);
+    while (children != NULL && (name = g_dir_read_name(children)) != NULL) {
+        g_autofree char *child = g_build_filename(dir, name, NULL);
+
+        if (g_file_test(child, G_FILE_TEST_IS_DIR))
+            test_kill_cgroups(child);
+    }
+    for (int i = 0; i < 500 && rmdir(dir) < 0 && errno == EBUSY; i++)
+        g_usleep(10000);
+}
+
+/* Stops the agent a failed test left in @dir (politely first: it then removes its containers),
+ * kills whatever is still in its cgroups, and removes @dir. */
+static void test_sweep_one(const char *dir)
+{
+    g_autofree char *pid_file = g_build_filename(dir, "agent.pid", NULL);
+    g_autofree char *text = NULL;
+    g_autofree char *cgroup_root = NULL;
+    GPid pid;
+
+    if (g_file_get_contents(pid_file, &text, NULL, NULL) && (pid = atoi(text)) > 0) {
+        kill(pid, SIGTERM);
+        for (int i = 0; i < 500 && kill(pid, 0) == 0; i++)
+            g_usleep(10000);
+        kill(pid, SIGKILL);
+        cgroup_root = test_find_cgroup_root(pid);
+        if (cgroup_root != NULL)
+            test_kill_cgroups(cgroup_root);
+    }
+    if (!agent_test_remove_tree(dir))
+        fprintf(stderr, "could not remove '%s'\n", dir);
+}
+
+/* Sweeps every test dir still there; returns how many there were. */
+static guint test_sweep(void)
+{
+    g_autoptr(GDir) dir = g_dir_open(sweep_dir, 0, NULL);
+    const char *name;
+    guint n = 0;
+
+    while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+        g_autofree char *path = g_build_filename(sweep_dir, name, NULL);
+
+        test_sweep_one(path);
+        n++;
+    }
+    return n;
+}
+
 static void test_child_setup(gpointer data)
 {
     (void)data;
-    /* A test that fails exits at once: the agent then cleans up and goes too. */
+    /* A test that fails exits at once: the agent then cleans up and goes too. Its own process
+     * group keeps it out of the SIGKILL that Check sends the test's group. */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
+    setpgid(0, 0);
 }
 
 AgentTest *agent_test_start(void)
 {
-    static const char *const cgroup_mounts[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
     AgentTest *test = g_new0(AgentTest, 1);
     g_autoptr(GError) error = NULL;
     g_autofree char *listen = NULL;
-    g_autofree char *cgroup_arg = NULL;
+    g_autofree char *pid_text = NULL;
+    g_autofree char *pid_file = NULL;
     gint64 deadline = g_get_monotonic_time() + START_TIMEOUT_US;
 
-    test->tmpdir = g_dir_make_tmp("sc-agent-test-XXXXXX", &error);
-    ck_assert_msg(test->tmpdir != NULL, "%s", error ? error->message : "");
+    test->tmpdir = g_build_filename(sweep_dir, "test-XXXXXX", NULL);
+    ck_assert_msg(g_mkdtemp(test->tmpdir) != NULL, "mkdtemp in '%s'", sweep_dir);
     test->rootfs = g_build_filename(test->tmpdir, "rootfs", NULL);
     test->state_dir = g_build_filename(test->tmpdir, "state", NULL);
     test->socket_path = g_build_filename(test->tmpdir, "agent.sock", NULL);
@@ -126,6 +185,9 @@ AgentTest *agent_test_start(void)
     ck_assert_msg(g_spawn_async(NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, test_child_setup,
                                 NULL, &test->pid, &error),
                   "spawn agent: %s", error ? error->message : "");
+    pid_text = g_strdup_printf("%d", (int)test->pid);
+    pid_file = g_build_filename(test->tmpdir, "agent.pid", NULL);
+    ck_assert(g_file_set_contents(pid_file, pid_text, -1, &error));
     /* The socket file appears at bind(), a moment before listen(): retry until accepted. */
     while ((test->client = ttrpc_client_connect_unix(test->socket_path, NULL, &error)) == NULL) {
         ck_assert_msg(g_get_monotonic_time() < deadline, "connect: %s", error->message);
@@ -133,26 +195,20 @@ AgentTest *agent_test_start(void)
         g_clear_error(&error);
         g_usleep(10000);
     }
-    for (gsize i = 0; i < G_N_ELEMENTS(cgroup_mounts) && test->cgroup_root == NULL; i++) {
-        g_autofree char *dir =
-            g_strdup_printf("%s/secure-agent-%d", cgroup_mounts[i], (int)test->pid);
-        if (g_file_test(dir, G_FILE_TEST_IS_DIR))
-            test->cgroup_root = g_steal_pointer(&dir);
-    }
+    test->cgroup_root = test_find_cgroup_root(test->pid);
     ck_assert_msg(test->cgroup_root != NULL, "the agent made no cgroup secure-agent-%d",
                   (int)test->pid);
     return test;
 }
 
-void agent_test_remove_tree(const char *path)
+gboolean agent_test_remove_tree(const char *path)
 {
-    g_autoptr(GError) error = NULL;
-    int status = 0;
+    int status = -1;
 
     /* The rootfs holds hundreds of symlinks; rm is the simple, proven way to remove it. */
-    ck_assert(g_spawn_sync(NULL, (char *[]){"rm", "-rf", "--one-file-system", (char *)path, NULL},
-                           NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, &status, &error));
-    ck_assert_int_eq(status, 0);
+    return g_spawn_sync(NULL, (char *[]){"rm", "-rf", "--one-file-system", (char *)path, NULL},
+                        NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, &status, NULL) &&
+           g_spawn_check_wait_status(status, NULL);
 }
 
 void agent_test_stop(AgentTest *test)
@@ -168,7 +224,7 @@ void agent_test_stop(AgentTest *test)
                   "the agent left its cgroup %s", test->cgroup_root);
     ck_assert_msg(!g_file_test(test->socket_path, G_FILE_TEST_EXISTS),
                   "the agent left its socket");
-    agent_test_remove_tree(test->tmpdir);
+    ck_assert_msg(agent_test_remove_tree(test->tmpdir), "rm -rf %s failed", test->tmpdir);
     g_free(test->tmpdir);
     g_free(test->rootfs);
     g_free(test->state_dir);
@@ -373,4 +429,35 @@ guint agent_test_count_fds(GPid pid)
     while (g_dir_read_name(dir) != NULL)
         n++;
     return n;
+}
+
+int agent_test_main(const char *name, const TTest *const *tests, int timeout_s,
+                    void (*setup)(void), void (*teardown)(void))
+{
+    Suite *suite = suite_create(name);
+    TCase *tc = tcase_create(name);
+    SRunner *runner;
+    int failed;
+    guint left;
+
+    if (setup != NULL)
+        tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, timeout_s);
+    for (; *tests != NULL; tests++)
+        tcase_add_test(tc, *tests);
+    suite_add_tcase(suite, tc);
+    sweep_dir = g_dir_make_tmp("sc-agent-test-XXXXXX", NULL);
+    g_assert(sweep_dir != NULL);
+    runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    left = test_sweep();
+    if (left > 0 && failed == 0) {
+        fprintf(stderr, "FAIL: passing tests left %u agent(s) or temp dir(s) behind\n", left);
+        failed = 1;
+    }
+    g_rmdir(sweep_dir);
+    g_clear_pointer(&sweep_dir, g_free);
+    return failed == 0 ? 0 : 1;
 }

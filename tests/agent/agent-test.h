@@ -37,8 +37,9 @@ int agent_test_main(const char *name, const TTest *const *tests, int timeout_s,
 
 /* A root with busybox and a symlink for each of its applets, at @rootfs. */
 void agent_test_build_rootfs(const char *rootfs);
-/* rm -rf, staying on one file system. */
-void agent_test_remove_tree(const char *path);
+/* rm -rf, staying on one file system; FALSE if that failed. Never asserts (the runner uses it
+ * outside of any test). */
+gboolean agent_test_remove_tree(const char *path);
 
 /* Builds the rootfs, starts the agent, connects. Aborts the test on failure. */
 AgentTest *agent_test_start(void);

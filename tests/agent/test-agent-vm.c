@@ -203,30 +203,17 @@ static void vm_oom_kill(AgentTest *vm)
     agent_test_remove(vm, "hog");
 }
 
+/* The pod: set up by main() so that it can clean up after a test that failed half-way. */
+static VmmConfig config;
+
 START_TEST(test_agent_in_vm)
 {
     g_autoptr(GError) error = NULL;
-    g_autofree char *tmp = g_dir_make_tmp("sc-agent-vm-XXXXXX", &error);
-    g_autofree char *run_dir = g_build_filename(tmp, "pod", NULL);
-    g_autofree char *shared = g_build_filename(run_dir, "shared", NULL);
-    g_autofree char *cache = g_build_filename(tmp, "cache", NULL);
     AgentTest vm = {0};
     AgentReady ready = {0};
     gboolean stopped = FALSE;
     VmmDomain *domain;
-    VmmConfig config;
 
-    ck_assert(tmp != NULL);
-    ck_assert_int_eq(g_mkdir_with_parents(shared, 0700), 0);
-    vmm_config_init(&config);
-    config.name = "agent-vm";
-    config.run_dir = run_dir;
-    config.cache_dir = cache;
-    config.kernel = g_getenv("AGENT_VM_KERNEL");
-    config.initrd = g_getenv("AGENT_VM_INITRD");
-    config.accel = VMM_ACCEL_TCG;
-    config.shared_fs = VMM_SHARED_FS_VIRTIOFS;
-    config.shared_dir = shared;
     domain = vmm_domain_start(&config, &error);
     ck_assert_msg(domain != NULL, "%s", error ? error->message : "");
     vmm_domain_set_lifecycle_func(domain, on_event, &stopped);
@@ -237,7 +224,7 @@ START_TEST(test_agent_in_vm)
     vm.client = ready.client;
 
     vm_create_sandbox(&vm);
-    vm_rootfs(&vm, shared, "first");
+    vm_rootfs(&vm, config.shared_dir, "first");
     vm_run_container(&vm, ready.kernel_release);
     vm_check_stats(&vm);
     vm_update(&vm);
@@ -249,7 +236,6 @@ START_TEST(test_agent_in_vm)
     g_clear_pointer(&vm.client, ttrpc_client_free);
     ck_assert_msg(vmm_domain_destroy(domain, &error), "%s", error ? error->message : "");
     vmm_domain_free(domain);
-    agent_test_remove_tree(tmp);
     g_free(vm.rootfs);
     g_free(ready.kernel_release);
 }
@@ -258,11 +244,40 @@ END_TEST
 int main(void)
 {
     const TTest *const tests[] = {test_agent_in_vm, NULL};
+    g_autoptr(GError) error = NULL;
+    g_autofree char *tmp = NULL;
+    g_autofree char *run_dir = NULL;
+    g_autofree char *shared = NULL;
+    g_autofree char *cache = NULL;
+    int status;
 
     agent_test_require();
     if (!g_file_test("/usr/bin/qemu-system-x86_64", G_FILE_TEST_IS_EXECUTABLE))
         agent_test_skip("needs /usr/bin/qemu-system-x86_64 (qemu-system-x86)");
     if (g_getenv("AGENT_VM_KERNEL") == NULL || g_getenv("AGENT_VM_INITRD") == NULL)
         agent_test_skip("needs the guest kernel and initramfs (built with the project)");
-    return agent_test_main("agent-vm", tests, 600, NULL, NULL);
+    tmp = g_dir_make_tmp("sc-agent-vm-XXXXXX", NULL);
+    g_assert(tmp != NULL);
+    run_dir = g_build_filename(tmp, "pod", NULL);
+    shared = g_build_filename(run_dir, "shared", NULL);
+    cache = g_build_filename(tmp, "cache", NULL);
+    g_assert(g_mkdir_with_parents(shared, 0700) == 0);
+    vmm_config_init(&config);
+    config.name = "agent-vm";
+    config.run_dir = run_dir;
+    config.cache_dir = cache;
+    config.kernel = g_getenv("AGENT_VM_KERNEL");
+    config.initrd = g_getenv("AGENT_VM_INITRD");
+    config.accel = VMM_ACCEL_TCG;
+    config.shared_fs = VMM_SHARED_FS_VIRTIOFS;
+    config.shared_dir = shared;
+    status = agent_test_main("agent-vm", tests, 600, NULL, NULL);
+    /* Idempotent: after a passing test there is nothing left to stop. */
+    if (!vmm_cleanup_stale(&config, &error)) {
+        fprintf(stderr, "cleanup of the pod VM: %s\n", error->message);
+        status = 1;
+    }
+    if (!agent_test_remove_tree(tmp))
+        status = 1;
+    return status;
 }
