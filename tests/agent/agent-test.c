@@ -419,13 +419,13 @@ char *agent_test_run(AgentTest *test, const char *id, json_object *spec, guint32
     return out;
 }
 
-guint agent_test_count_fds(GPid pid)
+guint agent_test_count_entries(GPid pid, const char *dir_name)
 {
-    g_autofree char *path = g_strdup_printf("/proc/%d/fd", (int)pid);
+    g_autofree char *path = g_strdup_printf("/proc/%d/%s", (int)pid, dir_name);
     g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
     guint n = 0;
 
-    ck_assert(dir != NULL);
+    ck_assert_msg(dir != NULL, "open %s", path);
     while (g_dir_read_name(dir) != NULL)
         n++;
     return n;

@@ -73,8 +73,8 @@ void agent_test_remove(AgentTest *test, const char *id);
 /* Creates and starts @spec, collects its stdout and exit status, removes it. */
 char *agent_test_run(AgentTest *test, const char *id, json_object *spec, guint32 *out_status);
 
-/* Number of open fds of process @pid. */
-guint agent_test_count_fds(GPid pid);
+/* Number of entries in /proc/@pid/@dir_name ("fd": open fds, "task": threads). */
+guint agent_test_count_entries(GPid pid, const char *dir_name);
 
 static inline void agent_test_message_free(ProtobufCMessage *message)
 {

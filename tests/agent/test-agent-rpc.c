@@ -667,18 +667,6 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
-static guint test_count_threads(GPid pid)
-{
-    g_autofree char *path = g_strdup_printf("/proc/%d/task", (int)pid);
-    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-    guint n = 0;
-
-    ck_assert(dir != NULL);
-    while (g_dir_read_name(dir) != NULL)
-        n++;
-    return n;
-}
-
 /* Whole container lifecycles leave nothing behind in the agent (fds), the host mount table or
  * the cgroup tree. */
 START_TEST(test_no_leaks)
@@ -702,11 +690,11 @@ START_TEST(test_no_leaks)
         test_kill_and_remove(id);
         /* The first round may allocate lasting things (caches, the signalfd); count after it. */
         if (round == 0)
-            fds_before = agent_test_count_fds(t->pid);
+            fds_before = agent_test_count_entries(t->pid, "fd");
     }
-    ck_assert_uint_eq(agent_test_count_fds(t->pid), fds_before);
+    ck_assert_uint_eq(agent_test_count_entries(t->pid, "fd"), fds_before);
     /* The builder clones without exec: a second thread could hold a lock the clone needs. */
-    ck_assert_uint_eq(test_count_threads(t->pid), 1);
+    ck_assert_uint_eq(agent_test_count_entries(t->pid, "task"), 1);
     mounts_after = test_read_file("/proc/self/mountinfo");
     ck_assert_str_eq(mounts_before, mounts_after);
     test_assert_nothing_created();
