@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "shim-test.h"
+#include "shim-check.h"
 
 static const char *kind;
 
@@ -114,10 +115,7 @@ int main(int argc, char **argv)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, bench_pod);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_SILENT);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    /* Without a fork per test, a failed assertion still runs the teardown, which removes the
+     * pod (daemon, agent or VM, mounts, sockets) through `delete`. */
+    return shim_check_run(s, 1);
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "shim-config.h"
+#include "shim-check.h"
 
 static char *tmpdir;
 
@@ -178,9 +179,5 @@ int main(void)
     tcase_add_test(tc, test_find_order);
     tcase_add_test(tc, test_shipped_default_parses);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return shim_check_run(s, 0);
 }

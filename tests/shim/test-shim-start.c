@@ -8,6 +8,7 @@
 #include "shim-options.h"
 #include "shim-spec.h"
 #include "shim-start.h"
+#include "shim-check.h"
 
 START_TEST(test_socket_path)
 {
@@ -162,9 +163,5 @@ int main(void)
     tcase_add_test(tc, test_args_delete_and_errors);
     tcase_add_test(tc, test_group_and_ids);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return shim_check_run(s, 0);
 }

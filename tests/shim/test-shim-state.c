@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "shim-state.h"
+#include "shim-check.h"
 
 static char *tmpdir;
 
@@ -104,9 +105,5 @@ int main(void)
     tcase_add_test(tc, test_missing_and_no_temp_left);
     tcase_add_test(tc, test_pod_dir);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return shim_check_run(s, 0);
 }

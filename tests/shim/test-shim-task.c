@@ -11,6 +11,7 @@
 
 #include "cgroups-v2-metrics.pb-c.h"
 #include "shim-test.h"
+#include "shim-check.h"
 
 static const char *kind;
 static ShimTest *t;
@@ -591,12 +592,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, test_agent_unknown_id);
     }
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
     /* Without a fork per test, a failed assertion still runs the teardown, which removes the
      * pod (daemon, agent or VM, mounts, sockets) through `delete`. */
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_VERBOSE);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return shim_check_run(s, 1);
 }
