@@ -9,27 +9,18 @@
 
 static char *sys_dir;
 
+/* A fake /sys/module with @modules, in a fresh directory under the scratch directory. */
 static void make_modules(const char *const *modules)
 {
-    sys_dir = g_dir_make_tmp("vmm-accel-XXXXXX", NULL);
-    ck_assert_ptr_nonnull(sys_dir);
+    static guint count;
+    g_autofree char *name = g_strdup_printf("sys%u", count++);
+
+    g_free(sys_dir);
+    sys_dir = g_build_filename(vmm_test_dir(), name, NULL);
     for (guint i = 0; modules[i] != NULL; i++) {
         g_autofree char *path = g_build_filename(sys_dir, modules[i], NULL);
-        ck_assert_int_eq(g_mkdir(path, 0755), 0);
+        ck_assert_int_eq(g_mkdir_with_parents(path, 0755), 0);
     }
-}
-
-static void teardown(void)
-{
-    g_autoptr(GDir) dir = g_dir_open(sys_dir, 0, NULL);
-    const char *entry;
-
-    while (dir != NULL && (entry = g_dir_read_name(dir)) != NULL) {
-        g_autofree char *path = g_build_filename(sys_dir, entry, NULL);
-        g_rmdir(path);
-    }
-    ck_assert_int_eq(g_rmdir(sys_dir), 0);
-    g_clear_pointer(&sys_dir, g_free);
 }
 
 /* A device that answers KVM_GET_API_VERSION with 12, when this host has one. */
@@ -42,7 +33,6 @@ START_TEST(test_no_module_is_tcg)
 {
     make_modules((const char *const[]){"kvm", NULL});
     ck_assert_int_eq(vmm_accel_probe(sys_dir, "/dev/kvm"), VMM_ACCEL_TCG);
-    teardown();
 }
 END_TEST
 
@@ -50,7 +40,6 @@ START_TEST(test_pvm_is_tcg)
 {
     make_modules((const char *const[]){"kvm", "kvm_intel", "kvm_pvm", NULL});
     ck_assert_int_eq(vmm_accel_probe(sys_dir, "/dev/kvm"), VMM_ACCEL_TCG);
-    teardown();
 }
 END_TEST
 
@@ -60,7 +49,6 @@ START_TEST(test_missing_or_dead_device_is_tcg)
     ck_assert_int_eq(vmm_accel_probe(sys_dir, "/nonexistent/kvm"), VMM_ACCEL_TCG);
     /* Opens, but the ioctl fails. */
     ck_assert_int_eq(vmm_accel_probe(sys_dir, "/dev/null"), VMM_ACCEL_TCG);
-    teardown();
 }
 END_TEST
 
@@ -72,7 +60,6 @@ START_TEST(test_hardware_module_and_device_is_kvm)
     }
     make_modules((const char *const[]){"kvm", "kvm_intel", NULL});
     ck_assert_int_eq(vmm_accel_probe(sys_dir, "/dev/kvm"), VMM_ACCEL_KVM);
-    teardown();
 }
 END_TEST
 
@@ -99,5 +86,5 @@ int main(void)
         NULL,
     };
 
-    return vmm_test_run("vmm-accel", tests, 30);
+    return vmm_test_run("vmm-accel", tests, 30, NULL);
 }

@@ -8,11 +8,10 @@
 
 static char *write_log(const char *contents, gssize len)
 {
-    char *path = NULL;
-    int fd = g_file_open_tmp("vmm-console-XXXXXX", &path, NULL);
+    static guint count;
+    g_autofree char *name = g_strdup_printf("console%u.log", count++);
+    char *path = g_build_filename(vmm_test_dir(), name, NULL);
 
-    ck_assert_int_ge(fd, 0);
-    close(fd);
     ck_assert(g_file_set_contents(path, contents, len, NULL));
     return path;
 }
@@ -28,7 +27,6 @@ START_TEST(test_last_lines)
     path = write_log(log->str, log->len);
     tail = vmm_console_tail(path, 3);
     ck_assert_str_eq(tail, "line 28\nline 29\nline 30");
-    g_unlink(path);
 }
 END_TEST
 
@@ -49,7 +47,6 @@ START_TEST(test_bounded_and_sanitized)
     ck_assert(g_str_has_suffix(tail, "\nok?[31m?red\nlast"));
     for (const char *p = tail; *p != '\0'; p++)
         ck_assert(*p == '\n' || g_ascii_isprint(*p));
-    g_unlink(path);
 }
 END_TEST
 
@@ -61,7 +58,6 @@ START_TEST(test_missing_or_empty)
 
     ck_assert(strstr(missing, "'/nonexistent/console.log'") != NULL);
     ck_assert_str_eq(empty, "(console log is empty)");
-    g_unlink(path);
 }
 END_TEST
 
@@ -74,5 +70,5 @@ int main(void)
         NULL,
     };
 
-    return vmm_test_run("vmm-console", tests, 30);
+    return vmm_test_run("vmm-console", tests, 30, NULL);
 }

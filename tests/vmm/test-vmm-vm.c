@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,8 +18,6 @@
 #define BOOT_TIMEOUT_US (120 * G_USEC_PER_SEC)
 #define NEVER_TIMEOUT_US (12 * G_USEC_PER_SEC)
 #define EVENT_MAX_US G_USEC_PER_SEC
-
-static char *tmp_dir;
 
 typedef struct {
     gboolean done;
@@ -95,12 +94,12 @@ static const char *env_path(const char *name)
     return value;
 }
 
-/* A pod config in a fresh directory under tmp_dir; strings live in @strings. */
+/* A pod config in a fresh directory under vmm_test_dir(); strings live in @strings. */
 static void test_config(VmmConfig *config, GStringChunk *strings, const char *name,
                         const char *initrd_env)
 {
-    g_autofree char *run_dir = g_build_filename(tmp_dir, name, NULL);
-    g_autofree char *cache = g_build_filename(tmp_dir, "cache", NULL);
+    g_autofree char *run_dir = g_build_filename(vmm_test_dir(), name, NULL);
+    g_autofree char *cache = g_build_filename(vmm_test_dir(), "cache", NULL);
 
     vmm_config_init(config);
     config->name = g_string_chunk_insert(strings, name);
@@ -178,6 +177,54 @@ static void remove_run_dir(const VmmConfig *config)
     ck_assert_int_eq(g_rmdir(config->run_dir), 0);
 }
 
+/* TRUE when a virtiofsd serving @shared_dir from a mount namespace of its own sees a mount
+ * whose source is @source. */
+static gboolean virtiofsd_sees(const char *shared_dir, const char *source)
+{
+    g_autofree char *source_arg = g_strdup_printf("source=%s", shared_dir);
+    g_autofree char *own_ns = g_file_read_link("/proc/self/ns/mnt", NULL);
+    g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+    const char *entry;
+
+    while ((entry = g_dir_read_name(proc)) != NULL) {
+        g_autofree char *path = g_strdup_printf("/proc/%s/cmdline", entry);
+        g_autofree char *ns_path = g_strdup_printf("/proc/%s/ns/mnt", entry);
+        g_autofree char *info_path = g_strdup_printf("/proc/%s/mountinfo", entry);
+        g_autofree char *cmdline = NULL, *ns = NULL, *mountinfo = NULL;
+        gsize len = 0;
+
+        if (!g_ascii_isdigit(entry[0]) || !g_file_get_contents(path, &cmdline, &len, NULL))
+            continue;
+        for (gsize i = 0; i + 1 < len; i++)
+            cmdline[i] = cmdline[i] == '\0' ? ' ' : cmdline[i];
+        ns = g_file_read_link(ns_path, NULL);
+        if (strstr(cmdline, "virtiofsd") == NULL || strstr(cmdline, source_arg) == NULL ||
+            ns == NULL || g_strcmp0(ns, own_ns) == 0)
+            continue;
+        if (g_file_get_contents(info_path, &mountinfo, NULL, NULL) &&
+            strstr(mountinfo, source) != NULL)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* A mount made in the shared directory after boot reaches virtiofsd's own namespace. */
+static void assert_mounts_propagate(const char *shared_dir)
+{
+    g_autofree char *probe = g_build_filename(shared_dir, "probe", NULL);
+    gint64 deadline = g_get_monotonic_time() + G_USEC_PER_SEC;
+    gboolean seen = FALSE;
+
+    ck_assert_int_eq(g_mkdir(probe, 0700), 0);
+    ck_assert_int_eq(mount("sc-vmm-probe", probe, "tmpfs", 0, "size=64k"), 0);
+    while (!(seen = virtiofsd_sees(shared_dir, " sc-vmm-probe ")) &&
+           g_get_monotonic_time() < deadline)
+        g_usleep(20 * 1000);
+    ck_assert_int_eq(umount2(probe, MNT_DETACH), 0);
+    ck_assert_int_eq(g_rmdir(probe), 0);
+    ck_assert_msg(seen, "a mount in '%s' did not reach virtiofsd", shared_dir);
+}
+
 static VmmDomain *start_vm(const VmmConfig *config)
 {
     g_autoptr(GError) error = NULL;
@@ -240,6 +287,7 @@ START_TEST(test_boot_health_destroy)
     run_until(&r.done, BOOT_TIMEOUT_US + G_USEC_PER_SEC);
     ck_assert_msg(r.done && r.error == NULL, "%s", r.error ? r.error->message : "no answer");
     log_timings(domain, "boot");
+    assert_mounts_propagate(config.shared_dir);
     ck_assert_str_eq(r.info.kernel_release, env_path("VMM_TEST_KERNEL_RELEASE"));
     ck_assert_uint_eq(r.info.agent_pid, 1);
 
@@ -422,6 +470,35 @@ static gboolean env_file(const char *name)
     return path != NULL && g_file_test(path, G_FILE_TEST_IS_REGULAR);
 }
 
+/* After the run: every pod directory still there belongs to a failed test. Stop what it left. */
+static gboolean clean_up_pods(const char *dir)
+{
+    g_autoptr(GDir) entries = g_dir_open(dir, 0, NULL);
+    const char *entry;
+    gboolean clean = TRUE;
+
+    while (entries != NULL && (entry = g_dir_read_name(entries)) != NULL) {
+        g_autoptr(GError) error = NULL;
+        g_autofree char *run_dir = g_build_filename(dir, entry, NULL);
+        g_autofree char *shared = g_build_filename(run_dir, "shared", NULL);
+        g_autofree char *probe = g_build_filename(shared, "probe", NULL);
+        VmmConfig config;
+
+        if (g_str_equal(entry, "cache"))
+            continue;
+        clean = FALSE;
+        vmm_config_init(&config);
+        config.name = entry;
+        config.run_dir = run_dir;
+        config.shared_fs = VMM_SHARED_FS_VIRTIOFS;
+        config.shared_dir = shared;
+        umount2(probe, MNT_DETACH);
+        if (!vmm_cleanup_stale(&config, &error))
+            fprintf(stderr, "test-vmm-vm: %s\n", error->message);
+    }
+    return clean;
+}
+
 int main(void)
 {
     const TTest *const tests[] = {
@@ -433,9 +510,6 @@ int main(void)
         test_stale_cleanup,
         NULL,
     };
-    g_autoptr(GError) error = NULL;
-    g_autofree char *cache = NULL;
-    int status;
 
     require(geteuid() == 0, "needs root (libvirt's embedded QEMU driver, mounts)");
     require(g_file_test("/usr/bin/qemu-system-x86_64", G_FILE_TEST_IS_EXECUTABLE),
@@ -443,15 +517,5 @@ int main(void)
     require(env_file("VMM_TEST_KERNEL") && env_file("VMM_TEST_STUB_INITRD"),
             "needs the guest kernel and the test initramfs (built with the project)");
     require(env_file("VMM_TEST_INITRD"), "needs the guest image (initramfs with secure-agent)");
-
-    tmp_dir = g_dir_make_tmp("vmm-XXXXXX", NULL);
-    status = vmm_test_run("vmm-vm", tests, 180);
-    /* The capabilities cache the cases shared; nothing else may be left. */
-    cache = g_build_filename(tmp_dir, "cache", NULL);
-    if (!vmm_remove_tree(cache, &error) || g_rmdir(tmp_dir) < 0) {
-        fprintf(stderr, "test-vmm-vm: '%s' not empty\n", tmp_dir);
-        status = EXIT_FAILURE;
-    }
-    g_free(tmp_dir);
-    return status;
+    return vmm_test_run("vmm-vm", tests, 180, clean_up_pods);
 }

@@ -222,5 +222,5 @@ int main(void)
         test_golden_files, test_invalid_configs, test_accel_names, test_derived_paths, NULL,
     };
 
-    return vmm_test_run("vmm-xml", tests, 30);
+    return vmm_test_run("vmm-xml", tests, 30, NULL);
 }

@@ -1,15 +1,32 @@
-/* The Check runner every vmm test binary uses. */
+/* The Check runner every vmm test binary uses, with a scratch directory that is removed even
+ * when a test failed half-way (Check ends a failing test's process at once). */
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "vmm-internal.h"
 #include "vmm-test.h"
 
-int vmm_test_run(const char *name, const TTest *const *tests, double timeout)
+static char *scratch_dir;
+
+const char *vmm_test_dir(void)
 {
+    return scratch_dir;
+}
+
+int vmm_test_run(const char *name, const TTest *const *tests, double timeout,
+                 VmmTestCleanupFunc cleanup)
+{
+    g_autoptr(GError) error = NULL;
     Suite *suite = suite_create(name);
     TCase *tcase = tcase_create(name);
     SRunner *runner;
     int failed;
 
+    scratch_dir = g_dir_make_tmp("vmm-test-XXXXXX", &error);
+    if (scratch_dir == NULL) {
+        fprintf(stderr, "%s: %s\n", name, error->message);
+        return EXIT_FAILURE;
+    }
     tcase_set_timeout(tcase, timeout);
     for (guint i = 0; tests[i] != NULL; i++)
         _tcase_add_test(tcase, tests[i], 0, 0, 0, 1);
@@ -18,5 +35,15 @@ int vmm_test_run(const char *name, const TTest *const *tests, double timeout)
     srunner_run_all(runner, CK_NORMAL);
     failed = srunner_ntests_failed(runner);
     srunner_free(runner);
+
+    if (cleanup != NULL && !cleanup(scratch_dir)) {
+        fprintf(stderr, "%s: a test left processes or mounts behind\n", name);
+        failed++;
+    }
+    if (!vmm_remove_tree(scratch_dir, &error)) {
+        fprintf(stderr, "%s: %s\n", name, error->message);
+        failed++;
+    }
+    g_clear_pointer(&scratch_dir, g_free);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -4,6 +4,15 @@
 #include <check.h>
 #include <glib.h>
 
+/* Called after all tests ran with the scratch directory, before it is removed: undoes what a
+ * failed test could not (processes, mounts). Returns FALSE if it found anything. */
+typedef gboolean (*VmmTestCleanupFunc)(const char *dir);
+
 /* Runs @tests (a NULL-terminated list) as one Check suite named @name with a per-test
- * @timeout in seconds; returns the exit status for main(). */
-int vmm_test_run(const char *name, const TTest *const *tests, double timeout);
+ * @timeout in seconds. Tests put their files under vmm_test_dir(), which is removed afterwards
+ * whatever the tests did. Returns the exit status for main(). */
+int vmm_test_run(const char *name, const TTest *const *tests, double timeout,
+                 VmmTestCleanupFunc cleanup);
+
+/* The scratch directory of this run. */
+const char *vmm_test_dir(void);
