@@ -127,9 +127,12 @@ static gboolean sandbox_mount_shared(const AgentSandboxConfig *config, GError **
                            ? "trans=virtio,version=9p2000.L,cache=mmap,msize=262144"
                            : NULL;
 
+    /* Not nosuid: container roots live here, and a bind mount keeps the flags of its source,
+     * so setuid programs of an image would stop working. nodev: a device node shipped in an
+     * image must not open the VM's devices. */
     if (g_mkdir_with_parents(config->shared_fs_path, 0755) < 0 ||
-        mount(config->shared_fs_tag, config->shared_fs_path, config->shared_fs_type,
-              MS_NOSUID | MS_NODEV, data) < 0) {
+        mount(config->shared_fs_tag, config->shared_fs_path, config->shared_fs_type, MS_NODEV,
+              data) < 0) {
         g_set_error(error, AGENT_ERROR, AGENT_ERROR_FAILED, "mount %s '%s' on '%s': %s",
                     config->shared_fs_type, config->shared_fs_tag, config->shared_fs_path,
                     g_strerror(errno));

@@ -64,7 +64,10 @@ static TtrpcCode service_code(const GError *error)
 
 static void service_fail(TtrpcCall *call, const GError *error)
 {
-    ttrpc_call_return_error(call, service_code(error), "%s", error->message);
+    TtrpcCode code = service_code(error);
+
+    g_debug("%s: %s: %s", ttrpc_call_get_method(call), ttrpc_code_name(code), error->message);
+    ttrpc_call_return_error(call, code, "%s", error->message);
 }
 
 /* Completes @call with an empty reply, or *@error. @error is passed by address because the
