@@ -9,17 +9,16 @@
 
 static char *sys_dir;
 
-/* A fake /sys/module with @modules, in a fresh directory under the scratch directory. */
+/* A fake /sys/module with @modules, in a fresh directory under the scratch directory (each
+ * test runs in its own process, so the name must come from the file system). */
 static void make_modules(const char *const *modules)
 {
-    static guint count;
-    g_autofree char *name = g_strdup_printf("sys%u", count++);
-
     g_free(sys_dir);
-    sys_dir = g_build_filename(vmm_test_dir(), name, NULL);
+    sys_dir = g_build_filename(vmm_test_dir(), "sys-XXXXXX", NULL);
+    ck_assert_ptr_nonnull(g_mkdtemp(sys_dir));
     for (guint i = 0; modules[i] != NULL; i++) {
         g_autofree char *path = g_build_filename(sys_dir, modules[i], NULL);
-        ck_assert_int_eq(g_mkdir_with_parents(path, 0755), 0);
+        ck_assert_int_eq(g_mkdir(path, 0755), 0);
     }
 }
 

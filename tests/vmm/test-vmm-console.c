@@ -1,5 +1,6 @@
 /* The console tail quoted in errors: last lines only, bounded, control characters replaced. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -8,10 +9,11 @@
 
 static char *write_log(const char *contents, gssize len)
 {
-    static guint count;
-    g_autofree char *name = g_strdup_printf("console%u.log", count++);
-    char *path = g_build_filename(vmm_test_dir(), name, NULL);
+    char *path = g_build_filename(vmm_test_dir(), "console-XXXXXX", NULL);
+    int fd = g_mkstemp(path);
 
+    ck_assert_int_ge(fd, 0);
+    close(fd);
     ck_assert(g_file_set_contents(path, contents, len, NULL));
     return path;
 }
