@@ -4,6 +4,11 @@
 testenv_setup
 
 sc_run_detached measured sh -c 'sleep 1001 & sleep 1002 & wait' || testenv_fail "start failed"
+# RUNNING means sh runs; a slow guest takes a moment to fork the two sleeps.
+three_processes() {
+    [ "$(sc_ctr task ps measured | awk 'NR > 1 && $1 > 0' | wc -l)" = 3 ]
+}
+testenv_wait_until 60 three_processes || testenv_fail "ctr task ps never listed 3 processes"
 out=$(sc_ctr task metrics measured) || testenv_fail "ctr task metrics failed"
 printf '%s\n' "$out" >&2
 memory=$(printf '%s\n' "$out" | awk '$1 == "memory.usage_in_bytes" || $1 == "memory.usage" { print $2 }')

@@ -110,6 +110,14 @@ private_containerd_shim_pids() {
     done
 }
 
+# Waits up to $2 seconds for the shims of the containerd at address $1 to exit by themselves.
+private_containerd_wait_shims() {
+    local deadline=$((SECONDS + $2))
+    while [ -n "$(private_containerd_shim_pids "$1")" ] && [ "$SECONDS" -lt "$deadline" ]; do
+        sleep 0.2
+    done
+}
+
 # Sends signal $2 to pid $1 and waits up to $3 seconds for it to go.
 private_containerd_kill_wait() {
     local pid=$1 signal=$2 wait_s=$3 deadline
@@ -143,6 +151,9 @@ private_containerd_stop() {
     pid=$(cat "$dir/containerd.pid" 2>/dev/null)
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
         private_containerd_delete_all "$address"
+        # A shim finishes its own teardown (a VM to destroy, mounts, its socket) after the last
+        # delete; containerd must still be there while it does.
+        private_containerd_wait_shims "$address" "${PRIVATE_CONTAINERD_SHIM_GRACE:-30}"
         private_containerd_kill_wait "$pid" TERM 10 || private_containerd_kill_wait "$pid" KILL 5
     fi
     for pid in $(private_containerd_shim_pids "$address"); do

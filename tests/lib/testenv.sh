@@ -100,6 +100,17 @@ testenv_wait_status() {
     done
 }
 
+# testenv_wait_until SECONDS COMMAND...: runs COMMAND every 0.2 s until it succeeds (returns 0)
+# or SECONDS pass (returns 1). For what a slow guest does some time after a call returned.
+testenv_wait_until() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.2
+    done
+}
+
 # Removes task and container $1, whatever state they are in.
 sc_remove() {
     if [ -n "$(testenv_task_status "$1")" ]; then
