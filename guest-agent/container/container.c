@@ -93,10 +93,12 @@ static gboolean sync_pair(int sv[2], GError **error)
 }
 
 /* Reads the child's messages until `until` (SYNC_READY) or EOF (until == 0). Collects the pty
- * master and the exec'd pid; fails on SYNC_ERROR. */
+ * master and the exec'd pid; fails on SYNC_ERROR, but only after reading on to EOF, so that a
+ * pid sent after the error is still collected (its process must be reaped). */
 static gboolean sync_collect(int sock, SyncKind until, int *out_pty, pid_t *out_pid,
                              const char *what, GError **error)
 {
+  g_autoptr(GError) child_error = NULL;
   for (;;) {
     SyncMsg msg;
     int fd = -1;
@@ -107,6 +109,10 @@ static gboolean sync_collect(int sock, SyncKind until, int *out_pty, pid_t *out_
       return FALSE;
     }
     if (rc == 0) {
+      if (child_error) {
+        g_propagate_error(error, g_steal_pointer(&child_error));
+        return FALSE;
+      }
       if (until == 0)
         return TRUE;
       g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED,
@@ -118,21 +124,19 @@ static gboolean sync_collect(int sock, SyncKind until, int *out_pty, pid_t *out_
       continue;
     }
     container_fd_close(&fd);
-    if (msg.kind == SYNC_ERROR) {
-      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "%s: %s%s%s", what,
+    if (msg.kind == SYNC_ERROR && child_error == NULL) {
+      g_set_error(&child_error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "%s: %s%s%s", what,
                   msg.error.msg, msg.error.err ? ": " : "",
                   msg.error.err ? g_strerror(msg.error.err) : "");
+    } else if (msg.kind == SYNC_PID && out_pid && msg.pid > 0) {
+      *out_pid = msg.pid;
+    } else if (until != 0 && msg.kind == (guint32)until && child_error == NULL) {
+      return TRUE;
+    } else if (msg.kind != SYNC_ERROR) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED,
+                  "%s: unexpected sync message %u", what, msg.kind);
       return FALSE;
     }
-    if (msg.kind == SYNC_PID && out_pid && msg.pid > 0) {
-      *out_pid = msg.pid;
-      continue;
-    }
-    if (until != 0 && msg.kind == (guint32)until)
-      return TRUE;
-    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "%s: unexpected sync message %u",
-                what, msg.kind);
-    return FALSE;
   }
 }
 
