@@ -18,6 +18,7 @@ struct _ShimAgent {
 typedef struct {
     ShimAgent *agent;
     char *method;
+    ShimAgentCallKind kind;
     const ProtobufCMessageDescriptor *reply_type;
     ShimAgentReplyFunc func;
     gpointer user_data;
@@ -84,6 +85,11 @@ static void call_done(const guint8 *payload, gsize len, const GError *error, gpo
     if (error) {
         local = g_error_copy(error);
         g_prefix_error(&local, "agent %s: ", call->method);
+        /* An agent that stops answering is as good as dead: its processes' waits would
+         * never return otherwise. */
+        if (call->kind == SHIM_AGENT_DEADLINE &&
+            g_error_matches(error, TTRPC_ERROR, TTRPC_CODE_DEADLINE_EXCEEDED))
+            report_failure(call->agent, local->message);
     } else {
         reply = protobuf_c_message_unpack(call->reply_type, NULL, len, payload);
         if (!reply) {
@@ -110,6 +116,7 @@ void shim_agent_call(ShimAgent *agent, const char *method, const ProtobufCMessag
     agent->refs++;
     call->method = g_strdup(method);
     call->reply_type = reply_type;
+    call->kind = kind;
     call->func = func;
     call->user_data = user_data;
     ttrpc_client_call(agent->client, SHIM_AGENT_SERVICE, method, request,

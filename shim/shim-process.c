@@ -26,8 +26,6 @@ struct _ShimProcess {
     Google__Protobuf__Timestamp exited_at;
     GPtrArray *waiters; /* TtrpcCall* */
     guint drain_timeout;
-    GFunc stopped;
-    gpointer stopped_data;
 };
 
 ShimProcess *shim_process_new(ShimProcessHost *host, const char *container_id,
@@ -79,14 +77,7 @@ void shim_process_unref(ShimProcess *p)
 
 ShimProcessStatus shim_process_get_status(ShimProcess *p) { return p->status; }
 guint32 shim_process_get_pid(ShimProcess *p) { return p->pid; }
-const char *shim_process_get_exec_id(ShimProcess *p) { return p->exec_id; }
 gboolean shim_process_has_stdin(ShimProcess *p) { return p->io && shim_io_has_stdin(p->io); }
-
-void shim_process_set_stopped_func(ShimProcess *p, GFunc func, gpointer user_data)
-{
-    p->stopped = func;
-    p->stopped_data = user_data;
-}
 
 void shim_process_set_created(ShimProcess *p, guint32 pid)
 {
@@ -112,7 +103,7 @@ static void reply_wait(ShimProcess *p, TtrpcCall *call)
     ttrpc_call_return(call, &resp.base);
 }
 
-/* The exit becomes visible: status, event, waiters, owner, in this order. */
+/* The exit becomes visible: status, event, waiters, in this order. */
 static void finish(ShimProcess *p)
 {
     if (p->status == SHIM_PROCESS_STOPPED)
@@ -137,8 +128,6 @@ static void finish(ShimProcess *p)
     for (guint i = 0; i < p->waiters->len; i++)
         reply_wait(p, p->waiters->pdata[i]);
     g_ptr_array_set_size(p->waiters, 0);
-    if (p->stopped)
-        p->stopped(p, p->stopped_data);
 }
 
 static void drained(gpointer user_data)

@@ -37,7 +37,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShimProcess, shim_process_unref)
 
 ShimProcessStatus shim_process_get_status(ShimProcess *process);
 guint32 shim_process_get_pid(ShimProcess *process);
-const char *shim_process_get_exec_id(ShimProcess *process);
 gboolean shim_process_has_stdin(ShimProcess *process);
 
 /* Init only: the agent created it with guest pid @pid. */
@@ -59,5 +58,3 @@ void shim_process_fill_state(ShimProcess *process, gboolean paused,
 /* Exit status and time; exited_at is NULL until it stopped (never an empty Timestamp). */
 void shim_process_fill_exit(ShimProcess *process, guint32 *out_status,
                             Google__Protobuf__Timestamp **out_exited_at);
-/* Called when the process stops (set by the container). */
-void shim_process_set_stopped_func(ShimProcess *process, GFunc func, gpointer user_data);

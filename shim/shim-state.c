@@ -108,12 +108,6 @@ gint64 shim_state_get_int(ShimState *state, const char *container, const char *k
     return g_key_file_get_int64(state->file, group, key, NULL);
 }
 
-void shim_state_remove(ShimState *state, const char *container, const char *key)
-{
-    g_autofree char *group = group_of(container);
-    g_key_file_remove_key(state->file, group, key, NULL);
-}
-
 void shim_state_remove_container(ShimState *state, const char *container)
 {
     g_autofree char *group = group_of(container);

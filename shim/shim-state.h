@@ -11,7 +11,6 @@
 
 /* Pod keys */
 #define SHIM_STATE_NAMESPACE "namespace"
-#define SHIM_STATE_GROUP "group"
 #define SHIM_STATE_SOCKET "socket"
 #define SHIM_STATE_SHIM_PID "shim_pid"
 #define SHIM_STATE_KIND "kind"
@@ -46,7 +45,6 @@ char *shim_state_get(ShimState *state, const char *container, const char *key);
 void shim_state_set(ShimState *state, const char *container, const char *key, const char *value);
 void shim_state_set_int(ShimState *state, const char *container, const char *key, gint64 value);
 gint64 shim_state_get_int(ShimState *state, const char *container, const char *key);
-void shim_state_remove(ShimState *state, const char *container, const char *key);
 void shim_state_remove_container(ShimState *state, const char *container);
 /* The ids of the containers recorded, NULL-terminated. */
 GStrv shim_state_containers(ShimState *state);

@@ -54,13 +54,14 @@ START_TEST(test_roundtrip)
     ck_assert(g_strv_contains((const char *const *)ids, "c2"));
 
     shim_state_remove_container(loaded, "c1");
-    shim_state_remove(loaded, NULL, SHIM_STATE_VM_NAME);
+    shim_state_set(loaded, NULL, SHIM_STATE_VM_NAME, "sc-5678");
     ck_assert(shim_state_save(loaded, &error));
     g_autoptr(ShimState) again = shim_state_load(tmpdir, &error);
     g_auto(GStrv) left = shim_state_containers(again);
     ck_assert_uint_eq(g_strv_length(left), 1);
     ck_assert_str_eq(left[0], "c2");
-    ck_assert_ptr_null(shim_state_get(again, NULL, SHIM_STATE_VM_NAME));
+    g_autofree char *renamed = shim_state_get(again, NULL, SHIM_STATE_VM_NAME);
+    ck_assert_str_eq(renamed, "sc-5678");
     ck_assert_ptr_null(shim_state_get(again, "c1", SHIM_STATE_ROOTFS));
 }
 END_TEST

@@ -2,6 +2,7 @@
  * on TTRPC_ADDRESS, `delete`), against a pod of the kind given as argv[1]: "none" (host-mode
  * agent) or "libvirt" (a real VM under TCG). */
 #include <check.h>
+#include <glib/gstdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,13 +111,63 @@ static guint32 connect_task(const char *id)
     return task_pid;
 }
 
+/* Rewrites <bundle>/config.json through @edit. */
+static void edit_spec(const char *bundle, void (*edit)(json_object *spec, gpointer), gpointer data)
+{
+    g_autofree char *path = g_build_filename(bundle, "config.json", NULL);
+    json_object *spec = json_object_from_file(path);
+    ck_assert_ptr_nonnull(spec);
+    edit(spec, data);
+    ck_assert_int_eq(json_object_to_file(path, spec), 0);
+    json_object_put(spec);
+}
+
+/* Adds a read-only bind of the host directory @data at /mnt/data. */
+static void add_data_bind(json_object *spec, gpointer data)
+{
+    json_object *mounts, *mount = json_object_new_object(), *options = json_object_new_array();
+    ck_assert(json_object_object_get_ex(spec, "mounts", &mounts));
+    json_object_object_add(mount, "destination", json_object_new_string("/mnt/data"));
+    json_object_object_add(mount, "type", json_object_new_string("bind"));
+    json_object_object_add(mount, "source", json_object_new_string(data));
+    json_object_array_add(options, json_object_new_string("rbind"));
+    json_object_array_add(options, json_object_new_string("ro"));
+    json_object_object_add(mount, "options", options);
+    json_object_array_add(mounts, mount);
+}
+
+/* Joins the IPC namespace of a process by a host /proc path that does not exist here: only the
+ * shim's rewrite (to the pod's first container in the guest) makes it valid. */
+static void join_foreign_ipc(json_object *spec, gpointer data)
+{
+    json_object *linux_, *namespaces, *ns = json_object_new_object();
+    (void)data;
+    ck_assert(json_object_object_get_ex(spec, "linux", &linux_));
+    ck_assert(json_object_object_get_ex(linux_, "namespaces", &namespaces));
+    for (size_t i = 0; i < json_object_array_length(namespaces); i++) {
+        json_object *type;
+        json_object_object_get_ex(json_object_array_get_idx(namespaces, i), "type", &type);
+        if (g_strcmp0(json_object_get_string(type), "ipc") == 0)
+            json_object_array_del_idx(namespaces, i--, 1);
+    }
+    json_object_object_add(ns, "type", json_object_new_string("ipc"));
+    json_object_object_add(ns, "path", json_object_new_string("/proc/999999999/ns/ipc"));
+    json_object_array_add(namespaces, ns);
+}
+
 /* start -> Create -> Connect -> Wait -> Start -> output -> exit -> Delete -> Shutdown -> delete */
 START_TEST(test_lifecycle)
 {
     g_autofree char *bundle = shim_test_bundle(
-        t, "c1", ARGS("sh", "-c", "echo out; echo err >&2; exit 3"), NULL, FALSE);
+        t, "c1", ARGS("sh", "-c", "cat /mnt/data/hello; echo err >&2; exit 3"), NULL, FALSE);
     ShimTestFifos f;
     ShimTestWait w;
+    /* The output comes from a host file bound in by the spec: the bind is shared with the pod. */
+    g_autofree char *data = g_build_filename(t->tmpdir, "data", NULL);
+    g_autofree char *hello = g_build_filename(data, "hello", NULL);
+    ck_assert_int_eq(g_mkdir(data, 0755), 0);
+    ck_assert(g_file_set_contents(hello, "out\n", -1, NULL));
+    edit_spec(bundle, add_data_bind, data);
     shim_test_start(t, "c1", bundle);
     shim_test_fifos(t, "c1", TRUE, &f);
     shim_test_create(t, "c1", bundle, &f, FALSE);
@@ -258,6 +309,18 @@ START_TEST(test_running_container)
     ck_assert_msg(strstr(size, "30 100"), "pty output: '%s'", size);
     delete_task("c2", "e2");
 
+    /* Update: resources as OCI JSON. The host's cgroup hierarchy may lack the pids controller
+     * that the guest kernel has, so a host-agent pod gets an empty update. */
+    const char *resources = strcmp(kind, "libvirt") == 0 ? "{\"pids\": {\"limit\": 64}}" : "{}";
+    Google__Protobuf__Any res = GOOGLE__PROTOBUF__ANY__INIT;
+    res.type_url = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
+    res.value.data = (guint8 *)resources;
+    res.value.len = strlen(resources);
+    Containerd__Task__V2__UpdateTaskRequest up = CONTAINERD__TASK__V2__UPDATE_TASK_REQUEST__INIT;
+    up.id = "c2";
+    up.resources = &res;
+    shim_test_call_ok(t, "Update", &up.base, NULL);
+
     /* Pause and resume. */
     Containerd__Task__V2__PauseRequest pause = CONTAINERD__TASK__V2__PAUSE_REQUEST__INIT;
     pause.id = "c2";
@@ -335,6 +398,7 @@ START_TEST(test_created_kill_and_grouping)
     g_autofree char *b1 = shim_test_bundle(t, "pod1", ARGS("sleep", "1000"), "pod1", FALSE);
     g_autofree char *b2 = shim_test_bundle(t, "app1", ARGS("sleep", "1000"), "pod1", FALSE);
     ShimTestWait w;
+    edit_spec(b2, join_foreign_ipc, NULL);
     shim_test_start(t, "pod1", b1);
     shim_test_create(t, "pod1", b1, NULL, FALSE);
     connect_task("pod1");
@@ -441,6 +505,11 @@ START_TEST(test_bad_input)
 {
     g_autofree char *bundle = shim_test_bundle(t, "good", ARGS("true"), NULL, FALSE);
     shim_test_start(t, "good", bundle);
+
+    g_autofree char *version = NULL;
+    ck_assert(g_spawn_sync(NULL, (char *[]){(char *)g_getenv("SC_SHIM"), "--version", NULL}, NULL,
+                           0, NULL, NULL, &version, NULL, NULL, NULL));
+    ck_assert_msg(strstr(version, "Version: " SC_VERSION), "%s", version);
 
     /* start with options it cannot read fails with a message, and starts nothing. */
     g_autofree char *output = NULL;
