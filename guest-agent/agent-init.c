@@ -168,21 +168,42 @@ gboolean agent_init_setup(GError **error)
     return init_loopback_up(error);
 }
 
-/* The value of "@key=" on the kernel command line, or NULL. */
-static char *init_cmdline_value(const char *key)
+/* The value of "@key=" among the words of @cmdline, or NULL. */
+static char *init_cmdline_value(const char *cmdline, const char *key)
 {
-    g_autofree char *cmdline = NULL;
-    g_auto(GStrv) words = NULL;
+    g_auto(GStrv) words = g_strsplit_set(cmdline, " \t\n", -1);
     g_autofree char *prefix = g_strconcat(key, "=", NULL);
 
-    if (!g_file_get_contents("/proc/cmdline", &cmdline, NULL, NULL))
-        return NULL;
-    words = g_strsplit_set(g_strstrip(cmdline), " \t\n", -1);
     for (char **word = words; *word != NULL; word++) {
         if (g_str_has_prefix(*word, prefix))
             return g_strdup(*word + strlen(prefix));
     }
     return NULL;
+}
+
+gboolean agent_init_parse_cmdline(const char *cmdline, char **out_port_name,
+                                  guint *out_vsock_port, GError **error)
+{
+    g_autofree char *vsock = init_cmdline_value(cmdline, "sc.agent_vsock");
+    g_autofree char *name = init_cmdline_value(cmdline, "sc.agent_port");
+    guint64 port;
+
+    *out_port_name = NULL;
+    *out_vsock_port = 0;
+    if (vsock != NULL) {
+        if (!g_ascii_string_to_unsigned(vsock, 10, 1, G_MAXUINT32, &port, error)) {
+            g_prefix_error(error, "sc.agent_vsock: ");
+            return FALSE;
+        }
+        *out_vsock_port = port;
+        return TRUE;
+    }
+    if (name != NULL && name[0] == '\0') {
+        g_set_error_literal(error, AGENT_ERROR, AGENT_ERROR_INVALID, "sc.agent_port is empty");
+        return FALSE;
+    }
+    *out_port_name = name != NULL ? g_steal_pointer(&name) : g_strdup(AGENT_INIT_PORT_NAME);
+    return TRUE;
 }
 
 /* The /dev node of the virtio-serial port called @name, or NULL while there is none. */
@@ -206,23 +227,16 @@ static char *init_port_path(const char *name)
 
 gboolean agent_init_find_channel(char **out_port_path, guint *out_vsock_port, GError **error)
 {
-    g_autofree char *vsock = init_cmdline_value("sc.agent_vsock");
-    g_autofree char *name = init_cmdline_value("sc.agent_port");
+    g_autofree char *cmdline = NULL;
+    g_autofree char *name = NULL;
     gint64 deadline = g_get_monotonic_time() + PORT_WAIT_US;
-    guint64 port;
 
     *out_port_path = NULL;
-    *out_vsock_port = 0;
-    if (vsock != NULL) {
-        if (!g_ascii_string_to_unsigned(vsock, 10, 1, G_MAXUINT32, &port, error)) {
-            g_prefix_error(error, "sc.agent_vsock: ");
-            return FALSE;
-        }
-        *out_vsock_port = port;
-        return TRUE;
-    }
+    if (!g_file_get_contents("/proc/cmdline", &cmdline, NULL, error) ||
+        !agent_init_parse_cmdline(cmdline, &name, out_vsock_port, error))
+        return FALSE;
     if (name == NULL)
-        name = g_strdup(AGENT_INIT_PORT_NAME);
+        return TRUE;
     /* The port and its /dev node appear asynchronously after virtio_console binds. */
     while ((*out_port_path = init_port_path(name)) == NULL) {
         if (g_get_monotonic_time() > deadline) {
