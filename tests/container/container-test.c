@@ -89,7 +89,8 @@ void ct_require_controllers(const char *const *names)
     if (g_strv_contains((const char *const *)have, *n))
       continue;
     /* Not an install step a CI run could take: on a hybrid cgroup v1 host (like the project's
-     * development machines) v1 owns these controllers. The pod VM has pure cgroup v2. */
+     * development machines) v1 owns these controllers. So this skips even in CI, where
+     * test-container-vm runs the same tests in a VM with pure cgroup v2. */
     g_autofree char *reason =
       g_strdup_printf("cgroup v2 at '%s' does not have the '%s' controller (hybrid cgroup v1 host)",
                       own, *n);
