@@ -85,66 +85,110 @@ static gboolean main_on_quit(gint fd, GIOCondition condition, gpointer data)
 
 /* SIGTERM and SIGINT end the host-mode agent cleanly. They arrive on a signalfd, not through
  * g_unix_signal_add(), which would start GLib's worker thread: the container builder clones
- * without exec and must only ever run in a single-threaded process. Returns the fd; its source
- * id goes to *@out_source. */
-static int main_watch_quit_signals(Agent *agent, guint *out_source)
+ * without exec and must only ever run in a single-threaded process. They are blocked from the
+ * start, so that one arriving early waits for the loop instead of killing us half set up. */
+static void main_quit_signals(sigset_t *set)
 {
-    sigset_t set;
-    int fd;
-
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigprocmask(SIG_BLOCK, &set, NULL);
-    fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (fd >= 0)
-        *out_source = g_unix_fd_add(fd, G_IO_IN, main_on_quit, agent);
-    return fd;
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
 }
 
-static int main_host(int argc, char **argv)
+typedef struct {
+    char *listen;
+    char *state_dir;
+    char *cgroup_root;
+} MainOptions;
+
+static void main_options_clear(MainOptions *options)
 {
-    g_autofree char *listen = NULL;
-    g_autofree char *state_dir = NULL;
-    g_autofree char *cgroup_root = NULL;
+    g_free(options->listen);
+    g_free(options->state_dir);
+    g_free(options->cgroup_root);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(MainOptions, main_options_clear)
+
+/* Parses the host-mode command line; on failure prints why and returns FALSE. */
+static gboolean main_parse_options(int argc, char **argv, MainOptions *options)
+{
     g_autoptr(GError) error = NULL;
-    g_autoptr(Agent) agent = NULL;
     g_autoptr(GOptionContext) parser = g_option_context_new("- secure-container guest agent");
-    const char *mount;
-    int quit_fd;
-    guint quit_source = 0;
     const GOptionEntry entries[] = {
-        {"listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Serve on a unix socket", "unix:PATH"},
-        {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir, "Files the agent writes", "DIR"},
-        {"cgroup-root", 0, 0, G_OPTION_ARG_FILENAME, &cgroup_root,
+        {"listen", 0, 0, G_OPTION_ARG_STRING, &options->listen, "Serve on a unix socket",
+         "unix:PATH"},
+        {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &options->state_dir,
+         "Files the agent writes", "DIR"},
+        {"cgroup-root", 0, 0, G_OPTION_ARG_FILENAME, &options->cgroup_root,
          "Parent cgroup of the containers (default: a new one, removed at exit)", "DIR"},
         {NULL},
     };
-    AgentOptions options = {.init_mode = FALSE};
 
     g_option_context_add_main_entries(parser, entries, NULL);
     if (!g_option_context_parse(parser, &argc, &argv, &error)) {
         g_printerr("secure-agent: %s\n", error->message);
-        return 2;
+        return FALSE;
     }
-    if (listen == NULL || !g_str_has_prefix(listen, "unix:") || state_dir == NULL) {
+    if (options->listen == NULL || !g_str_has_prefix(options->listen, "unix:") ||
+        options->state_dir == NULL) {
         g_printerr("secure-agent: need --listen unix:PATH and --state-dir DIR\n");
-        return 2;
+        return FALSE;
     }
-    if (cgroup_root == NULL) {
+    return TRUE;
+}
+
+/* Serves until SIGTERM or SIGINT; returns the exit status. */
+static int main_serve(Agent *agent, const char *socket_path)
+{
+    g_autoptr(GError) error = NULL;
+    sigset_t set;
+    guint source;
+    int fd;
+
+    main_quit_signals(&set);
+    fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (fd < 0) {
+        g_printerr("secure-agent: signalfd: %s\n", g_strerror(errno));
+        return 1;
+    }
+    source = g_unix_fd_add(fd, G_IO_IN, main_on_quit, agent);
+    if (agent_listen_unix(agent, socket_path, &error))
+        agent_run(agent);
+    else
+        g_printerr("secure-agent: %s\n", error->message);
+    g_source_remove(source);
+    close(fd);
+    return error == NULL ? 0 : 1;
+}
+
+static int main_host(int argc, char **argv)
+{
+    g_auto(MainOptions) cmdline = {0};
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Agent) agent = NULL;
+    AgentOptions options = {.init_mode = FALSE};
+    const char *mount;
+    sigset_t set;
+    int status;
+
+    main_quit_signals(&set);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    if (!main_parse_options(argc, argv, &cmdline))
+        return 2;
+    if (cmdline.cgroup_root == NULL) {
         if ((mount = main_cgroup2_mount(&error)) == NULL) {
             g_printerr("secure-agent: %s\n", error->message);
             return 1;
         }
-        cgroup_root = g_strdup_printf("%s/secure-agent-%d", mount, (int)getpid());
+        cmdline.cgroup_root = g_strdup_printf("%s/secure-agent-%d", mount, (int)getpid());
         options.own_cgroup_root = TRUE;
     }
-    options.cgroup_root = cgroup_root;
-    options.etc_dir = state_dir;
+    options.cgroup_root = cmdline.cgroup_root;
+    options.etc_dir = cmdline.state_dir;
     /* Orphans of container processes come back to us to be reaped, as they would to PID 1. */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
-    if (g_mkdir_with_parents(state_dir, 0700) < 0) {
-        g_printerr("secure-agent: mkdir '%s': %s\n", state_dir, g_strerror(errno));
+    if (g_mkdir_with_parents(cmdline.state_dir, 0700) < 0) {
+        g_printerr("secure-agent: mkdir '%s': %s\n", cmdline.state_dir, g_strerror(errno));
         return 1;
     }
     agent = agent_new(&options, &error);
@@ -152,22 +196,13 @@ static int main_host(int argc, char **argv)
         g_printerr("secure-agent: %s\n", error->message);
         return 1;
     }
-    /* Before the socket exists: whoever sees it may stop us at once. */
-    quit_fd = main_watch_quit_signals(agent, &quit_source);
-    if (quit_fd < 0) {
-        g_printerr("secure-agent: signalfd: %s\n", g_strerror(errno));
-        return 1;
-    }
-    if (!agent_listen_unix(agent, listen + strlen("unix:"), &error)) {
-        g_printerr("secure-agent: %s\n", error->message);
-        return 1;
-    }
-    agent_run(agent);
+    status = main_serve(agent, cmdline.listen + strlen("unix:"));
+    /* Containers, their cgroups and the agent's own cgroup go before the socket does (which is
+     * ours only if listening worked). */
     g_clear_pointer(&agent, agent_free);
-    g_source_remove(quit_source);
-    close(quit_fd);
-    unlink(listen + strlen("unix:"));
-    return 0;
+    if (status == 0)
+        unlink(cmdline.listen + strlen("unix:"));
+    return status;
 }
 
 int main(int argc, char **argv)
