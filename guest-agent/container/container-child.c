@@ -89,6 +89,17 @@ void child_exit_error(int sock, const ChildError *ce, int status)
   _exit(status);
 }
 
+void child_die(int sock, int err, const char *fmt, ...)
+{
+  ChildError ce;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(ce.msg, sizeof ce.msg, fmt, ap);
+  va_end(ap);
+  ce.err = err;
+  child_exit_error(sock, &ce, 1);
+}
+
 static int compare_ints(const void *a, const void *b)
 {
   int x = *(const int *)a, y = *(const int *)b;

@@ -40,6 +40,8 @@ int sync_send(int sock, const SyncMsg *msg, int fd);
 int sync_recv(int sock, SyncMsg *msg, int *out_fd);
 /* Sends ce as SYNC_ERROR and exits the child with `status`. */
 G_NORETURN void child_exit_error(int sock, const ChildError *ce, int status);
+/* Records a failure like child_fail() and exits like child_exit_error() with status 1. */
+G_NORETURN void child_die(int sock, int err, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
 /* ---- child steps ---- */
 

@@ -166,10 +166,10 @@ static G_NORETURN void init_child(const InitArgs *a)
 
   for (gsize i = 0; i < a->n_ns_fds; i++)
     if (setns(a->ns_fds[i], 0) < 0)
-      child_fail(&ce, errno, "join namespace %" G_GSIZE_FORMAT, i), child_exit_error(a->sock, &ce, 1);
+      child_die(a->sock, errno, "join namespace %" G_GSIZE_FORMAT, i);
   /* After CLONE_INTO_CGROUP, so the namespace's root is the container's cgroup. */
   if ((a->spec->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
-    child_fail(&ce, errno, "unshare the cgroup namespace"), child_exit_error(a->sock, &ce, 1);
+    child_die(a->sock, errno, "unshare the cgroup namespace");
   if ((!a->terminal && child_setup_stdio(a->stdio_fds, &ce) < 0) ||
       child_setup_rootfs(a->spec, a->rootfs, &ce) < 0 ||
       (a->terminal && child_setup_terminal(a->spec->process, a->sock, &ce) < 0))
@@ -362,16 +362,14 @@ static G_NORETURN void exec_helper(const ExecArgs *a)
   if (child_close_fds_except(keep, G_N_ELEMENTS(keep), &ce) < 0)
     child_exit_error(a->sock, &ce, 1);
   if (setns(a->c->pidfd, a->c->ns_flags) < 0)
-    child_fail(&ce, errno, "join the namespaces of pid %d", a->c->pid),
-      child_exit_error(a->sock, &ce, 1);
+    child_die(a->sock, errno, "join the namespaces of pid %d", a->c->pid);
   /* setns() leaves us at the mount namespace's root, which is the container's only after a
    * pivot_root; entering the init's own root is right in both cases. */
   if (fchdir(a->root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
-    child_fail(&ce, errno, "enter the root of pid %d", a->c->pid),
-      child_exit_error(a->sock, &ce, 1);
+    child_die(a->sock, errno, "enter the root of pid %d", a->c->pid);
   pid_t pid = clone_child(CLONE_PARENT, cgroup_fd, NULL);
   if (pid < 0)
-    child_fail(&ce, errno, "clone3 into the container"), child_exit_error(a->sock, &ce, 1);
+    child_die(a->sock, errno, "clone3 into the container");
   if (pid == 0) {
     if ((a->terminal ? child_setup_terminal(a->process, a->sock, &ce)
                      : child_setup_stdio(a->stdio_fds, &ce)) == 0)

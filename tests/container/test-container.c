@@ -263,28 +263,6 @@ START_TEST(test_devices_masks_rlimits)
 }
 END_TEST
 
-START_TEST(test_device_rules)
-{
-  int status;
-  /* The default spec denies every device; the ones the builder makes stay usable. */
-  static const char script[] =
-    "mknod /dev/kmsg2 c 1 11 && echo made; echo sc-container-test > /dev/kmsg2 && echo wrote;"
-    " echo x > /dev/null && echo null-ok";
-  g_autofree char *out = run_sh(NULL, script, &status);
-  ck_assert_msg(g_str_has_prefix(out, "made\n") && strstr(out, g_strerror(EPERM)) &&
-                  !strstr(out, "wrote") && g_str_has_suffix(out, "null-ok\n"),
-                "output: %s", out);
-
-  /* A later allow rule wins over the deny-all. */
-  g_autoptr(json_object) spec = ct_spec_new(SH("true"));
-  ct_spec_set(spec, "linux.resources.devices",
-              ct_json("[{\"allow\": false, \"access\": \"rwm\"},"
-                      " {\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": 11, \"access\": \"w\"}]"));
-  g_autofree char *allowed = run_sh(spec, script, &status);
-  ck_assert_str_eq(allowed, "made\nwrote\nnull-ok\n");
-}
-END_TEST
-
 START_TEST(test_clean_process_state)
 {
   int status;
@@ -349,6 +327,57 @@ static OciProcess *process_sh(const char *script, gboolean terminal)
 {
   return process_new(SH(script), terminal);
 }
+
+/* Runs `script` as an exec'd process of `c` and returns its output. */
+static char *exec_output(Container *c, const char *script)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OciProcess) p = process_sh(script, FALSE);
+  int pipefd[2];
+  ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
+  ContainerStdio stdio = {.stdin_fd = -1, .stdout_fd = pipefd[1], .stderr_fd = pipefd[1]};
+  pid_t pid = container_exec(c, p, &stdio, NULL, &error);
+  close(pipefd[1]);
+  ck_assert_msg(pid > 0, "exec: %s", error ? error->message : "");
+  char *out = ct_read_all(pipefd[0]);
+  ct_reap(pid);
+  return out;
+}
+
+START_TEST(test_device_rules)
+{
+  int status;
+  /* The default spec denies every device; the ones the builder makes stay usable. */
+  static const char script[] =
+    "mknod /dev/kmsg2 c 1 11 && echo made; echo sc-container-test > /dev/kmsg2 && echo wrote;"
+    " echo x > /dev/null && echo null-ok";
+  g_autofree char *out = run_sh(NULL, script, &status);
+  ck_assert_msg(g_str_has_prefix(out, "made\n") && strstr(out, g_strerror(EPERM)) &&
+                  !strstr(out, "wrote") && g_str_has_suffix(out, "null-ok\n"),
+                "output: %s", out);
+
+  /* A later allow rule wins over the deny-all. */
+  g_autoptr(json_object) spec = ct_spec_new(SH("true"));
+  ct_spec_set(spec, "linux.resources.devices",
+              ct_json("[{\"allow\": false, \"access\": \"rwm\"},"
+                      " {\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": 11, \"access\": \"w\"}]"));
+  g_autofree char *allowed = run_sh(spec, script, &status);
+  ck_assert_str_eq(allowed, "made\nwrote\nnull-ok\n");
+
+  /* An update replaces the filter of a running container. */
+  int fd;
+  g_autoptr(GError) error = NULL;
+  Container *c = start_sh(NULL, "mknod /dev/kmsg2 c 1 11; exec sleep 1000", &fd);
+  static const char allow[] = "{\"devices\": [{\"allow\": false, \"access\": \"rwm\"},"
+                              " {\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": 11}]}";
+  g_autofree char *before = exec_output(c, "echo sc-container-test > /dev/kmsg2 && echo wrote");
+  ck_assert_ptr_nonnull(strstr(before, g_strerror(EPERM)));
+  ck_assert_msg(container_update(c, allow, strlen(allow), &error), "%s", error ? error->message : "");
+  g_autofree char *after = exec_output(c, "echo sc-container-test > /dev/kmsg2 && echo wrote");
+  ck_assert_str_eq(after, "wrote\n");
+  kill_and_destroy(c, fd);
+}
+END_TEST
 
 START_TEST(test_exec)
 {
