@@ -25,8 +25,8 @@ static gboolean channel_open(AgentChannel *channel, GError **error)
     int fd = open(channel->port_path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 
     if (fd < 0) {
-        g_set_error(error, AGENT_ERROR, AGENT_ERROR_FAILED, "open '%s': %s",
-                    channel->port_path, g_strerror(errno));
+        g_set_error(error, AGENT_ERROR, AGENT_ERROR_FAILED, "open '%s': %s", channel->port_path,
+                    g_strerror(errno));
         return FALSE;
     }
     ttrpc_server_serve_fd(channel->server, &fd);

@@ -1,4 +1,4 @@
 /* The agent's error domain. */
 #include "agent-error.h"
 
-G_DEFINE_QUARK(secure-agent-error-quark, agent_error)
+G_DEFINE_QUARK(secure_agent_error_quark, agent_error)

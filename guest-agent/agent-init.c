@@ -133,8 +133,7 @@ static gboolean init_loopback_up(GError **error)
     req.ifr_flags |= IFF_UP | IFF_RUNNING;
     ok = ok && ioctl(fd, SIOCSIFFLAGS, &req) == 0;
     if (!ok)
-        g_set_error(error, AGENT_ERROR, AGENT_ERROR_FAILED, "bring up 'lo': %s",
-                    g_strerror(errno));
+        g_set_error(error, AGENT_ERROR, AGENT_ERROR_FAILED, "bring up 'lo': %s", g_strerror(errno));
     close(fd);
     return ok;
 }
@@ -181,8 +180,8 @@ static char *init_cmdline_value(const char *cmdline, const char *key)
     return NULL;
 }
 
-gboolean agent_init_parse_cmdline(const char *cmdline, char **out_port_name,
-                                  guint *out_vsock_port, GError **error)
+gboolean agent_init_parse_cmdline(const char *cmdline, char **out_port_name, guint *out_vsock_port,
+                                  GError **error)
 {
     g_autofree char *vsock = init_cmdline_value(cmdline, "sc.agent_vsock");
     g_autofree char *name = init_cmdline_value(cmdline, "sc.agent_port");

@@ -24,8 +24,8 @@ gboolean agent_init_find_channel(char **out_port_path, guint *out_vsock_port, GE
 /* Reads the channel settings from the kernel command line @cmdline: sc.agent_vsock=PORT sets
  * *@out_vsock_port (and *@out_port_name NULL); otherwise *@out_port_name is sc.agent_port=NAME
  * or AGENT_INIT_PORT_NAME (caller frees). */
-gboolean agent_init_parse_cmdline(const char *cmdline, char **out_port_name,
-                                  guint *out_vsock_port, GError **error);
+gboolean agent_init_parse_cmdline(const char *cmdline, char **out_port_name, guint *out_vsock_port,
+                                  GError **error);
 
 /* Flushes the disks and powers the VM off. Never returns. */
 G_NORETURN void agent_init_power_off(void);

@@ -22,8 +22,7 @@
 #define INIT_CGROUP_ROOT "/sys/fs/cgroup/containers"
 
 /* Every message goes to stderr (the VM console in init mode) with the program's prefix. */
-static void main_log(const gchar *domain, GLogLevelFlags level, const gchar *message,
-                     gpointer data)
+static void main_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
 {
     (void)domain;
     (void)data;
@@ -117,8 +116,8 @@ static gboolean main_parse_options(int argc, char **argv, MainOptions *options)
     const GOptionEntry entries[] = {
         {"listen", 0, 0, G_OPTION_ARG_STRING, &options->listen, "Serve on a unix socket",
          "unix:PATH"},
-        {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &options->state_dir,
-         "Files the agent writes", "DIR"},
+        {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &options->state_dir, "Files the agent writes",
+         "DIR"},
         {"cgroup-root", 0, 0, G_OPTION_ARG_FILENAME, &options->cgroup_root,
          "Parent cgroup of the containers (default: a new one, removed at exit)", "DIR"},
         {NULL},

@@ -55,8 +55,7 @@ static void oom_check(OomWatch *watch)
     if (fd < 0 || pread(fd, buf, sizeof(buf), 0) < 0)
         return;
     if (!container_get_oom_kill_count(watch->container, &count, &error)) {
-        g_debug("oom_kill count of '%s': %s", container_get_id(watch->container),
-                error->message);
+        g_debug("oom_kill count of '%s': %s", container_get_id(watch->container), error->message);
         return;
     }
     if (count > watch->seen) {

@@ -38,8 +38,8 @@ gboolean agent_pod_check_id(const char *what, const char *id, GError **error)
         g_autofree char *shown = g_strescape(len > ID_MAX ? "(too long)" : id, NULL);
 
         g_set_error(error, AGENT_ERROR, AGENT_ERROR_INVALID,
-                    "%s '%s' is not 1..%d characters of [A-Za-z0-9_.-] without a leading '.'",
-                    what, shown, ID_MAX);
+                    "%s '%s' is not 1..%d characters of [A-Za-z0-9_.-] without a leading '.'", what,
+                    shown, ID_MAX);
         return FALSE;
     }
     return TRUE;
@@ -146,8 +146,8 @@ static void pod_container_free(gpointer data)
     g_free(pc);
 }
 
-AgentPod *agent_pod_new(GMainContext *context, const char *cgroup_root,
-                        gboolean remove_cgroup_root, GError **error)
+AgentPod *agent_pod_new(GMainContext *context, const char *cgroup_root, gboolean remove_cgroup_root,
+                        GError **error)
 {
     g_autoptr(AgentPod) pod = g_new0(AgentPod, 1);
 
@@ -274,8 +274,8 @@ gboolean agent_pod_create(AgentPod *pod, const char *id, const char *config_json
         return FALSE;
     }
     if (rootfs_path[0] != '/') {
-        g_set_error(error, AGENT_ERROR, AGENT_ERROR_INVALID,
-                    "rootfs path '%s' is not absolute", rootfs_path);
+        g_set_error(error, AGENT_ERROR, AGENT_ERROR_INVALID, "rootfs path '%s' is not absolute",
+                    rootfs_path);
         return FALSE;
     }
     spec = oci_spec_parse(config_json, len, error);
@@ -288,8 +288,8 @@ gboolean agent_pod_create(AgentPod *pod, const char *id, const char *config_json
     }
     if (!pod_stdio_open(&stdio, oci_process_get_terminal(process), want_stdin, error))
         return FALSE;
-    container = container_create(id, spec, rootfs_path, pod->cgroup_root, &stdio.child,
-                                 &pty_master, error);
+    container =
+        container_create(id, spec, rootfs_path, pod->cgroup_root, &stdio.child, &pty_master, error);
     if (container == NULL) {
         pod_stdio_clear(&stdio);
         return FALSE;
@@ -354,9 +354,9 @@ gboolean agent_pod_exec(AgentPod *pod, const char *id, const char *exec_id,
         return FALSE;
     }
     pod_stdio_started(&stdio, &pty_master, want_stdin);
-    g_hash_table_replace(pc->execs, g_strdup(exec_id),
-                         agent_process_new(exec_id, pid, AGENT_PROCESS_RUNNING, &stdio.agent,
-                                           pod->context));
+    g_hash_table_replace(
+        pc->execs, g_strdup(exec_id),
+        agent_process_new(exec_id, pid, AGENT_PROCESS_RUNNING, &stdio.agent, pod->context));
     *out_pid = pid;
     return TRUE;
 }
@@ -413,8 +413,7 @@ AgentProcess *agent_pod_find_process(AgentPod *pod, const char *id, const char *
     return process;
 }
 
-Container *agent_pod_find_container(AgentPod *pod, const char *id, gboolean running,
-                                    GError **error)
+Container *agent_pod_find_container(AgentPod *pod, const char *id, gboolean running, GError **error)
 {
     PodContainer *pc = running ? pod_lookup_running(pod, id, error) : pod_lookup(pod, id, error);
 

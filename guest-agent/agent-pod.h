@@ -16,8 +16,8 @@ gboolean agent_pod_check_id(const char *what, const char *id, GError **error);
 
 /* Containers get cgroups under @cgroup_root (created if missing, removed by agent_pod_free when
  * @remove_cgroup_root). */
-AgentPod *agent_pod_new(GMainContext *context, const char *cgroup_root,
-                        gboolean remove_cgroup_root, GError **error);
+AgentPod *agent_pod_new(GMainContext *context, const char *cgroup_root, gboolean remove_cgroup_root,
+                        GError **error);
 /* Destroys every container (see agent_pod_destroy_all) and frees @pod. */
 void agent_pod_free(AgentPod *pod);
 

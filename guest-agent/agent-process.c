@@ -55,8 +55,8 @@ AgentProcess *agent_process_new(const char *exec_id, pid_t pid, AgentProcessStat
     process->exec_id = g_strdup(exec_id);
     process->pid = pid;
     process->state = state;
-    process->tty_fd = stdio->terminal && stdio->out >= 0 ? fcntl(stdio->out, F_DUPFD_CLOEXEC, 0)
-                                                          : -1;
+    process->tty_fd =
+        stdio->terminal && stdio->out >= 0 ? fcntl(stdio->out, F_DUPFD_CLOEXEC, 0) : -1;
     process->out = agent_output_new(&stdio->out, context);
     process->err = agent_output_new(&stdio->err, context);
     process->in = agent_input_new(&stdio->in, stdio->terminal, context);
@@ -160,8 +160,8 @@ gboolean agent_process_signal(AgentProcess *process, int signal, GError **error)
         return FALSE;
     }
     if (kill(process->pid, signal) < 0) {
-        g_set_error(error, AGENT_ERROR, AGENT_ERROR_FAILED, "kill(%d, %d): %s",
-                    (int)process->pid, signal, g_strerror(errno));
+        g_set_error(error, AGENT_ERROR, AGENT_ERROR_FAILED, "kill(%d, %d): %s", (int)process->pid,
+                    signal, g_strerror(errno));
         return FALSE;
     }
     return TRUE;

@@ -25,7 +25,10 @@ typedef struct {
     gboolean terminal;
 } AgentStdio;
 
-#define AGENT_STDIO_INIT {.in = -1, .out = -1, .err = -1, .terminal = FALSE}
+#define AGENT_STDIO_INIT                                                                           \
+    {                                                                                              \
+        .in = -1, .out = -1, .err = -1, .terminal = FALSE                                          \
+    }
 
 /* Closes every fd in @stdio and sets it to -1. */
 void agent_stdio_clear(AgentStdio *stdio);

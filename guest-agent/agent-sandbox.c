@@ -47,8 +47,7 @@ static gboolean sandbox_check_hostname(const char *hostname, GError **error)
     gsize len = strlen(hostname);
 
     if (len > AGENT_SANDBOX_HOSTNAME_MAX || hostname[0] == '-' || hostname[0] == '.' ||
-        strspn(hostname, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.") !=
-            len)
+        strspn(hostname, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.") != len)
         return sandbox_invalid(error, "hostname", hostname);
     return TRUE;
 }

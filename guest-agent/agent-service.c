@@ -56,8 +56,7 @@ static TtrpcCode service_code(const GError *error)
 
     if (error->domain == AGENT_ERROR && error->code >= 0 && error->code < AGENT_ERROR_LAST)
         return agent_codes[error->code];
-    if (error->domain == CONTAINER_ERROR && error->code >= 0 &&
-        error->code < CONTAINER_ERROR_LAST)
+    if (error->domain == CONTAINER_ERROR && error->code >= 0 && error->code < CONTAINER_ERROR_LAST)
         return container_codes[error->code];
     return TTRPC_CODE_INTERNAL;
 }
@@ -107,8 +106,7 @@ static void service_health(TtrpcCall *call, const guint8 *payload, gsize len, gp
     ttrpc_call_return(call, &reply.base);
 }
 
-static void service_create_sandbox(TtrpcCall *call, const guint8 *payload, gsize len,
-                                   gpointer data)
+static void service_create_sandbox(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
 {
     Agent *agent = data;
     g_autoptr(ProtobufCMessage) msg =
@@ -141,8 +139,7 @@ static void service_destroy_sandbox(TtrpcCall *call, const guint8 *payload, gsiz
 {
     Agent *agent = data;
     g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__destroy_sandbox_request__descriptor, payload,
-                       len);
+        service_unpack(call, &secure__agent__v1__destroy_sandbox_request__descriptor, payload, len);
     GSource *source;
 
     if (msg == NULL)
@@ -170,8 +167,7 @@ static void service_create_container(TtrpcCall *call, const guint8 *payload, gsi
     pid_t pid;
 
     if (req == NULL || !service_check_size(call, "config_json", req->config_json.len, JSON_MAX) ||
-        !service_check_size(call, "rootfs_path", strlen(req->rootfs_path),
-                            AGENT_SANDBOX_PATH_MAX))
+        !service_check_size(call, "rootfs_path", strlen(req->rootfs_path), AGENT_SANDBOX_PATH_MAX))
         return;
     if (!agent_pod_create(agent->pod, req->container_id, (const char *)req->config_json.data,
                           req->config_json.len, req->rootfs_path, req->stdin, &pid, &error)) {
@@ -186,8 +182,8 @@ static void service_start_container(TtrpcCall *call, const guint8 *payload, gsiz
                                     gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg = service_unpack(
-        call, &secure__agent__v1__start_container_request__descriptor, payload, len);
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__start_container_request__descriptor, payload, len);
     Secure__Agent__V1__StartContainerRequest *req = (void *)msg;
     Secure__Agent__V1__StartContainerResponse reply =
         SECURE__AGENT__V1__START_CONTAINER_RESPONSE__INIT;
@@ -218,8 +214,7 @@ static void service_remove_container(TtrpcCall *call, const guint8 *payload, gsi
     service_finish(call, agent_pod_remove(agent->pod, req->container_id, &error), &error);
 }
 
-static void service_exec_process(TtrpcCall *call, const guint8 *payload, gsize len,
-                                 gpointer data)
+static void service_exec_process(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
 {
     Agent *agent = data;
     g_autoptr(ProtobufCMessage) msg =
@@ -229,8 +224,7 @@ static void service_exec_process(TtrpcCall *call, const guint8 *payload, gsize l
     g_autoptr(GError) error = NULL;
     pid_t pid;
 
-    if (req == NULL ||
-        !service_check_size(call, "process_json", req->process_json.len, JSON_MAX))
+    if (req == NULL || !service_check_size(call, "process_json", req->process_json.len, JSON_MAX))
         return;
     if (!agent_pod_exec(agent->pod, req->container_id, req->exec_id,
                         (const char *)req->process_json.data, req->process_json.len, req->stdin,
@@ -242,12 +236,11 @@ static void service_exec_process(TtrpcCall *call, const guint8 *payload, gsize l
     ttrpc_call_return(call, &reply.base);
 }
 
-static void service_signal_process(TtrpcCall *call, const guint8 *payload, gsize len,
-                                   gpointer data)
+static void service_signal_process(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg = service_unpack(
-        call, &secure__agent__v1__signal_process_request__descriptor, payload, len);
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__signal_process_request__descriptor, payload, len);
     Secure__Agent__V1__SignalProcessRequest *req = (void *)msg;
     g_autoptr(GError) error = NULL;
 
@@ -279,8 +272,7 @@ static void service_on_exit(AgentProcess *process, const GError *error, gpointer
     ttrpc_call_return(call, &reply.base);
 }
 
-static void service_wait_process(TtrpcCall *call, const guint8 *payload, gsize len,
-                                 gpointer data)
+static void service_wait_process(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
 {
     Agent *agent = data;
     g_autoptr(ProtobufCMessage) msg =
@@ -299,12 +291,11 @@ static void service_wait_process(TtrpcCall *call, const guint8 *payload, gsize l
     agent_process_wait(process, service_on_exit, call);
 }
 
-static void service_list_processes(TtrpcCall *call, const guint8 *payload, gsize len,
-                                   gpointer data)
+static void service_list_processes(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg = service_unpack(
-        call, &secure__agent__v1__list_processes_request__descriptor, payload, len);
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__list_processes_request__descriptor, payload, len);
     Secure__Agent__V1__ListProcessesRequest *req = (void *)msg;
     Secure__Agent__V1__ListProcessesResponse reply =
         SECURE__AGENT__V1__LIST_PROCESSES_RESPONSE__INIT;
@@ -343,8 +334,8 @@ static gboolean service_on_read(const guint8 *bytes, gsize len, gboolean eof, gp
     return taken;
 }
 
-static void service_read_stream(TtrpcCall *call, const guint8 *payload, gsize len,
-                                gpointer data, gboolean err)
+static void service_read_stream(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data,
+                                gboolean err)
 {
     Agent *agent = data;
     g_autoptr(ProtobufCMessage) msg =
@@ -364,14 +355,12 @@ static void service_read_stream(TtrpcCall *call, const guint8 *payload, gsize le
                       req->max_bytes == 0 ? READ_DEFAULT : req->max_bytes, service_on_read, call);
 }
 
-static void service_read_stdout(TtrpcCall *call, const guint8 *payload, gsize len,
-                                gpointer data)
+static void service_read_stdout(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
 {
     service_read_stream(call, payload, len, data, FALSE);
 }
 
-static void service_read_stderr(TtrpcCall *call, const guint8 *payload, gsize len,
-                                gpointer data)
+static void service_read_stderr(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
 {
     service_read_stream(call, payload, len, data, TRUE);
 }
@@ -445,8 +434,8 @@ static void service_resize_tty(TtrpcCall *call, const guint8 *payload, gsize len
 }
 
 /* The builder handle of the container a ContainerRequest names, or NULL with @call failed. */
-static Container *service_container(TtrpcCall *call, Agent *agent, const guint8 *payload,
-                                    gsize len, gboolean running)
+static Container *service_container(TtrpcCall *call, Agent *agent, const guint8 *payload, gsize len,
+                                    gboolean running)
 {
     g_autoptr(ProtobufCMessage) msg =
         service_unpack(call, &secure__agent__v1__container_request__descriptor, payload, len);
@@ -531,8 +520,7 @@ static void service_on_oom(const char *container_id, const GError *error, gpoint
     ttrpc_call_return(call, &reply.base);
 }
 
-static void service_get_oom_event(TtrpcCall *call, const guint8 *payload, gsize len,
-                                  gpointer data)
+static void service_get_oom_event(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
 {
     Agent *agent = data;
     g_autoptr(ProtobufCMessage) msg =

@@ -117,8 +117,7 @@ AgentOutput *agent_output_new(int *fd, GMainContext *context)
     return output;
 }
 
-void agent_output_read(AgentOutput *output, gsize max_bytes, AgentReadFunc func,
-                       gpointer user_data)
+void agent_output_read(AgentOutput *output, gsize max_bytes, AgentReadFunc func, gpointer user_data)
 {
     PendingRead *read = g_new0(PendingRead, 1);
 
@@ -207,23 +206,23 @@ static void input_flush(AgentInput *input)
     while ((write_req = g_queue_peek_head(&input->writes)) != NULL) {
         gsize len = 0;
         const guint8 *data = g_bytes_get_data(write_req->data, &len);
-        ssize_t n = len == write_req->done ? 0 : write(input->fd, data + write_req->done,
-                                                        len - write_req->done);
+        ssize_t n = len == write_req->done
+                        ? 0
+                        : write(input->fd, data + write_req->done, len - write_req->done);
 
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN) {
             if (input->source == NULL) {
                 input->source = g_unix_fd_source_new(input->fd, G_IO_OUT);
-                g_source_set_callback(input->source, G_SOURCE_FUNC(input_on_writable), input,
-                                      NULL);
+                g_source_set_callback(input->source, G_SOURCE_FUNC(input_on_writable), input, NULL);
                 g_source_attach(input->source, input->context);
             }
             return;
         }
         if (n < 0) {
-            g_autoptr(GError) error = g_error_new(AGENT_ERROR, AGENT_ERROR_STATE,
-                                                  "write stdin: %s", g_strerror(errno));
+            g_autoptr(GError) error =
+                g_error_new(AGENT_ERROR, AGENT_ERROR_STATE, "write stdin: %s", g_strerror(errno));
             input_fail_all(input, error);
             input_close_fd(input);
             return;

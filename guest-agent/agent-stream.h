@@ -16,8 +16,7 @@ typedef struct _AgentInput AgentInput;
 /* Completes a read: @data/@len (valid during the call) and @eof (no more data will come).
  * Returns FALSE when the reader is gone (its caller disconnected): the bytes then stay for the
  * next read. */
-typedef gboolean (*AgentReadFunc)(const guint8 *data, gsize len, gboolean eof,
-                                  gpointer user_data);
+typedef gboolean (*AgentReadFunc)(const guint8 *data, gsize len, gboolean eof, gpointer user_data);
 /* Completes a write: @error NULL when every byte was written. */
 typedef void (*AgentWriteFunc)(gsize written, const GError *error, gpointer user_data);
 

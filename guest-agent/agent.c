@@ -9,8 +9,8 @@ Agent *agent_new(const AgentOptions *options, GError **error)
     agent->context = g_main_context_ref_thread_default();
     agent->loop = g_main_loop_new(agent->context, FALSE);
     agent->init_mode = options->init_mode;
-    agent->pod = agent_pod_new(agent->context, options->cgroup_root, options->own_cgroup_root,
-                               error);
+    agent->pod =
+        agent_pod_new(agent->context, options->cgroup_root, options->own_cgroup_root, error);
     if (agent->pod == NULL)
         return NULL;
     agent->reaper = agent_reaper_new(agent->context, agent_pod_reaped, agent->pod, error);
@@ -48,8 +48,7 @@ gboolean agent_listen_unix(Agent *agent, const char *path, GError **error)
     return ttrpc_server_listen_unix(agent->server, path, error);
 }
 
-gboolean agent_serve_channel(Agent *agent, const char *port_path, guint vsock_port,
-                             GError **error)
+gboolean agent_serve_channel(Agent *agent, const char *port_path, guint vsock_port, GError **error)
 {
     if (port_path == NULL)
         return agent_channel_listen_vsock(agent->server, vsock_port, error);

@@ -11,10 +11,10 @@
 G_BEGIN_DECLS
 
 typedef struct {
-    gboolean init_mode;     /* PID 1 of the pod VM: DestroySandbox powers it off */
-    const char *cgroup_root; /* containers' cgroups go below */
+    gboolean init_mode;       /* PID 1 of the pod VM: DestroySandbox powers it off */
+    const char *cgroup_root;  /* containers' cgroups go below */
     gboolean own_cgroup_root; /* remove cgroup_root at exit */
-    const char *etc_dir;     /* resolv.conf and hostname files */
+    const char *etc_dir;      /* resolv.conf and hostname files */
 } AgentOptions;
 
 typedef struct {
@@ -37,8 +37,7 @@ void agent_free(Agent *agent);
 gboolean agent_listen_unix(Agent *agent, const char *path, GError **error);
 /* Serves the VM's agent channel: a virtio-serial port device, or a vsock port when @port_path is
  * NULL. */
-gboolean agent_serve_channel(Agent *agent, const char *port_path, guint vsock_port,
-                             GError **error);
+gboolean agent_serve_channel(Agent *agent, const char *port_path, guint vsock_port, GError **error);
 
 /* Runs the loop until agent_quit(). */
 void agent_run(Agent *agent);

@@ -180,10 +180,10 @@ AgentTest *agent_test_start(void)
     test->socket_path = g_build_filename(test->tmpdir, "agent.sock", NULL);
     agent_test_build_rootfs(test->rootfs);
     listen = g_strconcat("unix:", test->socket_path, NULL);
-    char *argv[] = {(char *)g_getenv("SC_AGENT"), "--listen", listen, "--state-dir",
-                    test->state_dir, NULL};
-    ck_assert_msg(g_spawn_async(NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, test_child_setup,
-                                NULL, &test->pid, &error),
+    char *argv[] = {
+        (char *)g_getenv("SC_AGENT"), "--listen", listen, "--state-dir", test->state_dir, NULL};
+    ck_assert_msg(g_spawn_async(NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, test_child_setup, NULL,
+                                &test->pid, &error),
                   "spawn agent: %s", error ? error->message : "");
     pid_text = g_strdup_printf("%d", (int)test->pid);
     pid_file = g_build_filename(test->tmpdir, "agent.pid", NULL);
@@ -222,8 +222,7 @@ void agent_test_stop(AgentTest *test)
                   status);
     ck_assert_msg(!g_file_test(test->cgroup_root, G_FILE_TEST_EXISTS),
                   "the agent left its cgroup %s", test->cgroup_root);
-    ck_assert_msg(!g_file_test(test->socket_path, G_FILE_TEST_EXISTS),
-                  "the agent left its socket");
+    ck_assert_msg(!g_file_test(test->socket_path, G_FILE_TEST_EXISTS), "the agent left its socket");
     ck_assert_msg(agent_test_remove_tree(test->tmpdir), "rm -rf %s failed", test->tmpdir);
     g_free(test->tmpdir);
     g_free(test->rootfs);
@@ -431,8 +430,8 @@ guint agent_test_count_entries(GPid pid, const char *dir_name)
     return n;
 }
 
-int agent_test_main(const char *name, const TTest *const *tests, int timeout_s,
-                    void (*setup)(void), void (*teardown)(void))
+int agent_test_main(const char *name, const TTest *const *tests, int timeout_s, void (*setup)(void),
+                    void (*teardown)(void))
 {
     Suite *suite = suite_create(name);
     TCase *tc = tcase_create(name);

@@ -17,7 +17,7 @@ G_BEGIN_DECLS
  * agent it did not start (one in a VM). */
 typedef struct {
     char *tmpdir;
-    char *rootfs;      /* busybox root shared by every container of the test */
+    char *rootfs; /* busybox root shared by every container of the test */
     char *state_dir;
     char *socket_path;
     char *cgroup_root; /* the agent's parent cgroup of the containers */
@@ -32,8 +32,8 @@ void agent_test_require(void);
 
 /* Runs @tests (NULL-terminated) as one Check suite with optional checked fixtures; returns the
  * process exit status. */
-int agent_test_main(const char *name, const TTest *const *tests, int timeout_s,
-                    void (*setup)(void), void (*teardown)(void));
+int agent_test_main(const char *name, const TTest *const *tests, int timeout_s, void (*setup)(void),
+                    void (*teardown)(void));
 
 /* A root with busybox and a symlink for each of its applets, at @rootfs. */
 void agent_test_build_rootfs(const char *rootfs);

@@ -108,9 +108,16 @@ END_TEST
 
 START_TEST(test_ids)
 {
-    static const char *const good[] = {"a", "A-b_c.d", "0123456789012345678901234567890123456789"
-                                                       "012345678901234567890123"};
-    static const char *const bad[] = {"", ".a", "a/b", "..", "a b", "a\n", "ä",
+    static const char *const good[] = {"a", "A-b_c.d",
+                                       "0123456789012345678901234567890123456789"
+                                       "012345678901234567890123"};
+    static const char *const bad[] = {"",
+                                      ".a",
+                                      "a/b",
+                                      "..",
+                                      "a b",
+                                      "a\n",
+                                      "ä",
                                       "0123456789012345678901234567890123456789"
                                       "0123456789012345678901234"};
 
@@ -128,11 +135,7 @@ END_TEST
 int main(void)
 {
     const TTest *const tests[] = {
-        test_exit_status,
-        test_wait_before_and_after_exit,
-        test_free_fails_waits,
-        test_ids,
-        NULL,
+        test_exit_status, test_wait_before_and_after_exit, test_free_fails_waits, test_ids, NULL,
     };
 
     return agent_test_main("agent-process", tests, 30, NULL, NULL);

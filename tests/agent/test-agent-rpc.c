@@ -226,8 +226,7 @@ START_TEST(test_stdin_to_cat)
     ck_assert_str_eq(out, "hello agent\n");
     ck_assert_int_eq(agent_test_wait(t, id, ""), 0);
     /* Closed means closed. */
-    ck_assert_int_eq(agent_test_code(t, "WriteStdin", &write.base),
-                     TTRPC_CODE_FAILED_PRECONDITION);
+    ck_assert_int_eq(agent_test_code(t, "WriteStdin", &write.base), TTRPC_CODE_FAILED_PRECONDITION);
     agent_test_remove(t, id);
 }
 END_TEST
@@ -315,8 +314,7 @@ START_TEST(test_tty_exec_stdin)
     resize.exec_id = "";
     resize.rows = 10;
     resize.cols = 10;
-    ck_assert_int_eq(agent_test_code(t, "ResizeTty", &resize.base),
-                     TTRPC_CODE_FAILED_PRECONDITION);
+    ck_assert_int_eq(agent_test_code(t, "ResizeTty", &resize.base), TTRPC_CODE_FAILED_PRECONDITION);
     test_kill_and_remove(id);
 }
 END_TEST
@@ -340,8 +338,7 @@ START_TEST(test_hostname_and_sandbox)
     req.hostname = "pod-host";
     req.n_dns_servers = 1;
     req.dns_servers = bad_dns;
-    ck_assert_int_eq(agent_test_code(t, "CreateSandbox", &req.base),
-                     TTRPC_CODE_INVALID_ARGUMENT);
+    ck_assert_int_eq(agent_test_code(t, "CreateSandbox", &req.base), TTRPC_CODE_INVALID_ARGUMENT);
     ck_assert(!g_file_test(resolv_path, G_FILE_TEST_EXISTS));
     req.n_dns_servers = 2;
     req.dns_servers = dns;
@@ -415,15 +412,14 @@ START_TEST(test_pause_resume)
 }
 END_TEST
 
-static Io__Containerd__Cgroups__V2__Metrics *test_get_stats(const char *id,
-                                                        Secure__Agent__V1__StatsContainerResponse
-                                                            **out_reply)
+static Io__Containerd__Cgroups__V2__Metrics *
+test_get_stats(const char *id, Secure__Agent__V1__StatsContainerResponse **out_reply)
 {
     Secure__Agent__V1__ContainerRequest req = SECURE__AGENT__V1__CONTAINER_REQUEST__INIT;
 
     req.container_id = (char *)id;
     *out_reply = (void *)agent_test_ok(t, "StatsContainer", &req.base,
-                                      &secure__agent__v1__stats_container_response__descriptor);
+                                       &secure__agent__v1__stats_container_response__descriptor);
     ck_assert((*out_reply)->metrics != NULL);
     return (*out_reply)->metrics;
 }
@@ -460,9 +456,10 @@ START_TEST(test_oom_event)
 {
     const char *id = test_id("oom");
     g_autoptr(json_object) spec = agent_test_spec(ARGS("tail", "/dev/zero"));
-    g_autoptr(json_object) resources = json_tokener_parse(
-        "{\"memory\": {\"limit\": 16777216, \"swap\": 16777216}}");
-    g_autofree char *controllers_path = g_build_filename(t->cgroup_root, "cgroup.controllers", NULL);
+    g_autoptr(json_object) resources =
+        json_tokener_parse("{\"memory\": {\"limit\": 16777216, \"swap\": 16777216}}");
+    g_autofree char *controllers_path =
+        g_build_filename(t->cgroup_root, "cgroup.controllers", NULL);
     g_autofree char *controllers = test_read_file(controllers_path);
     g_autoptr(ProtobufCMessage) msg = NULL;
     Secure__Agent__V1__WaitProcessRequest wait = SECURE__AGENT__V1__WAIT_PROCESS_REQUEST__INIT;
@@ -600,7 +597,11 @@ static void test_assert_nothing_created(void)
 
 START_TEST(test_bad_input)
 {
-    static const char *const bad_ids[] = {"a/b", "../escape", "", ".hidden", "sp ace",
+    static const char *const bad_ids[] = {"a/b",
+                                          "../escape",
+                                          "",
+                                          ".hidden",
+                                          "sp ace",
                                           "0123456789012345678901234567890123456789"
                                           "0123456789012345678901234"};
     const char *id = test_id("bad");
@@ -650,8 +651,7 @@ START_TEST(test_bad_input)
 
     json = json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN);
     agent_test_create(t, id, spec, TRUE);
-    ck_assert_int_eq(test_create_raw(id, json, strlen(json), t->rootfs),
-                     TTRPC_CODE_ALREADY_EXISTS);
+    ck_assert_int_eq(test_create_raw(id, json, strlen(json), t->rootfs), TTRPC_CODE_ALREADY_EXISTS);
     ck_assert_int_eq(test_signal(id, "no-such-exec", SIGKILL), TTRPC_CODE_NOT_FOUND);
     ck_assert_int_eq(test_signal(id, "", 65), TTRPC_CODE_INVALID_ARGUMENT);
     ck_assert_int_eq(test_update(id, "{\"memory\": "), TTRPC_CODE_INVALID_ARGUMENT);
