@@ -108,8 +108,30 @@ START_TEST(test_uid_gid)
   g_autoptr(json_object) spec = ct_spec_new(SH("true"));
   ct_spec_set(spec, "process.user",
               ct_json("{\"uid\": 1000, \"gid\": 1001, \"additionalGids\": [20, 30]}"));
-  g_autofree char *out = run_sh(spec, "id -u; id -g; id -G", &status);
-  ck_assert_str_eq(out, "1000\n1001\n1001 20 30\n");
+  ct_spec_set(spec, "process.user.umask", json_object_new_int(027));
+  ct_spec_set(spec, "process.oomScoreAdj", json_object_new_int(123));
+  g_autofree char *out = run_sh(spec, "id -u; id -g; id -G; umask; cat /proc/self/oom_score_adj",
+                                &status);
+  ck_assert_str_eq(out, "1000\n1001\n1001 20 30\n0027\n123\n");
+}
+END_TEST
+
+START_TEST(test_join_namespace_by_path)
+{
+  int status;
+  g_autoptr(json_object) spec = ct_spec_new(SH("true"));
+  ct_spec_set(spec, "linux.namespaces",
+              ct_json("[{\"type\": \"pid\"}, {\"type\": \"mount\"}, {\"type\": \"uts\"},"
+                      " {\"type\": \"network\", \"path\": \"/proc/self/ns/net\"}]"));
+  g_autofree char *out = run_sh(spec, "readlink /proc/self/ns/net; readlink /proc/self/ns/uts", &status);
+  char ours_net[64] = "", ours_uts[64] = "";
+  ck_assert_int_gt(readlink("/proc/self/ns/net", ours_net, sizeof ours_net - 1), 0);
+  ck_assert_int_gt(readlink("/proc/self/ns/uts", ours_uts, sizeof ours_uts - 1), 0);
+  g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+  ck_assert_uint_ge(g_strv_length(lines), 2);
+  /* The network namespace is ours, joined by path; the UTS one is new. */
+  ck_assert_str_eq(lines[0], ours_net);
+  ck_assert_str_ne(lines[1], ours_uts);
 }
 END_TEST
 
@@ -367,10 +389,11 @@ START_TEST(test_device_rules)
   /* An update replaces the filter of a running container. */
   int fd;
   g_autoptr(GError) error = NULL;
-  Container *c = start_sh(NULL, "mknod /dev/kmsg2 c 1 11; exec sleep 1000", &fd);
+  Container *c = start_sh(NULL, "exec sleep 1000", &fd);
   static const char allow[] = "{\"devices\": [{\"allow\": false, \"access\": \"rwm\"},"
                               " {\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": 11}]}";
-  g_autofree char *before = exec_output(c, "echo sc-container-test > /dev/kmsg2 && echo wrote");
+  g_autofree char *before =
+    exec_output(c, "mknod /dev/kmsg2 c 1 11; echo sc-container-test > /dev/kmsg2 && echo wrote");
   ck_assert_ptr_nonnull(strstr(before, g_strerror(EPERM)));
   ck_assert_msg(container_update(c, allow, strlen(allow), &error), "%s", error ? error->message : "");
   g_autofree char *after = exec_output(c, "echo sc-container-test > /dev/kmsg2 && echo wrote");
@@ -638,6 +661,7 @@ static Suite *container_suite(void)
   tcase_add_test(tc, test_domainname_and_sysctl);
   tcase_add_test(tc, test_env_and_cwd);
   tcase_add_test(tc, test_uid_gid);
+  tcase_add_test(tc, test_join_namespace_by_path);
   tcase_add_test(tc, test_readonly_rootfs);
   tcase_add_test(tc, test_bind_mounts);
   tcase_add_test(tc, test_capabilities);
