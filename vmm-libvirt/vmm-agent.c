@@ -34,7 +34,6 @@ struct _VmmAgentWait {
     /* The result, delivered from an idle source. */
     VmmAgentInfo info;
     GError *error;
-    guint dispatch_id;
 };
 
 static void close_fd(int *fd)
@@ -66,7 +65,6 @@ static gboolean dispatch(gpointer data)
     VmmAgentWait *wait = data;
     VmmDomain *domain = wait->domain;
 
-    wait->dispatch_id = 0;
     if (!domain->freed)
         wait->func(domain, g_steal_pointer(&wait->client), wait->error ? NULL : &wait->info,
                    wait->error, wait->user_data);
@@ -94,7 +92,7 @@ static void finish(VmmAgentWait *wait, TtrpcClient *client, GError *error, gbool
     if (error == NULL)
         domain->timings.agent_ready = g_get_monotonic_time();
     if (notify) {
-        wait->dispatch_id = g_idle_add(dispatch, wait);
+        g_idle_add(dispatch, wait);
         return;
     }
     g_clear_pointer(&wait->client, ttrpc_client_free);

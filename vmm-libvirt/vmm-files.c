@@ -45,8 +45,7 @@ gboolean vmm_shared_unmount(const char *dir, GError **error)
 {
     /* One layer only: a mount the caller made there before start stays. */
     if (is_mount_point(dir) && umount2(dir, MNT_DETACH) < 0) {
-        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "unmount '%s': %s", dir,
-                    g_strerror(errno));
+        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "unmount '%s': %s", dir, g_strerror(errno));
         return FALSE;
     }
     return TRUE;
