@@ -121,7 +121,8 @@ gboolean container_devices_attach(int cgroup_fd, const char *cgroup_path, const 
     /* Load again with the verifier's log, to say why. */
     g_autofree char *log = g_malloc0(VERIFIER_LOG_SIZE);
     int err = errno;
-    container_autofd int again = load_program(prog, log, VERIFIER_LOG_SIZE);
+    int again = load_program(prog, log, VERIFIER_LOG_SIZE);
+    container_fd_close(&again);
     g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED,
                 "load the device filter for '%s': %s %s", cgroup_path, g_strerror(err), log);
     return FALSE;
