@@ -440,6 +440,30 @@ START_TEST(test_exec)
 }
 END_TEST
 
+START_TEST(test_stdin)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(json_object) spec = ct_spec_new((const char *const[]){"cat", NULL});
+  g_autoptr(OciSpec) parsed = ct_spec_parse(spec);
+  int in[2], out[2];
+  ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
+  ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+  ContainerStdio stdio = {.stdin_fd = in[0], .stdout_fd = out[1], .stderr_fd = out[1]};
+  Container *c = container_create("stdin", parsed, env->rootfs, env->cgroup_root, &stdio, NULL,
+                                  &error);
+  close(in[0]);
+  close(out[1]);
+  ck_assert_msg(c != NULL, "create: %s", error ? error->message : "");
+  ck_assert(container_start(c, &error));
+  ck_assert_int_eq(write(in[1], "ping\n", 5), 5);
+  close(in[1]);
+  g_autofree char *echoed = ct_read_all(out[0]);
+  ck_assert_str_eq(echoed, "ping\n");
+  ck_assert_int_eq(ct_reap(container_get_pid(c)), 0);
+  ck_assert(container_destroy(c, &error));
+}
+END_TEST
+
 START_TEST(test_terminal)
 {
   g_autoptr(GError) error = NULL;
@@ -670,6 +694,7 @@ static Suite *container_suite(void)
   tcase_add_test(tc, test_clean_process_state);
   tcase_add_test(tc, test_device_rules);
   tcase_add_test(tc, test_exec);
+  tcase_add_test(tc, test_stdin);
   tcase_add_test(tc, test_terminal);
   tcase_add_test(tc, test_start_failure);
   tcase_add_test(tc, test_bad_create_leaves_nothing);
