@@ -595,6 +595,45 @@ static void test_assert_nothing_created(void)
     }
 }
 
+/* A mount destination through an absolute symlink of the image must stay inside the root: the
+ * host directory the link names gets nothing, whatever the builder decides. */
+static void test_symlink_escape(const char *id)
+{
+    g_autofree char *outside = g_build_filename(t->tmpdir, "outside", NULL);
+    g_autofree char *link = g_build_filename(t->rootfs, "escape", NULL);
+    g_autofree char *mounts_before = test_read_file("/proc/self/mountinfo");
+    g_autofree char *mounts_after = NULL;
+    g_autoptr(json_object) spec = agent_test_spec(ARGS("true"));
+    g_autoptr(GDir) dir = NULL;
+    json_object *mounts = NULL;
+    const char *json;
+    TtrpcCode code;
+
+    ck_assert_int_eq(g_mkdir_with_parents(outside, 0700), 0);
+    ck_assert_int_eq(symlink(outside, link), 0);
+    ck_assert(json_object_object_get_ex(spec, "mounts", &mounts));
+    json_object_array_add(mounts,
+                          json_tokener_parse("{\"destination\": \"/escape/sub\","
+                                             " \"type\": \"tmpfs\", \"source\": \"tmpfs\"}"));
+    json = json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN);
+    code = test_create_raw(id, json, strlen(json), t->rootfs);
+    if (code == TTRPC_CODE_OK) {
+        agent_test_start_container(t, id);
+        ck_assert_int_eq(agent_test_wait(t, id, ""), 0);
+        agent_test_remove(t, id);
+    } else {
+        /* The builder finds this inside its setup child, which reports failures as Internal. */
+        ck_assert_msg(code == TTRPC_CODE_INVALID_ARGUMENT || code == TTRPC_CODE_INTERNAL,
+                      "code %s", ttrpc_code_name(code));
+    }
+    dir = g_dir_open(outside, 0, NULL);
+    ck_assert(dir != NULL);
+    ck_assert_ptr_null(g_dir_read_name(dir));
+    mounts_after = test_read_file("/proc/self/mountinfo");
+    ck_assert_str_eq(mounts_before, mounts_after);
+    ck_assert_int_eq(unlink(link), 0);
+}
+
 START_TEST(test_bad_input)
 {
     static const char *const bad_ids[] = {"a/b",
@@ -633,6 +672,7 @@ START_TEST(test_bad_input)
     json = json_object_to_json_string_ext(escape, JSON_C_TO_STRING_PLAIN);
     ck_assert_int_eq(test_create_raw(id, json, strlen(json), t->rootfs),
                      TTRPC_CODE_INVALID_ARGUMENT);
+    test_symlink_escape(id);
     /* A payload that is not the method's message at all (a uint field where a string is). */
     wrong_type.exit_status = 5;
     ck_assert_int_eq(agent_test_code(t, "CreateContainer", &wrong_type.base),
