@@ -1,6 +1,7 @@
 /* container-cgroup.c: one container's cgroup v2 directory: limits, freezer, kill, statistics. */
 #include "container-cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -79,6 +80,7 @@ static gboolean enable_controllers(const char *root, int root_fd, const OciResou
     {"cpu", res->cpu_shares >= 0 || res->cpu_quota >= 0 || res->cpu_period >= 0},
     {"cpuset", res->cpuset_cpus != NULL || res->cpuset_mems != NULL},
     {"pids", res->pids_limit >= 0},
+    {"hugetlb", res->n_hugepage_limits > 0},
     {"io", FALSE},
   };
   g_autofree char *available = read_file(root_fd, "cgroup.controllers");
@@ -173,6 +175,12 @@ gboolean container_cgroup_apply(ContainerCgroup *cg, const OciResources *res, GE
   if (!apply_memory(cg, res, error) || !apply_cpu(cg, res, error) ||
       !write_limit(cg, "pids.max", res->pids_limit, error))
     return FALSE;
+  for (gsize i = 0; i < res->n_hugepage_limits; i++) {
+    g_autofree char *file = g_strdup_printf("hugetlb.%s.max", res->hugepage_limits[i].page_size);
+    g_autofree char *value = g_strdup_printf("%" G_GUINT64_FORMAT, res->hugepage_limits[i].limit);
+    if (!write_file(cg->dir_fd, cg->path, file, value, error))
+      return FALSE;
+  }
   for (gsize i = 0; i < res->n_unified; i++)
     if (!write_file(cg->dir_fd, cg->path, res->unified_keys[i], res->unified_values[i], error))
       return FALSE;
@@ -472,6 +480,34 @@ static Io__Containerd__Cgroups__V2__IOStat *io_stats(int dirfd)
   return io;
 }
 
+/* One entry per page size the hugetlb controller shows (files hugetlb.<size>.current). */
+static void hugetlb_stats(int dirfd, Io__Containerd__Cgroups__V2__Metrics *m)
+{
+  int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+  if (dir == NULL) {
+    container_fd_close(&fd);
+    return;
+  }
+  GPtrArray *entries = g_ptr_array_new();
+  for (struct dirent *d; (d = readdir(dir));) {
+    if (!g_str_has_prefix(d->d_name, "hugetlb.") || !g_str_has_suffix(d->d_name, ".current") ||
+        strchr(d->d_name + 8, '.') != d->d_name + strlen(d->d_name) - 8)
+      continue;
+    g_autofree char *size = g_strndup(d->d_name + 8, strlen(d->d_name) - 16);
+    g_autofree char *max_file = g_strdup_printf("hugetlb.%s.max", size);
+    Io__Containerd__Cgroups__V2__HugeTlbStat *h = g_new0(Io__Containerd__Cgroups__V2__HugeTlbStat, 1);
+    io__containerd__cgroups__v2__huge_tlb_stat__init(h);
+    h->current = number_file(dirfd, d->d_name);
+    h->max = number_file(dirfd, max_file);
+    h->pagesize = g_steal_pointer(&size);
+    g_ptr_array_add(entries, h);
+  }
+  closedir(dir);
+  m->n_hugetlb = entries->len;
+  m->hugetlb = (Io__Containerd__Cgroups__V2__HugeTlbStat **)g_ptr_array_free(entries, FALSE);
+}
+
 Io__Containerd__Cgroups__V2__Metrics *container_cgroup_stats(ContainerCgroup *cg, GError **error)
 {
   if (faccessat(cg->dir_fd, "cgroup.procs", F_OK, 0) < 0) {
@@ -486,5 +522,6 @@ Io__Containerd__Cgroups__V2__Metrics *container_cgroup_stats(ContainerCgroup *cg
   m->memory = memory_stats(cg->dir_fd);
   m->memory_events = memory_events(cg->dir_fd);
   m->io = io_stats(cg->dir_fd);
+  hugetlb_stats(cg->dir_fd, m);
   return m;
 }

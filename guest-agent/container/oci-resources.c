@@ -25,6 +25,9 @@ void oci_resources_clear(OciResources *res)
   g_strfreev(res->unified_keys);
   g_strfreev(res->unified_values);
   g_free(res->device_rules);
+  for (gsize i = 0; i < res->n_hugepage_limits; i++)
+    g_free(res->hugepage_limits[i].page_size);
+  g_free(res->hugepage_limits);
   oci_resources_init(res);
 }
 
@@ -196,6 +199,35 @@ static gboolean parse_device_rule(json_object *rule, const char *where, gpointer
   return TRUE;
 }
 
+static gboolean parse_hugepage_limit(json_object *item, const char *where, gpointer elem,
+                                     gpointer user_data, GError **error)
+{
+  static const char *const known[] = {"pageSize", "limit", NULL};
+  OciHugepageLimit *h = elem;
+  json_object *limit;
+  (void)user_data;
+  if (!oci_json_check_keys(item, where, known, error) ||
+      !oci_json_get_string(item, "pageSize", where, &h->page_size, error) ||
+      !oci_json_get(item, "limit", json_type_int, where, &limit, error))
+    return FALSE;
+  /* The size becomes part of a cgroup file name: digits and a unit, nothing else. */
+  if (h->page_size == NULL || !g_regex_match_simple("^[0-9]{1,6}[KMG]B$", h->page_size, 0, 0) ||
+      limit == NULL) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                "'%s' needs a 'pageSize' like \"2MB\" and a 'limit'", where);
+    return FALSE;
+  }
+  g_autofree char *limit_where = g_strdup_printf("%s.limit", where);
+  return oci_json_uint64(limit, limit_where, &h->limit, error);
+}
+
+static gboolean parse_hugepage_limits(json_object *obj, OciResources *res, GError **error)
+{
+  return oci_json_parse_objects(obj, "hugepageLimits", "linux.resources", 16,
+                                sizeof(OciHugepageLimit), parse_hugepage_limit, NULL,
+                                (gpointer *)&res->hugepage_limits, &res->n_hugepage_limits, error);
+}
+
 static gboolean parse_device_rules(json_object *obj, OciResources *res, GError **error)
 {
   g_clear_pointer(&res->device_rules, g_free);
@@ -206,9 +238,10 @@ static gboolean parse_device_rules(json_object *obj, OciResources *res, GError *
 
 gboolean oci_resources_from_json(json_object *obj, OciResources *res, GError **error)
 {
-  static const char *const known[] = {"memory", "cpu", "pids", "unified", "devices", NULL};
+  static const char *const known[] = {"memory", "cpu", "pids", "unified", "devices",
+                                      "hugepageLimits", NULL};
   return oci_json_check_keys(obj, "linux.resources", known, error) &&
          parse_memory(obj, res, error) && parse_cpu(obj, res, error) &&
          parse_pids(obj, res, error) && parse_unified(obj, res, error) &&
-         parse_device_rules(obj, res, error);
+         parse_hugepage_limits(obj, res, error) && parse_device_rules(obj, res, error);
 }

@@ -65,6 +65,11 @@ typedef struct {
   guint32 access;             /* BPF_DEVCG_ACC_* bits */
 } OciDeviceRule;
 
+typedef struct {
+  char *page_size;            /* as cgroup v2 names it: "2MB", "1GB" */
+  guint64 limit;              /* bytes */
+} OciHugepageLimit;
+
 /* Limits are -1 when unset; "max" is G_MAXINT64. */
 typedef struct {
   gint64 memory_limit;
@@ -79,6 +84,8 @@ typedef struct {
   char **unified_keys;        /* linux.resources.unified: cgroup v2 file names */
   char **unified_values;
   gsize n_unified;
+  OciHugepageLimit *hugepage_limits;
+  gsize n_hugepage_limits;
   OciDeviceRule *device_rules; /* NULL: no device rules given */
   gsize n_device_rules;
 } OciResources;

@@ -153,7 +153,7 @@ CtEnv *ct_env_new(void)
                 g_strerror(errno));
   /* Make the controllers the host has available to our temporary root. */
   g_autofree char *parent_control = g_build_filename(parent, "cgroup.subtree_control", NULL);
-  for (const char *const *c = (const char *const[]){"+memory", "+pids", "+cpu", NULL}; *c; c++)
+  for (const char *const *c = (const char *const[]){"+memory", "+pids", "+cpu", "+hugetlb", NULL}; *c; c++)
     write_best_effort(parent_control, *c);
 
   env->fd_count = count_fds();

@@ -645,6 +645,33 @@ START_TEST(test_pause_resume_stats)
 }
 END_TEST
 
+START_TEST(test_hugepage_limits)
+{
+  int fd;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(json_object) spec = ct_spec_new(SH("true"));
+  /* What kubelet sends for every page size the node has. */
+  ct_spec_set(spec, "linux.resources.hugepageLimits",
+              ct_json("[{\"pageSize\": \"2MB\", \"limit\": 0}, {\"pageSize\": \"1GB\", \"limit\": 0}]"));
+  Container *c = ct_create(env, spec, &fd, &error);
+  ck_assert_msg(c != NULL, "create: %s", error ? error->message : "");
+  g_autofree char *max = ct_cgroup_read(env, c, "hugetlb.2MB.max");
+  ck_assert_str_eq(max, "0");
+  Io__Containerd__Cgroups__V2__Metrics *m = container_stats(c, &error);
+  ck_assert_ptr_nonnull(m);
+  gboolean seen = FALSE;
+  for (gsize i = 0; i < m->n_hugetlb; i++)
+    if (strcmp(m->hugetlb[i]->pagesize, "2MB") == 0)
+      seen = m->hugetlb[i]->max == 0 && m->hugetlb[i]->current == 0;
+  ck_assert_msg(seen, "no 2MB hugetlb statistics with max 0");
+  io__containerd__cgroups__v2__metrics__free_unpacked(m, NULL);
+  pid_t pid = container_get_pid(c);
+  ck_assert(container_destroy(c, &error));
+  ct_reap(pid);
+  g_free(ct_read_all(fd));
+}
+END_TEST
+
 START_TEST(test_signal_all_and_destroy_running)
 {
   int fd;
@@ -701,6 +728,7 @@ static Suite *container_suite(void)
   tcase_add_test(tc, test_symlink_escapes);
   tcase_add_test(tc, test_pause_resume_stats);
   tcase_add_test(tc, test_signal_all_and_destroy_running);
+  tcase_add_test(tc, test_hugepage_limits);
   suite_add_tcase(s, tc);
   return s;
 }

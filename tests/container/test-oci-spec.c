@@ -174,6 +174,8 @@ START_TEST(test_bad_types)
                               CONTAINER_ERROR_INVALID, "hostname");
   assert_replacement_rejected("\"access\": \"rwm\"", "\"access\": \"rwx\"", CONTAINER_ERROR_INVALID,
                               "rwx");
+  assert_replacement_rejected("\"cpu\": {", "\"hugepageLimits\": [{\"pageSize\": \"2MB/../x\", \"limit\": 0}], \"cpu\": {",
+                              CONTAINER_ERROR_INVALID, "hugepageLimits[0]");
   assert_replacement_rejected("\"allow\": false,", "\"allow\": false, \"type\": \"x\",",
                               CONTAINER_ERROR_INVALID, "linux.resources.devices[0].type");
   assert_replacement_rejected("{\"type\": \"uts\"}", "{\"type\": \"pid\"}", CONTAINER_ERROR_INVALID,
