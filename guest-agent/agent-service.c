@@ -89,6 +89,18 @@ static gboolean service_check_size(TtrpcCall *call, const char *what, gsize len,
     return FALSE;
 }
 
+/* The process a request names, or NULL with @call failed. */
+static AgentProcess *service_process(TtrpcCall *call, Agent *agent, const char *container_id,
+                                     const char *exec_id)
+{
+    g_autoptr(GError) error = NULL;
+    AgentProcess *process = agent_pod_find_process(agent->pod, container_id, exec_id, &error);
+
+    if (process == NULL)
+        service_fail(call, error);
+    return process;
+}
+
 static void service_health(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
 {
     g_autoptr(ProtobufCMessage) msg =
@@ -278,16 +290,13 @@ static void service_wait_process(TtrpcCall *call, const guint8 *payload, gsize l
     g_autoptr(ProtobufCMessage) msg =
         service_unpack(call, &secure__agent__v1__wait_process_request__descriptor, payload, len);
     Secure__Agent__V1__WaitProcessRequest *req = (void *)msg;
-    g_autoptr(GError) error = NULL;
     AgentProcess *process;
 
     if (req == NULL)
         return;
-    process = agent_pod_find_process(agent->pod, req->container_id, req->exec_id, &error);
-    if (process == NULL) {
-        service_fail(call, error);
+    process = service_process(call, agent, req->container_id, req->exec_id);
+    if (process == NULL)
         return;
-    }
     agent_process_wait(process, service_on_exit, call);
 }
 
@@ -341,16 +350,13 @@ static void service_read_stream(TtrpcCall *call, const guint8 *payload, gsize le
     g_autoptr(ProtobufCMessage) msg =
         service_unpack(call, &secure__agent__v1__read_stream_request__descriptor, payload, len);
     Secure__Agent__V1__ReadStreamRequest *req = (void *)msg;
-    g_autoptr(GError) error = NULL;
     AgentProcess *process;
 
     if (req == NULL || !service_check_size(call, "max_bytes", req->max_bytes, READ_MAX))
         return;
-    process = agent_pod_find_process(agent->pod, req->container_id, req->exec_id, &error);
-    if (process == NULL) {
-        service_fail(call, error);
+    process = service_process(call, agent, req->container_id, req->exec_id);
+    if (process == NULL)
         return;
-    }
     agent_output_read(err ? agent_process_get_stderr(process) : agent_process_get_stdout(process),
                       req->max_bytes == 0 ? READ_DEFAULT : req->max_bytes, service_on_read, call);
 }
@@ -384,16 +390,13 @@ static void service_write_stdin(TtrpcCall *call, const guint8 *payload, gsize le
     g_autoptr(ProtobufCMessage) msg =
         service_unpack(call, &secure__agent__v1__write_stdin_request__descriptor, payload, len);
     Secure__Agent__V1__WriteStdinRequest *req = (void *)msg;
-    g_autoptr(GError) error = NULL;
     AgentProcess *process;
 
     if (req == NULL || !service_check_size(call, "data", req->data.len, STDIN_MAX))
         return;
-    process = agent_pod_find_process(agent->pod, req->container_id, req->exec_id, &error);
-    if (process == NULL) {
-        service_fail(call, error);
+    process = service_process(call, agent, req->container_id, req->exec_id);
+    if (process == NULL)
         return;
-    }
     agent_input_write(agent_process_get_stdin(process), req->data.data, req->data.len,
                       service_on_written, call);
 }
@@ -404,15 +407,15 @@ static void service_close_stdin(TtrpcCall *call, const guint8 *payload, gsize le
     g_autoptr(ProtobufCMessage) msg =
         service_unpack(call, &secure__agent__v1__close_stdin_request__descriptor, payload, len);
     Secure__Agent__V1__CloseStdinRequest *req = (void *)msg;
-    g_autoptr(GError) error = NULL;
     AgentProcess *process;
 
     if (req == NULL)
         return;
-    process = agent_pod_find_process(agent->pod, req->container_id, req->exec_id, &error);
-    if (process != NULL)
-        agent_input_close(agent_process_get_stdin(process));
-    service_finish(call, process != NULL, &error);
+    process = service_process(call, agent, req->container_id, req->exec_id);
+    if (process == NULL)
+        return;
+    agent_input_close(agent_process_get_stdin(process));
+    ttrpc_call_return(call, NULL);
 }
 
 static void service_resize_tty(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
@@ -427,10 +430,9 @@ static void service_resize_tty(TtrpcCall *call, const guint8 *payload, gsize len
     if (req == NULL || !service_check_size(call, "rows", req->rows, G_MAXUINT16) ||
         !service_check_size(call, "cols", req->cols, G_MAXUINT16))
         return;
-    process = agent_pod_find_process(agent->pod, req->container_id, req->exec_id, &error);
-    service_finish(call,
-                   process != NULL && agent_process_resize(process, req->rows, req->cols, &error),
-                   &error);
+    process = service_process(call, agent, req->container_id, req->exec_id);
+    if (process != NULL)
+        service_finish(call, agent_process_resize(process, req->rows, req->cols, &error), &error);
 }
 
 /* The builder handle of the container a ContainerRequest names, or NULL with @call failed. */
