@@ -58,6 +58,10 @@ done
 seen=""
 while read -r path; do
     [ -f "$tmp/root$path" ] || fail "listed module '$path' not in the image"
+    [ "$(head -c 4 "$tmp/root$path" | od -An -tx1 | tr -d ' \n')" = "7f454c46" ] ||
+        fail "'$path' is not ELF"
+    tail -c 28 "$tmp/root$path" | grep -q 'Module signature appended' &&
+        fail "'$path' still carries its signature"
     rel=${path#/lib/modules/$release/}
     for dep in $(awk -v m="$rel:" '$1 == m { for (i = 2; i <= NF; i++) print $i }' \
         "/lib/modules/$release/modules.dep"); do
