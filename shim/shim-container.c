@@ -422,9 +422,10 @@ void shim_container_exec(ShimPod *pod, ShimContainer *c,
                                 req->exec_id);
         return;
     }
-    if (shim_process_get_status(c->init) != SHIM_PROCESS_RUNNING) {
+    if (shim_process_get_status(c->init) != SHIM_PROCESS_RUNNING || c->paused) {
+        /* A frozen container cannot take a new process (it would hang, not fail). */
         ttrpc_call_return_error(call, TTRPC_CODE_FAILED_PRECONDITION,
-                                "container '%s' is not running", c->id);
+                                "container '%s' is %s", c->id, c->paused ? "paused" : "not running");
         return;
     }
     if (!req->spec || req->spec->value.len == 0 || req->spec->value.len > (1 << 20)) {

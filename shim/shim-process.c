@@ -8,6 +8,8 @@
 #include "shim-error.h"
 
 #define DRAIN_GRACE_MS 2000
+/* The exit status of a process that never started: no real exit exists to report. */
+#define START_FAILED_STATUS 255
 
 struct _ShimProcess {
     gint refs;
@@ -218,6 +220,9 @@ static void start_done(const ProtobufCMessage *msg, const GError *error, gpointe
         else
             ttrpc_call_return_error(pc->call, TTRPC_CODE_FAILED_PRECONDITION,
                                     "process '%s' stopped while starting", p->exec_id);
+        /* As with runc, a process that failed to start is stopped: containerd can only delete
+         * a task whose process stopped. */
+        shim_process_force_exit(p, START_FAILED_STATUS);
         pending_free(pc);
         return;
     }

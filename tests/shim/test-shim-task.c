@@ -326,6 +326,23 @@ START_TEST(test_running_container)
     pause.id = "c2";
     shim_test_call_ok(t, "Pause", &pause.base, NULL);
     ck_assert_int_eq(status_of("c2", NULL), CONTAINERD__V1__TYPES__STATUS__PAUSED);
+    /* An exec into a frozen container fails instead of hanging (as with runc). */
+    json_object *frozen = shim_test_spec(ARGS("true"), FALSE), *frozen_process;
+    ck_assert(json_object_object_get_ex(frozen, "process", &frozen_process));
+    const char *frozen_json = json_object_to_json_string(frozen_process);
+    Google__Protobuf__Any frozen_any = GOOGLE__PROTOBUF__ANY__INIT;
+    frozen_any.type_url = "types.containerd.io/opencontainers/runtime-spec/1/Process";
+    frozen_any.value.data = (guint8 *)frozen_json;
+    frozen_any.value.len = strlen(frozen_json);
+    Containerd__Task__V2__ExecProcessRequest frozen_req =
+        CONTAINERD__TASK__V2__EXEC_PROCESS_REQUEST__INIT;
+    frozen_req.id = "c2";
+    frozen_req.exec_id = "while-paused";
+    frozen_req.spec = &frozen_any;
+    g_autofree char *paused_msg =
+        shim_test_call_fail(t, "Exec", &frozen_req.base, TTRPC_CODE_FAILED_PRECONDITION);
+    ck_assert_msg(strstr(paused_msg, "paused"), "%s", paused_msg);
+    json_object_put(frozen);
     shim_test_call_ok(t, "Resume", &pause.base, NULL);
     ck_assert_int_eq(status_of("c2", NULL), CONTAINERD__V1__TYPES__STATUS__RUNNING);
 
@@ -477,6 +494,31 @@ START_TEST(test_sandbox_death)
     delete_task("c4", NULL);
     shutdown_daemon();
     ck_assert_int_eq(shim_test_run_delete(t, "c4", bundle, NULL, NULL), 0);
+    shim_test_assert_clean(t);
+}
+END_TEST
+
+/* A command that cannot start: Start fails with the agent's reason and the task is stopped, so
+ * containerd can delete it. */
+START_TEST(test_start_failure)
+{
+    g_autofree char *bundle = shim_test_bundle(t, "nocmd", ARGS("/no/such/command"), NULL, FALSE);
+    ShimTestWait w;
+    shim_test_start(t, "nocmd", bundle);
+    shim_test_create(t, "nocmd", bundle, NULL, FALSE);
+    connect_task("nocmd");
+    shim_test_wait_async(t, "nocmd", NULL, &w);
+    Containerd__Task__V2__StartRequest req = CONTAINERD__TASK__V2__START_REQUEST__INIT;
+    req.id = "nocmd";
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) reply = shim_test_call(t, "Start", &req.base, &error);
+    ck_assert_msg(!reply, "Start of a missing command succeeded");
+    ck_assert_msg(strstr(error->message, "/no/such/command"), "%s", error->message);
+    ck_assert(shim_test_iterate_until(&w.done, 5000));
+    ck_assert_int_eq(status_of("nocmd", NULL), CONTAINERD__V1__TYPES__STATUS__STOPPED);
+    delete_task("nocmd", NULL);
+    shutdown_daemon();
+    ck_assert_int_eq(shim_test_run_delete(t, "nocmd", bundle, NULL, NULL), 0);
     shim_test_assert_clean(t);
 }
 END_TEST
@@ -655,6 +697,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_delete_after_crash);
     tcase_add_test(tc, test_sandbox_death);
     tcase_add_test(tc, test_bad_input);
+    tcase_add_test(tc, test_start_failure);
     if (strcmp(kind, "none") == 0 && g_getenv("SC_FAKE_AGENT")) {
         tcase_add_test(tc, test_agent_garbage);
         tcase_add_test(tc, test_agent_oversized_read);
