@@ -140,11 +140,12 @@ private_containerd_unmount_below() {
     done
 }
 
-# private_containerd_stop DIR: removes tasks and containers, stops containerd and any shim it
-# left, unmounts everything under DIR and removes DIR. Safe to call more than once, from a trap,
+# private_containerd_stop DIR [LOG-COPY]: removes tasks and containers, stops containerd and any
+# shim it left, unmounts everything under DIR and removes DIR; containerd's log (which also holds
+# the shims' logs) is first copied to LOG-COPY if given. Safe to call more than once, from a trap,
 # and for a containerd that never started.
 private_containerd_stop() {
-    local dir=$1 address pid
+    local dir=$1 log_copy=${2:-} address pid
     [ -n "$dir" ] && [ -d "$dir" ] || return 0
     dir=$(cd "$dir" && pwd) || return 1
     address="$dir/containerd.sock"
@@ -161,6 +162,7 @@ private_containerd_stop() {
         private_containerd_kill_wait "$pid" KILL 5
     done
     private_containerd_unmount_below "$dir"
+    [ -z "$log_copy" ] || cp "$dir/containerd.log" "$log_copy" 2>/dev/null
     rm -rf "$dir"
     if [ "${CONTAINERD_ADDRESS:-}" = "$address" ]; then
         unset CONTAINERD_ADDRESS CONTAINERD_TTRPC_ADDRESS CONTAINERD_PID

@@ -193,13 +193,45 @@ testenv_prepare_runtime() {
     command -v qemu-system-x86_64 >/dev/null || testenv_skip "qemu-system-x86_64 missing"
 }
 
+# A sanitizer build of the shim reports into files here (containerd passes its environment to
+# the shims, and a shim's stderr is not the test's); any report fails the test.
+testenv_sanitizer_reports_to() {
+    local opt
+    for opt in ASAN_OPTIONS UBSAN_OPTIONS; do
+        export "$opt=${!opt:+${!opt}:}log_path=$1/${opt%%_*}"
+    done
+}
+
+testenv_check_sanitizer_reports() {
+    local report found=1
+    for report in "$TESTENV_SAN_DIR"/*; do
+        [ -f "$report" ] || continue
+        echo "FAIL: sanitizer report $(basename "$report"):" >&2
+        head -n 40 "$report" >&2
+        found=0
+    done
+    rm -rf "$TESTENV_SAN_DIR"
+    [ "$found" = 1 ]
+}
+
+# On failure, the end of containerd's log: it carries the shims' logs too.
+testenv_show_log() {
+    echo "--- containerd log (without plugin loading), last lines:" >&2
+    grep -v 'msg="loading plugin' "$1" | tail -n 60 >&2
+}
+
 testenv_teardown() {
-    local rc=$?
+    local rc=$? log
     trap - EXIT
-    private_containerd_stop "${TESTENV_DIR:-}"
+    log=$(mktemp /tmp/sc-e2e-log.XXXXXX)
+    private_containerd_stop "${TESTENV_DIR:-}" "$log"
     testenv_check_leftovers || rc=1
+    testenv_check_sanitizer_reports || rc=1
+    [ "$rc" -eq 0 ] || testenv_show_log "$log"
+    rm -f "$log"
     exit "$rc"
 }
+
 
 # Sets everything up for one test; the EXIT trap tears it down and checks for leftovers.
 testenv_setup() {
@@ -211,7 +243,9 @@ testenv_setup() {
     testenv_prepare_runtime
     TESTENV_BASELINE=$(testenv_snapshot)
     TESTENV_DIR=$(mktemp -d /tmp/sc-e2e.XXXXXX) || exit 1
+    TESTENV_SAN_DIR=$(mktemp -d /tmp/sc-e2e-sanitizer.XXXXXX) || exit 1
     trap testenv_teardown EXIT
+    testenv_sanitizer_reports_to "$TESTENV_SAN_DIR"
     if [ "$SC_RUNTIME" = io.containerd.secure.v2 ]; then
         # The opt plugin puts DIR/opt/bin first on containerd's PATH: that is where it finds us.
         mkdir -p "$TESTENV_DIR/opt/bin"
