@@ -178,6 +178,9 @@ gboolean container_cgroup_apply(ContainerCgroup *cg, const OciResources *res, GE
   for (gsize i = 0; i < res->n_hugepage_limits; i++) {
     g_autofree char *file = g_strdup_printf("hugetlb.%s.max", res->hugepage_limits[i].page_size);
     g_autofree char *value = g_strdup_printf("%" G_GUINT64_FORMAT, res->hugepage_limits[i].limit);
+    /* A page size this kernel lacks cannot be used anyway, which is what a limit of 0 asks. */
+    if (res->hugepage_limits[i].limit == 0 && faccessat(cg->dir_fd, file, F_OK, 0) < 0)
+      continue;
     if (!write_file(cg->dir_fd, cg->path, file, value, error))
       return FALSE;
   }

@@ -650,9 +650,9 @@ START_TEST(test_hugepage_limits)
   int fd;
   g_autoptr(GError) error = NULL;
   g_autoptr(json_object) spec = ct_spec_new(SH("true"));
-  /* What kubelet sends for every page size the node has. */
+  /* Kubelet sends limit 0 for every page size it does not grant; one the kernel lacks is moot. */
   ct_spec_set(spec, "linux.resources.hugepageLimits",
-              ct_json("[{\"pageSize\": \"2MB\", \"limit\": 0}, {\"pageSize\": \"1GB\", \"limit\": 0}]"));
+              ct_json("[{\"pageSize\": \"2MB\", \"limit\": 0}, {\"pageSize\": \"32KB\", \"limit\": 0}]"));
   Container *c = ct_create(env, spec, &fd, &error);
   ck_assert_msg(c != NULL, "create: %s", error ? error->message : "");
   g_autofree char *max = ct_cgroup_read(env, c, "hugetlb.2MB.max");
@@ -665,6 +665,10 @@ START_TEST(test_hugepage_limits)
       seen = m->hugetlb[i]->max == 0 && m->hugetlb[i]->current == 0;
   ck_assert_msg(seen, "no 2MB hugetlb statistics with max 0");
   io__containerd__cgroups__v2__metrics__free_unpacked(m, NULL);
+  /* A real limit on a page size the kernel lacks is an error. */
+  static const char bad[] = "{\"hugepageLimits\": [{\"pageSize\": \"32KB\", \"limit\": 4096}]}";
+  ck_assert(!container_update(c, bad, strlen(bad), &error));
+  ck_assert_ptr_nonnull(strstr(error->message, "hugetlb.32KB.max"));
   pid_t pid = container_get_pid(c);
   ck_assert(container_destroy(c, &error));
   ct_reap(pid);
