@@ -92,18 +92,28 @@ static void vm_create_sandbox(AgentTest *vm, const char *fs_type)
 
 static void vm_run_containers(AgentTest *vm, const char *kernel_release, gboolean only_first)
 {
-    g_autoptr(json_object) spec = agent_test_spec(
-        ARGS("sh", "-c", "hostname; echo $$; uname -r; grep -c . /proc/self/cgroup; exit 3"));
+    g_autoptr(json_object) spec =
+        agent_test_spec(ARGS("sh", "-c",
+                             "hostname; echo $$; uname -r; grep -c . /proc/self/cgroup; "
+                             "ip -o link show lo | grep -c 'LOOPBACK,UP'; exit 3"));
     g_autoptr(json_object) exec = agent_test_process(ARGS("cat", "/proc/1/comm"));
     g_autoptr(json_object) sleeper = agent_test_spec(ARGS("sleep", "1000"));
-    g_autofree char *expected = g_strdup_printf("sc-test\n1\n%s\n1\n", kernel_release);
+    g_autofree char *expected = g_strdup_printf("sc-test\n1\n%s\n1\n1\n", kernel_release);
+    json_object *linux_obj = NULL;
     g_autofree char *out = NULL;
     g_autofree char *comm = NULL;
     guint32 status = 0;
     Secure__Agent__V1__ExecProcessRequest req = SECURE__AGENT__V1__EXEC_PROCESS_REQUEST__INIT;
     const char *json = json_object_to_json_string_ext(exec, JSON_C_TO_STRING_PLAIN);
 
-    gint64 start = g_get_monotonic_time(), created;
+    gint64 start, created;
+
+    /* The pod's network is the VM's: the agent brought lo up for everyone. */
+    ck_assert(json_object_object_get_ex(spec, "linux", &linux_obj));
+    json_object_object_add(linux_obj, "namespaces",
+                           json_tokener_parse("[{\"type\": \"pid\"}, {\"type\": \"ipc\"},"
+                                              " {\"type\": \"uts\"}, {\"type\": \"mount\"}]"));
+    start = g_get_monotonic_time();
 
     agent_test_create(vm, "first", spec, FALSE);
     created = g_get_monotonic_time();
