@@ -141,11 +141,13 @@ typedef enum {
 typedef void (*VmmLifecycleFunc)(VmmDomain *domain, VmmEvent event, const char *detail,
                                  gpointer user_data);
 
-/* Checks @config (kernel/initrd/shared dir/emulator exist) before any process starts, prepares
- * run_dir (embed root with its qemu.conf; for virtio-fs makes shared_dir a shared bind mount so
- * mounts made in it later reach the guest), connects to libvirt, and creates a transient domain.
- * Returns as soon as QEMU runs (the guest is still booting). On failure nothing is left running
- * and the files it created are removed. Free with vmm_domain_free(). */
+/* Checks @config (kernel/initrd/shared dir/emulator exist) before any process starts, removes
+ * what a previous run of this pod left (vmm_cleanup_stale()), prepares run_dir (embed root with
+ * its qemu.conf; for virtio-fs makes shared_dir a shared bind mount so mounts made in it later
+ * reach the guest), connects to libvirt, and creates a transient domain. Returns as soon as QEMU
+ * runs (the guest is still booting); that libvirt call blocks ~0.5-1 s (~4.5 s once per host
+ * while libvirt probes QEMU into the empty cache_dir). On failure nothing is left running and
+ * the files it created are removed. Free with vmm_domain_free(). */
 VmmDomain *vmm_domain_start(const VmmConfig *config, GError **error);
 
 /* Lifecycle events of @domain go to @func from now on (set it right after start, before the
