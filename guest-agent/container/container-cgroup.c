@@ -1,7 +1,6 @@
 /* container-cgroup.c: one container's cgroup v2 directory: limits, freezer, kill, statistics. */
 #include "container-cgroup.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -42,8 +41,7 @@ static gboolean write_file(int dirfd, const char *dir, const char *file, const c
   return TRUE;
 }
 
-/* Reads a small cgroup file; NULL with errno set when it cannot. */
-static char *read_file(int dirfd, const char *file)
+char *cgroup_read_file(int dirfd, const char *file)
 {
   container_autofd int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
@@ -56,8 +54,7 @@ static char *read_file(int dirfd, const char *file)
   return g_steal_pointer(&buf);
 }
 
-/* The value of `key` in a "key value" per line file, or FALSE. */
-static gboolean keyed_value(const char *text, const char *key, guint64 *out)
+gboolean cgroup_keyed_value(const char *text, const char *key, guint64 *out)
 {
   size_t klen = strlen(key);
   for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
@@ -83,7 +80,7 @@ static gboolean enable_controllers(const char *root, int root_fd, const OciResou
     {"hugetlb", res->n_hugepage_limits > 0},
     {"io", FALSE},
   };
-  g_autofree char *available = read_file(root_fd, "cgroup.controllers");
+  g_autofree char *available = cgroup_read_file(root_fd, "cgroup.controllers");
   if (available == NULL) {
     g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED,
                 "read '%s/cgroup.controllers': %s (not a cgroup v2 directory?)", root,
@@ -252,9 +249,9 @@ static gboolean wait_event(ContainerCgroup *cg, const char *key, guint64 value, 
 {
   gint64 deadline = g_get_monotonic_time() + CGROUP_WAIT_MS * 1000;
   for (;;) {
-    g_autofree char *events = read_file(cg->dir_fd, "cgroup.events");
+    g_autofree char *events = cgroup_read_file(cg->dir_fd, "cgroup.events");
     guint64 current;
-    if (events && keyed_value(events, key, &current) && current == value)
+    if (events && cgroup_keyed_value(events, key, &current) && current == value)
       return TRUE;
     gint64 left = (deadline - g_get_monotonic_time()) / 1000;
     if (left <= 0) {
@@ -277,7 +274,7 @@ gboolean container_cgroup_freeze(ContainerCgroup *cg, gboolean frozen, GError **
 
 GArray *container_cgroup_pids(ContainerCgroup *cg, GError **error)
 {
-  g_autofree char *procs = read_file(cg->dir_fd, "cgroup.procs");
+  g_autofree char *procs = cgroup_read_file(cg->dir_fd, "cgroup.procs");
   if (procs == NULL) {
     g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "read '%s/cgroup.procs': %s",
                 cg->path, g_strerror(errno));
@@ -317,7 +314,7 @@ gboolean container_cgroup_signal(ContainerCgroup *cg, int sig, GError **error)
 
 gboolean container_cgroup_oom_kills(ContainerCgroup *cg, guint64 *out, GError **error)
 {
-  g_autofree char *events = read_file(cg->dir_fd, "memory.events");
+  g_autofree char *events = cgroup_read_file(cg->dir_fd, "memory.events");
   *out = 0;
   if (events == NULL) {
     g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_UNSUPPORTED,
@@ -325,7 +322,7 @@ gboolean container_cgroup_oom_kills(ContainerCgroup *cg, guint64 *out, GError **
                 g_strerror(errno));
     return FALSE;
   }
-  keyed_value(events, "oom_kill", out);
+  cgroup_keyed_value(events, "oom_kill", out);
   return TRUE;
 }
 
@@ -344,187 +341,4 @@ gboolean container_cgroup_remove(ContainerCgroup *cg, GError **error)
   }
   cgroup_free(cg);
   return ok;
-}
-
-/* ---- statistics ---- */
-
-static Io__Containerd__Cgroups__V2__CPUStat *cpu_stats(int dirfd)
-{
-  g_autofree char *text = read_file(dirfd, "cpu.stat");
-  if (text == NULL)
-    return NULL;
-  Io__Containerd__Cgroups__V2__CPUStat *cpu = g_new0(Io__Containerd__Cgroups__V2__CPUStat, 1);
-  io__containerd__cgroups__v2__cpustat__init(cpu);
-  keyed_value(text, "usage_usec", &cpu->usage_usec);
-  keyed_value(text, "user_usec", &cpu->user_usec);
-  keyed_value(text, "system_usec", &cpu->system_usec);
-  keyed_value(text, "nr_periods", &cpu->nr_periods);
-  keyed_value(text, "nr_throttled", &cpu->nr_throttled);
-  keyed_value(text, "throttled_usec", &cpu->throttled_usec);
-  return cpu;
-}
-
-/* A single number, or "max" as G_MAXUINT64 (what containerd reports). */
-static guint64 number_file(int dirfd, const char *file)
-{
-  g_autofree char *text = read_file(dirfd, file);
-  if (text == NULL)
-    return 0;
-  return g_str_has_prefix(text, "max") ? G_MAXUINT64 : g_ascii_strtoull(text, NULL, 10);
-}
-
-static Io__Containerd__Cgroups__V2__PidsStat *pids_stats(int dirfd)
-{
-  if (faccessat(dirfd, "pids.current", F_OK, 0) < 0)
-    return NULL;
-  Io__Containerd__Cgroups__V2__PidsStat *pids = g_new0(Io__Containerd__Cgroups__V2__PidsStat, 1);
-  io__containerd__cgroups__v2__pids_stat__init(pids);
-  pids->current = number_file(dirfd, "pids.current");
-  pids->limit = number_file(dirfd, "pids.max");
-  return pids;
-}
-
-#define MEMORY_FIELD(name) {#name, G_STRUCT_OFFSET(Io__Containerd__Cgroups__V2__MemoryStat, name)}
-
-static Io__Containerd__Cgroups__V2__MemoryStat *memory_stats(int dirfd)
-{
-  static const struct {
-    const char *key;
-    glong offset;
-  } fields[] = {
-    MEMORY_FIELD(anon), MEMORY_FIELD(file), MEMORY_FIELD(kernel_stack), MEMORY_FIELD(slab),
-    MEMORY_FIELD(sock), MEMORY_FIELD(shmem), MEMORY_FIELD(file_mapped), MEMORY_FIELD(file_dirty),
-    MEMORY_FIELD(file_writeback), MEMORY_FIELD(anon_thp), MEMORY_FIELD(inactive_anon),
-    MEMORY_FIELD(active_anon), MEMORY_FIELD(inactive_file), MEMORY_FIELD(active_file),
-    MEMORY_FIELD(unevictable), MEMORY_FIELD(slab_reclaimable), MEMORY_FIELD(slab_unreclaimable),
-    MEMORY_FIELD(pgfault), MEMORY_FIELD(pgmajfault), MEMORY_FIELD(workingset_refault),
-    MEMORY_FIELD(workingset_activate), MEMORY_FIELD(workingset_nodereclaim),
-    MEMORY_FIELD(pgrefill), MEMORY_FIELD(pgscan), MEMORY_FIELD(pgsteal), MEMORY_FIELD(pgactivate),
-    MEMORY_FIELD(pgdeactivate), MEMORY_FIELD(pglazyfree), MEMORY_FIELD(pglazyfreed),
-    MEMORY_FIELD(thp_fault_alloc), MEMORY_FIELD(thp_collapse_alloc),
-  };
-  g_autofree char *text = read_file(dirfd, "memory.stat");
-  if (text == NULL)
-    return NULL;
-  Io__Containerd__Cgroups__V2__MemoryStat *mem = g_new0(Io__Containerd__Cgroups__V2__MemoryStat, 1);
-  io__containerd__cgroups__v2__memory_stat__init(mem);
-  for (gsize i = 0; i < G_N_ELEMENTS(fields); i++)
-    keyed_value(text, fields[i].key, G_STRUCT_MEMBER_P(mem, fields[i].offset));
-  /* Newer kernels split these by anon/file; containerd's field is the sum. */
-  guint64 anon = 0, file = 0;
-  if (keyed_value(text, "workingset_refault_anon", &anon) |
-      keyed_value(text, "workingset_refault_file", &file))
-    mem->workingset_refault = anon + file;
-  anon = file = 0;
-  if (keyed_value(text, "workingset_activate_anon", &anon) |
-      keyed_value(text, "workingset_activate_file", &file))
-    mem->workingset_activate = anon + file;
-  mem->usage = number_file(dirfd, "memory.current");
-  mem->usage_limit = number_file(dirfd, "memory.max");
-  mem->swap_usage = number_file(dirfd, "memory.swap.current");
-  mem->swap_limit = number_file(dirfd, "memory.swap.max");
-  return mem;
-}
-
-static Io__Containerd__Cgroups__V2__MemoryEvents *memory_events(int dirfd)
-{
-  g_autofree char *text = read_file(dirfd, "memory.events");
-  if (text == NULL)
-    return NULL;
-  Io__Containerd__Cgroups__V2__MemoryEvents *ev = g_new0(Io__Containerd__Cgroups__V2__MemoryEvents, 1);
-  io__containerd__cgroups__v2__memory_events__init(ev);
-  keyed_value(text, "low", &ev->low);
-  keyed_value(text, "high", &ev->high);
-  keyed_value(text, "max", &ev->max);
-  keyed_value(text, "oom", &ev->oom);
-  keyed_value(text, "oom_kill", &ev->oom_kill);
-  return ev;
-}
-
-static void io_entry_field(Io__Containerd__Cgroups__V2__IOEntry *e, const char *kv)
-{
-  const char *eq = strchr(kv, '=');
-  if (eq == NULL)
-    return;
-  guint64 v = g_ascii_strtoull(eq + 1, NULL, 10);
-  size_t klen = (size_t)(eq - kv);
-  if (klen == 6 && strncmp(kv, "rbytes", klen) == 0)
-    e->rbytes = v;
-  else if (klen == 6 && strncmp(kv, "wbytes", klen) == 0)
-    e->wbytes = v;
-  else if (klen == 4 && strncmp(kv, "rios", klen) == 0)
-    e->rios = v;
-  else if (klen == 4 && strncmp(kv, "wios", klen) == 0)
-    e->wios = v;
-}
-
-static Io__Containerd__Cgroups__V2__IOStat *io_stats(int dirfd)
-{
-  g_autofree char *text = read_file(dirfd, "io.stat");
-  if (text == NULL)
-    return NULL;
-  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-  Io__Containerd__Cgroups__V2__IOStat *io = g_new0(Io__Containerd__Cgroups__V2__IOStat, 1);
-  io__containerd__cgroups__v2__iostat__init(io);
-  io->usage = g_new0(Io__Containerd__Cgroups__V2__IOEntry *, g_strv_length(lines) + 1);
-  for (char **l = lines; *l; l++) {
-    unsigned int major, minor;
-    if (sscanf(*l, "%u:%u", &major, &minor) != 2)
-      continue;
-    Io__Containerd__Cgroups__V2__IOEntry *e = g_new0(Io__Containerd__Cgroups__V2__IOEntry, 1);
-    io__containerd__cgroups__v2__ioentry__init(e);
-    e->major = major;
-    e->minor = minor;
-    g_auto(GStrv) fields = g_strsplit(*l, " ", -1);
-    for (char **f = fields + 1; *f; f++)
-      io_entry_field(e, *f);
-    io->usage[io->n_usage++] = e;
-  }
-  return io;
-}
-
-/* One entry per page size the hugetlb controller shows (files hugetlb.<size>.current). */
-static void hugetlb_stats(int dirfd, Io__Containerd__Cgroups__V2__Metrics *m)
-{
-  int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-  if (dir == NULL) {
-    container_fd_close(&fd);
-    return;
-  }
-  GPtrArray *entries = g_ptr_array_new();
-  for (struct dirent *d; (d = readdir(dir));) {
-    if (!g_str_has_prefix(d->d_name, "hugetlb.") || !g_str_has_suffix(d->d_name, ".current") ||
-        strchr(d->d_name + 8, '.') != d->d_name + strlen(d->d_name) - 8)
-      continue;
-    g_autofree char *size = g_strndup(d->d_name + 8, strlen(d->d_name) - 16);
-    g_autofree char *max_file = g_strdup_printf("hugetlb.%s.max", size);
-    Io__Containerd__Cgroups__V2__HugeTlbStat *h = g_new0(Io__Containerd__Cgroups__V2__HugeTlbStat, 1);
-    io__containerd__cgroups__v2__huge_tlb_stat__init(h);
-    h->current = number_file(dirfd, d->d_name);
-    h->max = number_file(dirfd, max_file);
-    h->pagesize = g_steal_pointer(&size);
-    g_ptr_array_add(entries, h);
-  }
-  closedir(dir);
-  m->n_hugetlb = entries->len;
-  m->hugetlb = (Io__Containerd__Cgroups__V2__HugeTlbStat **)g_ptr_array_free(entries, FALSE);
-}
-
-Io__Containerd__Cgroups__V2__Metrics *container_cgroup_stats(ContainerCgroup *cg, GError **error)
-{
-  if (faccessat(cg->dir_fd, "cgroup.procs", F_OK, 0) < 0) {
-    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "cgroup '%s': %s", cg->path,
-                g_strerror(errno));
-    return NULL;
-  }
-  Io__Containerd__Cgroups__V2__Metrics *m = g_new0(Io__Containerd__Cgroups__V2__Metrics, 1);
-  io__containerd__cgroups__v2__metrics__init(m);
-  m->pids = pids_stats(cg->dir_fd);
-  m->cpu = cpu_stats(cg->dir_fd);
-  m->memory = memory_stats(cg->dir_fd);
-  m->memory_events = memory_events(cg->dir_fd);
-  m->io = io_stats(cg->dir_fd);
-  hugetlb_stats(cg->dir_fd, m);
-  return m;
 }

@@ -23,6 +23,12 @@ GArray *container_cgroup_pids(ContainerCgroup *cg, GError **error);
 /* memory.events as a read-only fd (borrowed), or -1 without the memory controller. */
 int container_cgroup_get_events_fd(ContainerCgroup *cg);
 gboolean container_cgroup_oom_kills(ContainerCgroup *cg, guint64 *out, GError **error);
+/* Statistics (container-cgroup-stats.c): a new message, free_unpacked by the caller. */
 Io__Containerd__Cgroups__V2__Metrics *container_cgroup_stats(ContainerCgroup *cg, GError **error);
 /* Kills everything in the cgroup, waits (bounded) until it is empty, removes it and frees cg. */
 gboolean container_cgroup_remove(ContainerCgroup *cg, GError **error);
+
+/* Shared by the cgroup files: reads a small cgroup file (NULL with errno set when it cannot). */
+char *cgroup_read_file(int dirfd, const char *file);
+/* The value of `key` in a file of "key value" lines, or FALSE. */
+gboolean cgroup_keyed_value(const char *text, const char *key, guint64 *out);

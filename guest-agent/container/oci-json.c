@@ -239,3 +239,37 @@ gboolean oci_json_parse_objects(json_object *obj, const char *key, const char *w
   }
   return TRUE;
 }
+
+gboolean oci_path_check(const char *path, const char *what, GError **error)
+{
+  if (path[0] != '/') {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
+                "%s '%s' is not an absolute path", what, path);
+    return FALSE;
+  }
+  if (strlen(path) >= OCI_JSON_MAX_PATH) {
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, "%s is longer than %d bytes",
+                what, OCI_JSON_MAX_PATH);
+    return FALSE;
+  }
+  g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+  for (char **p = parts; *p; p++) {
+    if (strcmp(*p, "..") == 0) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_ESCAPE,
+                  "%s '%s' contains '..', which could leave the container root", what, path);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+gboolean oci_json_get_path(json_object *obj, const char *key, const char *where, char **out,
+                           GError **error)
+{
+  if (!oci_json_get_string(obj, key, where, out, error))
+    return FALSE;
+  if (*out == NULL)
+    return TRUE;
+  g_autofree char *what = g_strdup_printf("%s.%s", where, key);
+  return oci_path_check(*out, what, error);
+}

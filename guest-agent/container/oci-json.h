@@ -9,8 +9,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_put)
 
 /* Largest array the spec may hold (mounts, paths, env, args, rules...). */
 #define OCI_JSON_MAX_ITEMS 4096
-/* Longest string field (paths, args, env entries). */
+/* Longest string field (args, env entries) and longest path. */
 #define OCI_JSON_MAX_STRING (128 * 1024)
+#define OCI_JSON_MAX_PATH 4096
 
 /* Parses `len` bytes (at most OCI_SPEC_MAX_BYTES) of one JSON object; `what` names it in errors. */
 json_object *oci_json_parse(const char *json, gsize len, const char *what, GError **error);
@@ -46,6 +47,13 @@ typedef gboolean (*OciJsonItemFunc)(json_object *item, const char *where, gpoint
 gboolean oci_json_parse_objects(json_object *obj, const char *key, const char *where, gsize max,
                                 gsize elem_size, OciJsonItemFunc func, gpointer user_data,
                                 gpointer *out_items, gsize *out_n, GError **error);
+
+/* A path inside the container: absolute, no '..' component, shorter than OCI_JSON_MAX_PATH;
+ * `what` names it in the error (CONTAINER_ERROR_ESCAPE for '..'). */
+gboolean oci_path_check(const char *path, const char *what, GError **error);
+/* Like oci_json_get_string() for a field that holds such a path. */
+gboolean oci_json_get_path(json_object *obj, const char *key, const char *where, char **out,
+                           GError **error);
 
 /* A NULL-terminated array of new strings (NULL when absent). */
 gboolean oci_json_get_strv(json_object *obj, const char *key, const char *where, char ***out,

@@ -146,5 +146,5 @@ gboolean oci_resources_from_json(json_object *obj, OciResources *res, GError **e
 /* Frees what `res` holds (not `res` itself). */
 void oci_resources_clear(OciResources *res);
 
-/* Checks that `path` is absolute and has no '..' component (`what` names it in the error). */
-gboolean oci_path_check(const char *path, const char *what, GError **error);
+/* Parses a "process" object (oci-process.c). */
+OciProcess *oci_process_from_json(json_object *obj, GError **error);
