@@ -225,6 +225,46 @@ static void assert_mounts_propagate(const char *shared_dir)
     ck_assert_msg(seen, "a mount in '%s' did not reach virtiofsd", shared_dir);
 }
 
+/* The guest mounts the share by the tag the domain XML gave it (virtio-fs modules, memfd
+ * memory and virtiofsd all working). */
+static void assert_guest_mounts_share(TtrpcClient *client)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) reply = NULL;
+    Secure__Agent__V1__CreateSandboxRequest request =
+        SECURE__AGENT__V1__CREATE_SANDBOX_REQUEST__INIT;
+
+    request.hostname = "vmm-test";
+    request.shared_fs_type = "virtiofs";
+    request.shared_fs_tag = VMM_SHARED_FS_TAG;
+    request.shared_fs_path = "/run/secure-agent/shared";
+    reply = ttrpc_client_call_sync(client, "secure.agent.v1.Agent", "CreateSandbox", &request.base,
+                                   30 * G_USEC_PER_SEC, &error);
+    ck_assert_msg(reply != NULL, "CreateSandbox: %s", error ? error->message : "");
+}
+
+/* DestroySandbox powers the guest off (on_poweroff=destroy): the VM stops by itself. */
+static void assert_power_off(VmmDomain *domain, TtrpcClient *client)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) reply = NULL;
+    Secure__Agent__V1__DestroySandboxRequest request =
+        SECURE__AGENT__V1__DESTROY_SANDBOX_REQUEST__INIT;
+    Result stopped = {0};
+
+    vmm_domain_set_lifecycle_func(domain, on_event, &stopped);
+    /* The reply may be lost when the guest is faster to power off than to flush it. */
+    reply = ttrpc_client_call_sync(client, "secure.agent.v1.Agent", "DestroySandbox", &request.base,
+                                   30 * G_USEC_PER_SEC, &error);
+    ck_assert_msg(reply != NULL || g_error_matches(error, TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE),
+                  "DestroySandbox: %s", error ? error->message : "");
+    run_until(&stopped.done, 30 * G_USEC_PER_SEC);
+    ck_assert_msg(stopped.done, "the VM did not stop after DestroySandbox");
+    ck_assert_int_eq(stopped.event, VMM_EVENT_STOPPED);
+    ck_assert(!vmm_domain_is_running(domain));
+    result_clear(&stopped);
+}
+
 static VmmDomain *start_vm(const VmmConfig *config)
 {
     g_autoptr(GError) error = NULL;
@@ -301,6 +341,8 @@ START_TEST(test_boot_health_destroy)
     ck_assert_str_eq(health->kernel_release, r.info.kernel_release);
     secure__agent__v1__health_response__free_unpacked(health, NULL);
 
+    assert_guest_mounts_share(r.client);
+    assert_power_off(domain, r.client);
     result_clear(&r);
     destroy_vm(&domain, &config);
 }
