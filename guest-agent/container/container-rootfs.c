@@ -227,6 +227,8 @@ static int make_devices(int rootfd, const OciSpec *spec, ChildError *ce)
   return 0;
 }
 
+/* Masked and read-only paths resolve like every other path: a symlink is followed, inside the
+ * root. A path that does not exist needs no protection. */
 static int mask_paths(int rootfd, char **paths, ChildError *ce)
 {
   FdPath src, dst;
@@ -235,7 +237,7 @@ static int mask_paths(int rootfd, char **paths, ChildError *ce)
     return child_fail(ce, errno, "open /dev/null");
   for (char **p = paths; *p; p++) {
     struct stat st;
-    container_autofd int fd = child_open_in_root(rootfd, *p, O_PATH | O_NOFOLLOW);
+    container_autofd int fd = child_open_in_root(rootfd, *p, O_PATH);
     if (fd < 0 && errno == ENOENT)
       continue;
     if (fd < 0 || fstat(fd, &st) < 0)
@@ -253,14 +255,14 @@ static int readonly_paths(int rootfd, char **paths, ChildError *ce)
 {
   FdPath p1, p2;
   for (char **p = paths; *p; p++) {
-    container_autofd int fd = child_open_in_root(rootfd, *p, O_PATH | O_NOFOLLOW);
+    container_autofd int fd = child_open_in_root(rootfd, *p, O_PATH);
     if (fd < 0 && errno == ENOENT)
       continue;
     if (fd < 0)
       return child_fail(ce, errno, "read-only path '%s'", *p);
     if (mount(fd_path(&p1, fd), fd_path(&p2, fd), NULL, MS_BIND | MS_REC, NULL) < 0)
       return child_fail(ce, errno, "bind read-only path '%s'", *p);
-    container_autofd int mounted = child_open_in_root(rootfd, *p, O_PATH | O_NOFOLLOW);
+    container_autofd int mounted = child_open_in_root(rootfd, *p, O_PATH);
     struct statvfs sv;
     if (mounted < 0 || fstatvfs(mounted, &sv) < 0)
       return child_fail(ce, errno, "reopen read-only path '%s'", *p);

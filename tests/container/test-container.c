@@ -285,6 +285,25 @@ START_TEST(test_devices_masks_rlimits)
 }
 END_TEST
 
+START_TEST(test_masked_and_readonly_through_symlinks)
+{
+  int status;
+  g_autofree char *secret = g_build_filename(env->rootfs, "etc", "secret", NULL);
+  g_autofree char *alias = g_build_filename(env->rootfs, "etc", "alias", NULL);
+  g_autofree char *data = g_build_filename(env->rootfs, "data", NULL);
+  g_autofree char *data_link = g_build_filename(env->rootfs, "data-link", NULL);
+  ck_assert(g_file_set_contents(secret, "classified\n", -1, NULL));
+  ck_assert_int_eq(symlink("/etc/secret", alias), 0);
+  ck_assert_int_eq(mkdir(data, 0755), 0);
+  ck_assert_int_eq(symlink("data", data_link), 0);
+  g_autoptr(json_object) spec = ct_spec_new(SH("true"));
+  ct_spec_set(spec, "linux.maskedPaths", ct_json("[\"/etc/alias\", \"/no/such/path\"]"));
+  ct_spec_set(spec, "linux.readonlyPaths", ct_json("[\"/data-link\"]"));
+  g_autofree char *out = run_sh(spec, "wc -c < /etc/secret; touch /data/x || echo data-ro", &status);
+  ck_assert_msg(g_str_has_prefix(out, "0\n") && strstr(out, "data-ro"), "output: %s", out);
+}
+END_TEST
+
 START_TEST(test_clean_process_state)
 {
   int status;
@@ -726,6 +745,7 @@ static Suite *container_suite(void)
   tcase_add_test(tc, test_seccomp);
   tcase_add_test(tc, test_devices_masks_rlimits);
   tcase_add_test(tc, test_clean_process_state);
+  tcase_add_test(tc, test_masked_and_readonly_through_symlinks);
   tcase_add_test(tc, test_device_rules);
   tcase_add_test(tc, test_exec);
   tcase_add_test(tc, test_stdin);
