@@ -202,21 +202,36 @@ static void host_poll_later(ShimSandbox *sandbox)
     sandbox->poll_source = g_timeout_add(HOST_POLL_MS, host_poll, sandbox);
 }
 
+/* TRUE once @pid has exited: reaped if it is our child, else gone or a zombie (someone else's
+ * to reap). */
+static gboolean host_exited(pid_t pid, gboolean reap)
+{
+    if (reap)
+        return waitpid(pid, NULL, WNOHANG) == pid;
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+    g_autofree char *stat = NULL;
+    if (!g_file_get_contents(path, &stat, NULL, NULL))
+        return TRUE;
+    const char *end = strrchr(stat, ')');
+    return end && end[1] == ' ' && end[2] == 'Z';
+}
+
 /* SIGTERM first: the host agent then destroys its containers and cgroup. SIGKILL after
- * HOST_STOP_GRACE_MS. @reap: @pid is our child (else it is only polled). */
+ * HOST_STOP_GRACE_MS. Returns once it has exited (its files are no longer written), or a second
+ * after the SIGKILL.
+ * @reap: @pid is our child. */
 static void host_stop(pid_t pid, gboolean reap)
 {
     if (pid <= 0)
         return;
     kill(pid, SIGTERM);
-    for (int waited = 0; waited < HOST_STOP_GRACE_MS; waited += 10) {
-        if (reap ? waitpid(pid, NULL, WNOHANG) == pid : kill(pid, 0) < 0)
-            return;
+    /* Bounded: `delete` must finish well inside containerd's 5 s. */
+    for (int waited = 0; !host_exited(pid, reap) && waited < HOST_STOP_GRACE_MS + 1000;
+         waited += 10) {
+        if (waited == HOST_STOP_GRACE_MS)
+            kill(pid, SIGKILL);
         g_usleep(10000);
     }
-    kill(pid, SIGKILL);
-    while (reap && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-        ;
 }
 
 /* TRUE if @pid's command line mentions @needle: a recorded pid is only killed when it still is

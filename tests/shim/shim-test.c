@@ -132,6 +132,23 @@ static void write_config(ShimTest *t)
     write_file(t->config_path, text->str, 0644);
 }
 
+static void listen_events(ShimTest *t)
+{
+    g_autoptr(GError) error = NULL;
+    t->events = ttrpc_server_new(NULL);
+    ttrpc_server_register(t->events, EVENTS_SERVICE, events_methods, 1, t);
+    ck_assert_msg(ttrpc_server_listen_unix(t->events, t->events_socket, &error), "%s",
+                  error ? error->message : "");
+}
+
+void shim_test_restart_events(ShimTest *t, guint down_ms)
+{
+    gboolean never = FALSE;
+    g_clear_pointer(&t->events, ttrpc_server_free);
+    shim_test_iterate_until(&never, down_ms);
+    listen_events(t);
+}
+
 ShimTest *shim_test_new(const char *kind)
 {
     return shim_test_new_with_agent(kind, g_getenv("SC_AGENT"));
@@ -154,10 +171,7 @@ ShimTest *shim_test_new_with_agent(const char *kind, const char *agent)
     write_config(t);
     t->events_socket = g_build_filename(t->tmpdir, "events.sock", NULL);
     t->recorded = g_ptr_array_new_with_free_func((GDestroyNotify)event_free);
-    t->events = ttrpc_server_new(NULL);
-    ttrpc_server_register(t->events, EVENTS_SERVICE, events_methods, 1, t);
-    ck_assert_msg(ttrpc_server_listen_unix(t->events, t->events_socket, &error), "%s",
-                  error ? error->message : "");
+    listen_events(t);
     return t;
 }
 

@@ -103,6 +103,8 @@ void shim_test_create(ShimTest *t, const char *id, const char *bundle, ShimTestF
 char *shim_test_topics(ShimTest *t);
 /* The recorded event number @index decoded as @type (its type URL must be @type's full name). */
 ProtobufCMessage *shim_test_event(ShimTest *t, guint index, const ProtobufCMessageDescriptor *type);
+/* containerd restarting: the events service goes away for @down_ms, then listens again. */
+void shim_test_restart_events(ShimTest *t, guint down_ms);
 /* Waits until @n events were recorded. */
 void shim_test_wait_events(ShimTest *t, guint n, guint timeout_ms);
 

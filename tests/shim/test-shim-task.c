@@ -523,6 +523,31 @@ START_TEST(test_start_failure)
 }
 END_TEST
 
+/* Events published while containerd's events service is down are retried and arrive in order
+ * once it is back. */
+START_TEST(test_events_retry)
+{
+    g_autofree char *bundle = shim_test_bundle(t, "ev", ARGS("sh", "-c", "exit 5"), NULL, FALSE);
+    ShimTestWait w;
+    shim_test_start(t, "ev", bundle);
+    shim_test_create(t, "ev", bundle, NULL, FALSE);
+    connect_task("ev");
+    shim_test_wait_events(t, 1, 5000);
+    shim_test_wait_async(t, "ev", NULL, &w);
+    start_req("Start", "ev", NULL);
+    ck_assert(shim_test_iterate_until(&w.done, IO_TIMEOUT_MS));
+    ck_assert_uint_eq(w.exit_status, 5);
+    shim_test_restart_events(t, 1500);
+    delete_task("ev", NULL);
+    shim_test_wait_events(t, 4, 15000);
+    g_autofree char *topics = shim_test_topics(t);
+    ck_assert_str_eq(topics, "/tasks/create /tasks/start /tasks/exit /tasks/delete");
+    shutdown_daemon();
+    ck_assert_int_eq(shim_test_run_delete(t, "ev", bundle, NULL, NULL), 0);
+    shim_test_assert_clean(t);
+}
+END_TEST
+
 static void create_expect(const char *id, const char *bundle, TtrpcCode code, const char *needle)
 {
     Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
@@ -698,6 +723,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_sandbox_death);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_start_failure);
+    tcase_add_test(tc, test_events_retry);
     if (strcmp(kind, "none") == 0 && g_getenv("SC_FAKE_AGENT")) {
         tcase_add_test(tc, test_agent_garbage);
         tcase_add_test(tc, test_agent_oversized_read);
