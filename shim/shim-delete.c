@@ -8,9 +8,8 @@
 #include <unistd.h>
 
 #include "shim-error.h"
-#include "shim-rootfs.h"
-#include "shim-sandbox.h"
 #include "shim-spec.h"
+#include "shim-stale.h"
 #include "shim-start.h"
 #include "shim-state.h"
 #include "shim.pb-c.h"
@@ -43,28 +42,6 @@ static void kill_hung_daemon(ShimState *state, const char *socket)
         kill(pid, SIGKILL);
 }
 
-static gboolean teardown(ShimState *state, const char *socket, GError **error)
-{
-    g_autofree char *shared = shim_state_get(state, NULL, SHIM_STATE_SHARED_DIR);
-    g_auto(GStrv) ids = shim_state_containers(state);
-    g_autoptr(GError) local = NULL;
-
-    kill_hung_daemon(state, socket);
-    /* Container mounts first: the VM layer wants the shared directory free of them. */
-    for (gsize i = 0; ids[i]; i++) {
-        g_autofree char *dir = shim_state_get(state, ids[i], SHIM_STATE_ROOTFS);
-        if (dir && !shim_rootfs_remove_tree(dir, &local)) {
-            g_printerr("%s\n", local->message);
-            g_clear_error(&local);
-        }
-    }
-    if (!shim_sandbox_cleanup_stale(state, error))
-        return FALSE;
-    if (!shim_rootfs_remove_tree(state->dir, error))
-        return FALSE;
-    unlink(socket);
-    return TRUE;
-}
 
 static void print_response(void)
 {
@@ -96,8 +73,11 @@ gboolean shim_delete(const ShimArgs *args, GError **error)
         return FALSE;
     }
     if (!shim_start_socket_answers(socket)) {
-        if (state && !teardown(state, socket, error))
-            return FALSE;
+        if (state) {
+            kill_hung_daemon(state, socket);
+            if (!shim_stale_cleanup(state, error))
+                return FALSE;
+        }
         unlink(socket);
     }
     print_response();

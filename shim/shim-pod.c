@@ -11,6 +11,7 @@
 #include "shim-container.h"
 #include "shim-error.h"
 #include "shim-rootfs.h"
+#include "shim-stale.h"
 
 /* An exit status for processes whose VM died: what runc reports for a lost process. */
 #define LOST_EXIT_STATUS 137
@@ -19,6 +20,22 @@ typedef struct {
     ShimPodReadyFunc func;
     gpointer user_data;
 } WhenReady;
+
+/* A daemon for this pod died before (its socket no longer answered, so `start` made a new one):
+ * undo what its state records before this daemon reuses the directory. */
+static gboolean cleanup_previous(const char *run_dir, GError **error)
+{
+    g_autoptr(ShimState) stale = shim_state_load(run_dir, NULL);
+    if (!stale)
+        return TRUE;
+    g_warning("cleaning up after a previous shim of this pod (pid %" G_GINT64_FORMAT ")",
+              shim_state_get_int(stale, NULL, SHIM_STATE_SHIM_PID));
+    if (!shim_stale_cleanup(stale, error)) {
+        g_prefix_error(error, "cleanup of the previous shim's pod: ");
+        return FALSE;
+    }
+    return TRUE;
+}
 
 ShimPod *shim_pod_new(const char *namespace, const char *socket_path, ShimConfig *config,
                       GMainLoop *loop, GError **error)
@@ -37,6 +54,8 @@ ShimPod *shim_pod_new(const char *namespace, const char *socket_path, ShimConfig
     pod->events = shim_events_new(g_getenv("TTRPC_ADDRESS"), namespace);
     pod->host.events = pod->events;
 
+    if (!cleanup_previous(pod->run_dir, error))
+        return NULL;
     pod->state = shim_state_open(pod->run_dir, error);
     if (!pod->state)
         return NULL;

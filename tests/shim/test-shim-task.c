@@ -470,6 +470,46 @@ START_TEST(test_delete_after_crash)
 }
 END_TEST
 
+/* A new daemon for a pod whose daemon was killed: it first undoes what the dead one left (its
+ * sandbox, mounts), then serves the new container. */
+START_TEST(test_restart_after_crash)
+{
+    g_autofree char *b1 = shim_test_bundle(t, "r1", ARGS("sleep", "1000"), "podr", FALSE);
+    g_autofree char *b2 = shim_test_bundle(t, "r2", ARGS("sh", "-c", "exit 9"), "podr", FALSE);
+    ShimTestWait w;
+    shim_test_start(t, "r1", b1);
+    shim_test_create(t, "r1", b1, NULL, FALSE);
+    guint32 old_sandbox = connect_task("r1");
+    guint32 old_shim = t->shim_pid;
+    start_req("Start", "r1", NULL);
+    ck_assert_int_eq(kill((pid_t)old_shim, SIGKILL), 0);
+    for (int i = 0; i < 100 && shim_test_pid_alive(old_shim); i++)
+        g_usleep(10000);
+    g_clear_pointer(&t->client, ttrpc_client_free);
+    g_clear_pointer(&t->socket_path, g_free);
+
+    shim_test_start(t, "r2", b2);
+    shim_test_create(t, "r2", b2, NULL, FALSE);
+    ck_assert_uint_ne(connect_task("r2"), old_sandbox);
+    ck_assert_uint_ne(t->shim_pid, old_shim);
+    ck_assert_msg(!shim_test_pid_alive(old_sandbox), "the dead shim's sandbox %u still runs",
+                  old_sandbox);
+    shim_test_wait_async(t, "r2", NULL, &w);
+    start_req("Start", "r2", NULL);
+    ck_assert(shim_test_iterate_until(&w.done, IO_TIMEOUT_MS));
+    ck_assert_uint_eq(w.exit_status, 9);
+    /* The old container is gone with its shim. */
+    Containerd__Task__V2__StateRequest sr = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
+    sr.id = "r1";
+    g_autofree char *gone = shim_test_call_fail(t, "State", &sr.base, TTRPC_CODE_NOT_FOUND);
+    delete_task("r2", NULL);
+    shutdown_daemon();
+    ck_assert_int_eq(shim_test_run_delete(t, "r2", b2, NULL, NULL), 0);
+    ck_assert_int_eq(shim_test_run_delete(t, "r1", b1, NULL, NULL), 0);
+    shim_test_assert_clean(t);
+}
+END_TEST
+
 /* The sandbox dies under a running container: Wait returns and the exit is published. */
 START_TEST(test_sandbox_death)
 {
@@ -720,6 +760,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_running_container);
     tcase_add_test(tc, test_created_kill_and_grouping);
     tcase_add_test(tc, test_delete_after_crash);
+    tcase_add_test(tc, test_restart_after_crash);
     tcase_add_test(tc, test_sandbox_death);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_start_failure);
