@@ -241,6 +241,7 @@ testenv_setup() {
         command -v "$tool" >/dev/null || testenv_skip "'$tool' missing (packaging/install-deps.sh)"
     done
     testenv_prepare_runtime
+    testenv_isolate_run
     TESTENV_BASELINE=$(testenv_snapshot)
     TESTENV_DIR=$(mktemp -d /tmp/sc-e2e.XXXXXX) || exit 1
     TESTENV_SAN_DIR=$(mktemp -d /tmp/sc-e2e-sanitizer.XXXXXX) || exit 1
@@ -266,18 +267,37 @@ testenv_runtime_is_vm() {
 # Makes this test's shell a child subreaper, so that whatever it starts and whatever daemonizes
 # below it (containerd, shims, QEMU, virtiofsd) stays its descendant: the leftover check then
 # finds exactly this test's processes, also on a machine where other tests run. The attribute
-# survives execve, so python sets it and execs the test script again (same pid).
+# survives execve, so python sets it and execs the test script again (same pid). As root, the
+# script also gets a mount namespace of its own (testenv_isolate_run).
 testenv_become_subreaper() {
     [ "${TESTENV_SUBREAPER:-}" = "$$" ] && return 0
     [ -x /usr/bin/python3 ] || return 0
     export TESTENV_SUBREAPER=$$
-    exec /usr/bin/python3 -c '
+    local unshare=()
+    if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+        unshare=(unshare --mount --propagation private)
+        export TESTENV_OWN_MOUNTS=$$
+    fi
+    exec "${unshare[@]}" /usr/bin/python3 -c '
 import ctypes, os, sys
 PR_SET_CHILD_SUBREAPER = 36
 if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
     sys.exit("prctl(PR_SET_CHILD_SUBREAPER): " + os.strerror(ctypes.get_errno()))
 os.execv("/bin/bash", ["/bin/bash"] + sys.argv[1:])
 ' "$0" "$@"
+}
+
+# In the test's own mount namespace, fresh tmpfs over the directories where runtimes keep their
+# sockets and state: what the test's runtime leaves there is then exactly what the leftover check
+# sees (other tests on the machine write to the real ones), and it all goes away with the test.
+testenv_isolate_run() {
+    [ "${TESTENV_OWN_MOUNTS:-}" = "$$" ] || return 0
+    local dir
+    for dir in /run/containerd /run/secure-container; do
+        if ! mkdir -p "$dir" || ! mount -t tmpfs -o mode=0711 sc-e2e "$dir"; then
+            testenv_fail "cannot mount a tmpfs on '$dir' in the test's mount namespace"
+        fi
+    done
 }
 
 # Sourced by a test script: from here on that script runs as a subreaper.
