@@ -158,17 +158,15 @@ START_TEST(test_bind_mounts)
   ck_assert_int_eq(g_mkdir_with_parents(src, 0755), 0);
   ck_assert(g_file_set_contents(file, "from the host\n", -1, NULL));
   g_autoptr(json_object) spec = ct_spec_new(SH("true"));
-  json_object *mounts;
-  ck_assert(json_object_object_get_ex(spec, "mounts", &mounts));
   g_autofree char *ro = g_strdup_printf("{\"destination\": \"/mnt/ro\", \"type\": \"bind\","
                                         " \"source\": \"%s\", \"options\": [\"rbind\", \"ro\"]}", src);
   g_autofree char *rw = g_strdup_printf("{\"destination\": \"/mnt/rw/deep\", \"type\": \"none\","
                                         " \"source\": \"%s\", \"options\": [\"bind\"]}", src);
   g_autofree char *one = g_strdup_printf("{\"destination\": \"/etc/hello\", \"type\": \"bind\","
                                          " \"source\": \"%s\", \"options\": [\"bind\", \"ro\"]}", file);
-  json_object_array_add(mounts, ct_json(ro));
-  json_object_array_add(mounts, ct_json(rw));
-  json_object_array_add(mounts, ct_json(one));
+  add_mount(spec, ro);
+  add_mount(spec, rw);
+  add_mount(spec, one);
   g_autofree char *out = run_sh(spec,
                                 "cat /mnt/ro/hello.txt; cat /etc/hello;"
                                 " touch /mnt/ro/new || echo ro-refused;"
