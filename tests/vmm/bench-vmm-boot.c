@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #include "vmm-internal.h"
+#include "vmm-test.h"
 
 #define BOOT_TIMEOUT_US (120 * G_USEC_PER_SEC)
 
@@ -64,25 +65,29 @@ static void add_memory(pid_t pid, guint64 *rss_kib, guint64 *pss_kib)
         *pss_kib += g_ascii_strtoull(at + 5, NULL, 10);
 }
 
+typedef struct {
+    const char *source_arg; /* "source=<shared dir>" */
+    guint64 rss_kib;
+    guint64 pss_kib;
+} VirtiofsdMemory;
+
+static void add_if_virtiofsd(pid_t pid, const char *cmdline, gpointer data)
+{
+    VirtiofsdMemory *memory = data;
+
+    if (strstr(cmdline, "virtiofsd") != NULL && strstr(cmdline, memory->source_arg) != NULL)
+        add_memory(pid, &memory->rss_kib, &memory->pss_kib);
+}
+
 /* virtiofsd processes (the daemon and its sandboxed child) serving @shared_dir. */
 static void add_virtiofsd_memory(const char *shared_dir, guint64 *rss_kib, guint64 *pss_kib)
 {
-    g_autofree char *source = g_strdup_printf("source=%s", shared_dir);
-    g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
-    const char *entry;
+    g_autofree char *source_arg = g_strdup_printf("source=%s", shared_dir);
+    VirtiofsdMemory memory = {source_arg, 0, 0};
 
-    while (proc != NULL && (entry = g_dir_read_name(proc)) != NULL) {
-        g_autofree char *path = g_strdup_printf("/proc/%s/cmdline", entry);
-        g_autofree char *cmdline = NULL;
-        gsize len = 0;
-
-        if (!g_ascii_isdigit(entry[0]) || !g_file_get_contents(path, &cmdline, &len, NULL))
-            continue;
-        for (gsize i = 0; i + 1 < len; i++)
-            cmdline[i] = cmdline[i] == '\0' ? ' ' : cmdline[i];
-        if (strstr(cmdline, "virtiofsd") != NULL && strstr(cmdline, source) != NULL)
-            add_memory(atoi(entry), rss_kib, pss_kib);
-    }
+    vmm_test_foreach_process(add_if_virtiofsd, &memory);
+    *rss_kib += memory.rss_kib;
+    *pss_kib += memory.pss_kib;
 }
 
 static gboolean boot_once(const char *tmp, guint i, const char *cache)

@@ -142,27 +142,23 @@ static gboolean mounted(const char *path)
     return line != NULL;
 }
 
+static void assert_not_ours(pid_t pid, const char *cmdline, gpointer data)
+{
+    const VmmConfig *config = data;
+    g_autofree char *guest_arg = g_strdup_printf("guest=sc-%s,", config->name);
+
+    ck_assert_msg(strstr(cmdline, guest_arg) == NULL, "QEMU left: %s", cmdline);
+    ck_assert_msg(strstr(cmdline, config->run_dir) == NULL || pid == getpid(), "process left: %s",
+                  cmdline);
+}
+
 /* No QEMU or virtiofsd of this pod, no mount, no file but the shared dir we made. */
 static void assert_nothing_left(const VmmConfig *config)
 {
-    g_autofree char *guest_arg = g_strdup_printf("guest=sc-%s,", config->name);
-    g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
     g_autoptr(GDir) run = NULL;
     const char *entry;
 
-    while ((entry = g_dir_read_name(proc)) != NULL) {
-        g_autofree char *path = g_strdup_printf("/proc/%s/cmdline", entry);
-        g_autofree char *cmdline = NULL;
-        gsize len = 0;
-
-        if (!g_ascii_isdigit(entry[0]) || !g_file_get_contents(path, &cmdline, &len, NULL))
-            continue;
-        for (gsize i = 0; i + 1 < len; i++)
-            cmdline[i] = cmdline[i] == '\0' ? ' ' : cmdline[i];
-        ck_assert_msg(strstr(cmdline, guest_arg) == NULL, "QEMU left: %s", cmdline);
-        ck_assert_msg(strstr(cmdline, config->run_dir) == NULL || atoi(entry) == getpid(),
-                      "process left: %s", cmdline);
-    }
+    vmm_test_foreach_process(assert_not_ours, (gpointer)config);
     if (config->shared_dir != NULL)
         ck_assert_msg(!mounted(config->shared_dir), "'%s' still mounted", config->shared_dir);
     run = g_dir_open(config->run_dir, 0, NULL);
@@ -177,35 +173,40 @@ static void remove_run_dir(const VmmConfig *config)
     ck_assert_int_eq(g_rmdir(config->run_dir), 0);
 }
 
+typedef struct {
+    const char *source_arg; /* "source=<shared dir>" */
+    const char *mount_source;
+    char *own_ns;
+    gboolean seen;
+} MountSearch;
+
+static void look_in_virtiofsd(pid_t pid, const char *cmdline, gpointer data)
+{
+    MountSearch *search = data;
+    g_autofree char *ns_path = g_strdup_printf("/proc/%d/ns/mnt", pid);
+    g_autofree char *info_path = g_strdup_printf("/proc/%d/mountinfo", pid);
+    g_autofree char *ns = NULL;
+    g_autofree char *mountinfo = NULL;
+
+    if (strstr(cmdline, "virtiofsd") == NULL || strstr(cmdline, search->source_arg) == NULL)
+        return;
+    ns = g_file_read_link(ns_path, NULL);
+    if (ns != NULL && g_strcmp0(ns, search->own_ns) != 0 &&
+        g_file_get_contents(info_path, &mountinfo, NULL, NULL) &&
+        strstr(mountinfo, search->mount_source) != NULL)
+        search->seen = TRUE;
+}
+
 /* TRUE when a virtiofsd serving @shared_dir from a mount namespace of its own sees a mount
  * whose source is @source. */
 static gboolean virtiofsd_sees(const char *shared_dir, const char *source)
 {
     g_autofree char *source_arg = g_strdup_printf("source=%s", shared_dir);
     g_autofree char *own_ns = g_file_read_link("/proc/self/ns/mnt", NULL);
-    g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
-    const char *entry;
+    MountSearch search = {source_arg, source, own_ns, FALSE};
 
-    while ((entry = g_dir_read_name(proc)) != NULL) {
-        g_autofree char *path = g_strdup_printf("/proc/%s/cmdline", entry);
-        g_autofree char *ns_path = g_strdup_printf("/proc/%s/ns/mnt", entry);
-        g_autofree char *info_path = g_strdup_printf("/proc/%s/mountinfo", entry);
-        g_autofree char *cmdline = NULL, *ns = NULL, *mountinfo = NULL;
-        gsize len = 0;
-
-        if (!g_ascii_isdigit(entry[0]) || !g_file_get_contents(path, &cmdline, &len, NULL))
-            continue;
-        for (gsize i = 0; i + 1 < len; i++)
-            cmdline[i] = cmdline[i] == '\0' ? ' ' : cmdline[i];
-        ns = g_file_read_link(ns_path, NULL);
-        if (strstr(cmdline, "virtiofsd") == NULL || strstr(cmdline, source_arg) == NULL ||
-            ns == NULL || g_strcmp0(ns, own_ns) == 0)
-            continue;
-        if (g_file_get_contents(info_path, &mountinfo, NULL, NULL) &&
-            strstr(mountinfo, source) != NULL)
-            return TRUE;
-    }
-    return FALSE;
+    vmm_test_foreach_process(look_in_virtiofsd, &search);
+    return search.seen;
 }
 
 /* A mount made in the shared directory after boot reaches virtiofsd's own namespace. */

@@ -47,3 +47,22 @@ int vmm_test_run(const char *name, const TTest *const *tests, double timeout,
     g_clear_pointer(&scratch_dir, g_free);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+void vmm_test_foreach_process(VmmTestProcessFunc func, gpointer user_data)
+{
+    g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+    const char *entry;
+
+    while (proc != NULL && (entry = g_dir_read_name(proc)) != NULL) {
+        g_autofree char *path = g_strdup_printf("/proc/%s/cmdline", entry);
+        g_autofree char *cmdline = NULL;
+        gsize len = 0;
+
+        if (!g_ascii_isdigit(entry[0]) || !g_file_get_contents(path, &cmdline, &len, NULL) ||
+            len == 0)
+            continue;
+        for (gsize i = 0; i + 1 < len; i++)
+            cmdline[i] = cmdline[i] == '\0' ? ' ' : cmdline[i];
+        func(atoi(entry), cmdline, user_data);
+    }
+}

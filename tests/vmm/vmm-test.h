@@ -3,6 +3,7 @@
 
 #include <check.h>
 #include <glib.h>
+#include <sys/types.h>
 
 /* Called after all tests ran with the scratch directory, before it is removed: undoes what a
  * failed test could not (processes, mounts). Returns FALSE if it found anything. */
@@ -16,3 +17,7 @@ int vmm_test_run(const char *name, const TTest *const *tests, double timeout,
 
 /* The scratch directory of this run. */
 const char *vmm_test_dir(void);
+
+/* Calls @func for every process with a command line (arguments joined by spaces). */
+typedef void (*VmmTestProcessFunc)(pid_t pid, const char *cmdline, gpointer user_data);
+void vmm_test_foreach_process(VmmTestProcessFunc func, gpointer user_data);
