@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -22,6 +23,9 @@
 G_DEFINE_QUARK(container-error-quark, container_error)
 
 #define CONTAINER_ID_MAX 64
+/* How long setup, start and exec may take before the builder gives up on the child (a hung
+ * mount, say), so that the caller's event loop is never blocked for good. */
+#define SYNC_TIMEOUT_MS 60000
 
 struct Container {
   char *id;
@@ -99,9 +103,20 @@ static gboolean sync_collect(int sock, SyncKind until, int *out_pty, pid_t *out_
                              const char *what, GError **error)
 {
   g_autoptr(GError) child_error = NULL;
+  gint64 deadline = g_get_monotonic_time() + SYNC_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
   for (;;) {
     SyncMsg msg;
     int fd = -1;
+    struct pollfd pfd = {.fd = sock, .events = POLLIN};
+    gint64 left_ms = (deadline - g_get_monotonic_time()) / G_TIME_SPAN_MILLISECOND;
+    int ready = left_ms > 0 ? poll(&pfd, 1, (int)left_ms) : 0;
+    if (ready < 0 && errno == EINTR)
+      continue;
+    if (ready == 0) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED,
+                  "%s: no word from the process within %d s", what, SYNC_TIMEOUT_MS / 1000);
+      return FALSE;
+    }
     int rc = sync_recv(sock, &msg, &fd);
     if (rc < 0) {
       g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "%s: sync: %s", what,
@@ -420,15 +435,19 @@ pid_t container_exec(Container *c, const OciProcess *process, const ContainerStd
   pid_t pid = -1;
   container_autofd int pty = -1;
   gboolean ok = sync_collect(parent_end, 0, &pty, &pid, "exec", error);
+  if (!ok)
+    kill(helper, SIGKILL);
   reap(helper);
   if (ok && pid <= 0) {
     g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "exec: no process was created");
     ok = FALSE;
   }
   if (!ok) {
-    /* The failed process is ours to reap: the caller never learns its pid. */
-    if (pid > 0)
+    /* The failed process is ours to end and reap: the caller never learns its pid. */
+    if (pid > 0) {
+      kill(pid, SIGKILL);
       reap(pid);
+    }
     g_prefix_error(error, "container '%s': ", c->id);
     return -1;
   }

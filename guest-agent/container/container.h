@@ -7,6 +7,9 @@
  * direct child of the calling process, which must reap it (signalfd + waitpid(-1) in the agent,
  * waitpid() in tests). The builder itself only waits for short-lived helper processes it created
  * inside one call; it never installs child watches and never reaps container processes.
+ * container_create, container_start and container_exec block until the child reports back
+ * (milliseconds normally; they give up after 60 s and end the child).
+ * container_pause, container_resume and container_destroy wait up to 5 s for the cgroup.
  *
  * Paths: `rootfs` and bind-mount sources are paths of the caller's mount namespace. Every path
  * inside the container (mount destinations, cwd, masked/read-only paths, devices) is resolved
