@@ -351,6 +351,8 @@ gboolean container_start(Container *c, GError **error)
   }
   /* EOF: the socket closed on execve. */
   if (!sync_collect(sock, 0, NULL, NULL, "start", error)) {
+    /* It is exiting already, unless it hung; the caller reaps it either way. */
+    kill(c->pid, SIGKILL);
     g_prefix_error(error, "container '%s': ", c->id);
     return FALSE;
   }
