@@ -3,8 +3,49 @@
  * the shared directory free of them), then the sandbox, then the files. */
 #include "shim-stale.h"
 
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "shim-rootfs.h"
 #include "shim-sandbox.h"
+
+#define LEFTOVER_WAIT_MS 2000
+
+/* Kills the live processes whose command line names @dir (the pod's own directory: QEMU,
+ * virtiofsd and its children, the host agent); returns how many there were. */
+static guint kill_mentioning(const char *dir)
+{
+    g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+    g_autofree char *needle = g_strconcat(dir, "/", NULL);
+    const char *name;
+    guint found = 0;
+    while (proc && (name = g_dir_read_name(proc))) {
+        pid_t pid = (pid_t)g_ascii_strtoll(name, NULL, 10);
+        g_autofree char *path = g_strdup_printf("/proc/%s/cmdline", name);
+        g_autofree char *stat_path = g_strdup_printf("/proc/%s/stat", name);
+        g_autofree char *cmdline = NULL, *stat = NULL;
+        gsize len;
+        if (pid <= 1 || pid == getpid() || !g_file_get_contents(path, &cmdline, &len, NULL) ||
+            !memmem(cmdline, len, needle, strlen(needle)) ||
+            !g_file_get_contents(stat_path, &stat, NULL, NULL))
+            continue;
+        const char *end = strrchr(stat, ')');
+        if (end && end[1] == ' ' && end[2] == 'Z')
+            continue;
+        kill(pid, SIGKILL);
+        found++;
+    }
+    return found;
+}
+
+/* The VM layer stops what it started; whatever still runs from this pod's directory after that
+ * (a helper's child, a process that ignored SIGTERM) is killed here, and waited for. */
+static void kill_leftovers(const char *dir)
+{
+    for (int waited = 0; kill_mentioning(dir) > 0 && waited < LEFTOVER_WAIT_MS; waited += 20)
+        g_usleep(20000);
+}
 
 gboolean shim_stale_cleanup(ShimState *state, GError **error)
 {
@@ -20,5 +61,6 @@ gboolean shim_stale_cleanup(ShimState *state, GError **error)
     }
     if (!shim_sandbox_cleanup_stale(state, error))
         return FALSE;
+    kill_leftovers(state->dir);
     return shim_rootfs_remove_tree(state->dir, error);
 }

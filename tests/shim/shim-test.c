@@ -641,7 +641,12 @@ void shim_test_assert_clean(ShimTest *t)
     g_autofree char *pod_dir = shim_test_pod_dir(t);
     g_autofree char *mountinfo = NULL;
     guint32 pid;
-    ck_assert_msg(!g_file_test(pod_dir, G_FILE_TEST_EXISTS), "'%s' left", pod_dir);
+    if (g_file_test(pod_dir, G_FILE_TEST_EXISTS)) {
+        g_autofree char *listing = NULL;
+        g_spawn_sync(NULL, (char *[]){"ls", "-lR", pod_dir, NULL}, NULL, G_SPAWN_SEARCH_PATH,
+                     NULL, NULL, &listing, NULL, NULL, NULL);
+        ck_abort_msg("'%s' left:\n%s", pod_dir, listing);
+    }
     ck_assert_msg(!g_file_test(t->socket_path, G_FILE_TEST_EXISTS), "socket '%s' left",
                   t->socket_path);
     ck_assert(g_file_get_contents("/proc/self/mountinfo", &mountinfo, NULL, NULL));
