@@ -11,9 +11,13 @@
 #include "vmm-internal.h"
 
 /* The embedded QEMU driver's settings: QEMU runs as root without cgroups, namespaces, a
- * security driver or virtlogd; the pod VM is the isolation boundary. */
+ * security driver or virtlogd; the pod VM is the isolation boundary. libvirt's DAC driver, on
+ * even without a security driver, would otherwise chown the kernel, initrd and console files
+ * and keep reference counts in xattrs on them, which pods sharing one kernel would fight over. */
 static const char qemu_conf[] = "user = \"root\"\n"
                                 "group = \"root\"\n"
+                                "dynamic_ownership = 0\n"
+                                "remember_owner = 0\n"
                                 "stdio_handler = \"file\"\n"
                                 "security_driver = \"none\"\n"
                                 "namespaces = []\n"

@@ -16,6 +16,9 @@ void vmm_libvirt_init(void)
     static gsize done = 0;
 
     if (g_once_init_enter(&done)) {
+        /* The embedded driver logs warnings we cause on purpose (no security driver, QEMU as
+         * root) to stderr, which is the shim's log: only errors, unless the operator asks. */
+        g_setenv("LIBVIRT_LOG_OUTPUTS", "4:stderr", FALSE);
         /* libvirt >= 6 implements its default event loop with GLib on the default main
          * context, so the caller's g_main_loop_run() dispatches its events. */
         virEventRegisterDefaultImpl();

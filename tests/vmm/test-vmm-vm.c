@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -266,6 +267,19 @@ static void assert_power_off(VmmDomain *domain, TtrpcClient *client)
     result_clear(&stopped);
 }
 
+/* libvirt left @path alone: no ownership change remembered in trusted.libvirt.* xattrs (pods
+ * share the kernel and initrd). */
+static void assert_untouched(const char *path)
+{
+    char names[4096];
+    ssize_t len = listxattr(path, names, sizeof(names));
+
+    ck_assert_msg(len >= 0, "listxattr '%s': %s", path, g_strerror(errno));
+    for (ssize_t at = 0; at < len; at += strlen(names + at) + 1)
+        ck_assert_msg(!g_str_has_prefix(names + at, "trusted.libvirt"), "'%s' has xattr %s", path,
+                      names + at);
+}
+
 static VmmDomain *start_vm(const VmmConfig *config)
 {
     g_autoptr(GError) error = NULL;
@@ -314,6 +328,8 @@ START_TEST(test_boot_health_destroy)
     test_config(&config, strings, "boot", "VMM_TEST_INITRD");
     add_shared_dir(&config, strings, VMM_SHARED_FS_VIRTIOFS);
     domain = start_vm(&config);
+    assert_untouched(config.kernel);
+    assert_untouched(config.initrd);
     /* A shared mount, so what the shim mounts there later reaches virtiofsd. */
     line = mountinfo_line(config.shared_dir);
     ck_assert_msg(line != NULL && strstr(line, " shared:") != NULL, "%s", line);
