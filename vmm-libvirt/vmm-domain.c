@@ -23,6 +23,10 @@ static const char qemu_conf[] = "user = \"root\"\n"
                                 "namespaces = []\n"
                                 "cgroup_controllers = []\n";
 
+/* How long QEMU's exit waits for libvirt's own event about it (well inside the 1 s in which
+ * the shim must learn that the VM died). */
+#define EXIT_GRACE_MS 200
+
 /* The embedded driver refuses to start without this user (it owns QEMU files by default). */
 #define LIBVIRT_QEMU_USER "libvirt-qemu"
 
@@ -181,15 +185,25 @@ static void on_stopped(VmmDomain *domain, VmmEvent event, const char *text)
     emit(domain, event, text);
 }
 
+static gboolean on_exit_grace_over(gpointer data)
+{
+    VmmDomain *domain = data;
+
+    domain->exit_watch = 0;
+    if (domain->running)
+        on_stopped(domain, VMM_EVENT_STOPPED, "QEMU exited");
+    return G_SOURCE_REMOVE;
+}
+
+/* QEMU is gone. libvirt may still have a queued event that says why (a guest panic makes it
+ * kill QEMU right after queueing CRASHED): let that come first for a moment. */
 static gboolean on_qemu_exit(int fd, GIOCondition condition, gpointer data)
 {
     VmmDomain *domain = data;
 
     (void)fd;
     (void)condition;
-    domain->exit_watch = 0;
-    if (domain->running)
-        on_stopped(domain, VMM_EVENT_STOPPED, "QEMU exited");
+    domain->exit_watch = g_timeout_add(EXIT_GRACE_MS, on_exit_grace_over, domain);
     return G_SOURCE_REMOVE;
 }
 

@@ -66,7 +66,7 @@ struct _VmmDomain {
     /* QEMU's exit seen directly (pidfd): libvirt reports it only once the process is reaped,
      * which a slow init delays by seconds. */
     int pidfd;
-    guint exit_watch;
+    guint exit_watch; /* the pidfd watch, then the grace timer after QEMU exited */
 
     VmmLifecycleFunc lifecycle_func;
     gpointer lifecycle_data;
