@@ -157,13 +157,10 @@ static GPtrArray *mounts_below(const char *dir)
     return found;
 }
 
-static dev_t tree_dev;
-
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
+    (void)st;
     (void)ftw;
-    if (st->st_dev != tree_dev)
-        return 0;
     if (type == FTW_DP ? rmdir(path) : unlink(path))
         g_debug("remove '%s': %s", path, g_strerror(errno));
     return 0;
@@ -171,15 +168,20 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 
 gboolean shim_rootfs_remove_tree(const char *dir, GError **error)
 {
-    struct stat st;
     g_autoptr(GPtrArray) points = mounts_below(dir);
     for (guint i = 0; i < points->len; i++)
         if (umount2(points->pdata[i], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
             g_warning("umount '%s': %s", (char *)points->pdata[i], g_strerror(errno));
-    if (lstat(dir, &st) < 0)
+    if (access(dir, F_OK) < 0)
         return TRUE;
-    /* FTW_MOUNT keeps the walk on @dir's filesystem: nothing mounted is ever entered. */
-    tree_dev = st.st_dev;
+    /* A bind of the same filesystem looks like any directory to the walk below: never walk
+     * while anything is still mounted under @dir (a container's rootfs source would go). */
+    g_autoptr(GPtrArray) left = mounts_below(dir);
+    if (left->len > 0) {
+        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL,
+                    "'%s' is still mounted; '%s' is left in place", (char *)left->pdata[0], dir);
+        return FALSE;
+    }
     nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
     if (access(dir, F_OK) == 0) {
         g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "'%s' could not be removed entirely",
