@@ -3,7 +3,8 @@
  * boot: libvirt create, guest kernel to /init (console timestamp), the rest until the agent
  * answered Health (QEMU start, firmware, agent init), and QEMU / virtiofsd RSS and PSS.
  * Env as for test-vmm-vm; BENCH_KERNEL_PARAMS adds kernel parameters (e.g. "quiet"),
- * BENCH_MEMORY_MIB sets the guest memory (default: vmm_config_init()'s).
+ * BENCH_MEMORY_MIB the guest memory and BENCH_MACHINE the machine type (defaults:
+ * vmm_config_init()'s).
  * usage: bench-vmm-boot [N] */
 #include <math.h>
 #include <stdio.h>
@@ -111,6 +112,8 @@ static gboolean boot_once(const char *tmp, guint i, const char *cache)
     config.kernel = g_getenv("VMM_TEST_KERNEL");
     config.initrd = g_getenv("VMM_TEST_INITRD");
     config.kernel_params = g_getenv("BENCH_KERNEL_PARAMS");
+    if (g_getenv("BENCH_MACHINE") != NULL)
+        config.machine = g_getenv("BENCH_MACHINE");
     if (g_getenv("BENCH_MEMORY_MIB") != NULL)
         config.memory_mib = (guint)atoi(g_getenv("BENCH_MEMORY_MIB"));
     config.shared_fs = VMM_SHARED_FS_VIRTIOFS;
