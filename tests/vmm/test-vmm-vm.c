@@ -17,7 +17,7 @@
 #include "vmm-test.h"
 
 #define BOOT_TIMEOUT_US (120 * G_USEC_PER_SEC)
-#define NEVER_TIMEOUT_US (12 * G_USEC_PER_SEC)
+#define NEVER_TIMEOUT_US (15 * G_USEC_PER_SEC)
 #define EVENT_MAX_US G_USEC_PER_SEC
 
 typedef struct {
