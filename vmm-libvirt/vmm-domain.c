@@ -68,6 +68,11 @@ static gboolean check_files(const VmmConfig *c, GError **error)
     if (c->shared_fs == VMM_SHARED_FS_VIRTIOFS &&
         !check_file("virtiofsd", c->virtiofsd, G_FILE_TEST_IS_EXECUTABLE, error))
         return FALSE;
+    if (c->cache_dir != NULL && !g_path_is_absolute(c->cache_dir)) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
+                    "cache directory '%s' is not an absolute path", c->cache_dir);
+        return FALSE;
+    }
     if (c->uri == NULL && getpwnam(LIBVIRT_QEMU_USER) == NULL) {
         g_set_error(error, VMM_ERROR, VMM_ERROR_NOT_FOUND,
                     "system user '%s' missing: libvirt's embedded QEMU driver needs it",
