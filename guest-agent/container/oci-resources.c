@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "oci-json.h"
+#include "oci-name.h"
 
 void oci_resources_init(OciResources *res)
 {
@@ -60,7 +61,7 @@ static gboolean parse_cpuset(json_object *obj, const char *key, char **out, GErr
 {
   if (!oci_json_get_string(obj, key, "linux.resources.cpu", out, error))
     return FALSE;
-  if (*out && (strlen(*out) > 1024 || !g_regex_match_simple("^[0-9,-]*$", *out, 0, 0))) {
+  if (*out && (strlen(*out) > 1024 || !oci_name_is(*out, OCI_NAME_DIGIT ",-", 0))) {
     g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
                 "'linux.resources.cpu.%s' '%s' is not a list of ranges", key, *out);
     return FALSE;
@@ -146,7 +147,10 @@ static gboolean parse_unified(json_object *res_obj, OciResources *res, GError **
   json_object_object_foreach(obj, key, value)
   {
     /* A controller file name: never a path, never a cgroup core file. */
-    if (!g_regex_match_simple("^[a-z]+\\.[a-z_.]+$", key, 0, 0) || g_str_has_prefix(key, "cgroup.") ||
+    gsize controller = strspn(key, OCI_NAME_LOWER);
+    if (controller == 0 || key[controller] != '.' ||
+        !oci_name_is(key + controller + 1, OCI_NAME_LOWER "_.", 1) ||
+        g_str_has_prefix(key, "cgroup.") ||
         !json_object_is_type(value, json_type_string) ||
         json_object_get_string_len(value) > 4096) {
       g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
@@ -199,6 +203,14 @@ static gboolean parse_device_rule(json_object *rule, const char *where, gpointer
   return TRUE;
 }
 
+/* The size becomes part of a cgroup file name: 1 to 6 digits and a unit ("2MB", "1GB"). */
+static gboolean page_size_is_valid(const char *size)
+{
+  gsize digits = strspn(size, OCI_NAME_DIGIT);
+  return digits >= 1 && digits <= 6 && size[digits] != '\0' && strchr("KMG", size[digits]) &&
+         strcmp(size + digits + 1, "B") == 0;
+}
+
 static gboolean parse_hugepage_limit(json_object *item, const char *where, gpointer elem,
                                      gpointer user_data, GError **error)
 {
@@ -210,9 +222,7 @@ static gboolean parse_hugepage_limit(json_object *item, const char *where, gpoin
       !oci_json_get_string(item, "pageSize", where, &h->page_size, error) ||
       !oci_json_get(item, "limit", json_type_int, where, &limit, error))
     return FALSE;
-  /* The size becomes part of a cgroup file name: digits and a unit, nothing else. */
-  if (h->page_size == NULL || !g_regex_match_simple("^[0-9]{1,6}[KMG]B$", h->page_size, 0, 0) ||
-      limit == NULL) {
+  if (h->page_size == NULL || !page_size_is_valid(h->page_size) || limit == NULL) {
     g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
                 "'%s' needs a 'pageSize' like \"2MB\" and a 'limit'", where);
     return FALSE;

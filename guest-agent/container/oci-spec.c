@@ -6,6 +6,7 @@
 #include <sys/mount.h>
 
 #include "oci-json.h"
+#include "oci-name.h"
 #include "oci-seccomp.h"
 
 static const struct {
@@ -52,6 +53,17 @@ OciSpec *oci_spec_ref(const OciSpec *spec)
 
 /* ---- mounts ---- */
 
+/* A filesystem option we pass on: a word, optionally with "=value" (no spaces, quotes or
+ * other separators that could smuggle a second option into the mount data). */
+static gboolean mount_option_is_plain(const char *opt)
+{
+  gsize key = strspn(opt, OCI_NAME_ALNUM "_");
+  if (key == 0)
+    return FALSE;
+  return opt[key] == '\0' ||
+         (opt[key] == '=' && oci_name_is(opt + key + 1, OCI_NAME_ALNUM "_.:/,+-", 0));
+}
+
 static gboolean apply_mount_option(OciMount *m, const char *opt, GString *data, const char *where,
                                    GError **error)
 {
@@ -73,7 +85,7 @@ static gboolean apply_mount_option(OciMount *m, const char *opt, GString *data, 
     m->recursive = opt[0] == 'r';
     return TRUE;
   }
-  if (!g_regex_match_simple("^[A-Za-z0-9_]+(=[A-Za-z0-9_.:/,+-]*)?$", opt, 0, 0) ||
+  if (!mount_option_is_plain(opt) ||
       g_str_has_prefix(opt, "idmap") || strcmp(opt, "tmpcopyup") == 0 ||
       g_str_has_prefix(opt, "rro") || g_str_has_prefix(opt, "remount")) {
     g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_UNSUPPORTED,
@@ -123,7 +135,7 @@ static gboolean parse_mount(json_object *item, const char *where, gpointer elem,
                   "'%s': bind mounts take no filesystem options ('%s')", where, data->str);
       return FALSE;
     }
-  } else if (m->type == NULL || !g_regex_match_simple("^[a-z0-9_.]+$", m->type, 0, 0)) {
+  } else if (m->type == NULL || !oci_name_is(m->type, OCI_NAME_LOWER OCI_NAME_DIGIT "_.", 1)) {
     g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
                 "'%s.type' is missing or not a filesystem type", where);
     return FALSE;
@@ -224,7 +236,7 @@ static gboolean parse_sysctl(json_object *linux_obj, OciSpec *spec, GError **err
   json_object_object_foreach(obj, key, value)
   {
     if (!json_object_is_type(value, json_type_string) ||
-        !g_regex_match_simple("^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$", key, 0, 0) ||
+        !oci_name_is_joined(key, OCI_NAME_ALNUM "_-", '.') ||
         json_object_get_string_len(value) > OCI_JSON_MAX_PATH) {
       g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
                   "'linux.sysctl' entry '%s' is not a dotted name with a string value", key);

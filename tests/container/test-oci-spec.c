@@ -187,6 +187,75 @@ START_TEST(test_bad_types)
 }
 END_TEST
 
+/* One value put into the base spec where `format` has its %s: accepted or rejected. */
+typedef struct {
+  const char *from;
+  const char *format;
+  int code;
+  const char *needle;
+} NameSite;
+
+static void check_name(const NameSite *site, const char *value, gboolean accepted)
+{
+  g_autofree char *to = g_strdup_printf(site->format, value);
+  g_autofree char *json = spec_with(site->from, to);
+  if (!accepted) {
+    assert_rejected(json, site->code, site->needle);
+    return;
+  }
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OciSpec) spec = oci_spec_parse(json, strlen(json), &error);
+  ck_assert_msg(spec != NULL, "'%s' in %s: %s", value, site->needle, error ? error->message : "");
+}
+
+/* The character checks of names handed to the kernel, at their edges. A trailing line break
+ * (JSON "\n", "\r\n") is refused everywhere. */
+START_TEST(test_name_checks)
+{
+  static const NameSite option = {"\"size=65536k\"", "\"%s\"", CONTAINER_ERROR_UNSUPPORTED,
+                                  "mount option"};
+  static const NameSite type = {"\"type\": \"tmpfs\"", "\"type\": \"%s\"", CONTAINER_ERROR_INVALID,
+                                "mounts[1].type"};
+  static const NameSite sysctl = {"\"cgroupsPath\"", "\"sysctl\": {\"%s\": \"1\"}, \"cgroupsPath\"",
+                                  CONTAINER_ERROR_INVALID, "linux.sysctl"};
+  static const NameSite cpus = {"\"cpu\": {", "\"cpu\": {\"cpus\": \"%s\", ",
+                                CONTAINER_ERROR_INVALID, "linux.resources.cpu.cpus"};
+  static const NameSite unified = {"\"cpu\": {", "\"unified\": {\"%s\": \"1\"}, \"cpu\": {",
+                                   CONTAINER_ERROR_INVALID, "linux.resources.unified"};
+  static const NameSite page = {"\"cpu\": {",
+                                "\"hugepageLimits\": [{\"pageSize\": \"%s\", \"limit\": 0}], \"cpu\": {",
+                                CONTAINER_ERROR_INVALID, "hugepageLimits[0]"};
+  static const struct {
+    const NameSite *site;
+    const char *value;
+    gboolean accepted;
+  } cases[] = {
+    {&option, "k", TRUE}, {&option, "A_9", TRUE}, {&option, "k=", TRUE},
+    {&option, "k=a.b:c/d,e+f-g_0", TRUE}, {&option, "", FALSE}, {&option, "=v", FALSE},
+    {&option, "-k", FALSE}, {&option, "k=v w", FALSE}, {&option, "k==v", FALSE},
+    {&option, "k=v;x", FALSE}, {&option, "k\\u00e9", FALSE}, {&option, "k\\n", FALSE},
+    {&option, "k=v\\n", FALSE}, {&option, "k=v\\r\\n", FALSE},
+    {&type, "tmpfs", TRUE}, {&type, "9p", TRUE}, {&type, "fuse.a_b", TRUE}, {&type, "", FALSE},
+    {&type, "Tmpfs", FALSE}, {&type, "tmp-fs", FALSE}, {&type, "tmp fs", FALSE},
+    {&type, "tmpfs\\n", FALSE}, {&type, "tmpfs\\r", FALSE},
+    {&sysctl, "a", TRUE}, {&sysctl, "net.ipv4.ip_forward", TRUE}, {&sysctl, "A-b.c_9", TRUE},
+    {&sysctl, "", FALSE}, {&sysctl, ".a", FALSE}, {&sysctl, "a.", FALSE}, {&sysctl, "a..b", FALSE},
+    {&sysctl, "a/b", FALSE}, {&sysctl, "a.b\\n", FALSE},
+    {&cpus, "", TRUE}, {&cpus, "0", TRUE}, {&cpus, "0-3,5", TRUE}, {&cpus, ",-", TRUE},
+    {&cpus, "0 1", FALSE}, {&cpus, "a", FALSE}, {&cpus, "0-3\\n", FALSE}, {&cpus, "\\n", FALSE},
+    {&unified, "memory.max", TRUE}, {&unified, "io.bfq.weight", TRUE}, {&unified, "a._", TRUE},
+    {&unified, "a..", TRUE}, {&unified, "memory", FALSE}, {&unified, ".max", FALSE},
+    {&unified, "memory.", FALSE}, {&unified, "Memory.max", FALSE}, {&unified, "memory/max", FALSE},
+    {&unified, "cgroup.procs", FALSE}, {&unified, "memory.max\\n", FALSE},
+    {&page, "2MB", TRUE}, {&page, "1GB", TRUE}, {&page, "999999KB", TRUE}, {&page, "", FALSE},
+    {&page, "MB", FALSE}, {&page, "1234567KB", FALSE}, {&page, "2mB", FALSE}, {&page, "2M", FALSE},
+    {&page, "2TB", FALSE}, {&page, "2MBB", FALSE}, {&page, "2MB\\n", FALSE},
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
+    check_name(cases[i].site, cases[i].value, cases[i].accepted);
+}
+END_TEST
+
 START_TEST(test_unsupported_features)
 {
   assert_replacement_rejected("\"hooks\": {}", "\"hooks\": {\"prestart\": [{\"path\": \"/x\"}]}",
@@ -255,6 +324,7 @@ static Suite *oci_spec_suite(void)
   tcase_add_test(tc, test_oversized);
   tcase_add_test(tc, test_missing_parts);
   tcase_add_test(tc, test_bad_types);
+  tcase_add_test(tc, test_name_checks);
   tcase_add_test(tc, test_unsupported_features);
   tcase_add_test(tc, test_path_escapes);
   tcase_add_test(tc, test_process_parse);
