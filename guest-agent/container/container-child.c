@@ -19,6 +19,7 @@ int child_fail(ChildError *ce, int err, const char *fmt, ...)
   vsnprintf(ce->msg, sizeof ce->msg, fmt, ap);
   va_end(ap);
   ce->err = err;
+  ce->code = CONTAINER_ERROR_FAILED;
   return -1;
 }
 
@@ -97,6 +98,7 @@ void child_die(int sock, int err, const char *fmt, ...)
   vsnprintf(ce.msg, sizeof ce.msg, fmt, ap);
   va_end(ap);
   ce.err = err;
+  ce.code = CONTAINER_ERROR_FAILED;
   child_exit_error(sock, &ce, 1);
 }
 

@@ -11,10 +11,12 @@
 
 typedef struct {
   int err;          /* errno of the failed call, 0 if none */
+  guint32 code;     /* ContainerErrorCode for the caller: child_fail() sets _FAILED */
   char msg[400];    /* what failed, with the values it names */
 } ChildError;
 
-/* Records a failure (errno `err`) with a printf-style message; returns -1. */
+/* Records a failure (errno `err`, code CONTAINER_ERROR_FAILED) with a printf-style message;
+ * returns -1. */
 int child_fail(ChildError *ce, int err, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
 /* ---- sync protocol (SOCK_SEQPACKET socketpair) ---- */

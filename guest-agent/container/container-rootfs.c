@@ -46,6 +46,7 @@ static gboolean dangling_symlink(int rootfd, int parent, const char *name, const
              "'%s' is a symlink to '%s', which does not exist inside the container root "
              "(symlinks are never followed out of it)",
              path, target);
+  ce->code = CONTAINER_ERROR_ESCAPE;
   return TRUE;
 }
 

@@ -140,7 +140,8 @@ static gboolean sync_collect(int sock, SyncKind until, int *out_pty, pid_t *out_
     }
     container_fd_close(&fd);
     if (msg.kind == SYNC_ERROR && child_error == NULL) {
-      g_set_error(&child_error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "%s: %s%s%s", what,
+      guint32 code = msg.error.code < CONTAINER_ERROR_LAST ? msg.error.code : CONTAINER_ERROR_FAILED;
+      g_set_error(&child_error, CONTAINER_ERROR, (int)code, "%s: %s%s%s", what,
                   msg.error.msg, msg.error.err ? ": " : "",
                   msg.error.err ? g_strerror(msg.error.err) : "");
     } else if (msg.kind == SYNC_PID && out_pid && msg.pid > 0) {

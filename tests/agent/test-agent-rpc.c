@@ -617,15 +617,7 @@ static void test_symlink_escape(const char *id)
                                              " \"type\": \"tmpfs\", \"source\": \"tmpfs\"}"));
     json = json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN);
     code = test_create_raw(id, json, strlen(json), t->rootfs);
-    if (code == TTRPC_CODE_OK) {
-        agent_test_start_container(t, id);
-        ck_assert_int_eq(agent_test_wait(t, id, ""), 0);
-        agent_test_remove(t, id);
-    } else {
-        /* The builder finds this inside its setup child, which reports failures as Internal. */
-        ck_assert_msg(code == TTRPC_CODE_INVALID_ARGUMENT || code == TTRPC_CODE_INTERNAL,
-                      "code %s", ttrpc_code_name(code));
-    }
+    ck_assert_msg(code == TTRPC_CODE_INVALID_ARGUMENT, "code %s", ttrpc_code_name(code));
     dir = g_dir_open(outside, 0, NULL);
     ck_assert(dir != NULL);
     ck_assert_ptr_null(g_dir_read_name(dir));

@@ -43,11 +43,13 @@ static void add_mount(json_object *spec, const char *mount_json)
 }
 
 /* Creating a container from `spec` fails with an error that names `needle`. */
-static void assert_create_fails(json_object *spec, const char *needle)
+static void assert_create_fails(json_object *spec, int code, const char *needle)
 {
   g_autoptr(GError) error = NULL;
   int fd;
   ck_assert_ptr_null(ct_create(env, spec, &fd, &error));
+  ck_assert_msg(g_error_matches(error, CONTAINER_ERROR, code), "error %d '%s', expected code %d",
+                error->code, error->message, code);
   ck_assert_msg(strstr(error->message, needle) != NULL, "'%s' does not name '%s'", error->message,
                 needle);
 }
@@ -544,7 +546,7 @@ START_TEST(test_bad_create_leaves_nothing)
   g_autoptr(json_object) spec = ct_spec_new(SH("true"));
   add_mount(spec, "{\"destination\": \"/mnt/x\", \"type\": \"bind\","
                   " \"source\": \"/no/such/source\", \"options\": [\"bind\"]}");
-  assert_create_fails(spec, "'/no/such/source'");
+  assert_create_fails(spec, CONTAINER_ERROR_FAILED, "'/no/such/source'");
 
   g_autoptr(OciSpec) parsed = ct_spec_parse(spec);
   ContainerStdio stdio = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
@@ -571,14 +573,14 @@ START_TEST(test_symlink_escapes)
 
   g_autoptr(json_object) tmpfs_spec = ct_spec_new(SH("true"));
   add_mount(tmpfs_spec, "{\"destination\": \"/abs/sub\", \"type\": \"tmpfs\", \"source\": \"tmpfs\"}");
-  assert_create_fails(tmpfs_spec, "'/abs' is a symlink to");
+  assert_create_fails(tmpfs_spec, CONTAINER_ERROR_ESCAPE, "'/abs' is a symlink to");
   g_autoptr(json_object) bind_spec = ct_spec_new(SH("true"));
   add_mount(bind_spec, "{\"destination\": \"/rel/bind\", \"type\": \"bind\", \"source\": \"/proc\","
                        " \"options\": [\"rbind\"]}");
-  assert_create_fails(bind_spec, "'/rel' is a symlink to");
+  assert_create_fails(bind_spec, CONTAINER_ERROR_ESCAPE, "'/rel' is a symlink to");
   g_autoptr(json_object) cwd_spec = ct_spec_new(SH("true"));
   ct_spec_set(cwd_spec, "process.cwd", json_object_new_string("/abs/cwd"));
-  assert_create_fails(cwd_spec, "'/abs' is a symlink to");
+  assert_create_fails(cwd_spec, CONTAINER_ERROR_ESCAPE, "'/abs' is a symlink to");
   g_autoptr(GDir) dir = g_dir_open(host_dir, 0, NULL);
   ck_assert_ptr_nonnull(dir);
   ck_assert_msg(g_dir_read_name(dir) == NULL, "something was created in '%s'", host_dir);
