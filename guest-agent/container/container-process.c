@@ -132,9 +132,12 @@ static int set_capabilities(const OciCapabilities *caps, ChildError *ce)
     return child_fail(ce, errno, "capset");
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
     return child_fail(ce, errno, "clear the ambient capabilities");
+  /* What the kernel refuses (EPERM: not both permitted and inheritable; EINVAL: a capability
+   * the running kernel lacks) is skipped, as runc does; the parser has logged it. */
   for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
     if ((caps->ambient & (G_GUINT64_CONSTANT(1) << cap)) &&
-        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0 && errno != EPERM &&
+        errno != EINVAL)
       return child_fail(ce, errno, "raise ambient capability %d", cap);
   }
   return 0;

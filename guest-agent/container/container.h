@@ -21,7 +21,9 @@
  * where the caller's root is the initramfs, which cannot be pivoted away, MS_MOVE + chroot), the
  * cgroup <cgroup_root>/<id> with the spec's limits and a BPF device filter from
  * linux.resources.devices, the spec's user, capabilities, rlimits, no_new_privs and seccomp
- * filter, default signal dispositions and an empty signal mask, and no fd but 0-2.
+ * filter, default signal dispositions and an empty signal mask, and no fd but 0-2. An ambient
+ * capability the kernel will not raise (one not both permitted and inheritable) is skipped, as
+ * runc does, with a debug message when the spec is parsed.
  */
 #pragma once
 

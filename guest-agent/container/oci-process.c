@@ -57,6 +57,18 @@ static gboolean parse_capability_set(json_object *caps, const char *key, guint64
   return TRUE;
 }
 
+/* The kernel raises an ambient capability only when it is both permitted and inheritable.
+ * Specs made for runc often list ambient capabilities with an empty inheritable set; like runc,
+ * the child skips those instead of failing. Said here once, where logging is allowed. */
+static void log_unraisable_ambient(const OciCapabilities *caps)
+{
+  guint64 unraisable = caps->ambient & ~(caps->permitted & caps->inheritable);
+  for (gsize cap = 0; cap < G_N_ELEMENTS(capability_names); cap++)
+    if (unraisable & (G_GUINT64_CONSTANT(1) << cap))
+      g_debug("ambient capability %s is not both permitted and inheritable: skipped",
+              capability_names[cap]);
+}
+
 static gboolean parse_capabilities(json_object *proc, OciProcess *p, GError **error)
 {
   static const char *const known[] = {"bounding", "effective", "permitted", "inheritable",
@@ -67,12 +79,15 @@ static gboolean parse_capabilities(json_object *proc, OciProcess *p, GError **er
   if (caps == NULL)
     return TRUE;
   p->has_capabilities = TRUE;
-  return oci_json_check_keys(caps, "process.capabilities", known, error) &&
-         parse_capability_set(caps, "bounding", &p->caps.bounding, error) &&
-         parse_capability_set(caps, "effective", &p->caps.effective, error) &&
-         parse_capability_set(caps, "permitted", &p->caps.permitted, error) &&
-         parse_capability_set(caps, "inheritable", &p->caps.inheritable, error) &&
-         parse_capability_set(caps, "ambient", &p->caps.ambient, error);
+  if (!oci_json_check_keys(caps, "process.capabilities", known, error) ||
+      !parse_capability_set(caps, "bounding", &p->caps.bounding, error) ||
+      !parse_capability_set(caps, "effective", &p->caps.effective, error) ||
+      !parse_capability_set(caps, "permitted", &p->caps.permitted, error) ||
+      !parse_capability_set(caps, "inheritable", &p->caps.inheritable, error) ||
+      !parse_capability_set(caps, "ambient", &p->caps.ambient, error))
+    return FALSE;
+  log_unraisable_ambient(&p->caps);
+  return TRUE;
 }
 
 static gboolean parse_rlimit(json_object *item, const char *where, gpointer elem, gpointer user_data,

@@ -245,6 +245,39 @@ START_TEST(test_capabilities)
 }
 END_TEST
 
+/* runc-style ambient sets: the kernel raises an ambient capability only when it is both
+ * permitted and inheritable; the others are skipped, not fatal. */
+START_TEST(test_ambient_capabilities_the_kernel_refuses)
+{
+  int status;
+  g_autoptr(json_object) spec = ct_spec_new(SH("true"));
+  ct_spec_set(spec, "process.user", ct_json("{\"uid\": 1000, \"gid\": 1000}"));
+  ct_spec_set(spec, "process.capabilities",
+              ct_json("{\"bounding\": [\"CAP_CHOWN\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],"
+                      " \"effective\": [\"CAP_CHOWN\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],"
+                      " \"permitted\": [\"CAP_CHOWN\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],"
+                      " \"inheritable\": [\"CAP_KILL\"],"
+                      " \"ambient\": [\"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"]}"));
+  g_autofree char *out = run_sh(spec, "grep -E '^Cap' /proc/self/status", &status);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d: %s", status, out);
+  guint64 kill_only = cap_mask((const char *const[]){"CAP_KILL", NULL});
+  ck_assert_uint_eq(status_field(out, "CapAmb:\t"), kill_only);
+  ck_assert_uint_eq(status_field(out, "CapPrm:\t"), kill_only);
+  ck_assert_uint_eq(status_field(out, "CapEff:\t"), kill_only);
+
+  /* As runc's default spec has it: ambient listed, inheritable empty. */
+  g_autoptr(json_object) runc_spec = ct_spec_new(SH("true"));
+  ct_spec_set(runc_spec, "process.user", ct_json("{\"uid\": 1000, \"gid\": 1000}"));
+  ct_spec_set(runc_spec, "process.capabilities",
+              ct_json("{\"bounding\": [\"CAP_KILL\"], \"effective\": [\"CAP_KILL\"],"
+                      " \"permitted\": [\"CAP_KILL\"], \"ambient\": [\"CAP_KILL\"]}"));
+  g_autofree char *runc_out = run_sh(runc_spec, "grep -E '^Cap' /proc/self/status", &status);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d: %s", status, runc_out);
+  ck_assert_uint_eq(status_field(runc_out, "CapAmb:\t"), 0);
+  ck_assert_uint_eq(status_field(runc_out, "CapEff:\t"), 0);
+}
+END_TEST
+
 START_TEST(test_seccomp)
 {
   int status;
@@ -742,6 +775,7 @@ static Suite *container_suite(void)
   tcase_add_test(tc, test_readonly_rootfs);
   tcase_add_test(tc, test_bind_mounts);
   tcase_add_test(tc, test_capabilities);
+  tcase_add_test(tc, test_ambient_capabilities_the_kernel_refuses);
   tcase_add_test(tc, test_seccomp);
   tcase_add_test(tc, test_devices_masks_rlimits);
   tcase_add_test(tc, test_clean_process_state);
