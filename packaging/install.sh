@@ -17,13 +17,8 @@ set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${SC_INSTALL_BUILD_DIR:-$src/build-install}
-prefix=/usr/local
-record=/var/lib/secure-container/install
-conf=/etc/secure-container/secure-container.conf
-containerd_conf=/etc/containerd/config.toml
-dropin=/etc/containerd/conf.d/secure-container.toml
-begin_marker="# BEGIN secure-container (packaging/install.sh; removed by packaging/uninstall.sh)"
-end_marker="# END secure-container"
+# shellcheck source=packaging/install-paths.sh
+. "$src/packaging/install-paths.sh"
 edit_containerd_config=0
 
 say() { echo "install: $*"; }

@@ -7,12 +7,8 @@
 #   sudo packaging/uninstall.sh [--purge]
 set -euo pipefail
 
-record=/var/lib/secure-container/install
-conf=/etc/secure-container/secure-container.conf
-containerd_conf=/etc/containerd/config.toml
-dropin=/etc/containerd/conf.d/secure-container.toml
-begin_marker="# BEGIN secure-container (packaging/install.sh; removed by packaging/uninstall.sh)"
-end_marker="# END secure-container"
+# shellcheck source=packaging/install-paths.sh
+. "$(dirname "$0")/install-paths.sh"
 purge=0
 
 say() { echo "uninstall: $*"; }
