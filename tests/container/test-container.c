@@ -208,18 +208,26 @@ static guint64 status_field(const char *status_text, const char *field)
   return g_ascii_strtoull(at + strlen(field), NULL, 16);
 }
 
+/* The Cap* and NoNewPrivs lines of /proc/self/status in a container of uid and gid 1000
+ * with the capabilities `caps_json`. */
+static char *status_of_user_with_caps(const char *caps_json, int *status)
+{
+  g_autoptr(json_object) spec = ct_spec_new(SH("true"));
+  ct_spec_set(spec, "process.user", ct_json("{\"uid\": 1000, \"gid\": 1000}"));
+  ct_spec_set(spec, "process.capabilities", ct_json(caps_json));
+  return run_sh(spec, "grep -E '^Cap|^NoNewPrivs' /proc/self/status", status);
+}
+
 START_TEST(test_capabilities)
 {
   int status;
-  g_autoptr(json_object) spec = ct_spec_new(SH("true"));
-  ct_spec_set(spec, "process.user", ct_json("{\"uid\": 1000, \"gid\": 1000}"));
-  ct_spec_set(spec, "process.capabilities",
-              ct_json("{\"bounding\": [\"CAP_CHOWN\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],"
-                      " \"effective\": [\"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],"
-                      " \"permitted\": [\"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],"
-                      " \"inheritable\": [\"CAP_NET_BIND_SERVICE\"],"
-                      " \"ambient\": [\"CAP_NET_BIND_SERVICE\"]}"));
-  g_autofree char *out = run_sh(spec, "grep -E '^Cap|^NoNewPrivs' /proc/self/status", &status);
+  g_autofree char *out = status_of_user_with_caps(
+    "{\"bounding\": [\"CAP_CHOWN\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],"
+    " \"effective\": [\"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],"
+    " \"permitted\": [\"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],"
+    " \"inheritable\": [\"CAP_NET_BIND_SERVICE\"],"
+    " \"ambient\": [\"CAP_NET_BIND_SERVICE\"]}",
+    &status);
   /* A non-root process keeps across execve only its ambient set (in permitted and effective). */
   guint64 ambient = cap_mask((const char *const[]){"CAP_NET_BIND_SERVICE", NULL});
   ck_assert_uint_eq(status_field(out, "CapBnd:\t"),
@@ -250,15 +258,13 @@ END_TEST
 START_TEST(test_ambient_capabilities_the_kernel_refuses)
 {
   int status;
-  g_autoptr(json_object) spec = ct_spec_new(SH("true"));
-  ct_spec_set(spec, "process.user", ct_json("{\"uid\": 1000, \"gid\": 1000}"));
-  ct_spec_set(spec, "process.capabilities",
-              ct_json("{\"bounding\": [\"CAP_CHOWN\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],"
-                      " \"effective\": [\"CAP_CHOWN\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],"
-                      " \"permitted\": [\"CAP_CHOWN\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],"
-                      " \"inheritable\": [\"CAP_KILL\"],"
-                      " \"ambient\": [\"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"]}"));
-  g_autofree char *out = run_sh(spec, "grep -E '^Cap' /proc/self/status", &status);
+  g_autofree char *out = status_of_user_with_caps(
+    "{\"bounding\": [\"CAP_CHOWN\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],"
+    " \"effective\": [\"CAP_CHOWN\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],"
+    " \"permitted\": [\"CAP_CHOWN\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],"
+    " \"inheritable\": [\"CAP_KILL\"],"
+    " \"ambient\": [\"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"]}",
+    &status);
   ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d: %s", status, out);
   guint64 kill_only = cap_mask((const char *const[]){"CAP_KILL", NULL});
   ck_assert_uint_eq(status_field(out, "CapAmb:\t"), kill_only);
@@ -266,12 +272,10 @@ START_TEST(test_ambient_capabilities_the_kernel_refuses)
   ck_assert_uint_eq(status_field(out, "CapEff:\t"), kill_only);
 
   /* As runc's default spec has it: ambient listed, inheritable empty. */
-  g_autoptr(json_object) runc_spec = ct_spec_new(SH("true"));
-  ct_spec_set(runc_spec, "process.user", ct_json("{\"uid\": 1000, \"gid\": 1000}"));
-  ct_spec_set(runc_spec, "process.capabilities",
-              ct_json("{\"bounding\": [\"CAP_KILL\"], \"effective\": [\"CAP_KILL\"],"
-                      " \"permitted\": [\"CAP_KILL\"], \"ambient\": [\"CAP_KILL\"]}"));
-  g_autofree char *runc_out = run_sh(runc_spec, "grep -E '^Cap' /proc/self/status", &status);
+  g_autofree char *runc_out = status_of_user_with_caps(
+    "{\"bounding\": [\"CAP_KILL\"], \"effective\": [\"CAP_KILL\"],"
+    " \"permitted\": [\"CAP_KILL\"], \"ambient\": [\"CAP_KILL\"]}",
+    &status);
   ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d: %s", status, runc_out);
   ck_assert_uint_eq(status_field(runc_out, "CapAmb:\t"), 0);
   ck_assert_uint_eq(status_field(runc_out, "CapEff:\t"), 0);
