@@ -91,37 +91,41 @@ static gboolean mkdir_private(const char *path, GError **error)
     return FALSE;
 }
 
-/* The embed root with its qemu.conf, its capabilities cache pointing at the shared one, and
- * (virtio-fs) the shared bind mount with its marker. */
-static gboolean prepare_run_dir(const VmmConfig *c, GError **error)
+/* The embed root with its qemu.conf and its capabilities cache pointing at the shared one. */
+static gboolean prepare_embed_root(const VmmConfig *c, GError **error)
 {
     g_autofree char *root = vmm_config_embed_root(c);
     g_autofree char *etc = g_build_filename(root, "etc", NULL);
     g_autofree char *conf = g_build_filename(etc, "qemu.conf", NULL);
-    g_autofree char *marker = g_build_filename(root, VMM_SHARED_MOUNT_MARKER, NULL);
+    g_autofree char *cache = g_build_filename(root, "cache", NULL);
+
+    if (!mkdir_private(etc, error) || !g_file_set_contents(conf, qemu_conf, -1, error))
+        return FALSE;
+    if (c->cache_dir == NULL)
+        return TRUE;
+    if (!mkdir_private(c->cache_dir, error))
+        return FALSE;
+    if (symlink(c->cache_dir, cache) < 0) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "symlink '%s' to '%s': %s", cache,
+                    c->cache_dir, g_strerror(errno));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* The run dir, the embed root (embedded driver) and, for virtio-fs, the shared bind mount. */
+static gboolean prepare_run_dir(const VmmConfig *c, GError **error)
+{
+    g_autofree char *marker = g_build_filename(c->run_dir, VMM_SHARED_MOUNT_MARKER, NULL);
 
     if (!mkdir_private(c->run_dir, error))
         return FALSE;
-    if (c->uri != NULL)
-        return TRUE;
-    if (!mkdir_private(etc, error) || !g_file_set_contents(conf, qemu_conf, -1, error))
+    if (c->uri == NULL && !prepare_embed_root(c, error))
         return FALSE;
-    if (c->cache_dir != NULL) {
-        g_autofree char *cache = g_build_filename(root, "cache", NULL);
-
-        if (!mkdir_private(c->cache_dir, error))
-            return FALSE;
-        if (symlink(c->cache_dir, cache) < 0) {
-            g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "symlink '%s' to '%s': %s", cache,
-                        c->cache_dir, g_strerror(errno));
-            return FALSE;
-        }
-    }
-    if (c->shared_fs == VMM_SHARED_FS_VIRTIOFS) {
-        /* The marker first: a crash between the two leaves cleanup knowing to unmount. */
-        if (!g_file_set_contents(marker, "", 0, error) || !vmm_shared_mount(c->shared_dir, error))
-            return FALSE;
-    }
+    /* The marker first: a crash between the two leaves cleanup knowing to unmount. */
+    if (c->shared_fs == VMM_SHARED_FS_VIRTIOFS &&
+        (!g_file_set_contents(marker, "", 0, error) || !vmm_shared_mount(c->shared_dir, error)))
+        return FALSE;
     return TRUE;
 }
 

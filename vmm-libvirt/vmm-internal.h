@@ -40,7 +40,7 @@ void vmm_libvirt_init(void);
 /* The last libvirt error of this thread as text (never NULL). */
 const char *vmm_libvirt_error(void);
 
-/* The marker file in the embed root that says vmm_shared_mount() was applied to shared_dir. */
+/* The marker file in run_dir that says vmm_shared_mount() was applied to shared_dir. */
 #define VMM_SHARED_MOUNT_MARKER "shared-mount"
 
 typedef struct _VmmAgentWait VmmAgentWait;

@@ -122,25 +122,26 @@ static gboolean destroy_remote_domain(const VmmConfig *config, GError **error)
     return ok;
 }
 
+static gboolean remove_file(const char *path, GError **error)
+{
+    if (g_unlink(path) == 0 || errno == ENOENT)
+        return TRUE;
+    g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "remove '%s': %s", path, g_strerror(errno));
+    return FALSE;
+}
+
 static gboolean remove_files(const VmmConfig *config, GError **error)
 {
     g_autofree char *embed_root = vmm_config_embed_root(config);
-    g_autofree char *marker = g_build_filename(embed_root, VMM_SHARED_MOUNT_MARKER, NULL);
+    g_autofree char *marker = g_build_filename(config->run_dir, VMM_SHARED_MOUNT_MARKER, NULL);
     g_autofree char *agent_socket = vmm_config_agent_socket(config);
     g_autofree char *console_log = vmm_config_console_log(config);
 
     if (config->shared_dir != NULL && g_file_test(marker, G_FILE_TEST_EXISTS) &&
         !vmm_shared_unmount(config->shared_dir, error))
         return FALSE;
-    if (!vmm_remove_tree(embed_root, error))
-        return FALSE;
-    if ((g_unlink(agent_socket) < 0 && errno != ENOENT) ||
-        (g_unlink(console_log) < 0 && errno != ENOENT)) {
-        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "remove files in '%s': %s", config->run_dir,
-                    g_strerror(errno));
-        return FALSE;
-    }
-    return TRUE;
+    return remove_file(marker, error) && vmm_remove_tree(embed_root, error) &&
+           remove_file(agent_socket, error) && remove_file(console_log, error);
 }
 
 gboolean vmm_cleanup_stale(const VmmConfig *config, GError **error)

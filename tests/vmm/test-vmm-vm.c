@@ -554,6 +554,9 @@ static gboolean clean_up_pods(const char *dir)
         umount2(probe, MNT_DETACH);
         if (!vmm_cleanup_stale(&config, &error))
             fprintf(stderr, "test-vmm-vm: %s\n", error->message);
+        /* Whatever the library thinks: the scratch tree cannot be removed across a mount. */
+        if (mounted(shared))
+            umount2(shared, MNT_DETACH);
     }
     return clean;
 }
