@@ -503,9 +503,12 @@ START_TEST(test_missing_kernel)
     ck_assert_ptr_null(domain);
     ck_assert(g_error_matches(error, VMM_ERROR, VMM_ERROR_NOT_FOUND));
     ck_assert_msg(strstr(error->message, "'/nonexistent/vmlinux'") != NULL, "%s", error->message);
-    /* Nothing was started or created. */
+    /* Nothing was started or created, and cleaning up nothing is fine. */
     ck_assert(!g_file_test(config.run_dir, G_FILE_TEST_EXISTS));
     assert_nothing_left(&config);
+    g_clear_error(&error);
+    ck_assert_msg(vmm_cleanup_stale(&config, &error), "%s", error ? error->message : "");
+    ck_assert(!g_file_test(config.run_dir, G_FILE_TEST_EXISTS));
 }
 END_TEST
 
