@@ -16,7 +16,8 @@ void ct_require_root(void);
  * behind (its container processes, cgroups and temp dirs). Returns the exit status. */
 int ct_run_suite(Suite *suite);
 
-/* Exits 77 unless our cgroup v2 directory offers every controller in `names`. */
+/* Exits 77 (fails when CI=true) unless our cgroup v2 directory offers every controller in
+ * `names`. */
 void ct_require_controllers(const char *const *names);
 
 typedef struct {

@@ -1,5 +1,6 @@
 /* test-container-limits: cgroup v2 limits of real containers (memory, pids, cpu, OOM kills).
- * Needs root and a cgroup v2 hierarchy that owns the memory, pids and cpu controllers. */
+ * Needs root and a cgroup v2 hierarchy that owns the memory, pids and cpu controllers; the suite
+ * runs it only inside test-container-vm's VM (see meson.build). */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
