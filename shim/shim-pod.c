@@ -308,10 +308,11 @@ void shim_pod_free(ShimPod *pod)
     g_autoptr(GError) error = NULL;
     if (!pod)
         return;
-    g_clear_handle_id(&pod->release_source, g_source_remove);
     if (pod->phase != SHIM_POD_ENDED && pod->sandbox)
         pod_end(pod, "the shim is exiting");
     g_clear_pointer(&pod->containers, g_hash_table_unref);
+    /* Last: ending the pod may have scheduled a release. */
+    g_clear_handle_id(&pod->release_source, g_source_remove);
     stop_sandbox(pod);
     if (pod->state) {
         if (!shim_rootfs_remove_tree(pod->run_dir, &error))
