@@ -13,6 +13,7 @@
  *   <run_dir>/libvirt/       the embedded driver's root (etc/qemu.conf is generated there)
  *   <run_dir>/agent.sock     the virtio-serial agent channel (QEMU listens, we connect)
  *   <run_dir>/console.log    the guest's serial console (ttyS0)
+ *   <run_dir>/shared-mount   virtio-fs: marks that shared_dir carries our shared bind mount
  * Keep run_dir short: unix socket paths are limited to 107 bytes.
  *
  * libvirt's embedded driver serves a single root per process (opening a second root fails with
