@@ -15,6 +15,7 @@
 
 /* An exit status for processes whose VM died: what runc reports for a lost process. */
 #define LOST_EXIT_STATUS 137
+#define HEALTH_INTERVAL_S 5
 
 typedef struct {
     ShimPodReadyFunc func;
@@ -94,6 +95,7 @@ static void finish_waiting(ShimPod *pod, const GError *error)
 
 static void stop_sandbox(ShimPod *pod)
 {
+    g_clear_handle_id(&pod->health_source, g_source_remove);
     g_clear_pointer(&pod->host.agent, shim_agent_free);
     if (pod->sandbox) {
         shim_sandbox_destroy(pod->sandbox);
@@ -158,6 +160,25 @@ static void oom_poll(ShimPod *pod)
                     SHIM_AGENT_LONG_POLL, oom_done, pod);
 }
 
+static void health_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
+{
+    (void)msg;
+    (void)user_data;
+    /* A deadline passed already ends the pod (shim-agent.c); other errors do not mean much. */
+    if (error)
+        g_debug("health check: %s", error->message);
+}
+
+/* Long polls (WaitProcess, reads) have no deadline: a guest that hangs without dying is only
+ * noticed by a call that has one. */
+static gboolean health_cb(gpointer user_data)
+{
+    ShimPod *pod = user_data;
+    shim_agent_call(pod->host.agent, "Health", NULL, &secure__agent__v1__health_response__descriptor,
+                    SHIM_AGENT_DEADLINE, health_done, pod);
+    return G_SOURCE_CONTINUE;
+}
+
 static void create_sandbox_done(const ProtobufCMessage *msg, const GError *error,
                                 gpointer user_data)
 {
@@ -173,6 +194,7 @@ static void create_sandbox_done(const ProtobufCMessage *msg, const GError *error
     pod->timings.sandbox_created = g_get_monotonic_time();
     pod->phase = SHIM_POD_READY;
     oom_poll(pod);
+    pod->health_source = g_timeout_add_seconds(HEALTH_INTERVAL_S, health_cb, pod);
     finish_waiting(pod, NULL);
 }
 

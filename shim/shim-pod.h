@@ -50,6 +50,7 @@ struct _ShimPod {
     GHashTable *containers; /* id -> ShimContainer */
     guint32 first_pid;      /* guest pid of the pod's first container (the CRI sandbox) */
     guint release_source;
+    guint health_source;    /* periodic Health while READY */
     GMainLoop *loop;
     gint64 shutdown_deadline; /* Shutdown accepted: exit once events are out, or then */
     ShimPodTimings timings;

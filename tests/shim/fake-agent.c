@@ -3,7 +3,8 @@
  * the misbehaviour:
  *   garbage    CreateContainer answers bytes that are not a CreateContainerResponse;
  *   oversized  ReadStdout answers 128 KiB where the shim asked for 64 KiB at most;
- *   ghost-oom  GetOOMEvent reports a container the shim never created (after 1 s).
+ *   ghost-oom  GetOOMEvent reports a container the shim never created (after 1 s);
+ *   hang       Health answers only once (the boot check), then nothing does.
  * Everything else answers like a healthy agent whose processes never exit. */
 #include <glib-unix.h>
 #include <glib/gstdio.h>
@@ -36,8 +37,13 @@ static void hold(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
 
 static void health(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
 {
+    static gboolean answered;
     Secure__Agent__V1__HealthResponse resp = SECURE__AGENT__V1__HEALTH_RESPONSE__INIT;
-    (void)p, (void)n, (void)d;
+    if (answered && is_mode("hang")) {
+        hold(call, p, n, d);
+        return;
+    }
+    answered = TRUE;
     resp.agent_version = "fake";
     resp.kernel_release = "none";
     resp.agent_pid = 1;

@@ -127,8 +127,8 @@ static void write_config(ShimTest *t)
                                "default_memory = 512\n",
                                g_getenv("SC_GUEST_KERNEL"), g_getenv("SC_GUEST_INITRD"));
     g_string_append_printf(text, "[agent]\nhost_binary = %s\nboot_timeout = 300\n"
-                                 "request_timeout = 60\n[runtime]\nlog_level = debug\n",
-                           t->agent);
+                                 "request_timeout = %u\n[runtime]\nlog_level = debug\n",
+                           t->agent, t->request_timeout_s);
     write_file(t->config_path, text->str, 0644);
 }
 
@@ -151,15 +151,16 @@ void shim_test_restart_events(ShimTest *t, guint down_ms)
 
 ShimTest *shim_test_new(const char *kind)
 {
-    return shim_test_new_with_agent(kind, g_getenv("SC_AGENT"));
+    return shim_test_new_with_agent(kind, g_getenv("SC_AGENT"), 60);
 }
 
-ShimTest *shim_test_new_with_agent(const char *kind, const char *agent)
+ShimTest *shim_test_new_with_agent(const char *kind, const char *agent, guint request_timeout_s)
 {
     ShimTest *t = g_new0(ShimTest, 1);
     g_autoptr(GError) error = NULL;
     t->kind = g_strdup(kind);
     t->agent = g_strdup(agent);
+    t->request_timeout_s = request_timeout_s;
     t->tmpdir = g_dir_make_tmp("sc-shim-test-XXXXXX", &error);
     ck_assert_msg(t->tmpdir, "%s", error ? error->message : "");
     t->rootfs = g_build_filename(t->tmpdir, "rootfs", NULL);

@@ -21,6 +21,7 @@ typedef struct {
 typedef struct {
     char *kind;       /* "none" (host agent) or "libvirt" (VM) */
     char *agent;      /* kind "none": the agent executable the shim starts */
+    guint request_timeout_s; /* [agent] request_timeout of the shim's config */
     char *tmpdir;
     char *rootfs;     /* a busybox root, bound in through CreateTaskRequest.rootfs */
     char *address;    /* the fake containerd gRPC address: only hashed into the socket name */
@@ -39,8 +40,8 @@ typedef struct {
 void shim_test_require(const char *kind);
 
 ShimTest *shim_test_new(const char *kind);
-/* With another host agent executable (the misbehaving fake agent). */
-ShimTest *shim_test_new_with_agent(const char *kind, const char *agent);
+/* With another host agent executable (the misbehaving fake agent) and agent call deadline. */
+ShimTest *shim_test_new_with_agent(const char *kind, const char *agent, guint request_timeout_s);
 /* Kills what is left (daemon, agent, VM) through `delete`, and removes the temp dir. */
 void shim_test_free(ShimTest *t);
 

@@ -681,7 +681,8 @@ static void use_fake_agent(const char *fake_mode)
 {
     g_clear_pointer(&t, shim_test_free);
     g_setenv("SC_FAKE_AGENT_MODE", fake_mode, TRUE);
-    t = shim_test_new_with_agent("none", g_getenv("SC_FAKE_AGENT"));
+    /* The fake agent answers at once or never: a short deadline keeps the tests short. */
+    t = shim_test_new_with_agent("none", g_getenv("SC_FAKE_AGENT"), 2);
 }
 
 /* The agent's reply does not decode: Create fails, the pod ends, the shim keeps serving. */
@@ -711,9 +712,9 @@ START_TEST(test_agent_garbage)
 }
 END_TEST
 
-/* A running container whose agent breaks (@fake_mode): the pod ends, Wait returns 137 at once,
- * and everything is cleaned up. */
-static void agent_breaks_running_pod(const char *fake_mode)
+/* A running container whose agent breaks (@fake_mode): the pod ends, Wait returns 137 within
+ * @within_ms, and everything is cleaned up. */
+static void agent_breaks_running_pod(const char *fake_mode, guint within_ms)
 {
     use_fake_agent(fake_mode);
     g_autofree char *bundle = shim_test_bundle(t, "o1", ARGS("true"), NULL, FALSE);
@@ -725,7 +726,7 @@ static void agent_breaks_running_pod(const char *fake_mode)
     connect_task("o1");
     shim_test_wait_async(t, "o1", NULL, &w);
     start_req("Start", "o1", NULL);
-    ck_assert_msg(shim_test_iterate_until(&w.done, 5000), "Wait did not return");
+    ck_assert_msg(shim_test_iterate_until(&w.done, within_ms), "Wait did not return");
     ck_assert_uint_eq(w.exit_status, 137);
     /* Oversized output is never passed on. */
     g_autofree char *out = shim_test_read_all(f.out_fd, 2000);
@@ -739,13 +740,21 @@ static void agent_breaks_running_pod(const char *fake_mode)
 
 START_TEST(test_agent_oversized_read)
 {
-    agent_breaks_running_pod("oversized");
+    agent_breaks_running_pod("oversized", 5000);
 }
 END_TEST
 
 START_TEST(test_agent_unknown_id)
 {
-    agent_breaks_running_pod("ghost-oom");
+    agent_breaks_running_pod("ghost-oom", 5000);
+}
+END_TEST
+
+/* An agent that stops answering without dying: the periodic health check (every 5 s, 2 s
+ * deadline here) ends the pod. */
+START_TEST(test_agent_hangs)
+{
+    agent_breaks_running_pod("hang", 15000);
 }
 END_TEST
 
@@ -770,6 +779,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, test_agent_garbage);
         tcase_add_test(tc, test_agent_oversized_read);
         tcase_add_test(tc, test_agent_unknown_id);
+        tcase_add_test(tc, test_agent_hangs);
     }
     suite_add_tcase(s, tc);
     /* Without a fork per test, a failed assertion still runs the teardown, which removes the
