@@ -96,7 +96,11 @@ void shim_test_fifos_close(ShimTestFifos *f);
 /* Reads @fd until EOF (or @timeout_ms), iterating the main context meanwhile. */
 char *shim_test_read_all(int fd, guint timeout_ms);
 
-/* Create with the busybox rootfs bound in through CreateTaskRequest.rootfs. */
+/* Create with the busybox rootfs bound in through CreateTaskRequest.rootfs; the reply, or NULL
+ * and @error. */
+GBytes *shim_test_try_create(ShimTest *t, const char *id, const char *bundle, ShimTestFifos *f,
+                             gboolean terminal, GError **error);
+/* The same, which must succeed. */
 void shim_test_create(ShimTest *t, const char *id, const char *bundle, ShimTestFifos *f,
                       gboolean terminal);
 
