@@ -329,7 +329,7 @@ int shim_test_run_start(ShimTest *t, const char *id, const char *bundle, const g
     return g_subprocess_get_if_exited(p) ? g_subprocess_get_exit_status(p) : -1;
 }
 
-static GBytes *options_any(const char *config_path)
+GBytes *shim_test_options(const char *config_path)
 {
     Runtimeoptions__V1__Options opts = RUNTIMEOPTIONS__V1__OPTIONS__INIT;
     opts.config_path = (char *)config_path;
@@ -345,7 +345,7 @@ static GBytes *options_any(const char *config_path)
 
 void shim_test_start(ShimTest *t, const char *id, const char *bundle)
 {
-    g_autoptr(GBytes) options = options_any(t->config_path);
+    g_autoptr(GBytes) options = shim_test_options(t->config_path);
     g_autofree char *output = NULL;
     g_autoptr(GError) error = NULL;
     int status = shim_test_run_start(t, id, bundle, g_bytes_get_data(options, NULL),

@@ -55,6 +55,8 @@ json_object *shim_test_spec(const char *const *args, gboolean terminal);
  * status; *@out_output gets stdout+stderr. */
 int shim_test_run_start(ShimTest *t, const char *id, const char *bundle, const guint8 *options,
                         gsize options_len, char **out_output);
+/* The runtime options Any containerd sends on start's stdin, naming @config_path. */
+GBytes *shim_test_options(const char *config_path);
 /* start that must succeed; connects the client to the address it printed. */
 void shim_test_start(ShimTest *t, const char *id, const char *bundle);
 /* Runs `delete`; returns the exit status and decodes stdout into *@out (may be NULL). */

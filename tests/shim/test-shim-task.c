@@ -624,6 +624,16 @@ START_TEST(test_bad_input)
     ck_assert_int_eq(shim_test_run_start(t, "good", bundle, (const guint8 *)"\xff\xff", 2,
                                          &output), 1);
     ck_assert_msg(strstr(output, "runtime options"), "%s", output);
+    /* A config file with a bad value: the error names the file, the key and what is allowed. */
+    g_autofree char *bad_conf = g_build_filename(t->tmpdir, "bad.conf", NULL);
+    ck_assert(g_file_set_contents(bad_conf, "[hypervisor]\nshared_fs = nfs\n", -1, NULL));
+    g_autoptr(GBytes) bad_options = shim_test_options(bad_conf);
+    g_autofree char *bad_output = NULL;
+    ck_assert_int_eq(shim_test_run_start(t, "good", bundle, g_bytes_get_data(bad_options, NULL),
+                                         g_bytes_get_size(bad_options), &bad_output), 1);
+    ck_assert_msg(strstr(bad_output, bad_conf) && strstr(bad_output, "shared_fs") &&
+                      strstr(bad_output, "virtio-fs, virtio-9p"),
+                  "%s", bad_output);
 
     /* Malformed frames: a header announcing 16 MiB, and a request that is not protobuf. */
     send_raw("\x01\x00\x00\x00\x00\x00\x00\x01\x01\x00", 10);
