@@ -160,12 +160,12 @@ static void read_done(const ProtobufCMessage *msg, const GError *error, gpointer
         io_unref(io);
         return;
     }
-    io_unref(io);
     if (error) {
         /* The agent is gone or refused: nothing more will come on this stream. */
         g_debug("%s %s/%s: %s", s->method, io->container_id, io->exec_id, error->message);
         s->eof = TRUE;
     } else if (reply->data.len > CHUNK) {
+        /* This ends the pod, which closes this relay: nothing of the reply is used. */
         shim_agent_fail(io->agent, "%s returned %zu bytes, more than the %d asked for", s->method,
                         reply->data.len, CHUNK);
         s->eof = TRUE;
@@ -173,10 +173,13 @@ static void read_done(const ProtobufCMessage *msg, const GError *error, gpointer
         g_byte_array_append(s->pending, reply->data.data, (guint)reply->data.len);
         s->eof = reply->eof;
     }
-    if (flush(s))
-        after_flush(s);
-    else
-        s->out_watch = g_unix_fd_add(s->fd, G_IO_OUT, writable_cb, s);
+    if (!io->closed) {
+        if (flush(s))
+            after_flush(s);
+        else
+            s->out_watch = g_unix_fd_add(s->fd, G_IO_OUT, writable_cb, s);
+    }
+    io_unref(io);
 }
 
 static void read_next(OutStream *s)
