@@ -589,6 +589,26 @@ START_TEST(test_events_retry)
 }
 END_TEST
 
+/* The pod VM cannot boot (its kernel is missing): Create fails saying why, nothing is left. */
+START_TEST(test_boot_failure)
+{
+    g_autofree char *conf = g_strdup_printf("[hypervisor]\naccelerator = tcg\n"
+                                            "kernel = /nonexistent/vmlinux\ninitrd = %s\n",
+                                            g_getenv("SC_GUEST_INITRD"));
+    ck_assert(g_file_set_contents(t->config_path, conf, -1, NULL));
+    g_autofree char *bundle = shim_test_bundle(t, "nokernel", ARGS("true"), NULL, FALSE);
+    shim_test_start(t, "nokernel", bundle);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) reply = shim_test_try_create(t, "nokernel", bundle, NULL, FALSE, &error);
+    ck_assert_msg(!reply, "Create without a kernel succeeded");
+    ck_assert_msg(strstr(error->message, "/nonexistent/vmlinux"), "%s", error->message);
+    ck_assert_uint_eq(connect_task("nokernel"), 0);
+    shutdown_daemon();
+    ck_assert_int_eq(shim_test_run_delete(t, "nokernel", bundle, NULL, NULL), 0);
+    shim_test_assert_clean(t);
+}
+END_TEST
+
 static void create_expect(const char *id, const char *bundle, TtrpcCode code, const char *needle)
 {
     Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
@@ -776,6 +796,8 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_start_failure);
     tcase_add_test(tc, test_events_retry);
+    if (strcmp(kind, "libvirt") == 0)
+        tcase_add_test(tc, test_boot_failure);
     if (strcmp(kind, "none") == 0 && g_getenv("SC_FAKE_AGENT")) {
         tcase_add_test(tc, test_agent_garbage);
         tcase_add_test(tc, test_agent_oversized_read);
