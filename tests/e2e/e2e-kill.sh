@@ -4,11 +4,12 @@
 . "$(dirname "$0")/../lib/testenv.sh"
 testenv_setup
 
-sc_run term sh -c 'trap "exit 42" TERM; echo started; while :; do sleep 0.1; done' >/dev/null &
+sc_run term sh -c 'trap "exit 42" TERM; echo started; while :; do sleep 0.1; done' \
+    >"$TESTENV_DIR/term.out" &
 runner=$!
-testenv_wait_status term RUNNING || testenv_fail "task did not start"
-# sh installs its trap before it prints; give the first line time to arrive.
-sleep 1
+# sh installs its trap before it prints.
+started() { grep -q started "$TESTENV_DIR/term.out"; }
+testenv_wait_until 120 started || testenv_fail "the container never printed 'started'"
 sc_ctr task kill term || testenv_fail "kill (SIGTERM) failed"
 wait "$runner"
 assert_eq "exit status after SIGTERM" 42 "$?"

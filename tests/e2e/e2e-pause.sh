@@ -5,6 +5,8 @@ testenv_setup
 
 counter='i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.1; done'
 sc_run_detached frozen sh -c "$counter" || testenv_fail "start failed"
+counting() { sc_ctr task exec --exec-id "c0-$RANDOM" frozen test -s /tmp/count 2>/dev/null; }
+testenv_wait_until 60 counting || testenv_fail "the counter never started"
 
 sc_ctr task pause frozen || testenv_fail "pause failed"
 assert_eq "status after pause" PAUSED "$(testenv_task_status frozen)"

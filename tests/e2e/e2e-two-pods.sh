@@ -10,6 +10,8 @@ sc_run_detached pod-b sh -c 'echo b >/tmp/who; exec sleep 1002' &
 b=$!
 wait "$a" || testenv_fail "pod-a did not start"
 wait "$b" || testenv_fail "pod-b did not start"
+testenv_wait_pid1 pod-a "sleep 1001"
+testenv_wait_pid1 pod-b "sleep 1002"
 
 assert_eq "pod-a's file" a "$(sc_ctr task exec --exec-id w pod-a cat /tmp/who)"
 assert_eq "pod-b's file" b "$(sc_ctr task exec --exec-id w pod-b cat /tmp/who)"

@@ -111,6 +111,19 @@ testenv_wait_until() {
     done
 }
 
+# True when container $1's PID 1 runs $2 (its words separated by blanks).
+testenv_pid1_is() {
+    [ "$(sc_ctr task exec --exec-id "pid1-$RANDOM$RANDOM" "$1" cat /proc/1/cmdline 2>/dev/null \
+        | tr '\0' ' ')" = "$2 " ]
+}
+
+# testenv_wait_pid1 ID CMDLINE: waits until the container's PID 1 runs CMDLINE, i.e. until a
+# start-up script has done what it does before its exec.
+testenv_wait_pid1() {
+    testenv_wait_until 60 testenv_pid1_is "$1" "$2" \
+        || testenv_fail "container '$1': PID 1 never became '$2'"
+}
+
 # Removes task and container $1, whatever state they are in.
 sc_remove() {
     if [ -n "$(testenv_task_status "$1")" ]; then
