@@ -17,11 +17,13 @@ output=$3
 moddir=${4:-/lib/modules/$release}
 here=$(dirname "$0")
 
-# What the guest needs from the modular Debian kernel: virtio PCI transport and console (agent
-# port), vsock, virtio-fs (+ fuse), 9p (fallback share), overlay (container roots) and the
-# pvpanic device (guest panics reach the host). Dependencies are added from modules.dep.
-wanted="virtio_pci virtio_console vmw_vsock_virtio_transport virtiofs 9pnet_virtio 9p overlay
-        pvpanic-mmio pvpanic-pci"
+# What the guest needs from the modular Debian kernel: virtio PCI transport, the virtio RNG
+# (seeds the guest's RNG at once; loaded early, so that the kernel credits its entropy before the
+# agent first needs random bytes), console (agent port), vsock, virtio-fs (+ fuse), 9p (fallback
+# share), overlay (container roots) and the pvpanic device (guest panics reach the host).
+# Dependencies are added from modules.dep (rng-core is built into Debian's kernel).
+wanted="virtio_pci virtio-rng virtio_console vmw_vsock_virtio_transport virtiofs 9pnet_virtio 9p
+        overlay pvpanic-mmio pvpanic-pci"
 
 [ -f "$init" ] || { echo "$0: init '$init' not found" >&2; exit 1; }
 [ -f "$moddir/modules.dep" ] || { echo "$0: '$moddir/modules.dep' not found" >&2; exit 1; }

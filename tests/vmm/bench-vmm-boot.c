@@ -1,7 +1,8 @@
 /* Benchmark (root, QEMU): where a pod VM's start time goes and what it costs in host memory.
  * Boots the guest image N times (default 3) under TCG with a virtio-fs share and prints, per
  * boot: libvirt create, guest kernel to /init (console timestamp), the rest until the agent
- * answered Health (QEMU start, firmware, agent init), and QEMU / virtiofsd RSS and PSS.
+ * answered Health (QEMU start, firmware, agent init), the sandbox and a first container (`true`,
+ * busybox root) until it exited, and QEMU / virtiofsd RSS and PSS.
  * Env as for test-vmm-vm; BENCH_KERNEL_PARAMS adds kernel parameters (e.g. "quiet"),
  * BENCH_MEMORY_MIB the guest memory and BENCH_MACHINE the machine type (defaults:
  * vmm_config_init()'s).
@@ -9,18 +10,19 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 
 #include "vmm-internal.h"
+#include "vmm-test-pod.h"
 #include "vmm-test.h"
 
 #define BOOT_TIMEOUT_US (120 * G_USEC_PER_SEC)
 
 typedef struct {
     gboolean done;
+    TtrpcClient *client;
     GError *error;
 } Wait;
 
@@ -31,8 +33,7 @@ static void on_agent(VmmDomain *domain, TtrpcClient *client, const VmmAgentInfo 
 
     (void)domain;
     (void)info;
-    if (client != NULL)
-        ttrpc_client_free(client);
+    wait->client = client;
     wait->error = error != NULL ? g_error_copy(error) : NULL;
     wait->done = TRUE;
 }
@@ -91,20 +92,25 @@ static void add_virtiofsd_memory(const char *shared_dir, guint64 *rss_kib, guint
     *pss_kib += memory.pss_kib;
 }
 
-static gboolean boot_once(const char *tmp, guint i, const char *cache)
+/* One boot; Check runs each in its own process (libvirt's embedded driver serves one root per
+ * process), the first with a cold capabilities cache. */
+START_TEST(bench_boot)
 {
     g_autoptr(GError) error = NULL;
-    g_autofree char *name = g_strdup_printf("bench%u", i);
-    g_autofree char *run_dir = g_build_filename(tmp, name, NULL);
+    g_autofree char *name = g_strdup_printf("bench%d", (int)getpid());
+    g_autofree char *run_dir = g_build_filename(vmm_test_dir(), name, NULL);
     g_autofree char *shared = g_build_filename(run_dir, "shared", NULL);
+    g_autofree char *cache = g_build_filename(vmm_test_dir(), VMM_TEST_CACHE, NULL);
     g_autoptr(VmmDomain) domain = NULL;
+    g_autofree char *out = NULL;
     guint64 qemu_rss = 0, qemu_pss = 0, fs_rss = 0, fs_pss = 0;
+    guint32 status = 1;
     Wait wait = {0};
     VmmConfig config;
     VmmTimings t;
-    double to_init;
+    double to_init, to_container;
 
-    g_mkdir_with_parents(shared, 0700);
+    ck_assert_int_eq(g_mkdir_with_parents(shared, 0700), 0);
     vmm_config_init(&config);
     config.name = name;
     config.run_dir = run_dir;
@@ -120,68 +126,54 @@ static gboolean boot_once(const char *tmp, guint i, const char *cache)
     config.shared_dir = shared;
 
     domain = vmm_domain_start(&config, &error);
-    if (domain == NULL) {
-        fprintf(stderr, "bench-vmm-boot: %s\n", error->message);
-        return FALSE;
-    }
+    ck_assert_msg(domain != NULL, "%s", error ? error->message : "");
     vmm_domain_wait_agent(domain, BOOT_TIMEOUT_US, on_agent, &wait);
     while (!wait.done)
         g_main_context_iteration(NULL, TRUE);
-    if (wait.error != NULL) {
-        fprintf(stderr, "bench-vmm-boot: %s\n", wait.error->message);
-        g_error_free(wait.error);
-        return FALSE;
-    }
+    ck_assert_msg(wait.error == NULL, "%s", wait.error ? wait.error->message : "");
     vmm_domain_get_timings(domain, &t);
     to_init = kernel_to_init(vmm_domain_get_console_log(domain));
+    vmm_test_create_sandbox(wait.client);
+    out = vmm_test_run_first_container(wait.client, shared, "true", &status);
+    to_container = (g_get_monotonic_time() - t.agent_ready) / 1e6;
+    g_clear_pointer(&wait.client, ttrpc_client_free);
     add_memory(vmm_domain_get_pid(domain), &qemu_rss, &qemu_pss);
     add_virtiofsd_memory(shared, &fs_rss, &fs_pss);
     /* Without the kernel's "Run /init" line (quiet), only the total is known. */
     if (to_init < 0)
         to_init = NAN;
-    printf("boot %u (%s, %u MiB): libvirt create %.2f s | kernel to /init %.2f s | "
+    printf("%s (%s, %u MiB): libvirt create %.2f s | kernel to /init %.2f s | "
            "QEMU start + agent %.2f s | create to agent ready %.2f s | "
+           "sandbox + first container %.2f s (exit %u) | create to first container %.2f s | "
            "QEMU RSS %.1f MiB PSS %.1f MiB | "
            "virtiofsd RSS %.1f MiB PSS %.1f MiB\n",
-           i, vmm_accel_name(vmm_domain_get_accel(domain)), config.memory_mib,
+           name, vmm_accel_name(vmm_domain_get_accel(domain)), config.memory_mib,
            (t.created - t.start) / 1e6, to_init, (t.agent_ready - t.created) / 1e6 - to_init,
-           (t.agent_ready - t.created) / 1e6, qemu_rss / 1024.0, qemu_pss / 1024.0, fs_rss / 1024.0,
-           fs_pss / 1024.0);
+           (t.agent_ready - t.created) / 1e6, to_container, status,
+           (t.agent_ready - t.created) / 1e6 + to_container, qemu_rss / 1024.0, qemu_pss / 1024.0,
+           fs_rss / 1024.0, fs_pss / 1024.0);
     fflush(stdout);
-    if (!vmm_domain_destroy(domain, &error)) {
-        fprintf(stderr, "bench-vmm-boot: %s\n", error->message);
-        return FALSE;
-    }
-    g_rmdir(shared);
-    g_rmdir(run_dir);
-    return TRUE;
+    ck_assert_uint_eq(status, 0);
+    ck_assert_msg(vmm_domain_destroy(domain, &error), "%s", error ? error->message : "");
+    ck_assert_int_eq(g_rmdir(shared), 0);
+    ck_assert_int_eq(g_rmdir(run_dir), 0);
 }
+END_TEST
 
 int main(int argc, char **argv)
 {
     guint n = argc > 1 ? (guint)atoi(argv[1]) : 3;
-    g_autofree char *tmp = NULL;
-    g_autofree char *cache = NULL;
-    gboolean ok = TRUE;
+    g_autoptr(GPtrArray) tests = g_ptr_array_new();
 
     if (geteuid() != 0 || g_getenv("VMM_TEST_KERNEL") == NULL ||
-        g_getenv("VMM_TEST_INITRD") == NULL) {
-        fprintf(stderr, "bench-vmm-boot: needs root and VMM_TEST_KERNEL/VMM_TEST_INITRD\n");
+        g_getenv("VMM_TEST_INITRD") == NULL || access("/bin/busybox", X_OK) != 0) {
+        fprintf(stderr, "bench-vmm-boot: needs root, VMM_TEST_KERNEL/VMM_TEST_INITRD and "
+                        "/bin/busybox (busybox-static)\n");
         return 77;
     }
-    tmp = g_dir_make_tmp("vmm-bench-XXXXXX", NULL);
-    /* A fresh capabilities cache: boot 0 shows the one-time QEMU probe, later ones reuse it. */
-    cache = g_build_filename(tmp, "cache", NULL);
-    /* libvirt's embedded driver serves one root per process: each boot in its own child. */
-    for (guint i = 0; i < n && ok; i++) {
-        pid_t child = fork();
-        int status = 0;
-
-        if (child == 0)
-            _exit(boot_once(tmp, i, cache) ? EXIT_SUCCESS : EXIT_FAILURE);
-        ok = child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) &&
-             WEXITSTATUS(status) == EXIT_SUCCESS;
-    }
-    vmm_remove_tree(tmp, NULL);
-    return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+    for (guint i = 0; i < n; i++)
+        g_ptr_array_add(tests, (gpointer)bench_boot);
+    g_ptr_array_add(tests, NULL);
+    return vmm_test_run("bench-vmm-boot", (const TTest *const *)tests->pdata, 180,
+                        vmm_test_clean_up_pods);
 }

@@ -14,6 +14,7 @@
 
 #include "agent.pb-c.h"
 #include "vmm-internal.h"
+#include "vmm-test-pod.h"
 #include "vmm-test.h"
 
 #define BOOT_TIMEOUT_US (120 * G_USEC_PER_SEC)
@@ -100,7 +101,7 @@ static void test_config(VmmConfig *config, GStringChunk *strings, const char *na
                         const char *initrd_env)
 {
     g_autofree char *run_dir = g_build_filename(vmm_test_dir(), name, NULL);
-    g_autofree char *cache = g_build_filename(vmm_test_dir(), "cache", NULL);
+    g_autofree char *cache = g_build_filename(vmm_test_dir(), VMM_TEST_CACHE, NULL);
 
     vmm_config_init(config);
     config->name = g_string_chunk_insert(strings, name);
@@ -227,22 +228,24 @@ static void assert_mounts_propagate(const char *shared_dir)
     ck_assert_msg(seen, "a mount in '%s' did not reach virtiofsd", shared_dir);
 }
 
-/* The guest mounts the share by the tag the domain XML gave it (virtio-fs modules, memfd
- * memory and virtiofsd all working). */
-static void assert_guest_mounts_share(TtrpcClient *client)
+/* The guest's RNG is the host's virtio-rng, so the guest has random bytes from the start: the
+ * first container (which reads the device's name in sysfs) is also the first use of randomness
+ * (json-c's hash seed in the agent). The share was mounted by the tag the domain XML gave it. */
+static void assert_first_container_uses_virtio_rng(VmmDomain *domain, TtrpcClient *client,
+                                                   const char *shared_dir)
 {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GBytes) reply = NULL;
-    Secure__Agent__V1__CreateSandboxRequest request =
-        SECURE__AGENT__V1__CREATE_SANDBOX_REQUEST__INIT;
+    g_autofree char *out = NULL;
+    guint32 status = 1;
+    VmmTimings t;
 
-    request.hostname = "vmm-test";
-    request.shared_fs_type = "virtiofs";
-    request.shared_fs_tag = VMM_SHARED_FS_TAG;
-    request.shared_fs_path = "/run/secure-agent/shared";
-    reply = ttrpc_client_call_sync(client, "secure.agent.v1.Agent", "CreateSandbox", &request.base,
-                                   30 * G_USEC_PER_SEC, &error);
-    ck_assert_msg(reply != NULL, "CreateSandbox: %s", error ? error->message : "");
+    vmm_test_create_sandbox(client);
+    out = vmm_test_run_first_container(
+        client, shared_dir, "cat /sys/devices/virtual/misc/hw_random/rng_current", &status);
+    vmm_domain_get_timings(domain, &t);
+    fprintf(stderr, "boot: create to first container exited %.3f s\n",
+            (g_get_monotonic_time() - t.created) / 1e6);
+    ck_assert_uint_eq(status, 0);
+    ck_assert_msg(g_str_has_prefix(out, "virtio_rng"), "guest rng_current: '%s'", out);
 }
 
 /* DestroySandbox powers the guest off (on_poweroff=destroy): the VM stops by itself. */
@@ -358,7 +361,7 @@ START_TEST(test_boot_health_destroy)
     ck_assert_str_eq(health->kernel_release, r.info.kernel_release);
     secure__agent__v1__health_response__free_unpacked(health, NULL);
 
-    assert_guest_mounts_share(r.client);
+    assert_first_container_uses_virtio_rng(domain, r.client, config.shared_dir);
     assert_power_off(domain, r.client);
     result_clear(&r);
     destroy_vm(&domain, &config);
@@ -532,36 +535,19 @@ static gboolean env_file(const char *name)
     return path != NULL && g_file_test(path, G_FILE_TEST_IS_REGULAR);
 }
 
-/* After the run: every pod directory still there belongs to a failed test. Stop what it left. */
+/* After the run: every pod directory still there belongs to a failed test. Stop what it left
+ * (the boot test's probe mount first). */
 static gboolean clean_up_pods(const char *dir)
 {
     g_autoptr(GDir) entries = g_dir_open(dir, 0, NULL);
     const char *entry;
-    gboolean clean = TRUE;
 
     while (entries != NULL && (entry = g_dir_read_name(entries)) != NULL) {
-        g_autoptr(GError) error = NULL;
-        g_autofree char *run_dir = g_build_filename(dir, entry, NULL);
-        g_autofree char *shared = g_build_filename(run_dir, "shared", NULL);
-        g_autofree char *probe = g_build_filename(shared, "probe", NULL);
-        VmmConfig config;
+        g_autofree char *probe = g_build_filename(dir, entry, "shared", "probe", NULL);
 
-        if (g_str_equal(entry, "cache"))
-            continue;
-        clean = FALSE;
-        vmm_config_init(&config);
-        config.name = entry;
-        config.run_dir = run_dir;
-        config.shared_fs = VMM_SHARED_FS_VIRTIOFS;
-        config.shared_dir = shared;
         umount2(probe, MNT_DETACH);
-        if (!vmm_cleanup_stale(&config, &error))
-            fprintf(stderr, "test-vmm-vm: %s\n", error->message);
-        /* Whatever the library thinks: the scratch tree cannot be removed across a mount. */
-        if (mounted(shared))
-            umount2(shared, MNT_DETACH);
     }
-    return clean;
+    return vmm_test_clean_up_pods(dir);
 }
 
 int main(void)
@@ -582,5 +568,7 @@ int main(void)
     require(env_file("VMM_TEST_KERNEL") && env_file("VMM_TEST_STUB_INITRD"),
             "needs the guest kernel and the test initramfs (built with the project)");
     require(env_file("VMM_TEST_INITRD"), "needs the guest image (initramfs with secure-agent)");
+    require(access("/bin/busybox", X_OK) == 0,
+            "needs /bin/busybox (busybox-static) for the containers' root");
     return vmm_test_run("vmm-vm", tests, 180, clean_up_pods);
 }

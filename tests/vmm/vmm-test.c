@@ -2,6 +2,7 @@
  * when a test failed half-way (Check ends a failing test's process at once). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 
 #include "vmm-internal.h"
 #include "vmm-test.h"
@@ -65,4 +66,33 @@ void vmm_test_foreach_process(VmmTestProcessFunc func, gpointer user_data)
             cmdline[i] = cmdline[i] == '\0' ? ' ' : cmdline[i];
         func(atoi(entry), cmdline, user_data);
     }
+}
+
+gboolean vmm_test_clean_up_pods(const char *dir)
+{
+    g_autoptr(GDir) entries = g_dir_open(dir, 0, NULL);
+    const char *entry;
+    gboolean clean = TRUE;
+
+    while (entries != NULL && (entry = g_dir_read_name(entries)) != NULL) {
+        g_autoptr(GError) error = NULL;
+        g_autofree char *run_dir = g_build_filename(dir, entry, NULL);
+        g_autofree char *shared = g_build_filename(run_dir, "shared", NULL);
+        VmmConfig config;
+
+        if (g_str_equal(entry, VMM_TEST_CACHE))
+            continue;
+        clean = FALSE;
+        vmm_config_init(&config);
+        config.name = entry;
+        config.run_dir = run_dir;
+        config.shared_fs = VMM_SHARED_FS_VIRTIOFS;
+        config.shared_dir = shared;
+        if (!vmm_cleanup_stale(&config, &error))
+            fprintf(stderr, "vmm test cleanup: %s\n", error->message);
+        /* Whatever the library thinks: the scratch tree cannot be removed across a mount (EINVAL
+         * when nothing is mounted there). */
+        umount2(shared, MNT_DETACH);
+    }
+    return clean;
 }

@@ -18,6 +18,13 @@ int vmm_test_run(const char *name, const TTest *const *tests, double timeout,
 /* The scratch directory of this run. */
 const char *vmm_test_dir(void);
 
+/* The libvirt capabilities cache's name in vmm_test_dir(), shared by the run's pods. */
+#define VMM_TEST_CACHE "cache"
+
+/* A VmmTestCleanupFunc for pods that have their run directory in @dir (all but VMM_TEST_CACHE)
+ * and a virtio-fs share in <run dir>/shared: stops and removes what each left. */
+gboolean vmm_test_clean_up_pods(const char *dir);
+
 /* Calls @func for every process with a command line (arguments joined by spaces). */
 typedef void (*VmmTestProcessFunc)(pid_t pid, const char *cmdline, gpointer user_data);
 void vmm_test_foreach_process(VmmTestProcessFunc func, gpointer user_data);
