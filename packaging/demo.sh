@@ -44,7 +44,12 @@ cleanup() {
         ctr task delete "$id" >/dev/null 2>&1 || true
         ctr container delete "$id" >/dev/null 2>&1 || true
         ctr image remove "$BUSYBOX_IMAGE_DEFAULT_NAME" >/dev/null 2>&1 || true
-        ctr namespace remove "$CONTAINERD_NAMESPACE" >/dev/null 2>&1 || true
+        # The namespace can go once containerd's garbage collector has removed the image's blobs.
+        local _
+        for _ in $(seq 20); do
+            ctr namespace remove "$CONTAINERD_NAMESPACE" >/dev/null 2>&1 && break
+            sleep 0.5
+        done
     else
         private_containerd_stop "$dir"
     fi
