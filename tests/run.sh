@@ -1,6 +1,8 @@
 #!/bin/bash
 # The one test command: build with warnings as errors and run every test suite, then build
 # again with AddressSanitizer + UndefinedBehaviorSanitizer and run the suites again.
+# Every suite runs in both passes, the VM and end-to-end ones included: only there do the
+# sanitized shim and agent meet a real containerd and a real guest (about 4 min per pass).
 # Exits non-zero on any build error or failed test. Run as root: most suites need it
 # (containerd, mounts, VMs) and skip without it (they never skip when CI=true).
 #
