@@ -116,5 +116,14 @@ gboolean shim_options_decode(const guint8 *data, gsize len, char **out_config_pa
     }
     if (!ext || !value)
         return TRUE;
-    return shim_options_decode(value, value_len, out_config_path, error);
+    /* The extension holds the options Any itself; no further nesting is accepted. */
+    Google__Protobuf__Any *inner = google__protobuf__any__unpack(NULL, value_len, value);
+    if (!inner) {
+        g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+                            "BootstrapParams: the extension is not an Any");
+        return FALSE;
+    }
+    gboolean ok = decode_any(inner, out_config_path, error);
+    google__protobuf__any__free_unpacked(inner, NULL);
+    return ok;
 }

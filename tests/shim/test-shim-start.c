@@ -86,6 +86,30 @@ START_TEST(test_options_bad)
 }
 END_TEST
 
+/* Every prefix of valid input and random bytes: decoded or refused, never a crash (run under
+ * ASan by CI). */
+START_TEST(test_options_robust)
+{
+    g_autoptr(GRand) rand = g_rand_new_with_seed(7);
+    for (gsize len = 0; len <= sizeof(options_any); len++) {
+        g_autofree char *path = NULL;
+        g_autoptr(GError) error = NULL;
+        gboolean ok = shim_options_decode(options_any, len, &path, &error);
+        ck_assert(ok ? error == NULL : (error != NULL && path == NULL));
+    }
+    for (int i = 0; i < 5000; i++) {
+        guint8 buf[64];
+        gsize len = (gsize)g_rand_int_range(rand, 0, sizeof(buf) + 1);
+        for (gsize j = 0; j < len; j++)
+            buf[j] = (guint8)g_rand_int_range(rand, 0, 256);
+        g_autofree char *path = NULL;
+        g_autoptr(GError) error = NULL;
+        gboolean ok = shim_options_decode(buf, len, &path, &error);
+        ck_assert(ok ? error == NULL : (error != NULL && path == NULL));
+    }
+}
+END_TEST
+
 START_TEST(test_args_go_style)
 {
     char *argv[] = {"shim", "-namespace", "k8s.io", "-address", "/run/c.sock", "-publish-binary",
@@ -159,6 +183,7 @@ int main(void)
     tcase_add_test(tc, test_options_empty);
     tcase_add_test(tc, test_options_bootstrap);
     tcase_add_test(tc, test_options_bad);
+    tcase_add_test(tc, test_options_robust);
     tcase_add_test(tc, test_args_go_style);
     tcase_add_test(tc, test_args_delete_and_errors);
     tcase_add_test(tc, test_group_and_ids);
