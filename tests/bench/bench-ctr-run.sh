@@ -38,8 +38,7 @@ median() {
 time_to_exit() {
     local start
     start=$(now_ms)
-    sc_ctr run --runtime "$1" --rm "$IMAGE" "$2" true >/dev/null 2>"$TESTENV_DIR/last-error" \
-        || return 1
+    SC_RUNTIME=$1 sc_run "$2" true >/dev/null 2>"$TESTENV_DIR/last-error" || return 1
     echo $(($(now_ms) - start))
 }
 
@@ -47,7 +46,7 @@ time_to_exit() {
 time_to_output() {
     local start first
     start=$(now_ms)
-    first=$(sc_ctr run --runtime "$1" --rm "$IMAGE" "$2" echo ready 2>"$TESTENV_DIR/last-error" \
+    first=$(SC_RUNTIME=$1 sc_run "$2" echo ready 2>"$TESTENV_DIR/last-error" \
         | { [ -n "$(head -c 1)" ] && now_ms; cat >/dev/null; })
     [ -n "$first" ] || return 1
     echo $((first - start))
@@ -89,7 +88,8 @@ sum_kib() {
 memory_per_pod() {
     local runtime=$1 pods=$2 i shim qemu vfs ok=1
     for i in $(seq "$pods"); do
-        if ! sc_run_detached_with "$runtime" "mem-$i"; then
+        if ! SC_RUNTIME=$runtime sc_run_detached "mem-$i" sleep 100000 >/dev/null \
+            2>"$TESTENV_DIR/last-error"; then
             echo "  $runtime: pod $i of $pods did not start" >&2
             ok=0
             break
@@ -108,11 +108,6 @@ memory_per_pod() {
     for i in $(seq "$pods"); do
         sc_remove "mem-$i"
     done
-}
-
-sc_run_detached_with() {
-    sc_ctr run --runtime "$1" -d "$IMAGE" "$2" sleep 100000 >/dev/null 2>"$TESTENV_DIR/last-error" \
-        && testenv_wait_status "$2" RUNNING 300
 }
 
 ratio() {
