@@ -523,11 +523,12 @@ void shim_test_fifos_close(ShimTestFifos *f)
     memset(f, 0, sizeof(*f));
 }
 
-char *shim_test_read_all(int fd, guint timeout_ms)
+char *shim_test_read_until(int fd, const char *needle, guint timeout_ms)
 {
     GString *s = g_string_new(NULL);
     gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-    while (g_get_monotonic_time() < deadline) {
+    while ((needle == NULL || strstr(s->str, needle) == NULL) &&
+           g_get_monotonic_time() < deadline) {
         char buf[4096];
         ssize_t n = read(fd, buf, sizeof(buf));
         if (n > 0) {
@@ -541,6 +542,11 @@ char *shim_test_read_all(int fd, guint timeout_ms)
         g_usleep(2000);
     }
     return g_string_free(s, FALSE);
+}
+
+char *shim_test_read_all(int fd, guint timeout_ms)
+{
+    return shim_test_read_until(fd, NULL, timeout_ms);
 }
 
 GBytes *shim_test_try_create(ShimTest *t, const char *id, const char *bundle, ShimTestFifos *f,

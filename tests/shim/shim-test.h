@@ -97,6 +97,9 @@ void shim_test_open_stdin(ShimTestFifos *f);
 void shim_test_fifos_close(ShimTestFifos *f);
 /* Reads @fd until EOF (or @timeout_ms), iterating the main context meanwhile. */
 char *shim_test_read_all(int fd, guint timeout_ms);
+/* Reads @fd until @needle has appeared (NULL: until EOF), EOF or @timeout_ms, like the above;
+ * what follows the needle in the same read is returned too. */
+char *shim_test_read_until(int fd, const char *needle, guint timeout_ms);
 
 /* Create with the busybox rootfs bound in through CreateTaskRequest.rootfs; the reply, or NULL
  * and @error. */

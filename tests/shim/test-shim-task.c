@@ -293,20 +293,28 @@ START_TEST(test_running_container)
         gone = shim_test_call_fail(t, "State", &req.base, TTRPC_CODE_NOT_FOUND);
     }
 
-    /* Terminal exec: the pty size set by ResizePty is what the process sees. */
+    /* Terminal exec: the pty starts with no size (the spec has no consoleSize), and the size
+     * set by ResizePty after Start is what the process then sees. Busybox stty prints nothing
+     * for a 0x0 terminal, only a complaint on stderr, so the shell polls with stderr discarded.
+     * It shows its first look before we resize, which makes the order fixed, not a race. */
     shim_test_fifos(t, "e2", FALSE, &e2);
-    exec_req("c2", "e2", ARGS("sh", "-c",
-                              "while [ \"$(stty size)\" = \"0 0\" ]; do sleep 0.1; done; stty size"),
+    exec_req("c2", "e2",
+             ARGS("sh", "-c",
+                  "echo \"before [$(stty size 2>/dev/null)]\"; "
+                  "until s=$(stty size 2>/dev/null) && [ -n \"$s\" ]; do sleep 0.1; done; "
+                  "echo \"after [$s]\""),
              TRUE, &e2);
     start_req("Start", "c2", "e2");
+    g_autofree char *before = shim_test_read_until(e2.out_fd, "]", IO_TIMEOUT_MS);
+    ck_assert_msg(strstr(before, "before []"), "pty output before the resize: '%s'", before);
     Containerd__Task__V2__ResizePtyRequest rz = CONTAINERD__TASK__V2__RESIZE_PTY_REQUEST__INIT;
     rz.id = "c2";
     rz.exec_id = "e2";
     rz.width = 100;
     rz.height = 30;
     shim_test_call_ok(t, "ResizePty", &rz.base, NULL);
-    g_autofree char *size = shim_test_read_all(e2.out_fd, IO_TIMEOUT_MS);
-    ck_assert_msg(strstr(size, "30 100"), "pty output: '%s'", size);
+    g_autofree char *after = shim_test_read_all(e2.out_fd, IO_TIMEOUT_MS);
+    ck_assert_msg(strstr(after, "after [30 100]"), "pty output after the resize: '%s'", after);
     delete_task("c2", "e2");
 
     /* Update: resources as OCI JSON. The host's cgroup hierarchy may lack the pids controller
