@@ -20,7 +20,8 @@ static pid_t runner_pid;
 
 static const char *const applets[] = {
   "sh", "echo", "cat", "hostname", "id", "sleep", "grep", "ls", "pwd", "touch", "mkdir", "kill",
-  "tty", "true", "wc", "head", "tail", "test", "stat", "readlink", "dd", "env", "yes", "mknod", NULL,
+  "tty", "stty", "true", "wc", "head", "tail", "test", "stat", "readlink", "dd", "env", "yes",
+  "mknod", NULL,
 };
 
 static void skip_or_fail(const char *reason)
