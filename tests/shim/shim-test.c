@@ -19,7 +19,10 @@
 #define TASK_SERVICE "containerd.task.v2.Task"
 #define EVENTS_SERVICE "containerd.services.events.ttrpc.v1.Events"
 #define BUSYBOX "/bin/busybox"
-#define CALL_TIMEOUT_US (120 * G_USEC_PER_SEC)
+#define BOOT_TIMEOUT_S 300
+/* Longer than the shim's own boot timeout, so a slow boot fails with the shim's error (which
+ * quotes the guest console) rather than with the stand-in's deadline. */
+#define CALL_TIMEOUT_US ((BOOT_TIMEOUT_S + 30) * G_USEC_PER_SEC)
 
 static void skip(const char *reason)
 {
@@ -126,9 +129,10 @@ static void write_config(ShimTest *t)
                                "accelerator = tcg\nkernel = %s\ninitrd = %s\n"
                                "default_memory = 512\n",
                                g_getenv("SC_GUEST_KERNEL"), g_getenv("SC_GUEST_INITRD"));
-    g_string_append_printf(text, "[agent]\nhost_binary = %s\nboot_timeout = 300\n"
-                                 "request_timeout = %u\n[runtime]\nlog_level = debug\n",
-                           t->agent, t->request_timeout_s);
+    g_string_append_printf(text,
+                           "[agent]\nhost_binary = %s\nboot_timeout = %d\nrequest_timeout = %u\n"
+                           "[runtime]\nlog_level = debug\n",
+                           t->agent, BOOT_TIMEOUT_S, t->request_timeout_s);
     write_file(t->config_path, text->str, 0644);
 }
 
