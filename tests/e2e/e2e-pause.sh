@@ -3,7 +3,8 @@
 . "$(dirname "$0")/../lib/testenv.sh"
 testenv_setup
 
-counter='i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.1; done'
+# The count is replaced by a rename, so a reader never sees the file truncated and still empty.
+counter='i=0; while :; do i=$((i+1)); echo $i >/tmp/count.new; mv -f /tmp/count.new /tmp/count; sleep 0.1; done'
 sc_run_detached frozen sh -c "$counter" || testenv_fail "start failed"
 counting() { sc_ctr task exec --exec-id "c0-$RANDOM" frozen test -s /tmp/count 2>/dev/null; }
 testenv_wait_until 60 counting || testenv_fail "the counter never started"
