@@ -10,9 +10,12 @@ in_container='test -t 0 && test -t 1 && echo is-a-tty
 for i in $(seq 100); do size=$(stty size 2>/dev/null); [ -n "$size" ] && break; sleep 0.1; done
 echo "$size"'
 # script's stdin must not end while ctr runs: at EOF script hangs up the terminal.
+# --foreground keeps ctr in the terminal's foreground process group: plain timeout moves it to a
+# group of its own, and when the shell script starts is one that does not exec its last command
+# (dash, the /bin/sh script falls back to without $SHELL) ctr is stopped by SIGTTIN/SIGTTOU.
 exec 3< <(sleep "$TESTENV_CTR_TIMEOUT")
 sleeper=$!
-out=$(script -qec "stty cols 77 rows 22; timeout -k 5 $TESTENV_CTR_TIMEOUT ctr run --runtime $SC_RUNTIME -t --rm $IMAGE tty1 sh -c '$in_container'" /dev/null <&3 | tr -d '\r') \
+out=$(SHELL=/bin/sh script -qec "stty cols 77 rows 22; timeout --foreground -k 5 $TESTENV_CTR_TIMEOUT ctr run --runtime $SC_RUNTIME -t --rm $IMAGE tty1 sh -c '$in_container'" /dev/null <&3 | tr -d '\r') \
     || testenv_fail "ctr run -t failed"
 exec 3<&-
 kill "$sleeper"
