@@ -22,6 +22,7 @@ typedef struct {
     const ProtobufCMessageDescriptor *reply_type;
     ShimAgentReplyFunc func;
     gpointer user_data;
+    gint64 started; /* monotonic µs, for the debug trace */
 } AgentCall;
 
 static void agent_unref(ShimAgent *agent)
@@ -99,6 +100,9 @@ static void call_done(const guint8 *payload, gsize len, const GError *error, gpo
             report_failure(call->agent, local->message);
         }
     }
+    if (g_log_get_debug_enabled())
+        g_debug("agent %s: %s after %.1f ms", call->method, local ? local->message : "OK",
+                (double)(g_get_monotonic_time() - call->started) / 1000.0);
     call->func(reply, local, call->user_data);
     if (reply)
         protobuf_c_message_free_unpacked(reply, NULL);
@@ -119,6 +123,7 @@ void shim_agent_call(ShimAgent *agent, const char *method, const ProtobufCMessag
     call->kind = kind;
     call->func = func;
     call->user_data = user_data;
+    call->started = g_get_monotonic_time();
     ttrpc_client_call(agent->client, SHIM_AGENT_SERVICE, method, request,
                       kind == SHIM_AGENT_DEADLINE ? agent->timeout_us : 0, call_done, call);
 }

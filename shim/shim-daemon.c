@@ -12,6 +12,7 @@
 #include "shim-reaper.h"
 #include "shim-task-service.h"
 #include "ttrpc.h"
+#include "vmm.h"
 
 /* start hands the listening socket over as this fd. */
 #define LISTEN_FD 3
@@ -32,6 +33,7 @@ int shim_daemon_run(const ShimArgs *args)
     /* QEMU and virtiofsd are started daemonized by libvirt: as subreaper we get (and reap) them
      * instead of init. */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
+    vmm_init();
     signal(SIGPIPE, SIG_IGN);
     shim_log_setup(".", config ? config->log_level : SHIM_LOG_INFO,
                    args->debug || (config && config->debug));

@@ -53,5 +53,7 @@ void shim_log_setup(const char *bundle, ShimLogLevel level, gboolean debug)
         close(fd);
     }
     max_level = debug ? G_LOG_LEVEL_DEBUG : levels[level];
+    /* Lets costly debug output (the ttrpc call trace) know whether anyone will see it. */
+    g_log_set_debug_enabled(max_level == G_LOG_LEVEL_DEBUG);
     g_log_set_writer_func(write_line, NULL, NULL);
 }

@@ -53,6 +53,7 @@ struct _TtrpcCall {
     char **metadata; /* key, value, key, value, ..., NULL */
     gint64 deadline;
     GSource *deadline_source;
+    gint64 started; /* monotonic µs, for the debug trace */
 };
 
 static void request_free(Ttrpc__Request *request)
@@ -112,6 +113,18 @@ static void send_status_printf(ServerConnection *owner, guint32 stream_id, Ttrpc
 
 /* ---- calls ----------------------------------------------------------------------------- */
 
+/* One debug line per completed call: which method, how it ended and how long it took, so that a
+ * stuck or slow call shows in the log. Checked first: formatting costs more than the call. */
+static void call_trace(const TtrpcCall *call, TtrpcCode code, const char *message)
+{
+    if (!g_log_get_debug_enabled())
+        return;
+    g_debug("%s stream %u: %s%s%s after %.1f ms%s", call->method, call->stream_id,
+            ttrpc_code_name(code), message ? ": " : "", message ? message : "",
+            (double)(g_get_monotonic_time() - call->started) / 1000.0,
+            call->owner ? "" : " (reply dropped: deadline passed or peer gone)");
+}
+
 /* The reply can no longer go out: the deadline passed or the connection went away. */
 static void call_detach(TtrpcCall *call)
 {
@@ -159,6 +172,7 @@ static TtrpcCall *call_new(ServerConnection *owner, guint32 stream_id,
     call->stream_id = stream_id;
     call->method = g_strdup(request->method);
     call->metadata = copy_metadata(request);
+    call->started = g_get_monotonic_time();
     g_hash_table_add(owner->calls, call);
 
     if (request->timeout_nano > 0) {
@@ -173,6 +187,7 @@ static TtrpcCall *call_new(ServerConnection *owner, guint32 stream_id,
 
 void ttrpc_call_return(TtrpcCall *call, const ProtobufCMessage *reply)
 {
+    call_trace(call, TTRPC_CODE_OK, NULL);
     if (call->owner != NULL) {
         Ttrpc__Response response = TTRPC__RESPONSE__INIT;
         g_autofree guint8 *payload = NULL;
@@ -189,13 +204,13 @@ void ttrpc_call_return(TtrpcCall *call, const ProtobufCMessage *reply)
 
 void ttrpc_call_return_error(TtrpcCall *call, TtrpcCode code, const char *format, ...)
 {
-    if (call->owner != NULL) {
-        va_list args;
-        va_start(args, format);
-        g_autofree char *message = g_strdup_vprintf(format, args);
-        va_end(args);
+    va_list args;
+    va_start(args, format);
+    g_autofree char *message = g_strdup_vprintf(format, args);
+    va_end(args);
+    call_trace(call, code, message);
+    if (call->owner != NULL)
         send_status(call->owner, call->stream_id, code, message);
-    }
     call_free(call);
 }
 

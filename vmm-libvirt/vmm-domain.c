@@ -255,7 +255,7 @@ static gboolean create_domain(VmmDomain *domain, const char *xml, GError **error
 {
     g_autofree char *uri = vmm_config_uri(&domain->config);
 
-    vmm_libvirt_init();
+    vmm_init();
     domain->conn = virConnectOpen(uri);
     if (domain->conn == NULL) {
         g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "connect to '%s': %s", uri,

@@ -34,9 +34,6 @@ gboolean vmm_remove_tree(const char *path, GError **error);
 /* Sends SIGKILL to @pid and waits (polling, at most @timeout_us) until it is gone. */
 gboolean vmm_kill_wait(pid_t pid, gint64 timeout_us, GError **error);
 
-/* Registers libvirt's default event implementation (GLib, default main context) and a
- * libvirt error handler that keeps errors off stderr; once per process. */
-void vmm_libvirt_init(void);
 /* The last libvirt error of this thread as text (never NULL). */
 const char *vmm_libvirt_error(void);
 

@@ -11,7 +11,7 @@ static void ignore_error(void *user_data, virErrorPtr error)
     (void)error;
 }
 
-void vmm_libvirt_init(void)
+void vmm_init(void)
 {
     static gsize done = 0;
 

@@ -102,7 +102,7 @@ static gboolean destroy_remote_domain(const VmmConfig *config, GError **error)
     virDomainPtr dom;
     gboolean ok = TRUE;
 
-    vmm_libvirt_init();
+    vmm_init();
     conn = virConnectOpen(config->uri);
     if (conn == NULL) {
         g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "connect to '%s': %s", config->uri,

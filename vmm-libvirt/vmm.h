@@ -103,6 +103,12 @@ typedef struct {
     guint vsock_port;        /* VMM_AGENT_VSOCK: agent port (default 1024) */
 } VmmConfig;
 
+/* Process-wide libvirt set-up: its log environment, its default event implementation (GLib,
+ * default main context) and an error handler that keeps errors off stderr. Idempotent, and run by
+ * the first VM call anyway; a program calls it first in main, while it has no other thread,
+ * because it sets an environment variable. */
+void vmm_init(void);
+
 /* Sets every field to its default (required fields to NULL). */
 void vmm_config_init(VmmConfig *config);
 

@@ -227,15 +227,32 @@ testenv_check_sanitizer_reports() {
     [ "$found" = 1 ]
 }
 
-# On failure, the end of containerd's log: it carries the shims' logs too.
+# On failure, from containerd's log (containerd runs at debug level, so the shims log their
+# calls with durations too): the shims' last lines, then containerd's own warnings and errors.
 testenv_show_log() {
-    echo "--- containerd log (without plugin loading), last lines:" >&2
-    grep -v 'msg="loading plugin' "$1" | tail -n 60 >&2
+    echo "--- shim log (debug), last lines:" >&2
+    grep 'runtime=secure' "$1" | tail -n 80 >&2
+    echo "--- containerd warnings and errors, last lines:" >&2
+    grep -E 'level=(warning|error|fatal)' "$1" | grep -v 'runtime=secure' | tail -n 20 >&2
+}
+
+# On failure, while the pods still run: this test's processes and the end of each VM's console.
+testenv_show_state() {
+    local pid console
+    echo "--- processes of this test:" >&2
+    for pid in $(ps -e -o pid=); do
+        testenv_is_ours "$pid" && ps -o pid=,ppid=,pgid=,stat=,etime=,args= -p "$pid" >&2
+    done
+    for console in $(find /run/secure-container -name console.log 2>/dev/null); do
+        echo "--- $console, last lines:" >&2
+        tail -n 30 "$console" >&2
+    done
 }
 
 testenv_teardown() {
     local rc=$? log
     trap - EXIT
+    [ "$rc" -eq 0 ] || testenv_show_state
     log=$(mktemp /tmp/sc-e2e-log.XXXXXX)
     private_containerd_stop "${TESTENV_DIR:-}" "$log"
     testenv_check_leftovers || rc=1
@@ -267,7 +284,8 @@ testenv_setup() {
         [ -n "${SC_CONFIG:-}" ] && export SECURE_CONTAINER_CONFIG="$SC_CONFIG"
         testenv_log "shim $SC_SHIM, config ${SC_CONFIG:-(shim default)}"
     fi
-    private_containerd_start "$TESTENV_DIR" || testenv_fail "private containerd did not start"
+    PRIVATE_CONTAINERD_LOG=${PRIVATE_CONTAINERD_LOG:-debug} \
+        private_containerd_start "$TESTENV_DIR" || testenv_fail "private containerd did not start"
     IMAGE=$(busybox_image_import "$BUSYBOX_IMAGE_DEFAULT_NAME") || testenv_fail "busybox image import failed"
     testenv_log "runtime $SC_RUNTIME, containerd in $TESTENV_DIR"
 }

@@ -323,6 +323,49 @@ START_TEST(test_free_from_handler)
 }
 END_TEST
 
+/* Collects the MESSAGE of every ttrpc-domain log line. */
+static GLogWriterOutput collect_trace(GLogLevelFlags level, const GLogField *fields, gsize n,
+                                      gpointer user_data)
+{
+    const char *domain = NULL, *message = NULL;
+    (void)level;
+    for (gsize i = 0; i < n; i++) {
+        if (g_str_equal(fields[i].key, "GLIB_DOMAIN"))
+            domain = fields[i].value;
+        else if (g_str_equal(fields[i].key, "MESSAGE"))
+            message = fields[i].value;
+    }
+    if (g_strcmp0(domain, "ttrpc") == 0 && message)
+        g_ptr_array_add(user_data, g_strdup(message));
+    return G_LOG_WRITER_HANDLED;
+}
+
+/* With debug logging on, each completed call leaves one line: method, stream, how it ended. */
+START_TEST(test_call_trace)
+{
+    g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+    g_log_set_writer_func(collect_trace, lines, NULL);
+    TestRig *rig = test_rig_new(FALSE);
+
+    g_log_set_debug_enabled(FALSE);
+    expect_still_serving(rig, 1);
+    ck_assert_uint_eq(lines->len, 0);
+
+    g_log_set_debug_enabled(TRUE);
+    expect_still_serving(rig, 3);
+    send_call(rig, 5, "Fail", 0);
+    expect_code(rig, 5, TTRPC_CODE_NOT_FOUND);
+    g_log_set_debug_enabled(FALSE);
+
+    ck_assert_uint_eq(lines->len, 2);
+    ck_assert(g_regex_match_simple("^Empty stream 3: OK after [0-9.]+ ms$",
+                                   g_ptr_array_index(lines, 0), 0, 0));
+    ck_assert(g_regex_match_simple("^Fail stream 5: NotFound: no such thing 'x' after [0-9.]+ ms$",
+                                   g_ptr_array_index(lines, 1), 0, 0));
+    test_rig_free(rig);
+}
+END_TEST
+
 static Suite *server_suite(void)
 {
     Suite *suite = suite_create("ttrpc-server");
@@ -344,6 +387,7 @@ static Suite *server_suite(void)
     tcase_add_test(calls, test_peer_not_reading);
     tcase_add_test(calls, test_back_pressure);
     tcase_add_test(calls, test_free_from_handler);
+    tcase_add_test(calls, test_call_trace);
     suite_add_tcase(suite, calls);
     return suite;
 }
