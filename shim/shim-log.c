@@ -19,6 +19,16 @@ static const char *level_name(GLogLevelFlags level)
     return "debug";
 }
 
+/* The bytes g_strescape() leaves alone: everything of a multi-byte UTF-8 sequence. */
+static const char *utf8_bytes(void)
+{
+    static char bytes[129];
+    if (!bytes[0])
+        for (int i = 0; i < 128; i++)
+            bytes[i] = (char)(0x80 + i);
+    return bytes;
+}
+
 static GLogWriterOutput write_line(GLogLevelFlags level, const GLogField *fields, gsize n_fields,
                                    gpointer user_data)
 {
@@ -32,8 +42,12 @@ static GLogWriterOutput write_line(GLogLevelFlags level, const GLogField *fields
 
     g_autoptr(GDateTime) now = g_date_time_new_now_utc();
     g_autofree char *stamp = g_date_time_format_iso8601(now);
-    g_autofree char *line = g_strdup_printf("time=\"%s\" level=%s msg=\"%s\" runtime=secure pid=%d\n",
-                                            stamp, level_name(level), message, (int)getpid());
+    /* One logfmt line whatever the message holds (quotes, newlines from a guest's error text);
+     * UTF-8 stays readable. */
+    g_autofree char *escaped = g_strescape(message, utf8_bytes());
+    g_autofree char *line =
+        g_strdup_printf("time=\"%s\" level=%s msg=\"%s\" runtime=secure pid=%d\n", stamp,
+                        level_name(level), escaped, (int)getpid());
     gsize len = strlen(line);
     if (write(STDERR_FILENO, line, len) < 0) {
         /* nobody reads; the line is lost on purpose */
