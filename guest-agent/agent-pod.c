@@ -154,9 +154,13 @@ AgentPod *agent_pod_new(GMainContext *context, const char *cgroup_root, gboolean
     pod->context = context;
     pod->containers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, pod_container_free);
     pod->oom = agent_oom_new(context);
-    if (g_mkdir_with_parents(cgroup_root, 0755) < 0) {
-        g_set_error(error, AGENT_ERROR, AGENT_ERROR_FAILED, "mkdir '%s': %s", cgroup_root,
-                    g_strerror(errno));
+    /* A root we remove at exit must be one we made: an existing one belongs to someone else
+     * (or was left by an agent that was killed, with its processes perhaps still in it). */
+    if (remove_cgroup_root ? mkdir(cgroup_root, 0755) < 0
+                           : g_mkdir_with_parents(cgroup_root, 0755) < 0) {
+        g_set_error(error, AGENT_ERROR, AGENT_ERROR_FAILED, "mkdir '%s': %s%s", cgroup_root,
+                    g_strerror(errno),
+                    errno == EEXIST ? " (left by an agent that was killed? remove it)" : "");
         return NULL;
     }
     pod->cgroup_root = g_strdup(cgroup_root);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "shim-error.h"
+#include "shim-host-cgroup.h"
 #include "vmm.h"
 
 #define HOST_POLL_MS 50
@@ -28,6 +29,7 @@ struct _ShimSandbox {
 
     GPid agent_pid; /* none */
     char *agent_socket;
+    char *host_cgroup; /* the agent's --cgroup-root */
     ShimSandboxReadyFunc ready;
     gpointer ready_data;
     gint64 ready_deadline;
@@ -129,10 +131,16 @@ static gboolean host_start(ShimSandbox *sandbox, const ShimConfig *config, ShimS
     g_autofree char *state_dir = g_build_filename(run_dir, "agent", NULL);
     sandbox->agent_socket = g_build_filename(run_dir, "agent.sock", NULL);
     g_autofree char *listen = g_strconcat("unix:", sandbox->agent_socket, NULL);
+    g_autofree char *pod_name = g_path_get_basename(run_dir);
+
+    sandbox->host_cgroup = shim_host_cgroup_path(pod_name, error);
+    if (!sandbox->host_cgroup)
+        return FALSE;
     const char *argv[] = {config->agent_host_binary, "--listen", listen, "--state-dir", state_dir,
-                          NULL};
+                          "--cgroup-root", sandbox->host_cgroup, NULL};
 
     unlink(sandbox->agent_socket);
+    shim_state_set(state, NULL, SHIM_STATE_HOST_CGROUP, sandbox->host_cgroup);
     if (!shim_state_save(state, error))
         return FALSE;
     if (!g_spawn_async(run_dir, (char **)argv, NULL,
@@ -319,6 +327,8 @@ void shim_sandbox_destroy(ShimSandbox *sandbox)
     if (sandbox->agent_pid)
         g_spawn_close_pid(sandbox->agent_pid);
     sandbox->agent_pid = 0;
+    if (!shim_host_cgroup_remove(sandbox->host_cgroup, &error))
+        g_warning("%s", error->message);
 }
 
 void shim_sandbox_free(ShimSandbox *sandbox)
@@ -329,6 +339,7 @@ void shim_sandbox_free(ShimSandbox *sandbox)
     g_clear_pointer(&sandbox->domain, vmm_domain_free);
     g_clear_pointer(&sandbox->probe, ttrpc_client_free);
     g_free(sandbox->agent_socket);
+    g_free(sandbox->host_cgroup);
     g_free(sandbox->guest_shared_dir);
     g_free(sandbox);
 }
@@ -342,9 +353,10 @@ gboolean shim_sandbox_cleanup_stale(ShimState *state, GError **error)
 
     if (g_strcmp0(kind, "none") == 0) {
         g_autofree char *socket = g_build_filename(state->dir, "agent.sock", NULL);
+        g_autofree char *cgroup = shim_state_get(state, NULL, SHIM_STATE_HOST_CGROUP);
         if (pid_cmdline_has(pid, socket))
             host_stop(pid, FALSE);
-        return TRUE;
+        return shim_host_cgroup_remove(cgroup, error);
     }
     if (!name)
         return TRUE;

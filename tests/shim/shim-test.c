@@ -12,6 +12,7 @@
 
 #include "events-ttrpc.pb-c.h"
 #include "runtimeoptions.pb-c.h"
+#include "shim-host-cgroup.h"
 #include "shim-start.h"
 #include "shim-state.h"
 #include "wellknown.pb-c.h"
@@ -640,13 +641,14 @@ gboolean shim_test_pid_alive(guint32 pid)
 }
 
 /* The pid of a live process whose command line mentions @needle, or 0. */
-static guint32 process_mentioning(const char *needle)
+/* A live process (not us) whose /proc/PID/@file (cmdline, cgroup) contains @needle, or 0. */
+static guint32 process_mentioning(const char *file, const char *needle)
 {
     g_autoptr(GDir) dir = g_dir_open("/proc", 0, NULL);
     const char *name;
     while ((name = g_dir_read_name(dir))) {
         guint32 pid = (guint32)g_ascii_strtoull(name, NULL, 10);
-        g_autofree char *path = g_strdup_printf("/proc/%s/cmdline", name);
+        g_autofree char *path = g_strdup_printf("/proc/%s/%s", name, file);
         g_autofree char *cmdline = NULL;
         gsize len;
         if (pid == 0 || pid == (guint32)getpid() ||
@@ -673,7 +675,13 @@ void shim_test_assert_clean(ShimTest *t)
                   t->socket_path);
     ck_assert(g_file_get_contents("/proc/self/mountinfo", &mountinfo, NULL, NULL));
     ck_assert_msg(!strstr(mountinfo, pod_dir), "mounts under '%s' left", pod_dir);
-    ck_assert_msg(!(pid = process_mentioning(pod_dir)), "process %u (of '%s') left", pid,
-                  pod_dir);
-    ck_assert_msg(!(pid = process_mentioning(t->socket_path)), "daemon %u left", pid);
+    ck_assert_msg(!(pid = process_mentioning("cmdline", pod_dir)), "process %u (of '%s') left",
+                  pid, pod_dir);
+    ck_assert_msg(!(pid = process_mentioning("cmdline", t->socket_path)), "daemon %u left", pid);
+    /* A host-mode pod's containers live in a cgroup named after the pod. */
+    g_autofree char *pod_name = g_path_get_basename(pod_dir);
+    g_autofree char *cgroup = shim_host_cgroup_path(pod_name, NULL);
+    ck_assert_msg(!(pid = process_mentioning("cgroup", pod_name)), "process %u in cgroup '%s' left",
+                  pid, cgroup);
+    ck_assert_msg(!cgroup || !g_file_test(cgroup, G_FILE_TEST_EXISTS), "cgroup '%s' left", cgroup);
 }

@@ -519,7 +519,8 @@ START_TEST(test_restart_after_crash)
 }
 END_TEST
 
-/* The sandbox dies under a running container: Wait returns and the exit is published. */
+/* The sandbox dies under a running container: Wait returns, the exit is published, and the
+ * container's processes are gone with it (a host agent's do not die with it by themselves). */
 START_TEST(test_sandbox_death)
 {
     g_autofree char *bundle = shim_test_bundle(t, "c4", ARGS("sleep", "1000"), NULL, FALSE);
@@ -529,6 +530,9 @@ START_TEST(test_sandbox_death)
     guint32 task_pid = connect_task("c4");
     shim_test_wait_async(t, "c4", NULL, &w);
     start_req("Start", "c4", NULL);
+    Containerd__Task__V2__StateResponse *s = state("c4", NULL);
+    pid_t container_pid = (pid_t)s->pid;
+    containerd__task__v2__state_response__free_unpacked(s, NULL);
     gint64 killed = g_get_monotonic_time();
     ck_assert_int_eq(kill((pid_t)task_pid, SIGKILL), 0);
     ck_assert_msg(shim_test_iterate_until(&w.done, 10000), "Wait did not return");
@@ -544,6 +548,10 @@ START_TEST(test_sandbox_death)
     shutdown_daemon();
     ck_assert_int_eq(shim_test_run_delete(t, "c4", bundle, NULL, NULL), 0);
     shim_test_assert_clean(t);
+    /* Host mode: the pid is a host one (in a VM it is the guest's, and the VM is gone). */
+    if (strcmp(kind, "none") == 0)
+        ck_assert_msg(!shim_test_pid_alive((guint32)container_pid),
+                      "the container's process %d outlived its agent", (int)container_pid);
 }
 END_TEST
 
