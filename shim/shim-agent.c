@@ -100,9 +100,12 @@ static void call_done(const guint8 *payload, gsize len, const GError *error, gpo
             report_failure(call->agent, local->message);
         }
     }
-    if (g_log_get_debug_enabled())
-        g_debug("agent %s: %s after %.1f ms", call->method, local ? local->message : "OK",
+    if (g_log_get_debug_enabled()) {
+        /* An error's message already starts with "agent <method>: ". */
+        g_autofree char *ok = local ? NULL : g_strdup_printf("agent %s: OK", call->method);
+        g_debug("%s after %.1f ms", local ? local->message : ok,
                 (double)(g_get_monotonic_time() - call->started) / 1000.0);
+    }
     call->func(reply, local, call->user_data);
     if (reply)
         protobuf_c_message_free_unpacked(reply, NULL);

@@ -200,9 +200,11 @@ static void append_devices(GString *xml, const VmmConfig *c)
     append_escaped(xml,
                    "  <devices>\n"
                    "    <emulator>%s</emulator>\n"
-                   "    <controller type='usb' model='none'/>\n"
-                   "    <memballoon model='none'/>\n",
+                   "    <controller type='usb' model='none'/>\n",
                    c->emulator);
+    /* No inflating, only free page reporting: memory the guest frees (the unpacked initramfs,
+     * a container's exited processes) goes back to the host instead of staying in QEMU's RSS. */
+    g_string_append(xml, "    <memballoon model='virtio' freePageReporting='on'/>\n");
     append_shared_fs(xml, c);
     append_escaped(xml,
                    "    <serial type='file'>\n"

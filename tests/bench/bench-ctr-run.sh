@@ -3,9 +3,11 @@
 # for our runtime and for runc on the same image, side by side in one run:
 #   - start to exit of `true`, and start to the first byte of output of `echo`: median of N runs
 #     and the ratio secure/runc;
-#   - memory per pod with 1 and 10 pods running `sleep`: shim RSS, QEMU PSS, virtiofsd PSS.
+#   - memory per pod with 1 and 10 pods running `sleep`: shim RSS, QEMU PSS, virtiofsd PSS,
+#     read --settle seconds (default 10) after the last pod started: a guest hands the memory it
+#     freed back (free page reporting) about 2 s after freeing it.
 #
-#   sudo tests/bench/bench-ctr-run.sh [--runs N] [--pods "1 10"] [--runtimes "A B"]
+#   sudo tests/bench/bench-ctr-run.sh [--runs N] [--pods "1 10"] [--runtimes "A B"] [--settle S]
 #
 # The shim and its config are found as the e2e tests find them (tests/lib/testenv.sh): SC_SHIM
 # and SC_BUILD_DIR (the build dir holding the guest image), or the installed ones. A runtime that
@@ -17,12 +19,14 @@
 runs=10
 pod_counts="1 10"
 runtimes="io.containerd.secure.v2 io.containerd.runc.v2"
+settle=10
 while [ $# -gt 0 ]; do
     case "$1" in
     --runs) runs=$2; shift 2 ;;
     --pods) pod_counts=$2; shift 2 ;;
     --runtimes) runtimes=$2; shift 2 ;;
-    *) echo "usage: $0 [--runs N] [--pods \"1 10\"] [--runtimes \"A B\"]" >&2; exit 2 ;;
+    --settle) settle=$2; shift 2 ;;
+    *) echo "usage: $0 [--runs N] [--pods \"1 10\"] [--runtimes \"A B\"] [--settle S]" >&2; exit 2 ;;
     esac
 done
 
@@ -96,7 +100,7 @@ memory_per_pod() {
         fi
     done
     if [ "$ok" = 1 ]; then
-        sleep 2
+        sleep "$settle"
         shim=$(sum_kib "containerd-shim-$(echo "$runtime" | cut -d. -f3)-v2" VmRSS)
         qemu=$(sum_kib qemu-system-x86_64 Pss)
         vfs=$(sum_kib virtiofsd Pss)
