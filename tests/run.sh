@@ -36,10 +36,32 @@ build_and_test() {
     configure "$dir" -Dwerror=true "$@"
     meson compile -C "$dir"
     step "test $dir"
+    local before
+    before=$(host_agent_cgroups)
     if ! meson test -C "$dir" --print-errorlogs --num-processes "$(nproc)"; then
         echo "tests failed in $dir; full log: $dir/meson-logs/testlog.txt" >&2
         return 1
     fi
+    check_no_new_cgroups "$before"
+}
+
+# The cgroups host-mode agents make (their processes would live on in a leftover one). Each test
+# checks its own leftovers; this catches a test that does not.
+host_agent_cgroups() {
+    find /sys/fs/cgroup /sys/fs/cgroup/unified -maxdepth 1 -type d \
+        \( -name 'secure-agent-*' -o -name 'secure-container-*' \) 2>/dev/null | sort
+}
+
+check_no_new_cgroups() {
+    local left
+    left=$(comm -13 <(printf '%s\n' "$1") <(host_agent_cgroups) | grep . || true)
+    [ -z "$left" ] && return 0
+    echo "cgroups left behind by the tests (and the processes in them):" >&2
+    local cg
+    for cg in $left; do
+        echo "  $cg: $(find "$cg" -name cgroup.procs -exec cat {} + | tr '\n' ' ')" >&2
+    done
+    return 1
 }
 
 if [ "$(id -u)" -eq 0 ]; then
