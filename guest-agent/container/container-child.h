@@ -57,8 +57,8 @@ int child_setup_rootfs(const OciSpec *spec, const char *rootfs, ChildError *ce);
 /* Makes stdio_fds[0..2] the process's fds 0-2 and starts a new session. */
 int child_setup_stdio(const int stdio_fds[3], ChildError *ce);
 /* Opens a pty in the container's /dev (the current root), sends its master on `sock`, makes the
- * slave the controlling terminal and fds 0-2. */
-int child_setup_terminal(const OciProcess *p, int sock, ChildError *ce);
+ * slave the controlling terminal and fds 0-2; with `console` (the init) also /dev/console. */
+int child_setup_terminal(const OciProcess *p, gboolean console, int sock, ChildError *ce);
 
 /* Applies the process's cwd, rlimits, user, capabilities, no_new_privs and the spec's seccomp
  * filter, marks every fd but 0-2 close-on-exec and execs. Returns only on failure. */

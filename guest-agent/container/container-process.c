@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -43,7 +44,30 @@ int child_setup_stdio(const int stdio_fds[3], ChildError *ce)
   return 0;
 }
 
-int child_setup_terminal(const OciProcess *p, int sock, ChildError *ce)
+/* The init's terminal is also its /dev/console, as the OCI runtime spec asks: the pty slave
+ * (/dev/pts/N of the container's devpts) is bound onto /dev/console, created if missing. Runs
+ * after the pivot into the container's root, so every path resolves inside it. */
+static int bind_console(int root, int master, ChildError *ce)
+{
+  unsigned int n;
+  if (ioctl(master, TIOCGPTN, &n) < 0)
+    return child_fail(ce, errno, "get the pty number");
+  container_autofd int dev = child_open_in_root(root, "/dev", O_PATH | O_DIRECTORY);
+  if (dev < 0)
+    return child_fail(ce, errno, "open /dev in the container (for /dev/console)");
+  int fd = openat(dev, "console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fd < 0 && errno != EEXIST && errno != ENXIO)
+    return child_fail(ce, errno, "create /dev/console");
+  if (fd >= 0)
+    close(fd);
+  char slave_path[32];
+  snprintf(slave_path, sizeof slave_path, "/dev/pts/%u", n);
+  if (mount(slave_path, "/dev/console", NULL, MS_BIND, NULL) < 0)
+    return child_fail(ce, errno, "bind %s onto /dev/console", slave_path);
+  return 0;
+}
+
+int child_setup_terminal(const OciProcess *p, gboolean console, int sock, ChildError *ce)
 {
   container_autofd int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   container_autofd int master = root < 0 ? -1 : child_open_in_root(root, "/dev/ptmx", O_RDWR | O_NOCTTY);
@@ -55,6 +79,8 @@ int child_setup_terminal(const OciProcess *p, int sock, ChildError *ce)
   container_autofd int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0)
     return child_fail(ce, errno, "open the pty slave");
+  if (console && bind_console(root, master, ce) < 0)
+    return -1;
   if (p->console_rows && p->console_cols) {
     struct winsize ws = {.ws_row = p->console_rows, .ws_col = p->console_cols};
     if (ioctl(master, TIOCSWINSZ, &ws) < 0)

@@ -188,7 +188,7 @@ static G_NORETURN void init_child(const InitArgs *a)
     child_die(a->sock, errno, "unshare the cgroup namespace");
   if ((!a->terminal && child_setup_stdio(a->stdio_fds, &ce) < 0) ||
       child_setup_rootfs(a->spec, a->rootfs, &ce) < 0 ||
-      (a->terminal && child_setup_terminal(a->spec->process, a->sock, &ce) < 0))
+      (a->terminal && child_setup_terminal(a->spec->process, TRUE, a->sock, &ce) < 0))
     child_exit_error(a->sock, &ce, 1);
 
   SyncMsg msg = {.kind = SYNC_READY};
@@ -389,7 +389,7 @@ static G_NORETURN void exec_helper(const ExecArgs *a)
   if (pid < 0)
     child_die(a->sock, errno, "clone3 into the container");
   if (pid == 0) {
-    if ((a->terminal ? child_setup_terminal(a->process, a->sock, &ce)
+    if ((a->terminal ? child_setup_terminal(a->process, FALSE, a->sock, &ce)
                      : child_setup_stdio(a->stdio_fds, &ce)) == 0)
       child_exec_process(a->process, a->c->spec, &ce);
     child_exit_error(a->sock, &ce, 127);

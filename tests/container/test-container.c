@@ -526,7 +526,10 @@ END_TEST
 START_TEST(test_terminal)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(json_object) spec = ct_spec_new(SH("tty; test -t 0 && echo is-a-tty; stty size"));
+  /* /dev/console is the same terminal (same device numbers). */
+  g_autoptr(json_object) spec = ct_spec_new(SH(
+    "tty; test -t 0 && echo is-a-tty; stty size;"
+    " [ \"$(stat -c %t:%T /dev/console)\" = \"$(stat -c %t:%T \"$(tty)\")\" ] && echo console-ok"));
   ct_spec_set(spec, "process.terminal", json_object_new_boolean(TRUE));
   /* The size is on the pty before the process runs: nothing to race with. */
   ct_spec_set(spec, "process.consoleSize", ct_json("{\"height\": 24, \"width\": 80}"));
@@ -540,7 +543,8 @@ START_TEST(test_terminal)
   ck_assert_int_ne(fcntl(master, F_GETFD) & FD_CLOEXEC, 0);
   ck_assert(container_start(c, &error));
   g_autofree char *out = ct_read_all(master);
-  ck_assert_msg(strstr(out, "/dev/pts/0\r\nis-a-tty\r\n24 80\r\n") != NULL, "output: %s", out);
+  ck_assert_msg(strstr(out, "/dev/pts/0\r\nis-a-tty\r\n24 80\r\nconsole-ok\r\n") != NULL, "output: %s",
+                out);
   ck_assert_int_eq(ct_reap(container_get_pid(c)), 0);
 
   /* Nor is the init the only one to get one. */
