@@ -2,7 +2,6 @@
 #include "shim-host-cgroup.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -21,8 +20,10 @@ static char *cgroup2_mount(GError **error)
     g_auto(GStrv) lines = g_strsplit(mountinfo, "\n", -1);
     for (char **line = lines; *line; line++) {
         const char *sep = strstr(*line, " - ");
+        if (!sep || !g_str_has_prefix(sep, " - cgroup2 "))
+            continue;
         g_auto(GStrv) fields = g_strsplit(*line, " ", 6);
-        if (sep && g_str_has_prefix(sep, " - cgroup2 ") && g_strv_length(fields) >= 5)
+        if (g_strv_length(fields) >= 5)
             return g_strcompress(fields[4]); /* mountinfo escapes blanks as octal */
     }
     g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_FAILED_PRECONDITION,

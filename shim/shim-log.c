@@ -19,15 +19,9 @@ static const char *level_name(GLogLevelFlags level)
     return "debug";
 }
 
-/* The bytes g_strescape() leaves alone: everything of a multi-byte UTF-8 sequence. */
-static const char *utf8_bytes(void)
-{
-    static char bytes[129];
-    if (!bytes[0])
-        for (int i = 0; i < 128; i++)
-            bytes[i] = (char)(0x80 + i);
-    return bytes;
-}
+/* The bytes g_strescape() leaves alone: everything of a multi-byte UTF-8 sequence. Filled by
+ * shim_log_setup(), before any thread logs. */
+static char utf8_bytes[129];
 
 static GLogWriterOutput write_line(GLogLevelFlags level, const GLogField *fields, gsize n_fields,
                                    gpointer user_data)
@@ -44,7 +38,7 @@ static GLogWriterOutput write_line(GLogLevelFlags level, const GLogField *fields
     g_autofree char *stamp = g_date_time_format_iso8601(now);
     /* One logfmt line whatever the message holds (quotes, newlines from a guest's error text);
      * UTF-8 stays readable. */
-    g_autofree char *escaped = g_strescape(message, utf8_bytes());
+    g_autofree char *escaped = g_strescape(message, utf8_bytes);
     g_autofree char *line =
         g_strdup_printf("time=\"%s\" level=%s msg=\"%s\" runtime=secure pid=%d\n", stamp,
                         level_name(level), escaped, (int)getpid());
@@ -66,6 +60,8 @@ void shim_log_setup(const char *bundle, ShimLogLevel level, gboolean debug)
         dup2(fd, STDERR_FILENO);
         close(fd);
     }
+    for (int i = 0; i < 128; i++)
+        utf8_bytes[i] = (char)(0x80 + i);
     max_level = debug ? G_LOG_LEVEL_DEBUG : levels[level];
     /* Lets costly debug output (the ttrpc call trace) know whether anyone will see it. */
     g_log_set_debug_enabled(max_level == G_LOG_LEVEL_DEBUG);

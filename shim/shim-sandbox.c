@@ -327,8 +327,9 @@ void shim_sandbox_destroy(ShimSandbox *sandbox)
     if (sandbox->agent_pid)
         g_spawn_close_pid(sandbox->agent_pid);
     sandbox->agent_pid = 0;
-    if (!shim_host_cgroup_remove(sandbox->host_cgroup, &error))
-        g_warning("%s", error->message);
+    g_autoptr(GError) cgroup_error = NULL;
+    if (!shim_host_cgroup_remove(sandbox->host_cgroup, &cgroup_error))
+        g_warning("%s", cgroup_error->message);
 }
 
 void shim_sandbox_free(ShimSandbox *sandbox)

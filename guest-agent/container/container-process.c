@@ -55,8 +55,9 @@ static int bind_console(int root, int master, ChildError *ce)
   container_autofd int dev = child_open_in_root(root, "/dev", O_PATH | O_DIRECTORY);
   if (dev < 0)
     return child_fail(ce, errno, "open /dev in the container (for /dev/console)");
-  int fd = openat(dev, "console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0);
-  if (fd < 0 && errno != EEXIST && errno != ENXIO)
+  /* O_EXCL: an existing /dev/console (a device node from the spec) is mounted over, never opened. */
+  int fd = openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0);
+  if (fd < 0 && errno != EEXIST)
     return child_fail(ce, errno, "create /dev/console");
   if (fd >= 0)
     close(fd);
