@@ -74,14 +74,12 @@ measure() {
 # Sums a field over the processes whose executable's basename is $1: VmRSS (status) or Pss
 # (smaps_rollup), in KiB; only this benchmark's own processes (testenv_is_ours).
 sum_kib() {
-    local exe=$1 field=$2 proc total=0 kib
-    for proc in /proc/[0-9]*; do
-        [ "$(basename "$(readlink "$proc/exe" 2>/dev/null)" 2>/dev/null)" = "$exe" ] || continue
-        testenv_is_ours "${proc#/proc/}" || continue
+    local exe=$1 field=$2 pid total=0 kib
+    for pid in $(testenv_our_processes "^$exe\$" | cut -d' ' -f1); do
         if [ "$field" = Pss ]; then
-            kib=$(awk '$1 == "Pss:" { print $2 }' "$proc/smaps_rollup" 2>/dev/null)
+            kib=$(awk '$1 == "Pss:" { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null)
         else
-            kib=$(awk '$1 == "VmRSS:" { print $2 }' "$proc/status" 2>/dev/null)
+            kib=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$pid/status" 2>/dev/null)
         fi
         total=$((total + ${kib:-0}))
     done

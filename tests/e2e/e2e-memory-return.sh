@@ -8,15 +8,11 @@ testenv_runtime_is_vm || testenv_skip "$SC_RUNTIME has no guest memory to return
 
 # Resident guest RAM of this test's QEMU, in MiB (the memfd that backs the guest's memory).
 guest_ram_mib() {
-    local proc exe
-    for proc in /proc/[0-9]*; do
-        exe=$(readlink "$proc/exe" 2>/dev/null) || continue
-        [[ ${exe##*/} == qemu-system-* ]] && testenv_is_ours "${proc#/proc/}" || continue
-        awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 } /^Rss:/ && name ~ /^\/memfd:/ { kib += $2 }
-             END { printf "%d\n", kib / 1024 }' "$proc/smaps"
-        return 0
-    done
-    echo 0
+    local pid
+    pid=$(testenv_our_processes '^qemu-system-' | cut -d' ' -f1 | head -n 1)
+    [ -n "$pid" ] || { echo 0; return; }
+    awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 } /^Rss:/ && name ~ /^\/memfd:/ { kib += $2 }
+         END { printf "%d\n", kib / 1024 }' "/proc/$pid/smaps"
 }
 
 sc_run_detached mem sleep 100000 || testenv_fail "start failed"

@@ -144,17 +144,24 @@ testenv_is_ours() {
     return 1
 }
 
-# One line per thing a runtime could leave behind: a watched process of this test, a mount below
-# a watched directory or the test's own directory, an entry in a watched directory.
-testenv_snapshot() {
-    local proc exe dir
+# testenv_our_processes EXE-REGEX: "PID EXE" for each process of this test whose executable's
+# basename matches.
+testenv_our_processes() {
+    local proc exe
     for proc in /proc/[0-9]*; do
         exe=$(readlink "$proc/exe" 2>/dev/null) || continue
         exe=${exe% (deleted)}
         exe=${exe##*/}
-        [[ $exe =~ $TESTENV_WATCHED_EXE ]] && testenv_is_ours "${proc#/proc/}" \
-            && echo "process ${proc#/proc/} $exe"
+        [[ $exe =~ $1 ]] && testenv_is_ours "${proc#/proc/}" && echo "${proc#/proc/} $exe"
     done
+    return 0
+}
+
+# One line per thing a runtime could leave behind: a watched process of this test, a mount below
+# a watched directory or the test's own directory, an entry in a watched directory.
+testenv_snapshot() {
+    local dir
+    testenv_our_processes "$TESTENV_WATCHED_EXE" | sed 's/^/process /'
     awk -v dirs="$TESTENV_WATCHED_DIRS ${TESTENV_DIR:-/nonexistent}" '
         BEGIN { n = split(dirs, d, " ") }
         { for (i = 1; i <= n; i++) if (index($5, d[i] "/") == 1 || $5 == d[i]) print "mount " $5 }
