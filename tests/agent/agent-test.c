@@ -2,6 +2,7 @@
  * and the agent is started with PR_SET_PDEATHSIG so that a failed test does not leave it behind:
  * on SIGTERM it destroys its containers and removes its cgroup. */
 #include "agent-test.h"
+#include "oci-test-mounts.h"
 
 #include <check.h>
 #include <glib/gstdio.h>
@@ -282,18 +283,7 @@ static const char spec_template[] =
     "   \"noNewPrivileges\": true},"
     " \"root\": {\"path\": \"rootfs\", \"readonly\": false},"
     " \"hostname\": \"sc-test\","
-    " \"mounts\": ["
-    "   {\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"},"
-    "   {\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\","
-    "    \"options\": [\"nosuid\", \"strictatime\", \"mode=755\", \"size=65536k\"]},"
-    "   {\"destination\": \"/dev/pts\", \"type\": \"devpts\", \"source\": \"devpts\","
-    "    \"options\": [\"nosuid\", \"noexec\", \"newinstance\", \"ptmxmode=0666\", \"mode=0620\"]},"
-    "   {\"destination\": \"/dev/shm\", \"type\": \"tmpfs\", \"source\": \"shm\","
-    "    \"options\": [\"nosuid\", \"noexec\", \"nodev\", \"mode=1777\", \"size=65536k\"]},"
-    "   {\"destination\": \"/dev/mqueue\", \"type\": \"mqueue\", \"source\": \"mqueue\","
-    "    \"options\": [\"nosuid\", \"noexec\", \"nodev\"]},"
-    "   {\"destination\": \"/sys\", \"type\": \"sysfs\", \"source\": \"sysfs\","
-    "    \"options\": [\"nosuid\", \"noexec\", \"nodev\", \"ro\"]}],"
+    OCI_TEST_DEFAULT_MOUNTS
     " \"linux\": {"
     "   \"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"network\"}, {\"type\": \"ipc\"},"
     "                  {\"type\": \"uts\"}, {\"type\": \"mount\"}],"

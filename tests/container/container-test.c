@@ -1,5 +1,6 @@
 /* container-test.c: helpers for the container builder's root tests. */
 #include "container-test.h"
+#include "oci-test-mounts.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -227,18 +228,7 @@ json_object *ct_spec_new(const char *const *args)
     "  \"noNewPrivileges\": true},"
     " \"root\": {\"path\": \"rootfs\"},"
     " \"hostname\": \"testbox\","
-    " \"mounts\": ["
-    "  {\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"},"
-    "  {\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\","
-    "   \"options\": [\"nosuid\", \"strictatime\", \"mode=755\", \"size=65536k\"]},"
-    "  {\"destination\": \"/dev/pts\", \"type\": \"devpts\", \"source\": \"devpts\","
-    "   \"options\": [\"nosuid\", \"noexec\", \"newinstance\", \"ptmxmode=0666\", \"mode=0620\"]},"
-    "  {\"destination\": \"/dev/shm\", \"type\": \"tmpfs\", \"source\": \"shm\","
-    "   \"options\": [\"nosuid\", \"noexec\", \"nodev\", \"mode=1777\", \"size=65536k\"]},"
-    "  {\"destination\": \"/dev/mqueue\", \"type\": \"mqueue\", \"source\": \"mqueue\","
-    "   \"options\": [\"nosuid\", \"noexec\", \"nodev\"]},"
-    "  {\"destination\": \"/sys\", \"type\": \"sysfs\", \"source\": \"sysfs\","
-    "   \"options\": [\"nosuid\", \"noexec\", \"nodev\", \"ro\"]}],"
+    OCI_TEST_DEFAULT_MOUNTS
     " \"linux\": {"
     "  \"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"ipc\"}, {\"type\": \"uts\"},"
     "   {\"type\": \"mount\"}, {\"type\": \"network\"}],"
