@@ -162,8 +162,9 @@ typedef struct {
   gboolean terminal;
   int stdio_fds[3];
   int sock;
-  int ns_fds[8];
+  int ns_fds[8];             /* joined by the init itself */
   gsize n_ns_fds;
+  int pid_ns_fd;            /* joined before the clone: setns() moves only later children */
 } InitArgs;
 
 /* The init process: set up, report READY, wait for START, exec. Never returns. */
@@ -214,7 +215,10 @@ static gboolean open_namespace_paths(const OciSpec *spec, InitArgs *a, int *out_
                   ns->path, g_strerror(errno));
       return FALSE;
     }
-    a->ns_fds[a->n_ns_fds++] = fd;
+    if (ns->clone_flag == CLONE_NEWPID)
+      a->pid_ns_fd = fd;
+    else
+      a->ns_fds[a->n_ns_fds++] = fd;
   }
   return TRUE;
 }
@@ -224,6 +228,32 @@ static void close_namespace_paths(InitArgs *a)
   for (gsize i = 0; i < a->n_ns_fds; i++)
     container_fd_close(&a->ns_fds[i]);
   a->n_ns_fds = 0;
+  container_fd_close(&a->pid_ns_fd);
+}
+
+/* Clones the init, into the PID namespace @pid_ns_fd when it is one to join: this thread's
+ * children go there for the clone only, then back to the caller's own namespace. */
+static pid_t clone_init(Container *c, int pid_ns_fd, GError **error)
+{
+  container_autofd int own = -1;
+  if (pid_ns_fd >= 0) {
+    own = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
+    if (own < 0 || setns(pid_ns_fd, CLONE_NEWPID) < 0) {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "join the pid namespace: %s",
+                  g_strerror(errno));
+      return -1;
+    }
+  }
+  pid_t pid = clone_child((guint64)(c->spec->clone_flags & ~CLONE_NEWCGROUP),
+                          container_cgroup_get_fd(c->cgroup), &c->pidfd);
+  int clone_errno = errno;
+  /* Not in the child: there the agent's namespace is an ancestor, which setns() refuses. */
+  if (pid != 0 && own >= 0 && setns(own, CLONE_NEWPID) < 0)
+    g_error("return to the agent's pid namespace: %s", g_strerror(errno));
+  if (pid < 0)
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "clone3 the init: %s",
+                g_strerror(clone_errno));
+  return pid;
 }
 
 static void container_free(Container *c)
@@ -245,7 +275,7 @@ static gboolean attach_devices(Container *c, const OciResources *res, GError **e
 static gboolean spawn_init(Container *c, const char *rootfs, const ContainerStdio *stdio,
                            int *out_pty, GError **error)
 {
-  InitArgs a = {.spec = c->spec, .rootfs = rootfs, .terminal = stdio->terminal};
+  InitArgs a = {.spec = c->spec, .rootfs = rootfs, .terminal = stdio->terminal, .pid_ns_fd = -1};
   container_autofd int devnull = -1;
   int sv[2];
   if (!stdio_prepare(stdio, &devnull, a.stdio_fds, error) || !sync_pair(sv, error))
@@ -257,17 +287,13 @@ static gboolean spawn_init(Container *c, const char *rootfs, const ContainerStdi
     close_namespace_paths(&a);
     return FALSE;
   }
-  c->pid = clone_child((guint64)(c->spec->clone_flags & ~CLONE_NEWCGROUP),
-                       container_cgroup_get_fd(c->cgroup), &c->pidfd);
+  c->pid = clone_init(c, a.pid_ns_fd, error);
   if (c->pid == 0)
     init_child(&a);
-  int clone_errno = errno;
   close_namespace_paths(&a);
   container_fd_close(&child_end);
   if (c->pid < 0) {
     c->pidfd = -1;
-    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "clone3 the init: %s",
-                g_strerror(clone_errno));
     return FALSE;
   }
   if (!sync_collect(parent_end, SYNC_READY, out_pty, NULL, "container setup", error)) {

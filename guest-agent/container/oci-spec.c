@@ -180,11 +180,6 @@ static gboolean parse_namespace(json_object *item, const char *where, gpointer e
     return FALSE;
   }
   *seen |= ns->clone_flag;
-  if (ns->path && ns->clone_flag == CLONE_NEWPID) {
-    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_UNSUPPORTED,
-                "joining an existing PID namespace ('%s.path') is not supported", where);
-    return FALSE;
-  }
   return TRUE;
 }
 
@@ -198,10 +193,12 @@ static gboolean parse_namespaces(json_object *linux_obj, OciSpec *spec, GError *
   for (gsize i = 0; i < spec->n_namespaces; i++)
     if (spec->namespaces[i].path == NULL)
       spec->clone_flags |= spec->namespaces[i].clone_flag;
-  /* The builder's isolation rests on these; a spec that shares them with the agent is refused. */
-  if ((seen & CLONE_NEWPID) == 0 || !(spec->clone_flags & CLONE_NEWNS)) {
+  /* The builder's mount tree rests on it (pivot_root); a spec that shares the agent's mount
+   * namespace is refused. Without a pid namespace the container shares the agent's (the pod
+   * VM's, for a hostPID pod). */
+  if (!(spec->clone_flags & CLONE_NEWNS)) {
     g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_UNSUPPORTED,
-                "'linux.namespaces' must create a new mount namespace and list a pid namespace");
+                "'linux.namespaces' must create a new mount namespace");
     return FALSE;
   }
   return TRUE;

@@ -374,6 +374,54 @@ static Container *start_sh(json_object *spec_or_null, const char *script, int *o
   return c;
 }
 
+/* PID mode POD: a container joins the PID namespace of another one (the pod's pause), where it
+ * is not PID 1 and sees that one's init as PID 1. */
+START_TEST(test_join_pid_namespace)
+{
+  int fd, status;
+  g_autoptr(GError) error = NULL;
+  Container *first = start_sh(NULL, "exec sleep 1000", &fd);
+  g_autofree char *ns = g_strdup_printf("/proc/%d/ns/pid", (int)container_get_pid(first));
+  g_autofree char *ns_json = g_strdup_printf(
+    "[{\"type\": \"pid\", \"path\": \"%s\"}, {\"type\": \"mount\"}, {\"type\": \"uts\"}]",
+    ns);
+  g_autoptr(json_object) spec = ct_spec_new(SH("true"));
+  ct_spec_set(spec, "linux.namespaces", ct_json(ns_json));
+  g_autofree char *out = run_sh(spec, "echo $$; cat /proc/1/cmdline | tr '\\0' ' '", &status);
+  ck_assert_int_eq(status, 0);
+  g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+  ck_assert_uint_ge(g_strv_length(lines), 2);
+  ck_assert_str_ne(lines[0], "1");
+  ck_assert_str_eq(lines[1], "sleep 1000 ");
+  /* An exec joins the same namespace. */
+  char own[64] = "", joined[64] = "";
+  ck_assert_int_gt(readlink(ns, own, sizeof own - 1), 0);
+  g_autofree char *cmp = g_strdup_printf("readlink /proc/self/ns/pid");
+  ct_spec_set_script(spec, cmp);
+  g_autofree char *again = ct_run(env, spec, &status);
+  g_strlcpy(joined, again, sizeof joined);
+  g_strchomp(joined);
+  ck_assert_str_eq(joined, own);
+  pid_t pid = container_get_pid(first);
+  ck_assert(container_destroy(first, &error));
+  ct_reap(pid);
+  g_free(ct_read_all(fd));
+}
+END_TEST
+
+/* hostPID: no pid namespace in the spec shares the builder's (in a pod VM, the VM's). */
+START_TEST(test_no_pid_namespace_shares_ours)
+{
+  int status;
+  g_autoptr(json_object) spec = ct_spec_new(SH("true"));
+  ct_spec_set(spec, "linux.namespaces", ct_json("[{\"type\": \"mount\"}, {\"type\": \"uts\"}]"));
+  g_autofree char *script = g_strdup_printf("test -d /proc/%d && echo sees-builder", (int)getpid());
+  g_autofree char *out = run_sh(spec, script, &status);
+  ck_assert_str_eq(out, "sees-builder\n");
+}
+END_TEST
+
+
 /* Kills the container's init, reaps it and destroys the container. */
 static void kill_and_destroy(Container *c, int out_fd)
 {
@@ -782,6 +830,8 @@ static Suite *container_suite(void)
   tcase_add_test(tc, test_env_and_cwd);
   tcase_add_test(tc, test_uid_gid);
   tcase_add_test(tc, test_join_namespace_by_path);
+  tcase_add_test(tc, test_join_pid_namespace);
+  tcase_add_test(tc, test_no_pid_namespace_shares_ours);
   tcase_add_test(tc, test_readonly_rootfs);
   tcase_add_test(tc, test_bind_mounts);
   tcase_add_test(tc, test_capabilities);
