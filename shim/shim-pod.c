@@ -239,6 +239,7 @@ static gboolean boot(ShimPod *pod, GError **error)
     if (!pod->sandbox)
         return FALSE;
     pod->timings.sandbox_started = g_get_monotonic_time();
+    pod->host.task_pid = (guint32)shim_sandbox_get_pid(pod->sandbox);
     pod->phase = SHIM_POD_BOOTING;
     shim_sandbox_wait_agent(pod->sandbox, agent_ready, pod);
     return TRUE;

@@ -81,9 +81,16 @@ ShimProcessStatus shim_process_get_status(ShimProcess *p) { return p->status; }
 guint32 shim_process_get_pid(ShimProcess *p) { return p->pid; }
 gboolean shim_process_has_stdin(ShimProcess *p) { return p->io && shim_io_has_stdin(p->io); }
 
-void shim_process_set_created(ShimProcess *p, guint32 pid)
+/* The agent reported the guest pid @guest_pid: containerd gets the pod's host pid instead. */
+static void set_guest_pid(ShimProcess *p, guint32 guest_pid)
 {
-    p->pid = pid;
+    g_debug("process '%s' of '%s': guest pid %u", p->exec_id, p->container_id, guest_pid);
+    p->pid = p->host->task_pid;
+}
+
+void shim_process_set_created(ShimProcess *p, guint32 guest_pid)
+{
+    set_guest_pid(p, guest_pid);
 }
 
 static gboolean is_init(ShimProcess *p)
@@ -226,7 +233,7 @@ static void start_done(const ProtobufCMessage *msg, const GError *error, gpointe
         pending_free(pc);
         return;
     }
-    p->pid = reply->pid;
+    set_guest_pid(p, reply->pid);
     /* TaskStart is queued before anything can queue TaskExit: running() starts the wait. */
     if (is_init(p)) {
         Containerd__Events__TaskStart ev = CONTAINERD__EVENTS__TASK_START__INIT;

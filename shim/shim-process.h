@@ -24,6 +24,9 @@ typedef struct _ShimProcess ShimProcess;
 typedef struct {
     ShimAgent *agent; /* NULL while the pod boots or once it ended */
     ShimEvents *events;
+    /* The host pid containerd sees for every process of the pod: the sandbox's (QEMU). A guest
+     * pid means nothing on the host, where it names some unrelated process. */
+    guint32 task_pid;
 } ShimProcessHost;
 
 /* @io: transfer full. @process_json: the exec's OCI process (NULL for init). */
@@ -36,11 +39,12 @@ void shim_process_unref(ShimProcess *process);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShimProcess, shim_process_unref)
 
 ShimProcessStatus shim_process_get_status(ShimProcess *process);
+/* The pid containerd sees (the pod's task pid, see ShimProcessHost). */
 guint32 shim_process_get_pid(ShimProcess *process);
 gboolean shim_process_has_stdin(ShimProcess *process);
 
-/* Init only: the agent created it with guest pid @pid. */
-void shim_process_set_created(ShimProcess *process, guint32 pid);
+/* Init only: the agent created it with guest pid @guest_pid. */
+void shim_process_set_created(ShimProcess *process, guint32 guest_pid);
 /* Start: completes @call with StartResponse, publishes start/exec-started. */
 void shim_process_start(ShimProcess *process, TtrpcCall *call);
 /* Completes @call when the process has stopped (at once if it has). */

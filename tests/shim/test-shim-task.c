@@ -52,6 +52,20 @@ static Containerd__Task__V2__StateResponse *state(const char *id, const char *ex
                                      &containerd__task__v2__state_response__descriptor);
 }
 
+/* The first pid the agent lists for container @id (a guest pid in a VM, a host one in host
+ * mode). */
+static pid_t first_pid(const char *id)
+{
+    Containerd__Task__V2__PidsRequest pr = CONTAINERD__TASK__V2__PIDS_REQUEST__INIT;
+    pr.id = (char *)id;
+    Containerd__Task__V2__PidsResponse *pids = (void *)shim_test_call_ok(
+        t, "Pids", &pr.base, &containerd__task__v2__pids_response__descriptor);
+    ck_assert_uint_ge(pids->n_processes, 1);
+    pid_t pid = (pid_t)pids->processes[0]->pid;
+    containerd__task__v2__pids_response__free_unpacked(pids, NULL);
+    return pid;
+}
+
 static Containerd__V1__Types__Status status_of(const char *id, const char *exec_id)
 {
     Containerd__Task__V2__StateResponse *s = state(id, exec_id);
@@ -368,12 +382,7 @@ START_TEST(test_running_container)
     io__containerd__cgroups__v2__metrics__free_unpacked(m, NULL);
     containerd__task__v2__stats_response__free_unpacked(stats, NULL);
 
-    Containerd__Task__V2__PidsRequest pr = CONTAINERD__TASK__V2__PIDS_REQUEST__INIT;
-    pr.id = "c2";
-    Containerd__Task__V2__PidsResponse *pids = (void *)shim_test_call_ok(
-        t, "Pids", &pr.base, &containerd__task__v2__pids_response__descriptor);
-    ck_assert_uint_ge(pids->n_processes, 1);
-    containerd__task__v2__pids_response__free_unpacked(pids, NULL);
+    ck_assert_int_gt(first_pid("c2"), 0);
 
     /* Many calls in flight on the one connection while Wait stays pending. */
     ShimTestWait many[16];
@@ -531,8 +540,10 @@ START_TEST(test_sandbox_death)
     shim_test_wait_async(t, "c4", NULL, &w);
     start_req("Start", "c4", NULL);
     Containerd__Task__V2__StateResponse *s = state("c4", NULL);
-    pid_t container_pid = (pid_t)s->pid;
+    /* containerd sees the sandbox's host pid for every process of the pod. */
+    ck_assert_uint_eq(s->pid, task_pid);
     containerd__task__v2__state_response__free_unpacked(s, NULL);
+    pid_t container_pid = first_pid("c4");
     gint64 killed = g_get_monotonic_time();
     ck_assert_int_eq(kill((pid_t)task_pid, SIGKILL), 0);
     ck_assert_msg(shim_test_iterate_until(&w.done, 10000), "Wait did not return");
