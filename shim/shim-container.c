@@ -146,7 +146,8 @@ static gboolean prepare_spec(ShimPod *pod, ShimContainer *c, char **out_hostname
     if (!spec)
         return FALSE;
     g_autofree char *guest_dir = g_build_filename(shim_pod_guest_shared_dir(pod), c->id, NULL);
-    if (!shim_spec_prepare(spec, c->host_dir, guest_dir, pod->first_pid, c->binds, error))
+    if (!shim_spec_prepare(spec, c->host_dir, guest_dir, pod->first_pid,
+                           pod->config->kind == SHIM_HYPERVISOR_NONE, c->binds, error))
         return FALSE;
 
     json_object *root = NULL, *path = NULL, *hostname = NULL;

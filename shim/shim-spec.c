@@ -181,33 +181,83 @@ static const char *ns_file(const char *type)
     return NULL;
 }
 
-static void prepare_namespaces(json_object *spec, guint32 sandbox_pid)
+static json_object *linux_namespaces(json_object *spec)
 {
     json_object *linux_, *namespaces;
     if (!json_object_object_get_ex(spec, "linux", &linux_) ||
         !json_object_object_get_ex(linux_, "namespaces", &namespaces) ||
         !json_object_is_type(namespaces, json_type_array))
-        return;
+        return NULL;
+    return namespaces;
+}
+
+const char *shim_spec_netns_path(json_object *spec)
+{
+    json_object *namespaces = linux_namespaces(spec);
+    for (size_t i = 0; namespaces && i < json_object_array_length(namespaces); i++) {
+        json_object *ns = json_object_array_get_idx(namespaces, i);
+        if (g_strcmp0(string_member(ns, "type"), "network") == 0)
+            return string_member(ns, "path");
+    }
+    return NULL;
+}
+
+/* Whether namespace entry @ns stays, and with which path. Paths name host namespaces: a later
+ * container's point at the pod's first one in the guest; the first container's network (the
+ * one CNI filled) is the pod VM's own, whose NICs mirror it, unless the agent runs on the host. */
+static gboolean prepare_namespace(json_object *ns, guint32 sandbox_pid, gboolean agent_on_host)
+{
+    const char *type = string_member(ns, "type");
+    const char *file = ns_file(type);
+    if (!string_member(ns, "path"))
+        return TRUE;
+    if (sandbox_pid && file) {
+        g_autofree char *path = g_strdup_printf("/proc/%u/ns/%s", sandbox_pid, file);
+        json_object_object_add(ns, "path", json_object_new_string(path));
+        return TRUE;
+    }
+    if (g_strcmp0(type, "network") == 0)
+        return agent_on_host;
+    json_object_object_del(ns, "path");
+    return TRUE;
+}
+
+static gboolean prepare_namespaces(json_object *spec, guint32 sandbox_pid, gboolean agent_on_host,
+                                   GError **error)
+{
+    json_object *namespaces = linux_namespaces(spec);
+    gboolean network = FALSE;
+    if (!namespaces)
+        return TRUE;
+    json_object *kept = json_object_new_array();
     for (size_t i = 0; i < json_object_array_length(namespaces); i++) {
         json_object *ns = json_object_array_get_idx(namespaces, i);
-        const char *file = ns_file(string_member(ns, "type"));
-        if (!json_object_is_type(ns, json_type_object) || !string_member(ns, "path"))
+        if (!json_object_is_type(ns, json_type_object))
             continue;
-        if (sandbox_pid && file) {
-            g_autofree char *path = g_strdup_printf("/proc/%u/ns/%s", sandbox_pid, file);
-            json_object_object_add(ns, "path", json_object_new_string(path));
-        } else {
-            json_object_object_del(ns, "path");
-        }
+        network |= g_strcmp0(string_member(ns, "type"), "network") == 0;
+        if (prepare_namespace(ns, sandbox_pid, agent_on_host))
+            json_object_array_add(kept, json_object_get(ns));
     }
+    json_object *linux_;
+    json_object_object_get_ex(spec, "linux", &linux_);
+    json_object_object_add(linux_, "namespaces", kept);
+    if (!network) {
+        g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+                            "host network is not supported by secure containers: every pod runs "
+                            "in its own VM, with a network of its own (config.json lists no "
+                            "network namespace)");
+        return FALSE;
+    }
+    return TRUE;
 }
 
 gboolean shim_spec_prepare(json_object *spec, const char *host_dir, const char *guest_dir,
-                           guint32 sandbox_pid, GPtrArray *out_binds, GError **error)
+                           guint32 sandbox_pid, gboolean agent_on_host, GPtrArray *out_binds,
+                           GError **error)
 {
-    if (!prepare_mounts(spec, host_dir, guest_dir, out_binds, error))
+    if (!prepare_namespaces(spec, sandbox_pid, agent_on_host, error) ||
+        !prepare_mounts(spec, host_dir, guest_dir, out_binds, error))
         return FALSE;
-    prepare_namespaces(spec, sandbox_pid);
     if (json_object_object_get_ex(spec, "hooks", NULL)) {
         g_warning("config.json: hooks run host programs, which cannot reach the pod VM; "
                   "they are ignored");

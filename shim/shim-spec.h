@@ -29,10 +29,16 @@ typedef struct {
 
 void shim_spec_bind_free(ShimSpecBind *bind);
 
+/* The host network namespace the spec joins (CRI: the one CNI filled), borrowed; NULL if none. */
+const char *shim_spec_netns_path(json_object *spec);
+
 /* Rewrites @spec for the guest: bind mounts of host files and directories go through
  * @host_dir/mounts/<n> (seen as @guest_dir/mounts/<n>), binds of anything else (devices,
  * sockets) are dropped with a warning, hooks (host programs) are dropped, and namespace paths
  * (host /proc paths) point at the pod's first container (@sandbox_pid, a guest pid; 0: none, the
- * container gets its own). Appends the binds to make to @out_binds (ShimSpecBind). */
+ * container gets its own, except the network: the first container joins the pod VM's, where the
+ * pod's interfaces are, or with @agent_on_host keeps the host path). A spec without a network
+ * namespace (host network) is refused. Appends the binds to make to @out_binds (ShimSpecBind). */
 gboolean shim_spec_prepare(json_object *spec, const char *host_dir, const char *guest_dir,
-                           guint32 sandbox_pid, GPtrArray *out_binds, GError **error);
+                           guint32 sandbox_pid, gboolean agent_on_host, GPtrArray *out_binds,
+                           GError **error);

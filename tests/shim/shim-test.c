@@ -265,7 +265,7 @@ static const char spec_template[] =
     "   {\"destination\": \"/sys\", \"type\": \"sysfs\", \"source\": \"sysfs\","
     "    \"options\": [\"nosuid\", \"noexec\", \"nodev\", \"ro\"]}],"
     " \"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"ipc\"}, {\"type\": \"uts\"},"
-    "                            {\"type\": \"mount\"}]}}";
+    "                            {\"type\": \"mount\"}, {\"type\": \"network\"}]}}";
 
 json_object *shim_test_spec(const char *const *args, gboolean terminal)
 {

@@ -95,8 +95,8 @@ START_TEST(test_rewrite)
     g_autoptr(json_object) spec = json_tokener_parse(text);
     g_autoptr(GPtrArray) binds = g_ptr_array_new_with_free_func((GDestroyNotify)shim_spec_bind_free);
     g_autoptr(GError) error = NULL;
-    ck_assert_msg(shim_spec_prepare(spec, "/host/shared/c1", "/guest/shared/c1", 42, binds,
-                                    &error),
+    ck_assert_msg(shim_spec_prepare(spec, "/host/shared/c1", "/guest/shared/c1", 42, FALSE,
+                                    binds, &error),
                   "%s", error ? error->message : "");
 
     /* The proc mount is untouched; both binds go through the shared dir; the socket is gone. */
@@ -128,30 +128,48 @@ END_TEST
 
 START_TEST(test_rewrite_without_sandbox_and_errors)
 {
-    g_autoptr(json_object) first = json_tokener_parse(
-        "{\"linux\": {\"namespaces\": [{\"type\": \"ipc\", \"path\": \"/proc/77/ns/ipc\"}]}}");
+    const char *first_json =
+        "{\"linux\": {\"namespaces\": [{\"type\": \"ipc\", \"path\": \"/proc/77/ns/ipc\"},"
+        " {\"type\": \"network\", \"path\": \"/var/run/netns/cni-1\"}]}}";
+    g_autoptr(json_object) first = json_tokener_parse(first_json);
     g_autoptr(GPtrArray) binds = g_ptr_array_new_with_free_func((GDestroyNotify)shim_spec_bind_free);
-    ck_assert(shim_spec_prepare(first, "/h", "/g", 0, binds, NULL));
+    ck_assert_str_eq(shim_spec_netns_path(first), "/var/run/netns/cni-1");
+    ck_assert(shim_spec_prepare(first, "/h", "/g", 0, FALSE, binds, NULL));
     json_object *linux_, *ns;
     ck_assert(json_object_object_get_ex(first, "linux", &linux_));
     ck_assert(json_object_object_get_ex(linux_, "namespaces", &ns));
-    /* No first container yet: the container gets a namespace of its own. */
+    /* No first container yet: the container gets a namespace of its own, and joins the pod VM's
+     * own network namespace (the entry is gone), where the pod's interfaces are. */
+    ck_assert_uint_eq(json_object_array_length(ns), 1);
     ck_assert_ptr_null(member(json_object_array_get_idx(ns, 0), "path"));
+    ck_assert_ptr_null(shim_spec_netns_path(first));
+
+    /* A host-mode agent joins the host namespace CNI made. */
+    g_autoptr(json_object) on_host = json_tokener_parse(first_json);
+    ck_assert(shim_spec_prepare(on_host, "/h", "/g", 0, TRUE, binds, NULL));
+    ck_assert_str_eq(shim_spec_netns_path(on_host), "/var/run/netns/cni-1");
+
+    /* Host network (no network namespace): refused, whatever the rest. */
+    g_autoptr(json_object) host_net = json_tokener_parse(
+        "{\"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"mount\"}]}}");
+    g_autoptr(GError) e0 = NULL;
+    ck_assert(!shim_spec_prepare(host_net, "/h", "/g", 0, FALSE, binds, &e0));
+    ck_assert_msg(strstr(e0->message, "host network is not supported"), "%s", e0->message);
 
     g_autoptr(json_object) missing = json_tokener_parse(
         "{\"mounts\": [{\"destination\": \"/d\", \"type\": \"bind\", \"source\": \"/no/such\"}]}");
     g_autoptr(GError) e1 = NULL;
-    ck_assert(!shim_spec_prepare(missing, "/h", "/g", 0, binds, &e1));
+    ck_assert(!shim_spec_prepare(missing, "/h", "/g", 0, FALSE, binds, &e1));
     ck_assert(strstr(e1->message, "/no/such"));
 
     g_autoptr(json_object) relative = json_tokener_parse(
         "{\"mounts\": [{\"destination\": \"/d\", \"type\": \"bind\", \"source\": \"rel\"}]}");
     g_autoptr(GError) e2 = NULL;
-    ck_assert(!shim_spec_prepare(relative, "/h", "/g", 0, binds, &e2));
+    ck_assert(!shim_spec_prepare(relative, "/h", "/g", 0, FALSE, binds, &e2));
 
     g_autoptr(json_object) not_array = json_tokener_parse("{\"mounts\": 3}");
     g_autoptr(GError) e3 = NULL;
-    ck_assert(!shim_spec_prepare(not_array, "/h", "/g", 0, binds, &e3));
+    ck_assert(!shim_spec_prepare(not_array, "/h", "/g", 0, FALSE, binds, &e3));
     ck_assert(strstr(e3->message, "not an array"));
     ck_assert_uint_eq(binds->len, 0);
 }
