@@ -19,7 +19,17 @@
 #
 # Variables read by start:
 #   PATH                      containerd looks up shims (containerd-shim-<name>-v2) on it
-#   PRIVATE_CONTAINERD_CRI=1  keep the CRI plugin (off by default: it needs CNI and is slow)
+#   PRIVATE_CONTAINERD_CRI=1  keep the CRI plugin (off by default: it needs CNI and is slow),
+#                             configured with the runtimes "runc" (default) and "secure" and a
+#                             CNI bridge network of its own (see private_containerd_write_cri);
+#                             these tune it:
+#     PRIVATE_CONTAINERD_SANDBOX_IMAGE  the pause image (default localhost/sc-test/pause:1; it
+#                                       must be imported into namespace k8s.io before a pod runs)
+#     PRIVATE_CONTAINERD_CNI_BRIDGE     bridge name, at most 15 chars (default: sc + random hex)
+#     PRIVATE_CONTAINERD_CNI_SUBNET     the pods' /24 (default: 10.213.<random>.0/24)
+#     PRIVATE_CONTAINERD_SECURE_CONFIG  the secure runtime's ConfigPath option (default: none)
+#   start sets the first three to what it used. Nobody removes the bridge when the last pod
+#   goes (CNI's bridge plugin never does): the caller does.
 #   PRIVATE_CONTAINERD_LOG    log level (default "info"); the log is DIR/containerd.log
 #
 # containerd's shims put their sockets under /run/containerd/s whatever the state dir is (a
@@ -48,6 +58,74 @@ disabled_plugins = [$disabled]
 
 [plugins."io.containerd.internal.v1.opt"]
   path = "$dir/opt"
+EOF
+    [ "${PRIVATE_CONTAINERD_CRI:-0}" != 1 ] || private_containerd_write_cri "$dir"
+}
+
+# Appends the CRI plugin's settings to DIR/config.toml and writes its CNI network to DIR/cni.
+private_containerd_write_cri() {
+    local dir=$1 cri='plugins."io.containerd.grpc.v1.cri"'
+    : "${PRIVATE_CONTAINERD_SANDBOX_IMAGE:=localhost/sc-test/pause:1}"
+    : "${PRIVATE_CONTAINERD_CNI_BRIDGE:=sc$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')}"
+    : "${PRIVATE_CONTAINERD_CNI_SUBNET:=10.213.$((RANDOM % 256)).0/24}"
+    # restrict_oom_score_adj: without it the pause container's oom_score_adj of -998 fails where
+    # root lacks CAP_SYS_RESOURCE. Port 0: the streaming server (exec, attach, port-forward)
+    # takes any free port on loopback, so parallel containerds never collide.
+    cat >>"$dir/config.toml" <<EOF || return 1
+
+[$cri]
+  sandbox_image = "$PRIVATE_CONTAINERD_SANDBOX_IMAGE"
+  restrict_oom_score_adj = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+
+[$cri.cni]
+  bin_dir = "/usr/lib/cni"
+  conf_dir = "$dir/cni"
+  max_conf_num = 1
+
+[$cri.containerd]
+  default_runtime_name = "runc"
+
+[$cri.containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+
+[$cri.containerd.runtimes.secure]
+  runtime_type = "io.containerd.secure.v2"
+  privileged_without_host_devices = true
+EOF
+    if [ -n "${PRIVATE_CONTAINERD_SECURE_CONFIG:-}" ]; then
+        printf '\n[%s.containerd.runtimes.secure.options]\n  ConfigPath = "%s"\n' \
+            "$cri" "$PRIVATE_CONTAINERD_SECURE_CONFIG" >>"$dir/config.toml" || return 1
+    fi
+    private_containerd_write_cni "$dir"
+}
+
+# The pods' network: a bridge made for this containerd, with the host as gateway and no NAT
+# (nothing leaves the machine), host-local addresses kept under DIR, and portmap for hostPorts.
+private_containerd_write_cni() {
+    local dir=$1
+    mkdir -p "$dir/cni" "$dir/cni-ipam" || return 1
+    cat >"$dir/cni/10-sc-test.conflist" <<EOF
+{
+  "cniVersion": "0.4.0",
+  "name": "sc-test-$PRIVATE_CONTAINERD_CNI_BRIDGE",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$PRIVATE_CONTAINERD_CNI_BRIDGE",
+      "isGateway": true,
+      "ipMasq": false,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [[{"subnet": "$PRIVATE_CONTAINERD_CNI_SUBNET"}]],
+        "routes": [{"dst": "0.0.0.0/0"}],
+        "dataDir": "$dir/cni-ipam"
+      }
+    },
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
 EOF
 }
 

@@ -15,6 +15,7 @@
 #   SC_CONFIG    the shim's config file; unset: SC_BUILD_DIR/tests/e2e/secure-container-test.conf
 #                when that exists, else the shim's own default
 #   CI=true      a missing requirement fails instead of skipping
+#   TESTENV_SNAPSHOT_EXTRA  a function printing more things the leftover check compares
 
 TESTENV_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/lib/private-containerd.sh
@@ -170,6 +171,9 @@ testenv_snapshot() {
         [ -d "$dir" ] && find "$dir" -mindepth 1 -maxdepth 2 -printf 'file %p\n'
     done
     [ -n "${TESTENV_DIR:-}" ] && [ -e "$TESTENV_DIR" ] && echo "file $TESTENV_DIR"
+    # A suite with more kinds of leftovers (CRI: netns, links, cgroups) names a function that
+    # prints them, one "KIND WHAT" line each; it must be set before testenv_setup.
+    [ -z "${TESTENV_SNAPSHOT_EXTRA:-}" ] || "$TESTENV_SNAPSHOT_EXTRA"
     return 0
 }
 
