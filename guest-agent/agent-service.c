@@ -4,6 +4,7 @@
 #include "agent-service.h"
 #include "agent-error.h"
 #include "agent-init.h"
+#include "agent-network.h"
 
 #include "agent.pb-c.h"
 #include "wellknown.pb-c.h"
@@ -532,6 +533,56 @@ static void service_get_oom_event(TtrpcCall *call, const guint8 *payload, gsize 
         agent_oom_poll(agent_pod_get_oom(agent->pod), service_on_oom, call);
 }
 
+static void service_update_interface(TtrpcCall *call, const guint8 *payload, gsize len,
+                                     gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg = service_unpack(
+        call, &secure__agent__v1__update_interface_request__descriptor, payload, len);
+    Secure__Agent__V1__UpdateInterfaceRequest *req = (void *)msg;
+    g_autoptr(GError) error = NULL;
+
+    if (req == NULL)
+        return;
+    service_finish(call, agent_network_update_interface(req->interface, agent->init_mode, &error),
+                   &error);
+}
+
+static void service_update_routes(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__update_routes_request__descriptor, payload, len);
+    Secure__Agent__V1__UpdateRoutesRequest *req = (void *)msg;
+    g_autoptr(GError) error = NULL;
+
+    if (req == NULL)
+        return;
+    service_finish(
+        call, agent_network_update_routes(req->routes, req->n_routes, agent->init_mode, &error),
+        &error);
+}
+
+static void service_list_interfaces(TtrpcCall *call, const guint8 *payload, gsize len,
+                                    gpointer data)
+{
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__list_interfaces_request__descriptor, payload, len);
+    Secure__Agent__V1__ListInterfacesResponse *reply;
+    g_autoptr(GError) error = NULL;
+
+    (void)data;
+    if (msg == NULL)
+        return;
+    reply = agent_network_list(&error);
+    if (reply == NULL) {
+        service_fail(call, error);
+        return;
+    }
+    ttrpc_call_return(call, &reply->base);
+    secure__agent__v1__list_interfaces_response__free_unpacked(reply, NULL);
+}
+
 static const TtrpcMethod service_methods[] = {
     {"Health", service_health},
     {"CreateSandbox", service_create_sandbox},
@@ -553,6 +604,9 @@ static const TtrpcMethod service_methods[] = {
     {"StatsContainer", service_stats},
     {"UpdateContainer", service_update},
     {"GetOOMEvent", service_get_oom_event},
+    {"UpdateInterface", service_update_interface},
+    {"UpdateRoutes", service_update_routes},
+    {"ListInterfaces", service_list_interfaces},
 };
 
 void agent_service_register(Agent *agent)

@@ -83,9 +83,16 @@ static const char *chunk_dup(GStringChunk *strings, const char *s)
     return s != NULL ? g_string_chunk_insert(strings, s) : NULL;
 }
 
-void vmm_config_copy(const VmmConfig *src, VmmConfig *dst, GStringChunk *strings)
+VmmNic *vmm_config_copy(const VmmConfig *src, VmmConfig *dst, GStringChunk *strings)
 {
+    VmmNic *nics = src->n_nics > 0 ? g_new(VmmNic, src->n_nics) : NULL;
+
+    for (gsize i = 0; i < src->n_nics; i++) {
+        nics[i].tap = chunk_dup(strings, src->nics[i].tap);
+        nics[i].mac = chunk_dup(strings, src->nics[i].mac);
+    }
     *dst = *src;
+    dst->nics = nics;
     dst->name = chunk_dup(strings, src->name);
     dst->run_dir = chunk_dup(strings, src->run_dir);
     dst->uri = chunk_dup(strings, src->uri);
@@ -97,4 +104,6 @@ void vmm_config_copy(const VmmConfig *src, VmmConfig *dst, GStringChunk *strings
     dst->cache_dir = chunk_dup(strings, src->cache_dir);
     dst->shared_dir = chunk_dup(strings, src->shared_dir);
     dst->virtiofsd = chunk_dup(strings, src->virtiofsd);
+    dst->netns = chunk_dup(strings, src->netns);
+    return nics;
 }

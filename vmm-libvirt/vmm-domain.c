@@ -44,6 +44,7 @@ void vmm_domain_unref(VmmDomain *domain)
     g_free(domain->agent_socket);
     g_free(domain->console_log);
     g_string_chunk_free(domain->strings);
+    g_free(domain->nics);
     g_free(domain);
 }
 
@@ -67,6 +68,8 @@ static gboolean check_files(const VmmConfig *c, GError **error)
         return FALSE;
     if (c->shared_fs == VMM_SHARED_FS_VIRTIOFS &&
         !check_file("virtiofsd", c->virtiofsd, G_FILE_TEST_IS_EXECUTABLE, error))
+        return FALSE;
+    if (c->netns != NULL && !check_file("network namespace", c->netns, G_FILE_TEST_EXISTS, error))
         return FALSE;
     if (c->cache_dir != NULL && !g_path_is_absolute(c->cache_dir)) {
         g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
@@ -248,6 +251,20 @@ static void release_event_ref(void *opaque)
     vmm_domain_unref(opaque);
 }
 
+/* Creates the domain from inside the pod's network namespace, if it has one: libvirt opens the
+ * taps there by name, and QEMU inherits it. Only this call runs there. */
+static gboolean create_in_netns(VmmDomain *domain, const char *xml, GError **error)
+{
+    unsigned int flags = domain->config.uri != NULL ? VIR_DOMAIN_START_AUTODESTROY : 0;
+    int saved = -1;
+
+    if (domain->config.netns != NULL && !vmm_netns_enter(domain->config.netns, &saved, error))
+        return FALSE;
+    domain->dom = virDomainCreateXML(domain->conn, xml, flags);
+    vmm_netns_leave(&saved);
+    return TRUE;
+}
+
 /* Connects, creates the domain and subscribes to its lifecycle events. A libvirtd destroys the
  * domain when our connection closes first; the embedded driver cannot (it dies with us), which
  * is what vmm_cleanup_stale() is for. */
@@ -262,8 +279,8 @@ static gboolean create_domain(VmmDomain *domain, const char *xml, GError **error
                     vmm_libvirt_error());
         return FALSE;
     }
-    domain->dom = virDomainCreateXML(domain->conn, xml,
-                                     domain->config.uri != NULL ? VIR_DOMAIN_START_AUTODESTROY : 0);
+    if (!create_in_netns(domain, xml, error))
+        return FALSE;
     if (domain->dom == NULL) {
         g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "create domain '%s': %s", domain->name,
                     vmm_libvirt_error());
@@ -294,7 +311,7 @@ static VmmDomain *domain_new(const VmmConfig *config, VmmAccel accel)
 
     domain->ref_count = 1;
     domain->strings = g_string_chunk_new(256);
-    vmm_config_copy(config, &domain->config, domain->strings);
+    domain->nics = vmm_config_copy(config, &domain->config, domain->strings);
     domain->config.accel = accel;
     domain->accel = accel;
     domain->name = vmm_config_domain_name(config);

@@ -7,8 +7,9 @@
 
 /* <run_dir>/libvirt: the embedded driver's root. Caller frees. */
 char *vmm_config_embed_root(const VmmConfig *config);
-/* Copies @src into @dst with every string duplicated into @strings. */
-void vmm_config_copy(const VmmConfig *src, VmmConfig *dst, GStringChunk *strings);
+/* Copies @src into @dst with every string duplicated into @strings. Returns the copy of the NIC
+ * array that @dst->nics points to (NULL without NICs); the caller frees it with g_free(). */
+VmmNic *vmm_config_copy(const VmmConfig *src, VmmConfig *dst, GStringChunk *strings);
 /* TRUE when the config uses the embedded driver (the default). */
 gboolean vmm_config_is_embedded(const VmmConfig *config);
 
@@ -49,6 +50,7 @@ struct _VmmDomain {
     /* A copy of the caller's config; its strings live in @strings. */
     VmmConfig config;
     GStringChunk *strings;
+    VmmNic *nics; /* config.nics: the copy this domain owns */
 
     char *name;
     char *agent_socket;

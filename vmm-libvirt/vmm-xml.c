@@ -8,6 +8,8 @@
 #define MEMORY_MAX_MIB (1024 * 1024)
 #define VCPUS_MAX 255
 #define VSOCK_CID_MIN 3
+#define TAP_MAX_LEN 15 /* IFNAMSIZ - 1 */
+#define MAC_TEXT_LEN 17
 
 static gboolean name_valid(const char *name)
 {
@@ -18,6 +20,58 @@ static gboolean name_valid(const char *name)
     for (gsize i = 0; i < len; i++) {
         if (!g_ascii_isalnum(name[i]) && strchr("_.-", name[i]) == NULL)
             return FALSE;
+    }
+    return TRUE;
+}
+
+/* A network device name as the kernel takes it (IFNAMSIZ - 1), in a conservative charset. */
+static gboolean tap_valid(const char *tap)
+{
+    gsize len = tap != NULL ? strlen(tap) : 0;
+
+    if (len == 0 || len > TAP_MAX_LEN || g_str_equal(tap, ".") || g_str_equal(tap, ".."))
+        return FALSE;
+    return strspn(tap, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == len;
+}
+
+/* "aa:bb:cc:dd:ee:ff", lower-case: the form libvirt writes back, so the XML is canonical. */
+static gboolean mac_valid(const char *mac)
+{
+    if (mac == NULL || strlen(mac) != MAC_TEXT_LEN)
+        return FALSE;
+    for (gsize i = 0; i < MAC_TEXT_LEN; i++) {
+        gboolean ok =
+            i % 3 == 2 ? mac[i] == ':' : g_ascii_isxdigit(mac[i]) && !g_ascii_isupper(mac[i]);
+
+        if (!ok)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean nics_valid(const VmmConfig *c, GError **error)
+{
+    if (c->n_nics > VMM_NICS_MAX || (c->n_nics > 0 && c->nics == NULL)) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG, "%zu NICs, at most %d", c->n_nics,
+                    VMM_NICS_MAX);
+        return FALSE;
+    }
+    if (c->netns != NULL && !g_path_is_absolute(c->netns)) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
+                    "network namespace '%s' is not an absolute path", c->netns);
+        return FALSE;
+    }
+    for (gsize i = 0; i < c->n_nics; i++) {
+        const VmmNic *nic = &c->nics[i];
+
+        if (!tap_valid(nic->tap) || !mac_valid(nic->mac)) {
+            g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
+                        "NIC %zu: tap '%s' (1..%d bytes of [A-Za-z0-9_.-]) or MAC '%s' "
+                        "(aa:bb:cc:dd:ee:ff, lower-case) invalid",
+                        i, nic->tap != NULL ? nic->tap : "(unset)", TAP_MAX_LEN,
+                        nic->mac != NULL ? nic->mac : "(unset)");
+            return FALSE;
+        }
     }
     return TRUE;
 }
@@ -82,6 +136,8 @@ static gboolean config_valid(const VmmConfig *c, GError **error)
                     c->vsock_port, VSOCK_CID_MIN);
         return FALSE;
     }
+    if (!nics_valid(c, error))
+        return FALSE;
     socket_path = vmm_config_agent_socket(c);
     if (strlen(socket_path) >= sizeof(addr.sun_path)) {
         g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
@@ -193,6 +249,19 @@ static void append_agent_channel(GString *xml, const VmmConfig *c)
                    socket_path, VMM_AGENT_PORT_NAME);
 }
 
+/* Taps the caller made (managed='no'): libvirt opens them by name and leaves them in place. */
+static void append_nics(GString *xml, const VmmConfig *c)
+{
+    for (gsize i = 0; i < c->n_nics; i++)
+        append_escaped(xml,
+                       "    <interface type='ethernet'>\n"
+                       "      <mac address='%s'/>\n"
+                       "      <target dev='%s' managed='no'/>\n"
+                       "      <model type='virtio'/>\n"
+                       "    </interface>\n",
+                       c->nics[i].mac, c->nics[i].tap);
+}
+
 static void append_devices(GString *xml, const VmmConfig *c)
 {
     g_autofree char *console_log = vmm_config_console_log(c);
@@ -213,6 +282,7 @@ static void append_devices(GString *xml, const VmmConfig *c)
                    "    </serial>\n",
                    console_log);
     append_agent_channel(xml, c);
+    append_nics(xml, c);
     /* Seeds the guest's RNG at once: without it the first getrandom() in the guest (json-c's
      * hash seed in the agent) waits ~1.1 s under TCG for the kernel to gather entropy. */
     g_string_append(xml, "    <rng model='virtio'>\n"

@@ -69,6 +69,17 @@ typedef enum {
 #define VMM_DOMAIN_PREFIX "sc-"
 #define VMM_DEFAULT_CACHE_DIR "/var/cache/secure-container/libvirt"
 
+/* A virtio-net NIC on a tap device that already exists (made by the caller, in VmmConfig.netns
+ * when set). libvirt opens it by name and QEMU gets the open fd; nothing else changes on it
+ * (managed='no': libvirt 9.0 neither creates nor deletes it, nor sets its MAC, nor sets it up:
+ * the caller sets it up, before or after the start). */
+typedef struct {
+    const char *tap; /* the tap device's name: 1..15 bytes of [A-Za-z0-9_.-] */
+    const char *mac; /* the guest NIC's MAC, "aa:bb:cc:dd:ee:ff" (lower-case hex) */
+} VmmNic;
+
+#define VMM_NICS_MAX 16
+
 /* A pod VM description. Strings are borrowed (the caller keeps them alive for the call they are
  * passed to; VmmDomain copies what it keeps). Fill with vmm_config_init() first: it sets the
  * defaults named below, then override fields. */
@@ -97,6 +108,13 @@ typedef struct {
     VmmSharedFs shared_fs;  /* default VMM_SHARED_FS_NONE */
     const char *shared_dir; /* host directory exported as "sc-shared" (absolute, must exist) */
     const char *virtiofsd;  /* default "/usr/lib/qemu/virtiofsd" */
+
+    /* The network namespace file (e.g. /var/run/netns/cni-...) the taps of @nics live in;
+     * NULL: this thread's own. vmm_domain_start() creates the domain from inside it, so QEMU
+     * (and virtiofsd) run in it too. */
+    const char *netns;
+    const VmmNic *nics; /* @n_nics NICs (at most VMM_NICS_MAX), in guest PCI order */
+    gsize n_nics;
 
     VmmAgentTransport agent; /* default VMM_AGENT_VIRTIO_SERIAL */
     guint vsock_cid;         /* VMM_AGENT_VSOCK: guest CID (>= 3) */
@@ -131,6 +149,13 @@ VmmAccel vmm_accel_resolve(VmmAccel requested);
  * VMM_ACCEL_AUTO is an error: resolve it first). Caller frees. */
 char *vmm_domain_xml(const VmmConfig *config, GError **error);
 
+/* Moves the calling thread (not the process) into the network namespace at @path; *@out_saved
+ * is then an fd of the one it was in, for vmm_netns_leave(). The shim also uses it to make the
+ * taps and read the pod's network there. */
+gboolean vmm_netns_enter(const char *path, int *out_saved, GError **error);
+/* Moves the calling thread back into *@saved and closes it (sets it to -1). -1 is fine. */
+void vmm_netns_leave(int *saved);
+
 /* ---- a running pod VM --------------------------------------------------------------------- */
 
 typedef struct _VmmDomain VmmDomain;
@@ -148,13 +173,15 @@ typedef enum {
 typedef void (*VmmLifecycleFunc)(VmmDomain *domain, VmmEvent event, const char *detail,
                                  gpointer user_data);
 
-/* Checks @config (kernel/initrd/shared dir/emulator exist) before any process starts, removes
- * what a previous run of this pod left (vmm_cleanup_stale()), prepares run_dir (embed root with
- * its qemu.conf; for virtio-fs makes shared_dir a shared bind mount so mounts made in it later
- * reach the guest), connects to libvirt, and creates a transient domain. Returns as soon as QEMU
- * runs (the guest is still booting); that libvirt call blocks ~0.5-1 s (~4.5 s once per host
- * while libvirt probes QEMU into the empty cache_dir). On failure nothing is left running and
- * the files it created are removed. Free with vmm_domain_free(). */
+/* Checks @config (kernel/initrd/shared dir/emulator/netns exist) before any process starts,
+ * removes what a previous run of this pod left (vmm_cleanup_stale()), prepares run_dir (embed
+ * root with its qemu.conf; for virtio-fs makes shared_dir a shared bind mount so mounts made in
+ * it later reach the guest), connects to libvirt, and creates a transient domain. Returns as
+ * soon as QEMU runs (the guest is still booting); with a netns, the calling thread is inside it
+ * only for the libvirt create call, and back in its own afterwards, also on failure. That
+ * libvirt call blocks ~0.5-1 s (~4.5 s once per host while libvirt probes QEMU into the empty
+ * cache_dir). On failure nothing is left running and the files it created are removed. Free
+ * with vmm_domain_free(). */
 VmmDomain *vmm_domain_start(const VmmConfig *config, GError **error);
 
 /* Lifecycle events of @domain go to @func from now on (set it right after start, before the

@@ -20,11 +20,12 @@ here=$(dirname "$0")
 # What the guest needs from the modular Debian kernel: virtio PCI transport, the virtio RNG
 # (seeds the guest's RNG at once; loaded early, so that the kernel credits its entropy before the
 # agent first needs random bytes), console (agent port), vsock, virtio-fs (+ fuse), 9p (fallback
-# share), overlay (container roots), the pvpanic device (guest panics reach the host) and the
-# virtio balloon (free page reporting: memory the guest frees goes back to the host).
+# share), overlay (container roots), the pvpanic device (guest panics reach the host), the
+# virtio balloon (free page reporting: memory the guest frees goes back to the host) and
+# virtio-net (the pod's NICs; it needs net_failover and failover).
 # Dependencies are added from modules.dep (rng-core is built into Debian's kernel).
 wanted="virtio_pci virtio-rng virtio_console vmw_vsock_virtio_transport virtiofs 9pnet_virtio 9p
-        overlay pvpanic-mmio pvpanic-pci virtio_balloon"
+        overlay pvpanic-mmio pvpanic-pci virtio_balloon virtio_net"
 
 [ -f "$init" ] || { echo "$0: init '$init' not found" >&2; exit 1; }
 [ -f "$moddir/modules.dep" ] || { echo "$0: '$moddir/modules.dep' not found" >&2; exit 1; }

@@ -699,6 +699,157 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
+static Secure__Agent__V1__IPAddress test_ip(const char *address, guint32 prefix_len)
+{
+    Secure__Agent__V1__IPAddress ip = SECURE__AGENT__V1__IPADDRESS__INIT;
+
+    ip.address = (char *)address;
+    ip.prefix_len = prefix_len;
+    return ip;
+}
+
+static TtrpcCode test_update_interface(const char *mac, const char *name, guint32 mtu,
+                                       Secure__Agent__V1__IPAddress **addresses, gsize n)
+{
+    Secure__Agent__V1__Interface iface = SECURE__AGENT__V1__INTERFACE__INIT;
+    Secure__Agent__V1__UpdateInterfaceRequest req =
+        SECURE__AGENT__V1__UPDATE_INTERFACE_REQUEST__INIT;
+
+    iface.mac = (char *)mac;
+    iface.name = (char *)name;
+    iface.mtu = mtu;
+    iface.addresses = addresses;
+    iface.n_addresses = n;
+    req.interface = &iface;
+    return agent_test_code(t, "UpdateInterface", &req.base);
+}
+
+static Secure__Agent__V1__Route test_route(const char *destination, const char *gateway,
+                                           const char *device, guint32 family)
+{
+    Secure__Agent__V1__Route route = SECURE__AGENT__V1__ROUTE__INIT;
+
+    route.destination = (char *)destination;
+    route.gateway = (char *)gateway;
+    route.device = (char *)device;
+    route.family = family;
+    return route;
+}
+
+static TtrpcCode test_update_routes(Secure__Agent__V1__Route **routes, gsize n)
+{
+    Secure__Agent__V1__UpdateRoutesRequest req = SECURE__AGENT__V1__UPDATE_ROUTES_REQUEST__INIT;
+
+    req.routes = routes;
+    req.n_routes = n;
+    return agent_test_code(t, "UpdateRoutes", &req.base);
+}
+
+/* ListInterfaces as text, one line per interface; asserts that lo is up with 127.0.0.1/8. */
+static char *test_list_interfaces(void)
+{
+    g_autoptr(ProtobufCMessage) msg = agent_test_ok(
+        t, "ListInterfaces", NULL, &secure__agent__v1__list_interfaces_response__descriptor);
+    Secure__Agent__V1__ListInterfacesResponse *reply = (void *)msg;
+    GString *text = g_string_new(NULL);
+    gboolean lo = FALSE;
+
+    for (gsize i = 0; i < reply->n_interfaces; i++) {
+        const Secure__Agent__V1__InterfaceState *state = reply->interfaces[i];
+        const Secure__Agent__V1__Interface *iface = state->interface;
+
+        g_string_append_printf(text, "%s %s %u %d", iface->name, iface->mac, iface->mtu, state->up);
+        for (gsize j = 0; j < iface->n_addresses; j++) {
+            g_string_append_printf(text, " %s/%u", iface->addresses[j]->address,
+                                   iface->addresses[j]->prefix_len);
+            lo = lo || (g_str_equal(iface->name, "lo") && state->up &&
+                        g_str_equal(iface->addresses[j]->address, "127.0.0.1") &&
+                        iface->addresses[j]->prefix_len == 8);
+        }
+        g_string_append_c(text, '\n');
+    }
+    ck_assert_msg(lo, "lo is not up with 127.0.0.1/8:\n%s", text->str);
+    return g_string_free(text, FALSE);
+}
+
+/* Everything the host sends is checked first: malformed values are InvalidArgument, also in
+ * host mode, which then refuses valid requests (they would change the host's network) and
+ * changes nothing. */
+START_TEST(test_network_bad_input_and_host_mode)
+{
+    static const char *const bad_macs[] = {"",
+                                           "02:00:00:00:00",
+                                           "02:00:00:00:00:0g",
+                                           "02-00-00-00-00-01",
+                                           "02:00:00:00:00:01:",
+                                           "020:00:00:00:00:1"};
+    static const char *const bad_names[] = {"", "0123456789abcdef", "a/b", "..", "et h0", "eth0\n"};
+    Secure__Agent__V1__IPAddress good = test_ip("10.0.0.2", 24);
+    Secure__Agent__V1__IPAddress bad[] = {
+        test_ip("10.0.0.2", 33),   test_ip("10.0.0.2", 0), test_ip("fd00::2", 129),
+        test_ip("10.0.0.256", 24), test_ip("", 24),        test_ip("10.0.0.2/24", 24),
+    };
+    Secure__Agent__V1__IPAddress *many[17];
+    Secure__Agent__V1__IPAddress *one[1];
+    Secure__Agent__V1__Route good_route = test_route("", "10.0.0.1", "eth0", 4);
+    Secure__Agent__V1__Route bad_routes[] = {
+        test_route("", "10.0.0.1", "eth0", 5),    test_route("10.0.0.0", "", "eth0", 4),
+        test_route("10.0.0.0/33", "", "eth0", 4), test_route("fd00::/64", "", "eth0", 4),
+        test_route("", "fd00::1", "eth0", 4),     test_route("", "10.0.0.1", "a/b", 4),
+        test_route("10.0.0.0/x", "", "eth0", 4),  test_route("", "10.0.0.1", "", 4),
+    };
+    Secure__Agent__V1__Route *routes[65];
+    Secure__Agent__V1__Route bad_scope = good_route;
+    g_autofree char *before = test_list_interfaces();
+    g_autofree char *after = NULL;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(many); i++)
+        many[i] = &good;
+    one[0] = &good;
+    for (gsize i = 0; i < G_N_ELEMENTS(bad_macs); i++)
+        ck_assert_msg(test_update_interface(bad_macs[i], "eth0", 0, one, 1) ==
+                          TTRPC_CODE_INVALID_ARGUMENT,
+                      "MAC '%s' accepted", bad_macs[i]);
+    for (gsize i = 0; i < G_N_ELEMENTS(bad_names); i++)
+        ck_assert_msg(test_update_interface("02:00:00:00:00:01", bad_names[i], 0, one, 1) ==
+                          TTRPC_CODE_INVALID_ARGUMENT,
+                      "name '%s' accepted", bad_names[i]);
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+        one[0] = &bad[i];
+        ck_assert_msg(test_update_interface("02:00:00:00:00:01", "eth0", 0, one, 1) ==
+                          TTRPC_CODE_INVALID_ARGUMENT,
+                      "address '%s/%u' accepted", bad[i].address, bad[i].prefix_len);
+    }
+    one[0] = &good;
+    ck_assert_int_eq(test_update_interface("02:00:00:00:00:01", "eth0", 0, many, 17),
+                     TTRPC_CODE_INVALID_ARGUMENT);
+    ck_assert_int_eq(test_update_interface("02:00:00:00:00:01", "eth0", 67, one, 1),
+                     TTRPC_CODE_INVALID_ARGUMENT);
+    ck_assert_int_eq(test_update_interface("02:00:00:00:00:01", "eth0", 65536, one, 1),
+                     TTRPC_CODE_INVALID_ARGUMENT);
+    ck_assert_int_eq(agent_test_code(t, "UpdateInterface", NULL), TTRPC_CODE_INVALID_ARGUMENT);
+
+    for (gsize i = 0; i < G_N_ELEMENTS(bad_routes); i++) {
+        routes[0] = &bad_routes[i];
+        ck_assert_msg(test_update_routes(routes, 1) == TTRPC_CODE_INVALID_ARGUMENT,
+                      "route %zu accepted", i);
+    }
+    bad_scope.scope = 255; /* RT_SCOPE_NOWHERE */
+    routes[0] = &bad_scope;
+    ck_assert_int_eq(test_update_routes(routes, 1), TTRPC_CODE_INVALID_ARGUMENT);
+    for (gsize i = 0; i < G_N_ELEMENTS(routes); i++)
+        routes[i] = &good_route;
+    ck_assert_int_eq(test_update_routes(routes, 65), TTRPC_CODE_INVALID_ARGUMENT);
+
+    /* Valid requests: a host-mode agent refuses them. */
+    ck_assert_int_eq(test_update_interface("02:00:00:00:00:01", "eth0", 1500, one, 1),
+                     TTRPC_CODE_FAILED_PRECONDITION);
+    ck_assert_int_eq(test_update_routes(routes, 64), TTRPC_CODE_FAILED_PRECONDITION);
+    after = test_list_interfaces();
+    ck_assert_str_eq(before, after);
+}
+END_TEST
+
 /* Whole container lifecycles leave nothing behind in the agent (fds), the host mount table or
  * the cgroup tree. */
 START_TEST(test_no_leaks)
@@ -752,6 +903,7 @@ int main(void)
         test_oom_event,
         test_runc_differential,
         test_bad_input,
+        test_network_bad_input_and_host_mode,
         test_no_leaks,
         NULL,
     };

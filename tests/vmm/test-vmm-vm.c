@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #include "agent.pb-c.h"
+#include "wellknown.pb-c.h"
 #include "vmm-internal.h"
 #include "vmm-test-pod.h"
 #include "vmm-test.h"
@@ -515,6 +517,287 @@ START_TEST(test_missing_kernel)
 }
 END_TEST
 
+/* The pod network of test_nic_in_netns: a namespace named after this run (the cleanup removes
+ * it after a failed test), a tap in it, and the guest NIC on that tap. */
+#define NET_TAP "sctap0"
+#define NET_MAC "02:53:43:00:fa:02"
+#define NET_GUEST_IP "10.213.250.2"
+#define NET_HOST_IP "10.213.250.1"
+/* A host address outside the guest's subnet: the guest reaches it only through its default
+ * route (via NET_HOST_IP). */
+#define NET_FAR_IP "10.213.251.1"
+#define NET_MTU 1400
+#define PING_DEADLINE_US (60 * G_USEC_PER_SEC)
+
+static char net_ns_name[64];
+
+/* Runs @argv (searched in PATH); its output goes to our stderr. */
+static gboolean run_quiet(const char *const *argv)
+{
+    int status = -1;
+
+    return g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                        NULL, NULL, NULL, NULL, &status, NULL) &&
+           g_spawn_check_wait_status(status, NULL);
+}
+
+static void run_ok(const char *const *argv)
+{
+    g_autofree char *line = g_strjoinv(" ", (char **)argv);
+
+    ck_assert_msg(run_quiet(argv), "'%s' failed", line);
+}
+
+#define RUN(...) run_ok((const char *const[]){__VA_ARGS__, NULL})
+
+/* "net:[INODE]" of the namespace file @path, as /proc/PID/ns/net reads. */
+static char *netns_id(const char *path)
+{
+    struct stat st;
+
+    ck_assert_msg(stat(path, &st) == 0, "stat '%s': %s", path, g_strerror(errno));
+    return g_strdup_printf("net:[%lu]", (unsigned long)st.st_ino);
+}
+
+static char *proc_link(pid_t pid, const char *what)
+{
+    g_autofree char *path = pid > 0 ? g_strdup_printf("/proc/%d/%s", pid, what)
+                                    : g_strdup_printf("/proc/thread-self/%s", what);
+    char *target = g_file_read_link(path, NULL);
+
+    ck_assert_msg(target != NULL, "readlink '%s'", path);
+    return target;
+}
+
+/* QEMU runs in the pod's namespace and got the tap as an open fd. */
+static void assert_qemu_on_tap(VmmDomain *domain, const char *netns_path)
+{
+    pid_t pid = vmm_domain_get_pid(domain);
+    g_autofree char *want = netns_id(netns_path);
+    g_autofree char *ns = proc_link(pid, "ns/net");
+    g_autofree char *cmdline_path = g_strdup_printf("/proc/%d/cmdline", pid);
+    g_autofree char *cmdline = NULL;
+    gsize len = 0;
+
+    ck_assert_str_eq(ns, want);
+    ck_assert(g_file_get_contents(cmdline_path, &cmdline, &len, NULL));
+    for (gsize i = 0; i + 1 < len; i++)
+        cmdline[i] = cmdline[i] == '\0' ? ' ' : cmdline[i];
+    ck_assert_msg(strstr(cmdline, "\"type\":\"tap\",\"fd\":") != NULL ||
+                      strstr(cmdline, "tap,fd=") != NULL,
+                  "no tap netdev: %s", cmdline);
+    ck_assert_msg(strstr(cmdline, NET_MAC) != NULL, "no NIC with MAC " NET_MAC ": %s", cmdline);
+}
+
+static ProtobufCMessage *agent_call(TtrpcClient *client, const char *method,
+                                    const ProtobufCMessage *request,
+                                    const ProtobufCMessageDescriptor *reply_desc)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) reply = ttrpc_client_call_sync(client, "secure.agent.v1.Agent", method,
+                                                     request, 30 * G_USEC_PER_SEC, &error);
+    ProtobufCMessage *message;
+
+    ck_assert_msg(reply != NULL, "%s: %s", method, error ? error->message : "");
+    message = protobuf_c_message_unpack(reply_desc, NULL, g_bytes_get_size(reply),
+                                        g_bytes_get_data(reply, NULL));
+    ck_assert_msg(message != NULL, "%s: undecodable reply", method);
+    return message;
+}
+
+static void agent_call_empty(TtrpcClient *client, const char *method,
+                             const ProtobufCMessage *request)
+{
+    protobuf_c_message_free_unpacked(
+        agent_call(client, method, request, &google__protobuf__empty__descriptor), NULL);
+}
+
+/* The guest NIC (found by its MAC) becomes eth0 with NET_GUEST_IP/24, NET_MTU and a default
+ * route via the host's end. */
+static void configure_guest_nic(TtrpcClient *client)
+{
+    Secure__Agent__V1__IPAddress address = SECURE__AGENT__V1__IPADDRESS__INIT;
+    Secure__Agent__V1__IPAddress *addresses[] = {&address};
+    Secure__Agent__V1__Interface iface = SECURE__AGENT__V1__INTERFACE__INIT;
+    Secure__Agent__V1__UpdateInterfaceRequest update =
+        SECURE__AGENT__V1__UPDATE_INTERFACE_REQUEST__INIT;
+    Secure__Agent__V1__Route link_route = SECURE__AGENT__V1__ROUTE__INIT;
+    Secure__Agent__V1__Route default_route = SECURE__AGENT__V1__ROUTE__INIT;
+    /* The default route first: the agent still adds the gateway-less one before it. */
+    Secure__Agent__V1__Route *routes[] = {&default_route, &link_route};
+    Secure__Agent__V1__UpdateRoutesRequest update_routes =
+        SECURE__AGENT__V1__UPDATE_ROUTES_REQUEST__INIT;
+
+    address.address = NET_GUEST_IP;
+    address.prefix_len = 24;
+    iface.mac = NET_MAC;
+    iface.name = "eth0";
+    iface.mtu = NET_MTU;
+    iface.addresses = addresses;
+    iface.n_addresses = 1;
+    update.interface = &iface;
+    agent_call_empty(client, "UpdateInterface", &update.base);
+
+    link_route.destination = "10.213.250.0/24";
+    link_route.device = "eth0";
+    link_route.scope = 253; /* RT_SCOPE_LINK */
+    link_route.family = 4;
+    default_route.gateway = NET_HOST_IP;
+    default_route.device = "eth0";
+    default_route.family = 4;
+    update_routes.routes = routes;
+    update_routes.n_routes = G_N_ELEMENTS(routes);
+    agent_call_empty(client, "UpdateRoutes", &update_routes.base);
+    /* Again: routes that exist already are fine. */
+    agent_call_empty(client, "UpdateRoutes", &update_routes.base);
+}
+
+/* What ListInterfaces says about eth0 and lo. */
+static void assert_guest_nic(TtrpcClient *client)
+{
+    Secure__Agent__V1__ListInterfacesRequest request =
+        SECURE__AGENT__V1__LIST_INTERFACES_REQUEST__INIT;
+    Secure__Agent__V1__ListInterfacesResponse *list =
+        (void *)agent_call(client, "ListInterfaces", &request.base,
+                           &secure__agent__v1__list_interfaces_response__descriptor);
+    gboolean eth0 = FALSE, lo = FALSE;
+
+    for (gsize i = 0; i < list->n_interfaces; i++) {
+        const Secure__Agent__V1__InterfaceState *state = list->interfaces[i];
+        const Secure__Agent__V1__Interface *iface = state->interface;
+
+        fprintf(stderr, "guest interface %s %s mtu %u %s, %zu addresses\n", iface->name, iface->mac,
+                iface->mtu, state->up ? "up" : "down", iface->n_addresses);
+        if (g_str_equal(iface->name, "lo"))
+            lo = state->up;
+        if (!g_str_equal(iface->name, "eth0"))
+            continue;
+        eth0 = TRUE;
+        ck_assert_str_eq(iface->mac, NET_MAC);
+        ck_assert_uint_eq(iface->mtu, NET_MTU);
+        ck_assert(state->up);
+        ck_assert_uint_ge(iface->n_addresses, 1);
+        ck_assert_str_eq(iface->addresses[0]->address, NET_GUEST_IP);
+        ck_assert_uint_eq(iface->addresses[0]->prefix_len, 24);
+    }
+    secure__agent__v1__list_interfaces_response__free_unpacked(list, NULL);
+    ck_assert_msg(eth0, "no eth0 in the guest");
+    ck_assert_msg(lo, "lo is not up in the guest");
+}
+
+/* Pings @target from @source inside the pod's namespace until it answers or the deadline. */
+static gboolean ping_from_netns(const char *source, const char *target)
+{
+    gint64 deadline = g_get_monotonic_time() + PING_DEADLINE_US;
+
+    do {
+        if (run_quiet((const char *const[]){"ip", "netns", "exec", net_ns_name, "busybox", "ping",
+                                            "-c", "1", "-W", "2", "-I", source, target, NULL}))
+            return TRUE;
+    } while (g_get_monotonic_time() < deadline);
+    return FALSE;
+}
+
+/* The tap's end in the namespace reaches the guest: directly on the subnet, and from an
+ * address off it (the reply takes the guest's default route). */
+static void assert_ping(void)
+{
+    RUN("ip", "-n", net_ns_name, "link", "set", NET_TAP, "up");
+    RUN("ip", "-n", net_ns_name, "addr", "add", NET_HOST_IP "/24", "dev", NET_TAP);
+    RUN("ip", "-n", net_ns_name, "addr", "add", NET_FAR_IP "/32", "dev", NET_TAP);
+    ck_assert_msg(ping_from_netns(NET_HOST_IP, NET_GUEST_IP), "the guest does not answer ping");
+    ck_assert_msg(ping_from_netns(NET_FAR_IP, NET_GUEST_IP),
+                  "no answer to " NET_FAR_IP ": the guest's default route is missing");
+}
+
+/* `ip -o link show` of the tap: its flags and MAC. */
+static char *tap_link(void)
+{
+    char *out = NULL;
+    int status = -1;
+
+    ck_assert(g_spawn_sync(NULL,
+                           (char *[]){"ip", "-n", net_ns_name, "-o", "link", "show", NET_TAP, NULL},
+                           NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL, &status, NULL) &&
+              g_spawn_check_wait_status(status, NULL));
+    return out;
+}
+
+/* libvirt 9.0 with managed='no' opens the tap and changes nothing else: it stays down, with the
+ * MAC it had (setting it up is the caller's job). */
+static void assert_tap_untouched(const char *before)
+{
+    g_autofree char *after = tap_link();
+    const char *mac_before = strstr(before, "link/ether ");
+    const char *mac_after = strstr(after, "link/ether ");
+
+    ck_assert_msg(strstr(after, "<UP") == NULL && strstr(after, ",UP") == NULL, "%s", after);
+    ck_assert(mac_before != NULL && mac_after != NULL);
+    ck_assert_msg(strncmp(mac_before, mac_after, strlen("link/ether aa:bb:cc:dd:ee:ff")) == 0,
+                  "tap MAC changed: %s -> %s", before, after);
+}
+
+/* A NIC on a tap made in a network namespace: libvirt opens the tap from inside it (only for
+ * the create call), the guest agent names and addresses the NIC, and the host side pings it. */
+START_TEST(test_nic_in_netns)
+{
+    g_autoptr(GStringChunk) strings = g_string_chunk_new(256);
+    g_autoptr(VmmDomain) domain = NULL;
+    g_autofree char *netns_path = g_build_filename("/run/netns", net_ns_name, NULL);
+    g_autofree char *own_ns = proc_link(0, "ns/net");
+    g_autofree char *ns_after = NULL;
+    g_autofree char *tap_before = NULL;
+    const VmmNic nic = {NET_TAP, NET_MAC};
+    Result r = {0};
+    VmmConfig config;
+
+    RUN("ip", "netns", "add", net_ns_name);
+    RUN("ip", "-n", net_ns_name, "tuntap", "add", "dev", NET_TAP, "mode", "tap");
+    test_config(&config, strings, "net", "VMM_TEST_INITRD");
+    config.netns = netns_path;
+    config.nics = &nic;
+    config.n_nics = 1;
+    tap_before = tap_link();
+    domain = start_vm(&config);
+    assert_tap_untouched(tap_before);
+    ns_after = proc_link(0, "ns/net");
+    ck_assert_str_eq(ns_after, own_ns);
+    assert_qemu_on_tap(domain, netns_path);
+
+    vmm_domain_wait_agent(domain, BOOT_TIMEOUT_US, on_agent, &r);
+    run_until(&r.done, BOOT_TIMEOUT_US + G_USEC_PER_SEC);
+    ck_assert_msg(r.done && r.error == NULL, "%s", r.error ? r.error->message : "no answer");
+    configure_guest_nic(r.client);
+    assert_guest_nic(r.client);
+    assert_ping();
+    result_clear(&r);
+    destroy_vm(&domain, &config);
+    /* managed='no': libvirt leaves the tap to whoever made it. */
+    RUN("ip", "-n", net_ns_name, "link", "show", NET_TAP);
+    RUN("ip", "netns", "del", net_ns_name);
+}
+END_TEST
+
+/* A namespace file that does not exist: nothing starts, and this thread stays where it was. */
+START_TEST(test_missing_netns)
+{
+    g_autoptr(GStringChunk) strings = g_string_chunk_new(256);
+    g_autoptr(GError) error = NULL;
+    const VmmNic nic = {NET_TAP, NET_MAC};
+    VmmConfig config;
+
+    test_config(&config, strings, "nonet", "VMM_TEST_STUB_INITRD");
+    config.netns = "/run/netns/sc-vmm-test-none";
+    config.nics = &nic;
+    config.n_nics = 1;
+    ck_assert_ptr_null(vmm_domain_start(&config, &error));
+    ck_assert(g_error_matches(error, VMM_ERROR, VMM_ERROR_NOT_FOUND));
+    ck_assert_msg(strstr(error->message, "'/run/netns/sc-vmm-test-none'") != NULL, "%s",
+                  error->message);
+    assert_nothing_left(&config);
+}
+END_TEST
+
 /* Exit 77 (or fail in CI) unless this host can run the VM tests. */
 static void require(gboolean ok, const char *reason)
 {
@@ -541,17 +824,25 @@ static gboolean clean_up_pods(const char *dir)
 {
     g_autoptr(GDir) entries = g_dir_open(dir, 0, NULL);
     const char *entry;
+    gboolean clean;
 
     while (entries != NULL && (entry = g_dir_read_name(entries)) != NULL) {
         g_autofree char *probe = g_build_filename(dir, entry, "shared", "probe", NULL);
 
         umount2(probe, MNT_DETACH);
     }
-    return vmm_test_clean_up_pods(dir);
+    clean = vmm_test_clean_up_pods(dir);
+    /* After the VMs: QEMU may still hold the tap. */
+    if (run_quiet((const char *const[]){"ip", "netns", "del", net_ns_name, NULL})) {
+        fprintf(stderr, "test-vmm-vm: network namespace '%s' was left\n", net_ns_name);
+        clean = FALSE;
+    }
+    return clean;
 }
 
 int main(void)
 {
+    g_autofree char *ip = g_find_program_in_path("ip");
     const TTest *const tests[] = {
         test_missing_kernel,
         test_boot_health_destroy,
@@ -559,6 +850,8 @@ int main(void)
         test_qemu_killed_from_outside,
         test_guest_panic,
         test_stale_cleanup,
+        test_missing_netns,
+        test_nic_in_netns,
         NULL,
     };
 
@@ -570,5 +863,7 @@ int main(void)
     require(env_file("VMM_TEST_INITRD"), "needs the guest image (initramfs with secure-agent)");
     require(access("/bin/busybox", X_OK) == 0,
             "needs /bin/busybox (busybox-static) for the containers' root");
+    require(ip != NULL, "needs ip (iproute2) for the network test");
+    g_snprintf(net_ns_name, sizeof(net_ns_name), "sc-vmm-test-%d", (int)getpid());
     return vmm_test_run("vmm-vm", tests, 180, clean_up_pods);
 }

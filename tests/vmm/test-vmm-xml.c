@@ -32,7 +32,24 @@ static guint uint_key(GKeyFile *file, const char *key, guint fallback)
     return error == NULL ? (guint)value : fallback;
 }
 
-static void load_config(const char *path, VmmConfig *config, GStringChunk *strings)
+/* nic_taps and nic_macs: two lists of the same length, into @nics (VMM_NICS_MAX entries). */
+static void load_nics(GKeyFile *file, VmmConfig *config, GStringChunk *strings, VmmNic *nics)
+{
+    g_auto(GStrv) taps = g_key_file_get_string_list(file, GROUP, "nic_taps", NULL, NULL);
+    g_auto(GStrv) macs = g_key_file_get_string_list(file, GROUP, "nic_macs", NULL, NULL);
+    guint n = taps != NULL ? g_strv_length(taps) : 0;
+
+    ck_assert_uint_eq(n, macs != NULL ? g_strv_length(macs) : 0);
+    ck_assert_uint_le(n, VMM_NICS_MAX);
+    for (guint i = 0; i < n; i++) {
+        nics[i].tap = g_string_chunk_insert(strings, taps[i]);
+        nics[i].mac = g_string_chunk_insert(strings, macs[i]);
+    }
+    config->nics = nics;
+    config->n_nics = n;
+}
+
+static void load_config(const char *path, VmmConfig *config, GStringChunk *strings, VmmNic *nics)
 {
     g_autoptr(GKeyFile) file = g_key_file_new();
     g_autoptr(GError) error = NULL;
@@ -55,6 +72,8 @@ static void load_config(const char *path, VmmConfig *config, GStringChunk *strin
     config->tcg_tb_cache_mib = uint_key(file, "tcg_tb_cache_mib", config->tcg_tb_cache_mib);
     config->vsock_cid = uint_key(file, "vsock_cid", config->vsock_cid);
     config->vsock_port = uint_key(file, "vsock_port", config->vsock_port);
+    config->netns = string_key(file, strings, "netns", NULL);
+    load_nics(file, config, strings, nics);
 
     accel = string_key(file, strings, "accel", "tcg");
     ck_assert_msg(vmm_accel_from_name(accel, &config->accel), "%s: accel '%s'", path, accel);
@@ -75,8 +94,9 @@ static void check_case(const char *conf_path)
     g_autofree char *expected = NULL;
     g_autofree char *xml = NULL;
     VmmConfig config;
+    VmmNic nics[VMM_NICS_MAX];
 
-    load_config(conf_path, &config, strings);
+    load_config(conf_path, &config, strings, nics);
     xml = vmm_domain_xml(&config, &error);
     ck_assert_msg(xml != NULL, "%s: %s", conf_path, error ? error->message : "");
     if (g_getenv("VMM_REGENERATE") != NULL) {
@@ -138,6 +158,23 @@ static void assert_invalid(const VmmConfig *config, const char *quoted)
 
 START_TEST(test_invalid_configs)
 {
+    /* Even entries have a bad tap, odd ones a bad MAC (the error quotes it). */
+    static const VmmNic bad_nics[] = {
+        {"tap0123456789abc", "02:00:00:00:00:01"},
+        {"tap0", "02:00:00:00:00:0G"},
+        {"tap'/><x", "02:00:00:00:00:01"},
+        {"tap0", "02:00:00:00:00:AB"},
+        {"..", "02:00:00:00:00:01"},
+        {"tap0", "02:00:00:00:00:1"},
+        {"", "02:00:00:00:00:01"},
+        {"tap0", "02-00-00-00-00-01"},
+        {"tap 0", "02:00:00:00:00:01"},
+        {"tap0", "02:00:00:00:00:01:"},
+        {"t/0", "02:00:00:00:00:01"},
+        {"tap0", "0200:00:00:00:001"},
+    };
+    VmmNic many[VMM_NICS_MAX + 1];
+    g_autofree char *xml = NULL;
     VmmConfig config;
     g_autofree char *long_dir = g_strnfill(100, 'd');
     g_autofree char *long_run_dir = g_strconcat("/", long_dir, NULL);
@@ -178,6 +215,25 @@ START_TEST(test_invalid_configs)
     valid_config(&config);
     config.machine = "q35'/><evil";
     assert_invalid(&config, "machine type");
+
+    for (gsize i = 0; i < G_N_ELEMENTS(bad_nics); i++) {
+        valid_config(&config);
+        config.nics = &bad_nics[i];
+        config.n_nics = 1;
+        assert_invalid(&config, i % 2 == 0 ? bad_nics[i].tap : bad_nics[i].mac);
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(many); i++)
+        many[i] = (VmmNic){"tap0123456789ab", "02:00:00:00:00:01"};
+    valid_config(&config);
+    config.nics = many;
+    config.n_nics = VMM_NICS_MAX;
+    xml = vmm_domain_xml(&config, NULL);
+    ck_assert_ptr_nonnull(xml);
+    config.n_nics = VMM_NICS_MAX + 1;
+    assert_invalid(&config, "NICs, at most");
+    valid_config(&config);
+    config.netns = "run/netns/x";
+    assert_invalid(&config, "'run/netns/x'");
 }
 END_TEST
 
