@@ -75,6 +75,10 @@ static gboolean network_parse_mac(const char *text, guint8 *out_mac, GError **er
             return network_invalid(error, "MAC", text);
         out_mac[i] = g_ascii_xdigit_value(pair[0]) << 4 | g_ascii_xdigit_value(pair[1]);
     }
+    /* A NIC's own address is unicast and not all zeros (loopback's is, and it is not ours to
+     * rename). */
+    if ((out_mac[0] & 1) != 0 || memcmp(out_mac, (guint8[MAC_LEN]){0}, MAC_LEN) == 0)
+        return network_invalid(error, "MAC (not a unicast NIC address)", text);
     return TRUE;
 }
 

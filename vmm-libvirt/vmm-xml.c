@@ -64,11 +64,15 @@ static gboolean nics_valid(const VmmConfig *c, GError **error)
     for (gsize i = 0; i < c->n_nics; i++) {
         const VmmNic *nic = &c->nics[i];
 
-        if (!tap_valid(nic->tap) || !mac_valid(nic->mac)) {
+        if (!tap_valid(nic->tap)) {
             g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
-                        "NIC %zu: tap '%s' (1..%d bytes of [A-Za-z0-9_.-]) or MAC '%s' "
-                        "(aa:bb:cc:dd:ee:ff, lower-case) invalid",
-                        i, nic->tap != NULL ? nic->tap : "(unset)", TAP_MAX_LEN,
+                        "NIC %zu: tap '%s' is not 1..%d bytes of [A-Za-z0-9_.-]", i,
+                        nic->tap != NULL ? nic->tap : "(unset)", TAP_MAX_LEN);
+            return FALSE;
+        }
+        if (!mac_valid(nic->mac)) {
+            g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
+                        "NIC %zu: MAC '%s' is not aa:bb:cc:dd:ee:ff in lower-case hex", i,
                         nic->mac != NULL ? nic->mac : "(unset)");
             return FALSE;
         }

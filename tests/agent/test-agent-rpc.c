@@ -782,7 +782,9 @@ START_TEST(test_network_bad_input_and_host_mode)
                                            "02:00:00:00:00:0g",
                                            "02-00-00-00-00-01",
                                            "02:00:00:00:00:01:",
-                                           "020:00:00:00:00:1"};
+                                           "020:00:00:00:00:1",
+                                           "00:00:00:00:00:00",
+                                           "01:00:5e:00:00:01"};
     static const char *const bad_names[] = {"", "0123456789abcdef", "a/b", "..", "et h0", "eth0\n"};
     Secure__Agent__V1__IPAddress good = test_ip("10.0.0.2", 24);
     Secure__Agent__V1__IPAddress bad[] = {

@@ -523,6 +523,7 @@ END_TEST
 #define NET_MAC "02:53:43:00:fa:02"
 #define NET_GUEST_IP "10.213.250.2"
 #define NET_HOST_IP "10.213.250.1"
+#define NET_GUEST_IP6 "fd00:213:250::2"
 /* A host address outside the guest's subnet: the guest reaches it only through its default
  * route (via NET_HOST_IP). */
 #define NET_FAR_IP "10.213.251.1"
@@ -612,29 +613,35 @@ static void agent_call_empty(TtrpcClient *client, const char *method,
         agent_call(client, method, request, &google__protobuf__empty__descriptor), NULL);
 }
 
-/* The guest NIC (found by its MAC) becomes eth0 with NET_GUEST_IP/24, NET_MTU and a default
- * route via the host's end. */
+/* The guest NIC (found by its MAC) becomes eth0 with NET_GUEST_IP/24, NET_GUEST_IP6/64,
+ * NET_MTU and default routes via the host's end. */
 static void configure_guest_nic(TtrpcClient *client)
 {
     Secure__Agent__V1__IPAddress address = SECURE__AGENT__V1__IPADDRESS__INIT;
-    Secure__Agent__V1__IPAddress *addresses[] = {&address};
+    Secure__Agent__V1__IPAddress address6 = SECURE__AGENT__V1__IPADDRESS__INIT;
+    Secure__Agent__V1__IPAddress *addresses[] = {&address, &address6};
     Secure__Agent__V1__Interface iface = SECURE__AGENT__V1__INTERFACE__INIT;
     Secure__Agent__V1__UpdateInterfaceRequest update =
         SECURE__AGENT__V1__UPDATE_INTERFACE_REQUEST__INIT;
     Secure__Agent__V1__Route link_route = SECURE__AGENT__V1__ROUTE__INIT;
     Secure__Agent__V1__Route default_route = SECURE__AGENT__V1__ROUTE__INIT;
     /* The default route first: the agent still adds the gateway-less one before it. */
-    Secure__Agent__V1__Route *routes[] = {&default_route, &link_route};
+    Secure__Agent__V1__Route link_route6 = SECURE__AGENT__V1__ROUTE__INIT;
+    Secure__Agent__V1__Route default_route6 = SECURE__AGENT__V1__ROUTE__INIT;
+    Secure__Agent__V1__Route *routes[] = {&default_route, &link_route, &default_route6,
+                                          &link_route6};
     Secure__Agent__V1__UpdateRoutesRequest update_routes =
         SECURE__AGENT__V1__UPDATE_ROUTES_REQUEST__INIT;
 
     address.address = NET_GUEST_IP;
     address.prefix_len = 24;
+    address6.address = NET_GUEST_IP6;
+    address6.prefix_len = 64;
     iface.mac = NET_MAC;
     iface.name = "eth0";
     iface.mtu = NET_MTU;
     iface.addresses = addresses;
-    iface.n_addresses = 1;
+    iface.n_addresses = G_N_ELEMENTS(addresses);
     update.interface = &iface;
     agent_call_empty(client, "UpdateInterface", &update.base);
 
@@ -645,11 +652,28 @@ static void configure_guest_nic(TtrpcClient *client)
     default_route.gateway = NET_HOST_IP;
     default_route.device = "eth0";
     default_route.family = 4;
+    link_route6.destination = "fd00:213:250::/64";
+    link_route6.device = "eth0";
+    link_route6.family = 6;
+    default_route6.gateway = "fd00:213:250::1";
+    default_route6.device = "eth0";
+    default_route6.family = 6;
     update_routes.routes = routes;
     update_routes.n_routes = G_N_ELEMENTS(routes);
     agent_call_empty(client, "UpdateRoutes", &update_routes.base);
     /* Again: routes that exist already are fine. */
     agent_call_empty(client, "UpdateRoutes", &update_routes.base);
+}
+
+static gboolean has_address(const Secure__Agent__V1__Interface *iface, const char *address,
+                            guint prefix_len)
+{
+    for (gsize i = 0; i < iface->n_addresses; i++) {
+        if (g_str_equal(iface->addresses[i]->address, address) &&
+            iface->addresses[i]->prefix_len == prefix_len)
+            return TRUE;
+    }
+    return FALSE;
 }
 
 /* What ListInterfaces says about eth0 and lo. */
@@ -676,9 +700,8 @@ static void assert_guest_nic(TtrpcClient *client)
         ck_assert_str_eq(iface->mac, NET_MAC);
         ck_assert_uint_eq(iface->mtu, NET_MTU);
         ck_assert(state->up);
-        ck_assert_uint_ge(iface->n_addresses, 1);
-        ck_assert_str_eq(iface->addresses[0]->address, NET_GUEST_IP);
-        ck_assert_uint_eq(iface->addresses[0]->prefix_len, 24);
+        ck_assert(has_address(iface, NET_GUEST_IP, 24));
+        ck_assert(has_address(iface, NET_GUEST_IP6, 64));
     }
     secure__agent__v1__list_interfaces_response__free_unpacked(list, NULL);
     ck_assert_msg(eth0, "no eth0 in the guest");
