@@ -21,12 +21,12 @@ CRI_DIR=$(cd "$(dirname "$0")" && pwd)
 CRI_CASE=${1:-}
 SC_CRI_HANDLER=${SC_CRI_HANDLER:-secure}
 CRI_PYTHON=/usr/bin/python3
-CRI_BUSYBOX_IMAGE=localhost/sc-test/busybox:1
 CRI_PAUSE_IMAGE=localhost/sc-test/pause:1
 # Chains portmap creates once per host and never removes; shared by every CNI user.
 CRI_SHARED_CHAINS='^CNI-HOSTPORT-(DNAT|SETMARK|MASQ)$'
 
-cri_log() { echo "# $*" >&2; }
+# Progress lines carry the seconds since the test started: set-up and teardown cost time too.
+cri_log() { echo "# [${SECONDS}s] $*" >&2; }
 
 # Skips (exit 77) when this machine cannot run CRI pods; in CI it fails instead.
 cri_check_requirements() {
@@ -135,10 +135,13 @@ cri_teardown() {
         echo "FAIL: removing the pods through CRI failed" >&2
         rc=1
     fi
+    cri_log "pods removed; stopping containerd"
     log=$(mktemp /tmp/sc-cri-log.XXXXXX)
     private_containerd_stop "${TESTENV_DIR:-}" "$log"
     cri_remove_own_things
+    cri_log "containerd stopped; checking for leftovers"
     testenv_check_leftovers || rc=1
+    cri_log "done"
     cri_force_cleanup
     testenv_check_sanitizer_reports || rc=1
     if [ "$rc" -ne 0 ]; then
@@ -162,7 +165,8 @@ cri_pause_binary() {
     echo "$TESTENV_DIR/pause"
 }
 
-# Builds the sandbox image (the pause binary alone) and imports it and busybox into k8s.io.
+# Builds the sandbox image (the pause binary alone) and imports it into k8s.io, the CRI
+# plugin's namespace (testenv_setup put busybox there: CONTAINERD_NAMESPACE).
 cri_import_images() {
     local pause tar
     pause=$(cri_pause_binary) || exit 1
@@ -171,8 +175,6 @@ cri_import_images() {
         && ctr -n k8s.io images import "$tar" >/dev/null \
         || testenv_fail "pause image build or import failed"
     rm -f "$tar"
-    CONTAINERD_NAMESPACE=k8s.io busybox_image_import "$CRI_BUSYBOX_IMAGE" >/dev/null \
-        || testenv_fail "busybox image import into k8s.io failed"
 }
 
 cri_setup() {
@@ -184,10 +186,12 @@ cri_setup() {
     fi
     cri_isolate_netns
     TESTENV_SNAPSHOT_EXTRA=cri_snapshot
+    export CONTAINERD_NAMESPACE=k8s.io
     testenv_setup
     trap cri_teardown EXIT
+    cri_log "containerd started"
     cri_import_images
-    cri_log "CRI handler $SC_CRI_HANDLER, bridge $PRIVATE_CONTAINERD_CNI_BRIDGE," \
+    cri_log "images imported; CRI handler $SC_CRI_HANDLER, bridge $PRIVATE_CONTAINERD_CNI_BRIDGE," \
         "subnet $PRIVATE_CONTAINERD_CNI_SUBNET, cgroup parent $CRI_CGROUP_PARENT"
 }
 
@@ -197,6 +201,6 @@ cri_setup() {
 [ -n "$CRI_CASE" ] || { echo "usage: $0 CASE" >&2; exit 2; }
 cri_setup
 CRI_SOCKET="$TESTENV_DIR/containerd.sock" CRI_HANDLER=$SC_CRI_HANDLER \
-    CRI_IMAGE=$CRI_BUSYBOX_IMAGE CRI_WORK="$TESTENV_DIR/work" \
+    CRI_IMAGE=$IMAGE CRI_WORK="$TESTENV_DIR/work" \
     CRI_SUBNET=$PRIVATE_CONTAINERD_CNI_SUBNET CRI_BRIDGE=$PRIVATE_CONTAINERD_CNI_BRIDGE \
     timeout -k 5 240 "$CRI_PYTHON" -u "$CRI_DIR/cri_cases.py" "$CRI_CASE"

@@ -24,6 +24,9 @@ import cri_client
 from cri_client import CONTAINER, EXITED, NODE, POD, RUNNING, CriError, namespace_options
 
 BUSYBOX = "/bin/busybox"
+# How long a network probe is retried: a pod's network may come up a little after RunPodSandbox
+# returns (a VM configures its interface when it boots).
+NET_WAIT = 20
 
 
 class Abort(Exception):
@@ -240,11 +243,11 @@ def case_pod_network(t):
                   port_mappings=[(8080, host_port)])
     ip_a = t.cri.pod_ip(pod_a[0])
     t.require(ip_a.startswith(t.net_prefix + "."), f"pod IP {ip_a!r} is in {t.subnet}")
-    t.check(t.wait_until(30, lambda: host_ping(ip_a), "host ping") is not None,
+    t.check(t.wait_until(NET_WAIT, lambda: host_ping(ip_a), "host ping") is not None,
             f"the host pings the pod at {ip_a}")
 
     box = t.container(pod_a, "box", ["sleep", "3600"])
-    t.check(t.wait_until(30, lambda: t.exec_ok(box, "ping", "-c1", "-W", "2", t.gateway),
+    t.check(t.wait_until(NET_WAIT, lambda: t.exec_ok(box, "ping", "-c1", "-W", "2", t.gateway),
                          "container ping") is not None,
             f"a container pings the gateway {t.gateway}")
     t.check_eq("hostname in a container", "sc-cri-host-a", t.exec_out(box, "hostname"))
@@ -254,10 +257,22 @@ def case_pod_network(t):
                 f"resolv.conf names {server}", resolv)
     t.check("sc-test.example" in resolv, "resolv.conf has the search domain", resolv)
 
+    # The pod IP reaches the container itself (a ping could be answered by the pod's network
+    # namespace on the host, which a VM runtime keeps too).
+    direct = t.container(pod_a, "direct", ["nc", "-l", "-p", "7070"], log_path="direct.log")
+    sent = t.wait_until(NET_WAIT, lambda: host_send(ip_a, 7070, "via-pod-ip"),
+                        f"connect to {ip_a}:7070")
+    t.check(sent is not None, f"the host reaches a container's port at the pod IP {ip_a}")
+    if sent:
+        t.cri.wait_container_state(direct, EXITED, 30)
+        path = t.log_file(pod_a, "direct.log")
+        t.check(t.wait_until(10, lambda: t.log_has(path, "via-pod-ip"), "log") is not None,
+                "the container got the line sent to the pod IP")
+
     # Loopback inside the pod: a listener in one container, the sender in another.
     listener = t.container(pod_a, "listener", ["nc", "-l", "-p", "9090"],
                            log_path="listener.log")
-    sent = t.wait_until(30, lambda: t.exec_ok(box, "sh", "-c",
+    sent = t.wait_until(NET_WAIT, lambda: t.exec_ok(box, "sh", "-c",
                                               "echo via-loopback | nc 127.0.0.1 9090"),
                         "connect to 127.0.0.1:9090")
     t.check(sent is not None, "a container connects to another's port on 127.0.0.1")
@@ -269,7 +284,7 @@ def case_pod_network(t):
 
     # hostPort through CNI's portmap, from the host to its own address on the bridge.
     web = t.container(pod_a, "web", ["nc", "-l", "-p", "8080"], log_path="web.log")
-    sent = t.wait_until(30, lambda: host_send(t.gateway, host_port, "via-hostport"),
+    sent = t.wait_until(NET_WAIT, lambda: host_send(t.gateway, host_port, "via-hostport"),
                         f"connect to {t.gateway}:{host_port}")
     t.check(sent is not None, f"the host reaches hostPort {host_port} -> 8080")
     if sent:
@@ -280,7 +295,7 @@ def case_pod_network(t):
 
     pod_b = t.pod("netb")
     other = t.container(pod_b, "other", ["sleep", "3600"])
-    t.check(t.wait_until(30, lambda: t.exec_ok(other, "ping", "-c1", "-W", "2", ip_a),
+    t.check(t.wait_until(NET_WAIT, lambda: t.exec_ok(other, "ping", "-c1", "-W", "2", ip_a),
                          "pod to pod ping") is not None,
             "a second pod on the bridge reaches the first pod's IP")
     t.remove_pod(pod_b[0])

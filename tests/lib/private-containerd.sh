@@ -182,10 +182,14 @@ private_containerd_delete_all() {
 # Prints the pids of processes whose command line names $1 (the shims of this containerd are
 # started with "-address $1").
 private_containerd_shim_pids() {
-    local proc
-    for proc in /proc/[0-9]*; do
-        tr '\0' ' ' 2>/dev/null <"$proc/cmdline" | grep -qF -- "-address $1" && echo "${proc#/proc/}"
+    local file pid
+    # One grep picks the few command lines that name the address at all (a pipeline per
+    # process costs seconds on a busy machine); only those are checked word by word.
+    for file in $(grep -laF -- "$1" /proc/[0-9]*/cmdline 2>/dev/null); do
+        pid=${file#/proc/}
+        tr '\0' ' ' 2>/dev/null <"$file" | grep -qF -- "-address $1" && echo "${pid%/cmdline}"
     done
+    return 0
 }
 
 # Waits up to $2 seconds for the shims of the containerd at address $1 to exit by themselves.

@@ -148,13 +148,16 @@ testenv_is_ours() {
 # testenv_our_processes EXE-REGEX: "PID EXE" for each process of this test whose executable's
 # basename matches.
 testenv_our_processes() {
-    local proc exe
-    for proc in /proc/[0-9]*; do
-        exe=$(readlink "$proc/exe" 2>/dev/null) || continue
+    local path exe pid
+    # One find reads every process's executable link: a readlink per process costs seconds on
+    # a busy machine, and the leftover check calls this often.
+    while read -r path exe; do
         exe=${exe% (deleted)}
         exe=${exe##*/}
-        [[ $exe =~ $1 ]] && testenv_is_ours "${proc#/proc/}" && echo "${proc#/proc/} $exe"
-    done
+        pid=${path#/proc/}
+        pid=${pid%/exe}
+        [[ $exe =~ $1 ]] && testenv_is_ours "$pid" && echo "$pid $exe"
+    done < <(find /proc/[0-9]*/exe -maxdepth 0 -printf '%p %l\n' 2>/dev/null)
     return 0
 }
 
