@@ -10,16 +10,19 @@ fi
 
 # Build: compiler, meson, code generators and the libraries we link.
 build="gcc meson ninja-build pkg-config protobuf-c-compiler libprotobuf-c-dev
-       libglib2.0-dev libjson-c-dev libseccomp-dev libcap-dev libvirt-dev check"
+       libglib2.0-dev libjson-c-dev libseccomp-dev libcap-dev libvirt-dev check
+       libnl-3-dev libnl-route-3-dev"
 
 # Run: libvirt's embedded QEMU driver, QEMU (with virtiofsd), the guest kernel, containerd.
 run="libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system qemu-system-x86
-     linux-image-amd64 containerd kmod cpio zstd xz-utils iproute2 util-linux procps"
+     linux-image-amd64 containerd kmod cpio zstd xz-utils iproute2 util-linux procps
+     containernetworking-plugins iptables"
 
 # Test: containerd's .proto files (conformance oracle), protoc, runc (differential checks),
-# busybox for test images, clang + libFuzzer for the fuzz targets.
+# busybox for test images, clang + libFuzzer for the fuzz targets, gRPC for the CRI test client.
 test="golang-github-containerd-containerd-dev protobuf-compiler libprotobuf-dev runc
-      busybox-static clang libclang-rt-14-dev llvm psmisc libvirt-clients"
+      busybox-static clang libclang-rt-14-dev llvm psmisc libvirt-clients
+      python3-grpcio python3-protobuf libc6-dev"
 
 export DEBIAN_FRONTEND=noninteractive
 missing=""

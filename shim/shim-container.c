@@ -137,14 +137,32 @@ static void create_failed(ShimPod *pod, ShimContainer *c)
     shim_pod_container_removed(pod);
 }
 
+/* What a pod's first spec says about the pod, kept until the sandbox boots. */
+typedef struct {
+    char *hostname;
+    char *netns;
+    char *cgroups_path;
+} PodSpecCopy;
+
+static void pod_spec_copy_clear(PodSpecCopy *p)
+{
+    g_free(p->hostname);
+    g_free(p->netns);
+    g_free(p->cgroups_path);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PodSpecCopy, pod_spec_copy_clear)
+
 /* Create, before the sandbox: the spec is read, checked and rewritten (nothing is mounted yet, so
  * a bad bundle costs no VM boot). */
-static gboolean prepare_spec(ShimPod *pod, ShimContainer *c, char **out_hostname, GError **error)
+static gboolean prepare_spec(ShimPod *pod, ShimContainer *c, PodSpecCopy *out_pod,
+                             GError **error)
 {
     Containerd__Task__V2__CreateTaskRequest *req = c->request;
     g_autoptr(json_object) spec = shim_spec_load(req->bundle, error);
     if (!spec)
         return FALSE;
+    out_pod->netns = g_strdup(shim_spec_netns_path(spec));
+    out_pod->cgroups_path = g_strdup(shim_spec_cgroups_path(spec));
     g_autofree char *guest_dir = g_build_filename(shim_pod_guest_shared_dir(pod), c->id, NULL);
     if (!shim_spec_prepare(spec, c->host_dir, guest_dir, pod->first_pid,
                            pod->config->kind == SHIM_HYPERVISOR_NONE, c->binds, error))
@@ -165,7 +183,7 @@ static gboolean prepare_spec(ShimPod *pod, ShimContainer *c, char **out_hostname
     }
     if (json_object_object_get_ex(spec, "hostname", &hostname) &&
         json_object_is_type(hostname, json_type_string))
-        *out_hostname = g_strdup(json_object_get_string(hostname));
+        out_pod->hostname = g_strdup(json_object_get_string(hostname));
     const char *text = json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN);
     c->spec_json = g_bytes_new(text, strlen(text));
     return TRUE;
@@ -320,13 +338,14 @@ void shim_container_create(ShimPod *pod, Containerd__Task__V2__CreateTaskRequest
     c->request = req;
     g_hash_table_insert(pod->containers, c->id, c);
 
-    g_autofree char *hostname = NULL;
-    if (!prepare_spec(pod, c, &hostname, &error)) {
+    g_auto(PodSpecCopy) copy = {0};
+    if (!prepare_spec(pod, c, &copy, &error)) {
         shim_error_return(call, error);
         create_failed(pod, c);
         return;
     }
-    shim_pod_when_ready(pod, hostname, create_when_ready, container_call_new(pod, c->id, call));
+    ShimPodSpec pod_spec = {copy.hostname, copy.netns, copy.cgroups_path};
+    shim_pod_when_ready(pod, &pod_spec, create_when_ready, container_call_new(pod, c->id, call));
 }
 
 /* ---- Delete -------------------------------------------------------------------------------- */

@@ -10,9 +10,7 @@
 #define EMPTY_WAIT_MS 1000
 #define EMPTY_POLL_MS 10
 
-/* The mount point of the first cgroup2 filesystem in mountinfo: /sys/fs/cgroup on a unified
- * host, /sys/fs/cgroup/unified on a hybrid one. */
-static char *cgroup2_mount(GError **error)
+char *shim_host_cgroup_mount(GError **error)
 {
     g_autofree char *mountinfo = NULL;
     if (!g_file_get_contents("/proc/self/mountinfo", &mountinfo, NULL, error))
@@ -27,13 +25,13 @@ static char *cgroup2_mount(GError **error)
             return g_strcompress(fields[4]); /* mountinfo escapes blanks as octal */
     }
     g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_FAILED_PRECONDITION,
-                        "no cgroup2 filesystem is mounted (the host agent needs one)");
+                        "no cgroup2 filesystem is mounted");
     return NULL;
 }
 
 char *shim_host_cgroup_path(const char *pod_name, GError **error)
 {
-    g_autofree char *mount = cgroup2_mount(error);
+    g_autofree char *mount = shim_host_cgroup_mount(error);
     return mount ? g_strdup_printf("%s/secure-container-%s", mount, pod_name) : NULL;
 }
 

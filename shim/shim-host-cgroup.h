@@ -5,6 +5,9 @@
 
 #include <glib.h>
 
+/* The mount point of the first cgroup2 filesystem in mountinfo: /sys/fs/cgroup on a unified
+ * host, /sys/fs/cgroup/unified on a hybrid one. */
+char *shim_host_cgroup_mount(GError **error);
 /* <cgroup2 mount>/secure-container-<@pod_name>, or NULL (error set) without a cgroup2 mount. */
 char *shim_host_cgroup_path(const char *pod_name, GError **error);
 /* Kills every process below @path (cgroup.kill), waits a bounded time for them to go, removes

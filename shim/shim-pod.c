@@ -10,6 +10,8 @@
 #include "events-task.pb-c.h"
 #include "shim-container.h"
 #include "shim-error.h"
+#include "shim-network.h"
+#include "shim-pod-cgroup.h"
 #include "shim-rootfs.h"
 #include "shim-stale.h"
 
@@ -93,14 +95,23 @@ static void finish_waiting(ShimPod *pod, const GError *error)
     }
 }
 
+/* The agent first (its calls end before what they use goes), then the VM, then what the VM
+ * used on the host: its taps, then the cgroup it ran in. */
 static void stop_sandbox(ShimPod *pod)
 {
+    g_autoptr(GError) error = NULL;
     g_clear_handle_id(&pod->health_source, g_source_remove);
     g_clear_pointer(&pod->host.agent, shim_agent_free);
     if (pod->sandbox) {
         shim_sandbox_destroy(pod->sandbox);
         g_clear_pointer(&pod->sandbox, shim_sandbox_free);
     }
+    if (!pod->network && !pod->cgroup)
+        return;
+    shim_network_free(g_steal_pointer(&pod->network), pod->state);
+    shim_pod_cgroup_leave(g_steal_pointer(&pod->cgroup), pod->state);
+    if (!shim_state_save(pod->state, &error))
+        g_warning("%s", error->message);
 }
 
 /* The sandbox is gone or unusable: every process exits now (Wait returns, exits published),
@@ -198,6 +209,22 @@ static void create_sandbox_done(const ProtobufCMessage *msg, const GError *error
     finish_waiting(pod, NULL);
 }
 
+static void create_sandbox(ShimPod *pod);
+
+/* The guest's NICs have the pod's addresses and routes. */
+static void network_done(const GError *error, gpointer user_data)
+{
+    ShimPod *pod = user_data;
+    if (pod->phase != SHIM_POD_BOOTING)
+        return;
+    if (error) {
+        g_autofree char *reason = g_strdup_printf("the pod's network: %s", error->message);
+        pod_end(pod, reason);
+        return;
+    }
+    create_sandbox(pod);
+}
+
 static void agent_ready(ShimSandbox *sandbox, TtrpcClient *client, const GError *error,
                         gpointer user_data)
 {
@@ -217,6 +244,14 @@ static void agent_ready(ShimSandbox *sandbox, TtrpcClient *client, const GError 
     pod->timings.agent_ready = g_get_monotonic_time();
     pod->host.agent = shim_agent_new(
         client, (gint64)pod->config->agent_request_timeout_s * G_USEC_PER_SEC, agent_failed, pod);
+    if (pod->network)
+        shim_network_configure_guest(pod->network, pod->host.agent, network_done, pod);
+    else
+        create_sandbox(pod);
+}
+
+static void create_sandbox(ShimPod *pod)
+{
     Secure__Agent__V1__CreateSandboxRequest req = SECURE__AGENT__V1__CREATE_SANDBOX_REQUEST__INIT;
     req.hostname = pod->hostname;
     shim_sandbox_fill_create(pod->sandbox, &req);
@@ -225,7 +260,27 @@ static void agent_ready(ShimSandbox *sandbox, TtrpcClient *client, const GError 
                     create_sandbox_done, pod);
 }
 
-static gboolean boot(ShimPod *pod, GError **error)
+/* What the VM needs on the host: the pod's cgroup (entered first, so that QEMU and virtiofsd
+ * are born in it) and, in a VM, taps for the interfaces CNI made (a host agent joins CNI's
+ * namespace itself). */
+static gboolean prepare_host(ShimPod *pod, const ShimPodSpec *spec, GError **error)
+{
+    if (spec->cgroups_path && *spec->cgroups_path) {
+        pod->cgroup = shim_pod_cgroup_enter(spec->cgroups_path, pod->state, error);
+        if (!pod->cgroup) {
+            g_prefix_error(error, "the pod's cgroup: ");
+            return FALSE;
+        }
+    }
+    if (spec->netns && pod->config->kind != SHIM_HYPERVISOR_NONE) {
+        pod->network = shim_network_new(spec->netns, pod->state, error);
+        if (!pod->network)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean boot(ShimPod *pod, const ShimPodSpec *spec, GError **error)
 {
     g_autofree char *name = g_path_get_basename(pod->run_dir);
     if (g_mkdir_with_parents(pod->shared_dir, 0700) < 0) {
@@ -234,10 +289,14 @@ static gboolean boot(ShimPod *pod, GError **error)
         return FALSE;
     }
     pod->timings.create_received = g_get_monotonic_time();
-    pod->sandbox = shim_sandbox_start(pod->config, pod->state, name, pod->run_dir,
-                                      pod->shared_dir, sandbox_died, pod, error);
-    if (!pod->sandbox)
+    if (prepare_host(pod, spec, error))
+        pod->sandbox = shim_sandbox_start(pod->config, pod->state, name, pod->run_dir,
+                                          pod->shared_dir, pod->network, sandbox_died, pod,
+                                          error);
+    if (!pod->sandbox) {
+        stop_sandbox(pod);
         return FALSE;
+    }
     pod->timings.sandbox_started = g_get_monotonic_time();
     pod->host.task_pid = (guint32)shim_sandbox_get_pid(pod->sandbox);
     pod->phase = SHIM_POD_BOOTING;
@@ -272,7 +331,7 @@ static void ready_later(ShimPod *pod, ShimPodReadyFunc func, gpointer user_data,
     g_idle_add(ready_later_cb, r);
 }
 
-void shim_pod_when_ready(ShimPod *pod, const char *hostname, ShimPodReadyFunc func,
+void shim_pod_when_ready(ShimPod *pod, const ShimPodSpec *spec, ShimPodReadyFunc func,
                          gpointer user_data)
 {
     GError *error = NULL;
@@ -288,8 +347,8 @@ void shim_pod_when_ready(ShimPod *pod, const char *hostname, ShimPodReadyFunc fu
         return;
     case SHIM_POD_EMPTY:
         g_free(pod->hostname);
-        pod->hostname = g_strdup(hostname ? hostname : "");
-        if (!boot(pod, &error)) {
+        pod->hostname = g_strdup(spec->hostname ? spec->hostname : "");
+        if (!boot(pod, spec, &error)) {
             ready_later(pod, func, user_data, error);
             return;
         }

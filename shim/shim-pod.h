@@ -21,6 +21,14 @@ typedef enum {
 } ShimPodPhase;
 
 typedef struct _ShimContainer ShimContainer;
+typedef struct _ShimPodCgroup ShimPodCgroup;
+
+/* What the pod's first container says about the whole pod (borrowed strings). */
+typedef struct {
+    const char *hostname;     /* for the guest; NULL: none */
+    const char *netns;        /* the host network namespace CNI filled; NULL: none */
+    const char *cgroups_path; /* linux.cgroupsPath: where the pod's host processes go; NULL: */
+} ShimPodSpec;                /* they stay where containerd started the shim */
 typedef struct _ShimPod ShimPod;
 
 /* Where the time of one pod start goes (monotonic µs; 0 = not reached). */
@@ -43,6 +51,8 @@ struct _ShimPod {
     ShimEvents *events;
     ShimProcessHost host; /* agent + events, shared with the processes */
     ShimSandbox *sandbox;
+    ShimNetwork *network;  /* taps and redirects for the VM's NICs; NULL: none */
+    ShimPodCgroup *cgroup; /* the shim, QEMU and virtiofsd are in it; NULL: none */
     ShimPodPhase phase;
     char *end_reason;
     char *hostname;   /* of the first container's spec, for CreateSandbox */
@@ -65,9 +75,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShimPod, shim_pod_free)
 
 /* @error NULL: the agent is ready (pod->host.agent). Runs from the main context. */
 typedef void (*ShimPodReadyFunc)(ShimPod *pod, const GError *error, gpointer user_data);
-/* Boots the sandbox if there is none (@hostname for the guest), and calls @func once it is
- * ready or failed. */
-void shim_pod_when_ready(ShimPod *pod, const char *hostname, ShimPodReadyFunc func,
+/* Boots the sandbox as @spec says if there is none, and calls @func once it is ready or
+ * failed. */
+void shim_pod_when_ready(ShimPod *pod, const ShimPodSpec *spec, ShimPodReadyFunc func,
                          gpointer user_data);
 /* A container was removed: destroys the sandbox when none is left. */
 void shim_pod_container_removed(ShimPod *pod);

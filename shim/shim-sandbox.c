@@ -10,6 +10,7 @@
 
 #include "shim-error.h"
 #include "shim-host-cgroup.h"
+#include "shim-network.h"
 #include "vmm.h"
 
 #define HOST_POLL_MS 50
@@ -79,10 +80,14 @@ static void vm_lifecycle(VmmDomain *domain, VmmEvent event, const char *detail,
 
 static gboolean vm_start(ShimSandbox *sandbox, const ShimConfig *config, ShimState *state,
                          const char *name, const char *run_dir, const char *shared_dir,
-                         GError **error)
+                         ShimNetwork *network, GError **error)
 {
     VmmConfig vc;
     vm_config(&vc, config, name, run_dir, shared_dir);
+    if (network) {
+        vc.netns = shim_network_get_netns(network);
+        vc.nics = shim_network_get_nics(network, &vc.n_nics);
+    }
     g_autofree char *uri = vmm_config_uri(&vc);
     shim_state_set(state, NULL, SHIM_STATE_VM_NAME, name);
     shim_state_set(state, NULL, SHIM_STATE_EMBED_ROOT, run_dir);
@@ -260,7 +265,7 @@ static gboolean pid_cmdline_has(pid_t pid, const char *needle)
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
 ShimSandbox *shim_sandbox_start(const ShimConfig *config, ShimState *state, const char *name,
-                                const char *run_dir, const char *shared_dir,
+                                const char *run_dir, const char *shared_dir, ShimNetwork *network,
                                 ShimSandboxDiedFunc died, gpointer user_data, GError **error)
 {
     g_autoptr(ShimSandbox) sandbox = g_new0(ShimSandbox, 1);
@@ -273,7 +278,7 @@ ShimSandbox *shim_sandbox_start(const ShimConfig *config, ShimState *state, cons
                                                                                      : "libvirt");
     gboolean ok = config->kind == SHIM_HYPERVISOR_NONE
                       ? host_start(sandbox, config, state, run_dir, shared_dir, error)
-                      : vm_start(sandbox, config, state, name, run_dir, shared_dir, error);
+                      : vm_start(sandbox, config, state, name, run_dir, shared_dir, network, error);
     if (!ok) {
         shim_sandbox_destroy(sandbox);
         return NULL;

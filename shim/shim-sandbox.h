@@ -7,6 +7,7 @@
 
 #include "agent.pb-c.h"
 #include "shim-config.h"
+#include "shim-network.h"
 #include "shim-state.h"
 #include "ttrpc.h"
 
@@ -23,9 +24,10 @@ typedef void (*ShimSandboxDiedFunc)(ShimSandbox *sandbox, const char *reason,
 
 /* Starts the sandbox of a pod whose files live in @run_dir and whose shared directory is
  * @shared_dir, recording in @state (saved) what `delete` needs to undo it BEFORE it is done.
- * Returns once the VM/process runs; then call shim_sandbox_wait_agent(). */
+ * A VM gets a NIC on each tap of @network (NULL: none). Returns once the VM/process runs; then
+ * call shim_sandbox_wait_agent(). */
 ShimSandbox *shim_sandbox_start(const ShimConfig *config, ShimState *state, const char *name,
-                                const char *run_dir, const char *shared_dir,
+                                const char *run_dir, const char *shared_dir, ShimNetwork *network,
                                 ShimSandboxDiedFunc died, gpointer user_data, GError **error);
 /* @func runs once, from the main context, never from inside this call. */
 void shim_sandbox_wait_agent(ShimSandbox *sandbox, ShimSandboxReadyFunc func,

@@ -202,6 +202,14 @@ const char *shim_spec_netns_path(json_object *spec)
     return NULL;
 }
 
+const char *shim_spec_cgroups_path(json_object *spec)
+{
+    json_object *linux_;
+    return json_object_object_get_ex(spec, "linux", &linux_)
+               ? string_member(linux_, "cgroupsPath")
+               : NULL;
+}
+
 /* Whether namespace entry @ns stays, and with which path. Paths name host namespaces: a later
  * container's point at the pod's first one in the guest; the first container's network (the
  * one CNI filled) is the pod VM's own, whose NICs mirror it, unless the agent runs on the host. */

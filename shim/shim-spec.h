@@ -32,6 +32,9 @@ void shim_spec_bind_free(ShimSpecBind *bind);
 /* The host network namespace the spec joins (CRI: the one CNI filled), borrowed; NULL if none. */
 const char *shim_spec_netns_path(json_object *spec);
 
+/* linux.cgroupsPath, borrowed; NULL if none. */
+const char *shim_spec_cgroups_path(json_object *spec);
+
 /* Rewrites @spec for the guest: bind mounts of host files and directories go through
  * @host_dir/mounts/<n> (seen as @guest_dir/mounts/<n>), binds of anything else (devices,
  * sockets) are dropped with a warning, hooks (host programs) are dropped, and namespace paths

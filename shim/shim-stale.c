@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "shim-network.h"
+#include "shim-pod-cgroup.h"
 #include "shim-rootfs.h"
 #include "shim-sandbox.h"
 
@@ -62,5 +64,7 @@ gboolean shim_stale_cleanup(ShimState *state, GError **error)
     if (!shim_sandbox_cleanup_stale(state, error))
         return FALSE;
     kill_leftovers(state->dir);
+    if (!shim_network_cleanup_stale(state, error) || !shim_pod_cgroup_cleanup_stale(state, error))
+        return FALSE;
     return shim_rootfs_remove_tree(state->dir, error);
 }

@@ -93,7 +93,10 @@ char *shim_state_get(ShimState *state, const char *container, const char *key)
 void shim_state_set(ShimState *state, const char *container, const char *key, const char *value)
 {
     g_autofree char *group = group_of(container);
-    g_key_file_set_value(state->file, group, key, value);
+    if (value)
+        g_key_file_set_value(state->file, group, key, value);
+    else
+        g_key_file_remove_key(state->file, group, key, NULL);
 }
 
 void shim_state_set_int(ShimState *state, const char *container, const char *key, gint64 value)

@@ -43,6 +43,7 @@ gboolean shim_state_save(ShimState *state, GError **error);
 
 /* @container NULL: the pod's group. Returns a new string, NULL when unset. */
 char *shim_state_get(ShimState *state, const char *container, const char *key);
+/* @value NULL: removes @key. */
 void shim_state_set(ShimState *state, const char *container, const char *key, const char *value);
 void shim_state_set_int(ShimState *state, const char *container, const char *key, gint64 value);
 gint64 shim_state_get_int(ShimState *state, const char *container, const char *key);
