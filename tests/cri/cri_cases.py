@@ -354,6 +354,7 @@ def case_host_network(t):
             pod = t.pod("hostnet", ns_options=ns, hostname="")
             t.check(False, "RunPodSandbox with host network must fail", f"pod {pod[0][:12]} ran")
         except CriError as err:
+            t.log(f"RunPodSandbox refused: {err}")
             t.check(re.search(r"host[ _-]?network", err.details, re.I) is not None,
                     "RunPodSandbox with host network fails with an error naming it",
                     err.details)
@@ -371,16 +372,16 @@ def cgroup_lines(pid):
     return result
 
 
-def in_cgroup_subtree(pid, parent):
-    """True when PID's memory cgroup (v1) or its v2 cgroup on a pure v2 host is below
-    parent; the memory controller is what the kubelet accounts a pod by."""
-    lines = cgroup_lines(pid)
-    v2_only = not any(k for k in lines if k and not k.startswith("name="))
-    for controllers, path in lines.items():
-        relevant = (controllers == "" and v2_only) or "memory" in controllers.split(",")
-        if relevant and (path == parent or path.startswith(parent + "/")):
-            return True
-    return False
+def cgroups_outside(pid, parent):
+    """The hierarchies in which PID is not below parent, among those a pod is accounted by:
+    the v1 memory, cpu and pids controllers, and the v2 hierarchy (runc places a pod in all of
+    them, so a runtime must too for the kubelet's limits and accounting to hold)."""
+    outside = []
+    for controllers, path in cgroup_lines(pid).items():
+        relevant = controllers == "" or set(controllers.split(",")) & {"memory", "cpu", "pids"}
+        if relevant and not (path == parent or path.startswith(parent + "/")):
+            outside.append(f"{controllers or 'v2'}:{path}")
+    return outside
 
 
 def our_processes(exe_prefix):
@@ -438,13 +439,13 @@ def case_cgroup(t):
     if t.handler == "runc":
         pid = info.get("pid", 0)
         t.require(pid > 0, f"the sandbox info names the pause process (pid {pid})")
-        t.check(in_cgroup_subtree(pid, parent), f"the pause process is below {parent}",
-                repr(cgroup_lines(pid)))
+        outside = cgroups_outside(pid, parent)
+        t.check(not outside, f"the pause process is below {parent}", "not in " + repr(outside))
     else:
         qemus = our_processes("qemu-system")
         t.require(len(qemus) == 1, f"one QEMU process of this test (found {qemus})")
-        t.check(in_cgroup_subtree(qemus[0], parent), f"the VM's QEMU is below {parent}",
-                repr(cgroup_lines(qemus[0])))
+        outside = cgroups_outside(qemus[0], parent)
+        t.check(not outside, f"the VM's QEMU is below {parent}", "not in " + repr(outside))
     t.remove_pod(pod[0])
     left = t.wait_until(20, lambda: not cgroup_children(parent), "cgroups to go")
     t.check(left is not None, f"no cgroup left below {parent} after RemovePodSandbox",
