@@ -16,6 +16,7 @@
 # iptables chains and rules for the test's subnet.
 
 CRI_DIR=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/lib/testenv.sh
 . "$CRI_DIR/../lib/testenv.sh"
 
 CRI_CASE=${1:-}
@@ -185,6 +186,7 @@ cri_setup() {
         export PRIVATE_CONTAINERD_SECURE_CONFIG=$SC_CONFIG
     fi
     cri_isolate_netns
+    # shellcheck disable=SC2034 # read by testenv_snapshot
     TESTENV_SNAPSHOT_EXTRA=cri_snapshot
     export CONTAINERD_NAMESPACE=k8s.io
     testenv_setup
@@ -200,7 +202,9 @@ cri_setup() {
 
 [ -n "$CRI_CASE" ] || { echo "usage: $0 CASE" >&2; exit 2; }
 cri_setup
+# 200 s for the case: with set-up and teardown still inside meson's 300 s, so the clean-up
+# always runs.
 CRI_SOCKET="$TESTENV_DIR/containerd.sock" CRI_HANDLER=$SC_CRI_HANDLER \
     CRI_IMAGE=$IMAGE CRI_WORK="$TESTENV_DIR/work" \
     CRI_SUBNET=$PRIVATE_CONTAINERD_CNI_SUBNET CRI_BRIDGE=$PRIVATE_CONTAINERD_CNI_BRIDGE \
-    timeout -k 5 240 "$CRI_PYTHON" -u "$CRI_DIR/cri_cases.py" "$CRI_CASE"
+    timeout -k 5 200 "$CRI_PYTHON" -u "$CRI_DIR/cri_cases.py" "$CRI_CASE"

@@ -14,8 +14,8 @@ a deadline), never for fixed times.
 """
 
 import os
-import random
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -153,6 +153,13 @@ class Case:
         return 0
 
 
+def free_host_port():
+    """A TCP port nothing on the host listens on now (the kernel's pick for a bind to 0)."""
+    with socket.socket() as sock:
+        sock.bind(("0.0.0.0", 0))
+        return sock.getsockname()[1]
+
+
 def host_ping(ip):
     return subprocess.run([BUSYBOX, "ping", "-c1", "-W", "2", ip], stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL).returncode == 0
@@ -237,7 +244,7 @@ def case_pod_lifecycle(t):
 def case_pod_network(t):
     """The pod's IP, the gateway, loopback between containers, pod to pod, hostname, DNS
     config and a hostPort."""
-    host_port = random.randint(20000, 29999)
+    host_port = free_host_port()
     dns = [t.net_prefix + ".53", t.net_prefix + ".54"]
     pod_a = t.pod("neta", hostname="sc-cri-host-a", dns=dns, searches=["sc-test.example"],
                   port_mappings=[(8080, host_port)])
