@@ -846,6 +846,7 @@ static gboolean env_file(const char *name)
 static gboolean clean_up_pods(const char *dir)
 {
     g_autoptr(GDir) entries = g_dir_open(dir, 0, NULL);
+    g_autofree char *netns_path = g_build_filename("/run/netns", net_ns_name, NULL);
     const char *entry;
     gboolean clean;
 
@@ -856,8 +857,9 @@ static gboolean clean_up_pods(const char *dir)
     }
     clean = vmm_test_clean_up_pods(dir);
     /* After the VMs: QEMU may still hold the tap. */
-    if (run_quiet((const char *const[]){"ip", "netns", "del", net_ns_name, NULL})) {
+    if (g_file_test(netns_path, G_FILE_TEST_EXISTS)) {
         fprintf(stderr, "test-vmm-vm: network namespace '%s' was left\n", net_ns_name);
+        run_quiet((const char *const[]){"ip", "netns", "del", net_ns_name, NULL});
         clean = FALSE;
     }
     return clean;
