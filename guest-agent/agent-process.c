@@ -59,7 +59,8 @@ AgentProcess *agent_process_new(const char *exec_id, pid_t pid, AgentProcessStat
         stdio->terminal && stdio->out >= 0 ? fcntl(stdio->out, F_DUPFD_CLOEXEC, 0) : -1;
     process->out = agent_output_new(&stdio->out, context);
     process->err = agent_output_new(&stdio->err, context);
-    process->in = agent_input_new(&stdio->in, stdio->terminal, context);
+    process->in =
+        agent_input_new(&stdio->in, stdio->terminal ? AGENT_INPUT_TTY : AGENT_INPUT_PIPE, context);
     g_queue_init(&process->waiters);
     return process;
 }

@@ -1,6 +1,7 @@
 /* Agent service handlers. Each one decodes its request (InvalidArgument when that fails), checks
  * the limits proto/agent.proto states, calls the core and maps its error to a status code. Calls
- * that wait (WaitProcess, stream reads, stdin writes, GetOOMEvent) complete from the loop. */
+ * that wait (WaitProcess, stream and port reads and writes, GetOOMEvent, OpenPort) complete from
+ * the loop. */
 #include "agent-service.h"
 #include "agent-error.h"
 #include "agent-init.h"
@@ -583,6 +584,92 @@ static void service_list_interfaces(TtrpcCall *call, const guint8 *payload, gsiz
     secure__agent__v1__list_interfaces_response__free_unpacked(reply, NULL);
 }
 
+/* Completes OpenPort. A caller gone by now can never learn the id, so it does not take the
+ * connection. */
+static gboolean service_on_port_open(guint32 id, const GError *error, gpointer data)
+{
+    TtrpcCall *call = data;
+    Secure__Agent__V1__OpenPortResponse reply = SECURE__AGENT__V1__OPEN_PORT_RESPONSE__INIT;
+    gboolean taken = !ttrpc_call_is_cancelled(call);
+
+    if (error != NULL) {
+        service_fail(call, error);
+        return FALSE;
+    }
+    reply.id = id;
+    ttrpc_call_return(call, &reply.base);
+    return taken;
+}
+
+static void service_open_port(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__open_port_request__descriptor, payload, len);
+    Secure__Agent__V1__OpenPortRequest *req = (void *)msg;
+
+    if (req != NULL)
+        agent_ports_open(agent->ports, req->port, service_on_port_open, call);
+}
+
+/* The forwarded connection a request names, or NULL with @call failed. */
+static AgentPort *service_port(TtrpcCall *call, Agent *agent, guint32 id)
+{
+    g_autoptr(GError) error = NULL;
+    AgentPort *port = agent_ports_find(agent->ports, id, &error);
+
+    if (port == NULL)
+        service_fail(call, error);
+    return port;
+}
+
+static void service_read_port(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__port_read_request__descriptor, payload, len);
+    Secure__Agent__V1__PortReadRequest *req = (void *)msg;
+    AgentPort *port;
+
+    if (req == NULL || !service_check_size(call, "max_bytes", req->max_bytes, READ_MAX))
+        return;
+    port = service_port(call, agent, req->id);
+    if (port == NULL)
+        return;
+    agent_output_read(agent_port_get_output(port),
+                      req->max_bytes == 0 ? READ_DEFAULT : req->max_bytes, service_on_read, call);
+}
+
+static void service_write_port(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__port_write_request__descriptor, payload, len);
+    Secure__Agent__V1__PortWriteRequest *req = (void *)msg;
+    AgentPort *port;
+
+    if (req == NULL || !service_check_size(call, "data", req->data.len, STDIN_MAX))
+        return;
+    port = service_port(call, agent, req->id);
+    if (port == NULL)
+        return;
+    agent_input_write(agent_port_get_input(port), req->data.data, req->data.len, service_on_written,
+                      call);
+}
+
+static void service_close_port(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__close_port_request__descriptor, payload, len);
+    Secure__Agent__V1__ClosePortRequest *req = (void *)msg;
+    g_autoptr(GError) error = NULL;
+
+    if (req == NULL)
+        return;
+    service_finish(call, agent_ports_close(agent->ports, req->id, req->write_only, &error), &error);
+}
+
 static const TtrpcMethod service_methods[] = {
     {"Health", service_health},
     {"CreateSandbox", service_create_sandbox},
@@ -607,6 +694,10 @@ static const TtrpcMethod service_methods[] = {
     {"UpdateInterface", service_update_interface},
     {"UpdateRoutes", service_update_routes},
     {"ListInterfaces", service_list_interfaces},
+    {"OpenPort", service_open_port},
+    {"ReadPort", service_read_port},
+    {"WritePort", service_write_port},
+    {"ClosePort", service_close_port},
 };
 
 void agent_service_register(Agent *agent)

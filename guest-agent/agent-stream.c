@@ -1,12 +1,13 @@
-/* Process stdio for the stream calls. Output: the fd is read on the loop into a buffer of at most
- * AGENT_OUTPUT_BUFFER_MAX bytes; queued reads take from it; EOF is reported only once the writer
- * side is closed and the buffer is empty, so nothing written before exit is lost. Input: writes
- * are queued and flushed when the fd is writable. */
+/* Process stdio and forwarded connections for the stream calls. Output: the fd is read on the
+ * loop into a buffer of at most AGENT_OUTPUT_BUFFER_MAX bytes; queued reads take from it; EOF is
+ * reported only once the writer side is closed and the buffer is empty, so nothing written before
+ * exit is lost. Input: writes are queued and flushed when the fd is writable. */
 #include "agent-stream.h"
 #include "agent-error.h"
 
 #include <errno.h>
 #include <glib-unix.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define READ_CHUNK (64 * 1024)
@@ -153,12 +154,18 @@ typedef struct {
 
 struct _AgentInput {
     int fd;
-    gboolean is_tty;
+    AgentInputKind kind;
     gboolean closing; /* close once the queue is flushed */
     GMainContext *context;
     GSource *source; /* set while waiting for the fd to become writable */
     GQueue writes;   /* PendingWrite */
 };
+
+/* How errors name the input. */
+static const char *input_name(AgentInput *input)
+{
+    return input->kind == AGENT_INPUT_SOCKET ? "connection" : "stdin";
+}
 
 static void pending_write_finish(PendingWrite *write, const GError *error)
 {
@@ -190,8 +197,12 @@ static void input_close_fd(AgentInput *input)
         return;
     /* A terminal has no "end of pipe": its reader sees end-of-file when the line discipline
      * gets the EOF character at the start of a line. */
-    if (input->is_tty && write(input->fd, &(char){TTY_EOF_CHAR}, 1) < 0)
+    if (input->kind == AGENT_INPUT_TTY && write(input->fd, &(char){TTY_EOF_CHAR}, 1) < 0)
         g_debug("write EOF to tty: %s", g_strerror(errno));
+    /* Closing this fd alone ends nothing while the socket has others (the output's): the peer
+     * sees end-of-file only once the write side is shut down. */
+    if (input->kind == AGENT_INPUT_SOCKET && shutdown(input->fd, SHUT_WR) < 0)
+        g_debug("shutdown connection: %s", g_strerror(errno));
     close(input->fd);
     input->fd = -1;
 }
@@ -221,8 +232,8 @@ static void input_flush(AgentInput *input)
             return;
         }
         if (n < 0) {
-            g_autoptr(GError) error =
-                g_error_new(AGENT_ERROR, AGENT_ERROR_STATE, "write stdin: %s", g_strerror(errno));
+            g_autoptr(GError) error = g_error_new(AGENT_ERROR, AGENT_ERROR_STATE, "write %s: %s",
+                                                  input_name(input), g_strerror(errno));
             input_fail_all(input, error);
             input_close_fd(input);
             return;
@@ -244,12 +255,12 @@ static gboolean input_on_writable(gint fd, GIOCondition condition, gpointer user
     return G_SOURCE_CONTINUE;
 }
 
-AgentInput *agent_input_new(int *fd, gboolean is_tty, GMainContext *context)
+AgentInput *agent_input_new(int *fd, AgentInputKind kind, GMainContext *context)
 {
     AgentInput *input = g_new0(AgentInput, 1);
 
     input->fd = g_steal_fd(fd);
-    input->is_tty = is_tty;
+    input->kind = kind;
     input->context = context;
     g_queue_init(&input->writes);
     if (input->fd >= 0)
@@ -264,7 +275,7 @@ void agent_input_write(AgentInput *input, const guint8 *data, gsize len, AgentWr
 
     if (input->fd < 0 || input->closing) {
         g_autoptr(GError) error =
-            g_error_new_literal(AGENT_ERROR, AGENT_ERROR_STATE, "stdin is closed");
+            g_error_new(AGENT_ERROR, AGENT_ERROR_STATE, "%s is closed", input_name(input));
         func(0, error, user_data);
         return;
     }
@@ -290,7 +301,7 @@ void agent_input_free(AgentInput *input)
 
     if (input == NULL)
         return;
-    error = g_error_new_literal(AGENT_ERROR, AGENT_ERROR_STATE, "stdin is gone");
+    error = g_error_new(AGENT_ERROR, AGENT_ERROR_STATE, "%s is gone", input_name(input));
     input_fail_all(input, error);
     input_close_fd(input);
     g_free(input);

@@ -1,5 +1,5 @@
-/* A process's stdio as the agent serves it: output read on the loop into a bounded buffer and
- * handed to blocking reads; input written without blocking the loop. */
+/* A process's stdio (or a forwarded connection) as the agent serves it: output read on the loop
+ * into a bounded buffer and handed to blocking reads; input written without blocking the loop. */
 #pragma once
 
 #include <glib.h>
@@ -32,9 +32,17 @@ gboolean agent_output_is_done(AgentOutput *output);
 /* Pending reads complete with EOF. */
 void agent_output_free(AgentOutput *output);
 
-/* Writes to @fd (taken, set to -1). @is_tty: the fd is a pty master, so closing stdin sends the
- * terminal's end-of-file character instead of closing the fd. */
-AgentInput *agent_input_new(int *fd, gboolean is_tty, GMainContext *context);
+/* What an input's fd is, which decides how agent_input_close() ends it. */
+typedef enum {
+    AGENT_INPUT_PIPE,   /* closing the fd is the end */
+    AGENT_INPUT_TTY,    /* a pty master: the terminal's end-of-file character is the end */
+    AGENT_INPUT_SOCKET, /* a stream socket: shutdown(SHUT_WR) is the end, other fds of it may
+                         * go on reading */
+    AGENT_INPUT_LAST
+} AgentInputKind;
+
+/* Writes to @fd (taken, set to -1). */
+AgentInput *agent_input_new(int *fd, AgentInputKind kind, GMainContext *context);
 /* Writes all of @data (copied); @func runs once it is written or the write failed. */
 void agent_input_write(AgentInput *input, const guint8 *data, gsize len, AgentWriteFunc func,
                        gpointer user_data);

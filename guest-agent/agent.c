@@ -16,6 +16,7 @@ Agent *agent_new(const AgentOptions *options, GError **error)
     agent->reaper = agent_reaper_new(agent->context, agent_pod_reaped, agent->pod, error);
     if (agent->reaper == NULL)
         return NULL;
+    agent->ports = agent_ports_new(agent->context);
     agent->sandbox = agent_sandbox_new(options->init_mode, options->etc_dir);
     agent->server = ttrpc_server_new(agent->context);
     agent_service_register(agent);
@@ -27,10 +28,11 @@ void agent_free(Agent *agent)
     if (agent == NULL)
         return;
     agent_channel_free(agent->channel);
-    /* The pod goes while the server still exists: the calls waiting on it (exits, reads, OOM
-     * polls) are completed before the server drops them. */
+    /* The pod and the forwarded connections go while the server still exists: the calls waiting
+     * on them (exits, reads, writes, OOM polls) are completed before the server drops them. */
     if (agent->pod != NULL)
         agent_pod_destroy_all(agent->pod);
+    agent_ports_free(agent->ports);
     if (agent->reaper != NULL)
         agent_reaper_reap_now(agent->reaper);
     agent_reaper_free(agent->reaper);

@@ -1,9 +1,10 @@
 /* The agent daemon: one event loop, the ttrpc server with the agent service, the child reaper,
- * the pod's containers and the sandbox settings. */
+ * the pod's containers, the forwarded connections and the sandbox settings. */
 #pragma once
 
 #include "agent-channel.h"
 #include "agent-pod.h"
+#include "agent-port.h"
 #include "agent-reaper.h"
 #include "agent-sandbox.h"
 #include "ttrpc.h"
@@ -23,6 +24,7 @@ typedef struct {
     gboolean init_mode;
     TtrpcServer *server;
     AgentPod *pod;
+    AgentPorts *ports;
     AgentReaper *reaper;
     AgentSandbox *sandbox;
     AgentChannel *channel;

@@ -1,11 +1,16 @@
 /* The agent over RPC, as root on the host: a real secure-agent child process, real containers
- * from a busybox rootfs, and our ttrpc client. */
+ * from a busybox rootfs, and our ttrpc client. Port forwarding connects to TCP servers the test
+ * runs on the host's 127.0.0.1. */
 #include "agent-test.h"
 
+#include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -886,6 +891,421 @@ START_TEST(test_no_leaks)
 }
 END_TEST
 
+/* A TCP socket bound to 127.0.0.1 on an ephemeral port, listening with @backlog or (0) not at
+ * all, so that connecting to it is refused while it stays bound and the port stays ours. */
+static int test_tcp_socket(int backlog, guint *out_port)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(addr);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    ck_assert(backlog == 0 || listen(fd, backlog) == 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+    *out_port = ntohs(addr.sin_port);
+    return fd;
+}
+
+/* The far end of a forwarded connection: accepts one connection, echoes what it reads until
+ * end-of-file, then sends "bye\n" and closes. Its results are read after joining the thread. */
+typedef struct {
+    int listen_fd;
+    guint port;
+    GThread *thread;
+    gsize echoed;
+    gboolean saw_eof;
+} EchoServer;
+
+static gboolean test_send_all(int fd, const char *data, gsize len)
+{
+    while (len > 0) {
+        /* MSG_NOSIGNAL: the agent may have closed the connection already. */
+        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return FALSE;
+        data += n;
+        len -= n;
+    }
+    return TRUE;
+}
+
+static gpointer test_echo_serve(gpointer data)
+{
+    EchoServer *server = data;
+    int fd = accept4(server->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    char buf[64 * 1024];
+    ssize_t n;
+
+    if (fd < 0)
+        return NULL;
+    while ((n = recv(fd, buf, sizeof(buf), 0)) > 0 && test_send_all(fd, buf, n))
+        server->echoed += n;
+    server->saw_eof = n == 0;
+    if (n == 0)
+        test_send_all(fd, "bye\n", 4);
+    close(fd);
+    return NULL;
+}
+
+static EchoServer *test_echo_start(void)
+{
+    EchoServer *server = g_new0(EchoServer, 1);
+
+    server->listen_fd = test_tcp_socket(1, &server->port);
+    server->thread = g_thread_new("echo", test_echo_serve, server);
+    return server;
+}
+
+static void test_echo_join(EchoServer *server)
+{
+    g_thread_join(server->thread);
+    close(server->listen_fd);
+}
+
+/* OpenPort: the code, the new id in *@out_id, the error text in *@out_message if not NULL. */
+static TtrpcCode test_open_port_full(guint port, guint32 *out_id, char **out_message)
+{
+    Secure__Agent__V1__OpenPortRequest req = SECURE__AGENT__V1__OPEN_PORT_REQUEST__INIT;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) reply = NULL;
+    g_autoptr(ProtobufCMessage) msg = NULL;
+    gsize len = 0;
+    const guint8 *data;
+
+    req.port = port;
+    reply = agent_test_call(t, "OpenPort", &req.base, &error);
+    if (reply == NULL) {
+        ck_assert_msg(error->domain == TTRPC_ERROR, "OpenPort: %s", error->message);
+        if (out_message != NULL)
+            *out_message = g_strdup(error->message);
+        return error->code;
+    }
+    data = g_bytes_get_data(reply, &len);
+    msg = protobuf_c_message_unpack(&secure__agent__v1__open_port_response__descriptor, NULL, len,
+                                    data);
+    ck_assert(msg != NULL);
+    *out_id = ((Secure__Agent__V1__OpenPortResponse *)msg)->id;
+    ck_assert_uint_ne(*out_id, 0);
+    return TTRPC_CODE_OK;
+}
+
+static TtrpcCode test_open_port(guint port, guint32 *out_id)
+{
+    return test_open_port_full(port, out_id, NULL);
+}
+
+static TtrpcCode test_write_port(guint32 id, const guint8 *data, gsize len)
+{
+    Secure__Agent__V1__PortWriteRequest req = SECURE__AGENT__V1__PORT_WRITE_REQUEST__INIT;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) reply = NULL;
+    g_autoptr(ProtobufCMessage) msg = NULL;
+    gsize reply_len = 0;
+    const guint8 *reply_data;
+
+    req.id = id;
+    req.data.data = (guint8 *)data;
+    req.data.len = len;
+    reply = agent_test_call(t, "WritePort", &req.base, &error);
+    if (reply == NULL) {
+        ck_assert_msg(error->domain == TTRPC_ERROR, "WritePort: %s", error->message);
+        return error->code;
+    }
+    reply_data = g_bytes_get_data(reply, &reply_len);
+    msg = protobuf_c_message_unpack(&secure__agent__v1__write_stdin_response__descriptor, NULL,
+                                    reply_len, reply_data);
+    ck_assert(msg != NULL);
+    ck_assert_uint_eq(((Secure__Agent__V1__WriteStdinResponse *)msg)->written, len);
+    return TTRPC_CODE_OK;
+}
+
+static TtrpcCode test_read_port_code(guint32 id, guint32 max_bytes)
+{
+    Secure__Agent__V1__PortReadRequest req = SECURE__AGENT__V1__PORT_READ_REQUEST__INIT;
+
+    req.id = id;
+    req.max_bytes = max_bytes;
+    return agent_test_code(t, "ReadPort", &req.base);
+}
+
+/* Reads from connection @id until @want bytes came or EOF (*@out_eof). */
+static GByteArray *test_read_port(guint32 id, gsize want, gboolean *out_eof)
+{
+    Secure__Agent__V1__PortReadRequest req = SECURE__AGENT__V1__PORT_READ_REQUEST__INIT;
+    GByteArray *got = g_byte_array_new();
+
+    req.id = id;
+    req.max_bytes = 1024 * 1024;
+    *out_eof = FALSE;
+    while (got->len < want && !*out_eof) {
+        g_autoptr(ProtobufCMessage) msg = agent_test_ok(
+            t, "ReadPort", &req.base, &secure__agent__v1__read_stream_response__descriptor);
+        Secure__Agent__V1__ReadStreamResponse *reply = (void *)msg;
+
+        ck_assert_uint_le(reply->data.len, req.max_bytes);
+        g_byte_array_append(got, reply->data.data, reply->data.len);
+        *out_eof = reply->eof;
+    }
+    return got;
+}
+
+static TtrpcCode test_close_port(guint32 id, gboolean write_only)
+{
+    Secure__Agent__V1__ClosePortRequest req = SECURE__AGENT__V1__CLOSE_PORT_REQUEST__INIT;
+
+    req.id = id;
+    req.write_only = write_only;
+    return agent_test_code(t, "ClosePort", &req.base);
+}
+
+/* After a half close the peer sees end-of-file, answers, and that answer ends with EOF. */
+static void test_port_half_close(EchoServer *server, guint32 id, gsize echoed)
+{
+    g_autoptr(GByteArray) rest = NULL;
+    gboolean eof = FALSE;
+
+    ck_assert_int_eq(test_close_port(id, TRUE), TTRPC_CODE_OK);
+    rest = test_read_port(id, G_MAXSIZE, &eof);
+    ck_assert(eof);
+    ck_assert_uint_eq(rest->len, 4);
+    ck_assert(memcmp(rest->data, "bye\n", 4) == 0);
+    test_echo_join(server);
+    ck_assert(server->saw_eof);
+    ck_assert_uint_eq(server->echoed, echoed);
+    /* Reading is over, writing was shut down; the id stays until the full close. */
+    ck_assert_int_eq(test_write_port(id, (const guint8 *)"x", 1), TTRPC_CODE_FAILED_PRECONDITION);
+    ck_assert_int_eq(test_close_port(id, FALSE), TTRPC_CODE_OK);
+    ck_assert_int_eq(test_read_port_code(id, 0), TTRPC_CODE_NOT_FOUND);
+    ck_assert_int_eq(test_close_port(id, FALSE), TTRPC_CODE_NOT_FOUND);
+}
+
+START_TEST(test_port_echo)
+{
+    g_autofree EchoServer *server = test_echo_start();
+    g_autoptr(GByteArray) echo = NULL;
+    guint32 id = 0;
+    gboolean eof = TRUE;
+
+    ck_assert_int_eq(test_open_port(server->port, &id), TTRPC_CODE_OK);
+    ck_assert_int_eq(test_write_port(id, (const guint8 *)"hello port\n", 11), TTRPC_CODE_OK);
+    echo = test_read_port(id, 11, &eof);
+    ck_assert(!eof);
+    ck_assert_uint_eq(echo->len, 11);
+    ck_assert(memcmp(echo->data, "hello port\n", 11) == 0);
+    test_port_half_close(server, id, 11);
+}
+END_TEST
+
+/* 4 MiB there and back, in writes of the largest size allowed: more than the agent buffers. */
+START_TEST(test_port_large_transfer)
+{
+    const gsize chunk = 1024 * 1024, total = 4 * chunk;
+    g_autofree EchoServer *server = test_echo_start();
+    g_autofree guint8 *data = g_malloc(total);
+    g_autoptr(GByteArray) back = g_byte_array_new();
+    guint32 id = 0;
+    gboolean eof = FALSE;
+
+    for (gsize i = 0; i < total; i++)
+        data[i] = (i * 7 + i / 4096) % 251;
+    ck_assert_int_eq(test_open_port(server->port, &id), TTRPC_CODE_OK);
+    for (gsize done = 0; done < total; done += chunk) {
+        g_autoptr(GByteArray) got = NULL;
+
+        ck_assert_int_eq(test_write_port(id, data + done, chunk), TTRPC_CODE_OK);
+        got = test_read_port(id, chunk, &eof);
+        ck_assert(!eof);
+        g_byte_array_append(back, got->data, got->len);
+    }
+    ck_assert_uint_eq(back->len, total);
+    ck_assert(memcmp(back->data, data, total) == 0);
+    test_port_half_close(server, id, total);
+}
+END_TEST
+
+typedef struct {
+    gboolean done;
+    GError *error;
+    gboolean eof;
+    gsize len;
+} PendingReadResult;
+
+static void test_on_pending_read(const guint8 *payload, gsize len, const GError *error,
+                                 gpointer data)
+{
+    PendingReadResult *result = data;
+    g_autoptr(ProtobufCMessage) msg = NULL;
+
+    result->done = TRUE;
+    if (error != NULL) {
+        result->error = g_error_copy(error);
+        return;
+    }
+    msg = protobuf_c_message_unpack(&secure__agent__v1__read_stream_response__descriptor, NULL, len,
+                                    payload);
+    ck_assert(msg != NULL);
+    result->eof = ((Secure__Agent__V1__ReadStreamResponse *)msg)->eof;
+    result->len = ((Secure__Agent__V1__ReadStreamResponse *)msg)->data.len;
+}
+
+/* A full close completes a read waiting for data with EOF; the peer sees the connection end. A
+ * connection left open is the agent's to close when it stops (teardown checks its clean exit):
+ * its listener stays open until the test process ends, after the teardown. */
+START_TEST(test_port_close_ends_pending_read)
+{
+    g_autofree EchoServer *server = test_echo_start();
+    Secure__Agent__V1__PortReadRequest req = SECURE__AGENT__V1__PORT_READ_REQUEST__INIT;
+    PendingReadResult result = {0};
+    guint32 id = 0, other = 0;
+    guint left_open = 0;
+
+    test_tcp_socket(1, &left_open);
+    ck_assert_int_eq(test_open_port(server->port, &id), TTRPC_CODE_OK);
+    req.id = id;
+    ttrpc_client_call(t->client, AGENT_TEST_SERVICE, "ReadPort", &req.base, 30 * G_USEC_PER_SEC,
+                      test_on_pending_read, &result);
+    /* Round trips that let the read reach the agent and wait there. */
+    ck_assert_int_eq(test_open_port(left_open, &other), TTRPC_CODE_OK);
+    ck_assert_uint_gt(other, id);
+    ck_assert(!result.done);
+    ck_assert_int_eq(test_close_port(id, FALSE), TTRPC_CODE_OK);
+    while (!result.done)
+        g_main_context_iteration(NULL, TRUE);
+    ck_assert_msg(result.error == NULL, "%s", result.error ? result.error->message : "");
+    ck_assert(result.eof);
+    ck_assert_uint_eq(result.len, 0);
+    test_echo_join(server);
+    ck_assert(server->saw_eof);
+    ck_assert_int_eq(test_write_port(id, (const guint8 *)"x", 1), TTRPC_CODE_NOT_FOUND);
+    ck_assert_int_eq(test_write_port(other, (const guint8 *)"x", 1), TTRPC_CODE_OK);
+}
+END_TEST
+
+START_TEST(test_port_bad_input)
+{
+    g_autofree guint8 *huge = g_malloc0(1024 * 1024 + 1);
+    guint port = 0;
+    int bound = test_tcp_socket(0, &port);
+    g_autofree char *message = NULL;
+    g_autofree char *where = NULL;
+    guint32 id = 0;
+
+    ck_assert_int_eq(test_open_port(0, &id), TTRPC_CODE_INVALID_ARGUMENT);
+    ck_assert_int_eq(test_open_port(65536, &id), TTRPC_CODE_INVALID_ARGUMENT);
+    /* Bound but not listening: refused, and the error says where. */
+    ck_assert_int_eq(test_open_port_full(port, &id, &message), TTRPC_CODE_FAILED_PRECONDITION);
+    where = g_strdup_printf("127.0.0.1:%u", port);
+    ck_assert_msg(strstr(message, where) != NULL && strstr(message, "refused") != NULL, "'%s'",
+                  message);
+    ck_assert_int_eq(test_read_port_code(1, 0), TTRPC_CODE_NOT_FOUND);
+    ck_assert_int_eq(test_read_port_code(0, 0), TTRPC_CODE_NOT_FOUND);
+    ck_assert_int_eq(test_write_port(7, (const guint8 *)"x", 1), TTRPC_CODE_NOT_FOUND);
+    ck_assert_int_eq(test_close_port(7, TRUE), TTRPC_CODE_NOT_FOUND);
+    ck_assert_int_eq(test_close_port(G_MAXUINT32, FALSE), TTRPC_CODE_NOT_FOUND);
+    ck_assert_int_eq(test_read_port_code(1, 1024 * 1024 + 1), TTRPC_CODE_INVALID_ARGUMENT);
+    ck_assert_int_eq(test_write_port(1, huge, 1024 * 1024 + 1), TTRPC_CODE_INVALID_ARGUMENT);
+    close(bound);
+}
+END_TEST
+
+/* A blocking connect to @port from the test itself. */
+static int test_tcp_connect(guint port)
+{
+    struct sockaddr_in addr = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    return fd;
+}
+
+static void test_on_reply_ignored(const guint8 *payload, gsize len, const GError *error,
+                                  gpointer data)
+{
+    (void)payload;
+    (void)len;
+    (void)error;
+    (void)data;
+}
+
+/* A connect that cannot complete yet (the listener's accept queue is full, so its SYN is dropped
+ * and resent later) keeps OpenPort waiting without blocking the agent. A caller that gave up
+ * before it completed never learns the id, so the agent closes that connection at once. One
+ * left connecting when the agent stops is its to fail (teardown checks its clean exit). */
+START_TEST(test_port_open_waits_without_blocking)
+{
+    Secure__Agent__V1__OpenPortRequest req = SECURE__AGENT__V1__OPEN_PORT_REQUEST__INIT;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) reply = NULL;
+    guint port = 0;
+    int listener = test_tcp_socket(1, &port);
+    int queued[2];
+    int abandoned;
+    char byte;
+
+    /* Backlog 1 holds two connections. */
+    for (gsize i = 0; i < G_N_ELEMENTS(queued); i++)
+        queued[i] = test_tcp_connect(port);
+    req.port = port;
+    reply = ttrpc_client_call_sync(t->client, AGENT_TEST_SERVICE, "OpenPort", &req.base, 300 * 1000,
+                                   &error);
+    ck_assert(reply == NULL);
+    ck_assert_msg(g_error_matches(error, TTRPC_ERROR, TTRPC_CODE_DEADLINE_EXCEEDED), "%s",
+                  error->message);
+    /* The agent answered other calls meanwhile. */
+    ck_assert_int_eq(agent_test_code(t, "Health", NULL), TTRPC_CODE_OK);
+    /* Room in the queue: the resent SYN gets through, and the agent closes what nobody took. */
+    for (gsize i = 0; i < G_N_ELEMENTS(queued); i++) {
+        close(accept4(listener, NULL, NULL, SOCK_CLOEXEC));
+        close(queued[i]);
+    }
+    abandoned = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+    ck_assert_int_ge(abandoned, 0);
+    ck_assert_int_eq(recv(abandoned, &byte, 1, 0), 0);
+    close(abandoned);
+
+    for (gsize i = 0; i < G_N_ELEMENTS(queued); i++)
+        queued[i] = test_tcp_connect(port);
+    ttrpc_client_call(t->client, AGENT_TEST_SERVICE, "OpenPort", &req.base, 0,
+                      test_on_reply_ignored, NULL);
+    ck_assert_int_eq(agent_test_code(t, "Health", NULL), TTRPC_CODE_OK);
+}
+END_TEST
+
+/* At most 256 connections at once; ids never repeat; closing gives back every fd. */
+START_TEST(test_port_limit_and_ids)
+{
+    guint port = 0;
+    int listener = test_tcp_socket(512, &port);
+    guint32 ids[256];
+    guint32 id = 0;
+    guint fds_before;
+
+    /* A reply shows that the agent has accepted our connection: its fd is there to count. */
+    ck_assert_int_eq(agent_test_code(t, "Health", NULL), TTRPC_CODE_OK);
+    fds_before = agent_test_count_entries(t->pid, "fd");
+
+    for (gsize i = 0; i < G_N_ELEMENTS(ids); i++) {
+        ck_assert_int_eq(test_open_port(port, &ids[i]), TTRPC_CODE_OK);
+        ck_assert(i == 0 || ids[i] > ids[i - 1]);
+    }
+    ck_assert_int_eq(test_open_port(port, &id), TTRPC_CODE_FAILED_PRECONDITION);
+    ck_assert_int_eq(test_close_port(ids[0], FALSE), TTRPC_CODE_OK);
+    ck_assert_int_eq(test_open_port(port, &id), TTRPC_CODE_OK);
+    ck_assert_uint_gt(id, ids[G_N_ELEMENTS(ids) - 1]);
+    ids[0] = id;
+    for (gsize i = 0; i < G_N_ELEMENTS(ids); i++)
+        ck_assert_int_eq(test_close_port(ids[i], FALSE), TTRPC_CODE_OK);
+    ck_assert_uint_eq(agent_test_count_entries(t->pid, "fd"), fds_before);
+    close(listener);
+}
+END_TEST
+
 int main(void)
 {
     const TTest *const tests[] = {
@@ -907,6 +1327,12 @@ int main(void)
         test_bad_input,
         test_network_bad_input_and_host_mode,
         test_no_leaks,
+        test_port_echo,
+        test_port_large_transfer,
+        test_port_close_ends_pending_read,
+        test_port_bad_input,
+        test_port_limit_and_ids,
+        test_port_open_waits_without_blocking,
         NULL,
     };
 

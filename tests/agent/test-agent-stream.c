@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define WAIT_US (5 * G_USEC_PER_SEC)
@@ -263,7 +264,7 @@ START_TEST(test_input_waits_for_room_then_closes)
     make_pipe(fds);
     for (gsize i = 0; i < len; i++)
         data[i] = i % 251;
-    input = agent_input_new(&fds[1], FALSE, NULL);
+    input = agent_input_new(&fds[1], AGENT_INPUT_PIPE, NULL);
     agent_input_write(input, data, len, on_written, &result);
     run_idle();
     ck_assert(!result.done);
@@ -291,7 +292,7 @@ START_TEST(test_input_errors)
     WriteResult broken = {0}, closed = {0};
 
     make_pipe(fds);
-    input = agent_input_new(&fds[1], FALSE, NULL);
+    input = agent_input_new(&fds[1], AGENT_INPUT_PIPE, NULL);
     close(fds[0]);
     agent_input_write(input, (const guint8 *)"x", 1, on_written, &broken);
     ck_assert(broken.done);
@@ -302,6 +303,38 @@ START_TEST(test_input_errors)
     ck_assert(g_error_matches(closed.error, AGENT_ERROR, AGENT_ERROR_STATE));
     g_error_free(broken.error);
     g_error_free(closed.error);
+}
+END_TEST
+
+/* A socket's input ends with shutdown(SHUT_WR): the peer reads end-of-file after the queued bytes
+ * although the socket stays open through another fd, which goes on reading. */
+START_TEST(test_input_socket_shuts_down_write_side)
+{
+    int fds[2];
+    int write_fd;
+    g_autoptr(AgentInput) input = NULL;
+    g_autoptr(AgentOutput) output = NULL;
+    WriteResult result = {0};
+    char buf[8];
+    gboolean eof = TRUE;
+    g_autofree char *back = NULL;
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    write_fd = fcntl(fds[0], F_DUPFD_CLOEXEC, 0);
+    ck_assert_int_ge(write_fd, 0);
+    input = agent_input_new(&write_fd, AGENT_INPUT_SOCKET, NULL);
+    output = agent_output_new(&fds[0], NULL);
+    agent_input_write(input, (const guint8 *)"ab", 2, on_written, &result);
+    agent_input_close(input);
+    run_until(&result.done);
+    ck_assert(result.error == NULL);
+    ck_assert_int_eq(read(fds[1], buf, sizeof(buf)), 2);
+    ck_assert_int_eq(read(fds[1], buf, sizeof(buf)), 0);
+    ck_assert_int_eq(write(fds[1], "cd", 2), 2);
+    back = read_once(output, 10, &eof);
+    ck_assert_str_eq(back, "cd");
+    ck_assert(!eof);
+    close(fds[1]);
 }
 END_TEST
 
@@ -317,6 +350,7 @@ int main(void)
         test_output_absent_is_eof,
         test_input_waits_for_room_then_closes,
         test_input_errors,
+        test_input_socket_shuts_down_write_side,
         NULL,
     };
 
