@@ -570,6 +570,41 @@ static char *proc_link(pid_t pid, const char *what)
     return target;
 }
 
+typedef struct {
+    const char *source_arg; /* "source=<shared dir>" */
+    const char *host_ns;
+    const char *pod_ns;
+    guint seen;
+} NetnsSearch;
+
+static void check_virtiofsd_netns(pid_t pid, const char *cmdline, gpointer data)
+{
+    NetnsSearch *search = data;
+    g_autofree char *path = g_strdup_printf("/proc/%d/ns/net", pid);
+    g_autofree char *ns = NULL;
+
+    if (strstr(cmdline, "virtiofsd") == NULL || strstr(cmdline, search->source_arg) == NULL)
+        return;
+    ns = g_file_read_link(path, NULL);
+    ck_assert_msg(ns != NULL && g_strcmp0(ns, search->host_ns) != 0 &&
+                      g_strcmp0(ns, search->pod_ns) != 0,
+                  "virtiofsd %d in %s (host %s, pod %s)", pid, ns, search->host_ns, search->pod_ns);
+    search->seen++;
+}
+
+/* virtiofsd's own sandbox gives it a network namespace of its own (it needs none), so the
+ * namespace it was started in does not matter. */
+static void assert_virtiofsd_isolated(const char *shared_dir, const char *netns_path)
+{
+    g_autofree char *source_arg = g_strdup_printf("source=%s", shared_dir);
+    g_autofree char *host_ns = proc_link(0, "ns/net");
+    g_autofree char *pod_ns = netns_id(netns_path);
+    NetnsSearch search = {source_arg, host_ns, pod_ns, 0};
+
+    vmm_test_foreach_process(check_virtiofsd_netns, &search);
+    ck_assert_uint_gt(search.seen, 0);
+}
+
 /* QEMU runs in the pod's namespace and got the tap as an open fd. */
 static void assert_qemu_on_tap(VmmDomain *domain, const char *netns_path)
 {
@@ -777,6 +812,7 @@ START_TEST(test_nic_in_netns)
     RUN("ip", "netns", "add", net_ns_name);
     RUN("ip", "-n", net_ns_name, "tuntap", "add", "dev", NET_TAP, "mode", "tap");
     test_config(&config, strings, "net", "VMM_TEST_INITRD");
+    add_shared_dir(&config, strings, VMM_SHARED_FS_VIRTIOFS);
     config.netns = netns_path;
     config.nics = &nic;
     config.n_nics = 1;
@@ -786,6 +822,7 @@ START_TEST(test_nic_in_netns)
     ns_after = proc_link(0, "ns/net");
     ck_assert_str_eq(ns_after, own_ns);
     assert_qemu_on_tap(domain, netns_path);
+    assert_virtiofsd_isolated(config.shared_dir, netns_path);
 
     vmm_domain_wait_agent(domain, BOOT_TIMEOUT_US, on_agent, &r);
     run_until(&r.done, BOOT_TIMEOUT_US + G_USEC_PER_SEC);
