@@ -11,7 +11,7 @@ fi
 # Build: compiler, meson, code generators and the libraries we link.
 build="gcc meson ninja-build pkg-config protobuf-c-compiler libprotobuf-c-dev
        libglib2.0-dev libjson-c-dev libseccomp-dev libcap-dev libvirt-dev check
-       libnl-3-dev libnl-route-3-dev"
+       libnl-3-dev libnl-route-3-dev libnftables-dev"
 
 # Run: libvirt's embedded QEMU driver, QEMU (with virtiofsd), the guest kernel, containerd.
 run="libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system qemu-system-x86
@@ -22,7 +22,7 @@ run="libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system qemu-system
 # busybox for test images, clang + libFuzzer for the fuzz targets, gRPC for the CRI test client.
 test="golang-github-containerd-containerd-dev protobuf-compiler libprotobuf-dev runc
       busybox-static clang libclang-rt-14-dev llvm psmisc libvirt-clients
-      python3-grpcio python3-protobuf libc6-dev"
+      python3-grpcio python3-protobuf libc6-dev nftables"
 
 export DEBIAN_FRONTEND=noninteractive
 missing=""

@@ -25,6 +25,7 @@
 
 #include "agent.pb-c.h"
 #include "shim-error.h"
+#include "shim-port-forward.h"
 
 #define TAP_PREFIX "sctap"
 #define NET_MAX_LINKS 16     /* the agent's ListInterfaces limit is 64; a pod has one or two */
@@ -464,8 +465,10 @@ gboolean shim_network_cleanup_stale(ShimState *state, GError **error)
     g_autofree char *netns = shim_state_get(state, NULL, SHIM_STATE_NETNS);
     g_autofree char *links = shim_state_get(state, NULL, SHIM_STATE_NET_LINKS);
     (void)error;
-    if (netns)
+    if (netns) {
         unwire_recorded(netns, links);
+        shim_port_forward_cleanup_stale(netns);
+    }
     return TRUE;
 }
 

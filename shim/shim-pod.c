@@ -12,6 +12,7 @@
 #include "shim-error.h"
 #include "shim-network.h"
 #include "shim-pod-cgroup.h"
+#include "shim-port-forward.h"
 #include "shim-rootfs.h"
 #include "shim-stale.h"
 
@@ -51,8 +52,8 @@ ShimPod *shim_pod_new(const char *namespace, const char *socket_path, ShimConfig
     pod->shared_dir = g_build_filename(pod->run_dir, "shared", NULL);
     pod->config = config;
     pod->loop = g_main_loop_ref(loop);
-    pod->containers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-                                            (GDestroyNotify)shim_container_free);
+    pod->containers =
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)shim_container_free);
     g_queue_init(&pod->waiting);
     pod->events = shim_events_new(g_getenv("TTRPC_ADDRESS"), namespace);
     pod->host.events = pod->events;
@@ -102,6 +103,7 @@ static void stop_sandbox(ShimPod *pod)
     g_autoptr(GError) error = NULL;
     g_clear_handle_id(&pod->health_source, g_source_remove);
     g_clear_pointer(&pod->host.agent, shim_agent_free);
+    g_clear_pointer(&pod->port_forward, shim_port_forward_free);
     if (pod->sandbox) {
         shim_sandbox_destroy(pod->sandbox);
         g_clear_pointer(&pod->sandbox, shim_sandbox_free);
@@ -128,8 +130,8 @@ static void pod_end(ShimPod *pod, const char *reason)
     g_hash_table_iter_init(&iter, pod->containers);
     while (g_hash_table_iter_next(&iter, NULL, &value))
         shim_container_force_exit(value, LOST_EXIT_STATUS);
-    g_autoptr(GError) error = g_error_new(SHIM_ERROR, TTRPC_CODE_UNAVAILABLE,
-                                          "the pod ended: %s", reason);
+    g_autoptr(GError) error =
+        g_error_new(SHIM_ERROR, TTRPC_CODE_UNAVAILABLE, "the pod ended: %s", reason);
     finish_waiting(pod, error);
     stop_sandbox(pod);
 }
@@ -185,8 +187,9 @@ static void health_done(const ProtobufCMessage *msg, const GError *error, gpoint
 static gboolean health_cb(gpointer user_data)
 {
     ShimPod *pod = user_data;
-    shim_agent_call(pod->host.agent, "Health", NULL, &secure__agent__v1__health_response__descriptor,
-                    SHIM_AGENT_DEADLINE, health_done, pod);
+    shim_agent_call(pod->host.agent, "Health", NULL,
+                    &secure__agent__v1__health_response__descriptor, SHIM_AGENT_DEADLINE,
+                    health_done, pod);
     return G_SOURCE_CONTINUE;
 }
 
@@ -204,6 +207,8 @@ static void create_sandbox_done(const ProtobufCMessage *msg, const GError *error
     }
     pod->timings.sandbox_created = g_get_monotonic_time();
     pod->phase = SHIM_POD_READY;
+    if (pod->port_forward)
+        shim_port_forward_start(pod->port_forward, pod->host.agent);
     oom_poll(pod);
     pod->health_source = g_timeout_add_seconds(HEALTH_INTERVAL_S, health_cb, pod);
     finish_waiting(pod, NULL);
@@ -236,8 +241,7 @@ static void agent_ready(ShimSandbox *sandbox, TtrpcClient *client, const GError 
         return;
     }
     if (error) {
-        g_autofree char *reason = g_strdup_printf("the agent did not come up: %s",
-                                                  error->message);
+        g_autofree char *reason = g_strdup_printf("the agent did not come up: %s", error->message);
         pod_end(pod, reason);
         return;
     }
@@ -256,8 +260,8 @@ static void create_sandbox(ShimPod *pod)
     req.hostname = pod->hostname;
     shim_sandbox_fill_create(pod->sandbox, &req);
     shim_agent_call(pod->host.agent, "CreateSandbox", &req.base,
-                    &google__protobuf__empty__descriptor, SHIM_AGENT_DEADLINE,
-                    create_sandbox_done, pod);
+                    &google__protobuf__empty__descriptor, SHIM_AGENT_DEADLINE, create_sandbox_done,
+                    pod);
 }
 
 /* What the VM needs on the host: the pod's cgroup (entered first, so that QEMU and virtiofsd
@@ -276,6 +280,9 @@ static gboolean prepare_host(ShimPod *pod, const ShimPodSpec *spec, GError **err
         pod->network = shim_network_new(spec->netns, pod->state, error);
         if (!pod->network)
             return FALSE;
+        pod->port_forward = shim_port_forward_new(spec->netns, error);
+        if (!pod->port_forward)
+            return FALSE;
     }
     return TRUE;
 }
@@ -291,8 +298,7 @@ static gboolean boot(ShimPod *pod, const ShimPodSpec *spec, GError **error)
     pod->timings.create_received = g_get_monotonic_time();
     if (prepare_host(pod, spec, error))
         pod->sandbox = shim_sandbox_start(pod->config, pod->state, name, pod->run_dir,
-                                          pod->shared_dir, pod->network, sandbox_died, pod,
-                                          error);
+                                          pod->shared_dir, pod->network, sandbox_died, pod, error);
     if (!pod->sandbox) {
         stop_sandbox(pod);
         return FALSE;

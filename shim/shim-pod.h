@@ -22,6 +22,7 @@ typedef enum {
 
 typedef struct _ShimContainer ShimContainer;
 typedef struct _ShimPodCgroup ShimPodCgroup;
+typedef struct _ShimPortForward ShimPortForward;
 
 /* What the pod's first container says about the whole pod (borrowed strings). */
 typedef struct {
@@ -42,7 +43,7 @@ typedef struct {
 
 struct _ShimPod {
     char *namespace;
-    char *pod;        /* the socket name: hex sha256 of address/namespace/group */
+    char *pod; /* the socket name: hex sha256 of address/namespace/group */
     char *socket_path;
     char *run_dir;    /* /run/secure-container/<pod> */
     char *shared_dir; /* <run_dir>/shared, exported to the guest */
@@ -51,16 +52,17 @@ struct _ShimPod {
     ShimEvents *events;
     ShimProcessHost host; /* agent + events, shared with the processes */
     ShimSandbox *sandbox;
-    ShimNetwork *network;  /* taps and redirects for the VM's NICs; NULL: none */
-    ShimPodCgroup *cgroup; /* the shim, QEMU and virtiofsd are in it; NULL: none */
+    ShimNetwork *network;          /* taps and redirects for the VM's NICs; NULL: none */
+    ShimPortForward *port_forward; /* with a network: CRI port forwarding into the guest */
+    ShimPodCgroup *cgroup;         /* the shim, QEMU and virtiofsd are in it; NULL: none */
     ShimPodPhase phase;
     char *end_reason;
-    char *hostname;   /* of the first container's spec, for CreateSandbox */
-    GQueue waiting; /* of WhenReady, while BOOTING */
+    char *hostname;         /* of the first container's spec, for CreateSandbox */
+    GQueue waiting;         /* of WhenReady, while BOOTING */
     GHashTable *containers; /* id -> ShimContainer */
     guint32 first_pid;      /* guest pid of the pod's first container (the CRI sandbox) */
     guint release_source;
-    guint health_source;    /* periodic Health while READY */
+    guint health_source; /* periodic Health while READY */
     GMainLoop *loop;
     gint64 shutdown_deadline; /* Shutdown accepted: exit once events are out, or then */
     ShimPodTimings timings;

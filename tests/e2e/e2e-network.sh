@@ -3,7 +3,8 @@
 # address and a default route, its peer on the host side as the gateway). The container joins it
 # as the CRI plugin asks (`ctr run --with-ns network:PATH`): it has the namespace's address, the
 # host pings it and talks TCP to it, it reaches the gateway, and two of its processes talk over
-# 127.0.0.1. Afterwards the namespace holds what it held before: no tap, no tc qdisc.
+# 127.0.0.1, and port forwarding works as containerd does it. Afterwards the namespace holds what
+# it held before: no tap, no tc qdisc, no nftables table.
 . "$(dirname "$0")/../lib/testenv.sh"
 testenv_setup
 
@@ -23,8 +24,8 @@ trap 'rc=$?; net_cleanup; (exit $rc); testenv_teardown' EXIT
 unshare --net sleep 1000 &
 holder=$!
 netns=/proc/$holder/ns/net
-testenv_wait_until 10 test "$(readlink "$netns")" != "$(readlink /proc/self/ns/net)" \
-    || testenv_fail "no network namespace for the pod"
+own_netns() { [ "$(readlink "$netns")" != "$(readlink /proc/self/ns/net)" ]; }
+testenv_wait_until 10 own_netns || testenv_fail "no network namespace for the pod"
 in_pod() { nsenter --net="$netns" "$@"; }
 ip link add "$host_if" type veth peer name eth0 netns "$holder" || testenv_fail "veth"
 ip addr add "$gateway/24" dev "$host_if" && ip link set "$host_if" up || testenv_fail "gateway"
@@ -63,8 +64,33 @@ wait "$listener"
 out=$(sc_ctr task exec --exec-id lo-read net1 cat /tmp/from-lo)
 assert_eq "what went over 127.0.0.1" "via-lo" "$out"
 
+# Port forwarding as containerd does it: a connection to 127.0.0.1:PORT from inside the pod's
+# network namespace on the host reaches the container's listener, both ways. (The host side of
+# a forwarded connection always connects; the guest side is only tried then: so wait for the
+# listener first.)
+listening() {
+    sc_ctr task exec --exec-id "netstat-$RANDOM$RANDOM" net1 netstat -ltn 2>/dev/null \
+        | grep -q "127.0.0.1:$1 \|:::$1 \|0.0.0.0:$1 "
+}
+sc_ctr task exec --exec-id pf-listen net1 sh -c 'nc -l -p 7070 >/tmp/from-pf' &
+listener=$!
+testenv_wait_until 60 listening 7070 || testenv_fail "the container never listened on 7070"
+echo via-port-forward | in_pod busybox nc -w 5 127.0.0.1 7070 \
+    || testenv_fail "no port-forward connection to 127.0.0.1:7070 in the pod's namespace"
+wait "$listener"
+out=$(sc_ctr task exec --exec-id pf-read net1 cat /tmp/from-pf)
+assert_eq "what came through the port forward" "via-port-forward" "$out"
+sc_ctr task exec --exec-id pf-serve net1 sh -c 'echo from-the-pod | nc -l -p 7071' >/dev/null &
+server=$!
+testenv_wait_until 60 listening 7071 || testenv_fail "the container never listened on 7071"
+out=$(in_pod busybox nc -w 5 127.0.0.1 7071 </dev/null)
+assert_eq "what the pod sent back through the port forward" "from-the-pod" "$out"
+wait "$server"
+
 sc_remove net1
 links=$(in_pod ip -o link show 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1 | sort | tr '\n' ' ')
 assert_eq "links left in the pod's namespace" "eth0 lo " "$links"
 qdiscs=$(in_pod tc qdisc show dev eth0 ingress)
 assert_eq "tc ingress qdisc left on eth0" "" "$qdiscs"
+tables=$(in_pod nft list tables)
+assert_eq "nftables tables left in the pod's namespace" "" "$tables"
