@@ -22,10 +22,11 @@ here=$(dirname "$0")
 # agent first needs random bytes), console (agent port), vsock, virtio-fs (+ fuse), 9p (fallback
 # share), overlay (container roots), the pvpanic device (guest panics reach the host), the
 # virtio balloon (free page reporting: memory the guest frees goes back to the host) and
-# virtio-net (the pod's NICs; it needs net_failover and failover).
+# virtio-net (the pod's NICs; it needs net_failover and failover), and the bridge (a privileged
+# or NET_ADMIN container may make one, as on a host; the guest has no modprobe to load it later).
 # Dependencies are added from modules.dep (rng-core is built into Debian's kernel).
 wanted="virtio_pci virtio-rng virtio_console vmw_vsock_virtio_transport virtiofs 9pnet_virtio 9p
-        overlay pvpanic-mmio pvpanic-pci virtio_balloon virtio_net"
+        overlay pvpanic-mmio pvpanic-pci virtio_balloon virtio_net bridge"
 
 [ -f "$init" ] || { echo "$0: init '$init' not found" >&2; exit 1; }
 [ -f "$moddir/modules.dep" ] || { echo "$0: '$moddir/modules.dep' not found" >&2; exit 1; }

@@ -52,7 +52,7 @@ done
 list="$tmp/root/etc/secure-agent/modules"
 [ -s "$list" ] || fail "no module list"
 for name in virtio_pci virtio-rng virtio_console virtiofs 9pnet_virtio 9p overlay \
-    vmw_vsock_virtio_transport virtio_net; do
+    vmw_vsock_virtio_transport virtio_net bridge; do
     grep -q "/$name\.ko" "$list" || fail "module '$name' not listed"
 done
 # Every module is in the image, and comes after everything it depends on.
