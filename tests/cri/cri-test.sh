@@ -55,7 +55,12 @@ cri_choose_names() {
     export CRI_RUN_ID=$id
     export CRI_CGROUP_PARENT="/sc-cri-test-$id"
     export PRIVATE_CONTAINERD_CNI_BRIDGE="sc$id"
-    export PRIVATE_CONTAINERD_CNI_SUBNET="10.213.$((RANDOM % 256)).0/24"
+    export PRIVATE_CONTAINERD_CNI_SUBNET
+    # A /24 no route on this host uses yet (another run's bridge would make pods unreachable).
+    while PRIVATE_CONTAINERD_CNI_SUBNET="10.213.$((RANDOM % 256)).0/24" \
+        && [ -n "$(ip -4 route show match "$PRIVATE_CONTAINERD_CNI_SUBNET" | grep -v '^default')" ]; do
+        :
+    done
     export PRIVATE_CONTAINERD_SANDBOX_IMAGE=$CRI_PAUSE_IMAGE
     export PRIVATE_CONTAINERD_CRI=1
 }
