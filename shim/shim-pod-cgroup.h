@@ -1,16 +1,17 @@
 /* The pod's host cgroup: the sandbox container's linux.cgroupsPath (cgroupfs "/a/b" or systemd
- * "slice:prefix:name"), where the kubelet accounts and limits the pod. The shim moves itself
- * there before it starts the VM, so that QEMU and virtiofsd are born in it, and leaves and
- * removes it once the sandbox is gone. */
+ * "slice:prefix:name"), where the kubelet accounts and limits the pod, in every hierarchy the
+ * shim is in (cgroup v2; on a v1 or hybrid host each v1 controller's too, as runc places a
+ * container). The shim moves itself there before it starts the VM, so that QEMU and virtiofsd
+ * are born in it, and leaves and removes it once the sandbox is gone. */
 #pragma once
 
 #include <glib.h>
 
 #include "shim-state.h"
 
-/* Pod keys of the state file. */
-#define SHIM_STATE_POD_CGROUP "pod_cgroup"                 /* the leaf the shim moved into */
-#define SHIM_STATE_POD_CGROUP_CREATED "pod_cgroup_created" /* the topmost directory made for it */
+/* Pod keys of the state file, one entry per hierarchy, joined by ';'. */
+#define SHIM_STATE_POD_CGROUP "pod_cgroup"                 /* the leaves the shim moved into */
+#define SHIM_STATE_POD_CGROUP_CREATED "pod_cgroup_created" /* the topmost directories made */
 
 typedef struct _ShimPodCgroup ShimPodCgroup;
 

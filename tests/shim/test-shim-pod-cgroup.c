@@ -49,20 +49,49 @@ START_TEST(test_forms)
 }
 END_TEST
 
-static char *own_cgroup(void)
+/* This process's cgroup path in every hierarchy, one per line ("/path"). */
+static char *own_cgroups(void)
 {
     g_autofree char *text = NULL;
     ck_assert(g_file_get_contents("/proc/self/cgroup", &text, NULL, NULL));
-    return g_strdup(g_strstrip(strstr(text, "0::") + 3));
+    g_auto(GStrv) lines = g_strsplit(g_strstrip(text), "\n", -1);
+    g_autoptr(GString) paths = g_string_new(NULL);
+    for (char **line = lines; *line; line++)
+        g_string_append_printf(paths, "%s\n", strchr(strchr(*line, ':') + 1, ':') + 1);
+    return g_string_free(g_steal_pointer(&paths), FALSE);
 }
 
-/* Enter moves this process into a new cgroup (with its missing parent), leave moves it back and
- * removes both; a parent that already existed stays. */
+/* @n lines of @path. */
+static char *repeated(const char *path, guint n)
+{
+    g_autoptr(GString) text = g_string_new(NULL);
+    for (guint i = 0; i < n; i++)
+        g_string_append_printf(text, "%s\n", path);
+    return g_string_free(g_steal_pointer(&text), FALSE);
+}
+
+/* No hierarchy mounted under /sys/fs/cgroup has @name at its top any more. */
+static void assert_gone_everywhere(const char *name)
+{
+    g_autoptr(GDir) dir = g_dir_open("/sys/fs/cgroup", 0, NULL);
+    g_autofree char *top = g_build_filename("/sys/fs/cgroup", name, NULL);
+    ck_assert_msg(!g_file_test(top, G_FILE_TEST_EXISTS), "'%s' was left", top);
+    for (const char *entry; dir && (entry = g_dir_read_name(dir));) {
+        g_autofree char *path = g_build_filename("/sys/fs/cgroup", entry, name, NULL);
+        ck_assert_msg(!g_file_test(path, G_FILE_TEST_EXISTS), "'%s' was left", path);
+    }
+}
+
+/* Enter moves this process into a new cgroup (with its missing parent) in every hierarchy (the
+ * v1 controllers' too, on a hybrid host), leave moves it back and removes both; a parent that
+ * already existed stays. */
 START_TEST(test_enter_leave)
 {
     g_autoptr(GError) error = NULL;
     g_autofree char *mount = shim_host_cgroup_mount(NULL);
-    g_autofree char *before = own_cgroup();
+    g_autofree char *before = own_cgroups();
+    g_auto(GStrv) before_lines = g_strsplit(before, "\n", -1);
+    guint hierarchies = g_strv_length(before_lines) - 1;
     g_autofree char *base = g_dir_make_tmp("sc-pod-cgroup-XXXXXX", NULL);
     g_autoptr(ShimState) state = shim_state_open(base, &error);
     ck_assert_ptr_nonnull(state);
@@ -70,18 +99,20 @@ START_TEST(test_enter_leave)
     g_autofree char *path = g_strdup_printf("/%s/sandbox", parent);
     ShimPodCgroup *cg = shim_pod_cgroup_enter(path, state, &error);
     ck_assert_msg(cg != NULL, "%s", error ? error->message : "");
-    g_autofree char *inside = own_cgroup();
-    ck_assert_str_eq(inside, path);
+    g_autofree char *inside = own_cgroups();
+    g_autofree char *expected = repeated(path, hierarchies);
+    ck_assert_str_eq(inside, expected);
     g_autofree char *recorded = shim_state_get(state, NULL, SHIM_STATE_POD_CGROUP);
     g_autofree char *leaf = g_strconcat(mount, path, NULL);
     g_autofree char *top = g_strdup_printf("%s/%s", mount, parent);
-    ck_assert_str_eq(recorded, leaf);
+    ck_assert_ptr_nonnull(strstr(recorded, leaf));
 
     shim_pod_cgroup_leave(cg, state);
-    g_autofree char *after = own_cgroup();
+    g_autofree char *after = own_cgroups();
     ck_assert_str_eq(after, before);
     ck_assert(!g_file_test(leaf, G_FILE_TEST_EXISTS));
     ck_assert_msg(!g_file_test(top, G_FILE_TEST_EXISTS), "'%s' was left", top);
+    assert_gone_everywhere(parent);
     g_autofree char *gone = shim_state_get(state, NULL, SHIM_STATE_POD_CGROUP);
     ck_assert_ptr_null(gone);
 
