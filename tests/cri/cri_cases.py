@@ -13,6 +13,7 @@ run shows everything that fails; `require` stops the case. Tests wait for states
 a deadline), never for fixed times.
 """
 
+import json
 import os
 import re
 import socket
@@ -533,6 +534,51 @@ def case_security(t):
     t.remove_pod(pod[0])
 
 
+def case_limits(t):
+    """A container over its memory limit is OOM-killed and reported as OOMKilled while its
+    sibling lives on; seccomp profiles (RuntimeDefault, Unconfined, Localhost) and the pod's
+    namespaced sysctls are what the containers get."""
+    pod = t.pod("limits", ns_options=namespace_options(network=POD, pid=CONTAINER, ipc=POD),
+                sysctls={"net.ipv4.ip_unprivileged_port_start": "81",
+                         "kernel.shm_rmid_forced": "1"})
+    sibling = t.container(pod, "sibling", ["sleep", "3600"])
+    # A shell variable of 200 MB in a 48 MiB container.
+    hog = t.container(pod, "hog", ["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a)"],
+                      wait_running=False, resources={"memory_limit_in_bytes": 48 << 20})
+    status = t.cri.wait_container_state(hog, EXITED, 120)
+    t.check_eq("the hog's exit code", 137, status.exit_code)
+    t.check_eq("the hog's reason", "OOMKilled", status.reason)
+    t.check_eq("the sibling after the OOM kill", RUNNING, t.cri.container_status(sibling).state)
+    t.check_eq("echo in the sibling after the OOM kill", "alive", t.exec_out(sibling, "echo", "alive"))
+
+    t.check_eq("pod sysctl (net namespace) seen by a container", "81",
+               t.exec_out(sibling, "cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"))
+    t.check_eq("pod sysctl (ipc namespace) seen by a container", "1",
+               t.exec_out(sibling, "cat", "/proc/sys/kernel/shm_rmid_forced"))
+
+    profile = os.path.join(t.work, "no-mkdir.json")
+    with open(profile, "w") as f:
+        json.dump({"defaultAction": "SCMP_ACT_ALLOW",
+                   "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}, f)
+    profiles = [("RuntimeDefault", cri_client.pb.SecurityProfile(
+                    profile_type=cri_client.pb.SecurityProfile.RuntimeDefault), "2"),
+                ("Unconfined", cri_client.pb.SecurityProfile(
+                    profile_type=cri_client.pb.SecurityProfile.Unconfined), "0"),
+                ("Localhost", cri_client.pb.SecurityProfile(
+                    profile_type=cri_client.pb.SecurityProfile.Localhost,
+                    localhost_ref=profile), "2")]
+    for name, seccomp, mode in profiles:
+        c = t.container(pod, "seccomp-" + name.lower(), ["sleep", "3600"],
+                        security={"seccomp": seccomp})
+        got = t.exec_out(c, "sh", "-c", "grep '^Seccomp:' /proc/self/status | tr -d ' \\t'")
+        t.check_eq(f"seccomp {name}: the filter mode", "Seccomp:" + mode, got)
+        res = t.exec(c, "mkdir", "/tmp/made")
+        t.check(res.exit_code != 0 if name == "Localhost" else res.exit_code == 0,
+                f"seccomp {name}: mkdir {'refused' if name == 'Localhost' else 'allowed'}",
+                repr(res))
+    t.remove_pod(pod[0])
+
+
 CASES = {
     "pod-lifecycle": case_pod_lifecycle,
     "pod-network": case_pod_network,
@@ -540,6 +586,7 @@ CASES = {
     "host-network": case_host_network,
     "cgroup": case_cgroup,
     "security": case_security,
+    "limits": case_limits,
 }
 
 

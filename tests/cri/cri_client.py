@@ -133,13 +133,14 @@ class Cri:
 
     @staticmethod
     def pod_config(name, ns_options=None, cgroup_parent=None, hostname=None, dns=None,
-                   searches=(), port_mappings=(), log_directory=None, uid=None):
+                   searches=(), port_mappings=(), log_directory=None, uid=None, sysctls=None):
         """A PodSandboxConfig as the kubelet builds it. port_mappings: (container, host) pairs."""
         linux = pb.LinuxPodSandboxConfig(
             security_context=pb.LinuxSandboxSecurityContext(
                 namespace_options=ns_options or namespace_options()))
         if cgroup_parent:
             linux.cgroup_parent = cgroup_parent
+        linux.sysctls.update(sysctls or {})
         config = pb.PodSandboxConfig(
             metadata=pb.PodSandboxMetadata(name=name, uid=uid or f"uid-{name}-{os.getpid()}",
                                            namespace="sc-cri-test", attempt=0),
