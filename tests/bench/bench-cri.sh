@@ -17,7 +17,8 @@
 #   BENCH_RUNS      N, runs per start-up figure (default 5)
 #   BENCH_NET_RUNS  throughput runs per direction (default 2)
 #   BENCH_HANDLERS  the CRI handlers, the reference first (default "runc secure")
-# About 6 minutes at N=5 on a 2-CPU machine where the pod VMs run under TCG.
+# About 4 minutes at N=5 on a 2-CPU machine where the pod VMs run under TCG (3 min 40 s on
+# 2026-12-05, other tests running alongside).
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/lib/testenv.sh
