@@ -39,19 +39,13 @@ busybox_image_fill_rootfs() {
     printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 }
 
-# busybox_image_build OUT.tar [IMAGE-NAME]: writes the oci-layout tarball OUT.tar.
-busybox_image_build() {
-    local out=$1 name=${2:-$BUSYBOX_IMAGE_DEFAULT_NAME} work rc
-    if [ ! -x "$BUSYBOX_IMAGE_BINARY" ]; then
-        echo "busybox-image: '$BUSYBOX_IMAGE_BINARY' missing (apt-get install busybox-static)" >&2
-        return 1
-    fi
-    if ! busybox_image_is_static "$BUSYBOX_IMAGE_BINARY"; then
-        echo "busybox-image: '$BUSYBOX_IMAGE_BINARY' is not statically linked" >&2
-        return 1
-    fi
-    work=$(mktemp -d "${TMPDIR:-/tmp}/busybox-image.XXXXXX") || return 1
-    busybox_image_write_layout "$work" "$name"
+# oci_image_build OUT.tar IMAGE-NAME FILL-FUNCTION RUN-CONFIG: writes the oci-layout tarball
+# OUT.tar of a one-layer image whose root FILL-FUNCTION DIR fills, with RUN-CONFIG (JSON, e.g.
+# {"Cmd": ...}) as the image's run config. Every test image is made this way.
+oci_image_build() {
+    local out=$1 name=$2 fill=$3 run_config=$4 work rc
+    work=$(mktemp -d "${TMPDIR:-/tmp}/oci-image.XXXXXX") || return 1
+    oci_image_write_layout "$work" "$name" "$fill" "$run_config"
     rc=$?
     if [ "$rc" -eq 0 ]; then
         tar -C "$work/layout" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
@@ -62,23 +56,38 @@ busybox_image_build() {
     return "$rc"
 }
 
+# busybox_image_build OUT.tar [IMAGE-NAME]: writes the oci-layout tarball OUT.tar.
+busybox_image_build() {
+    local out=$1 name=${2:-$BUSYBOX_IMAGE_DEFAULT_NAME}
+    if [ ! -x "$BUSYBOX_IMAGE_BINARY" ]; then
+        echo "busybox-image: '$BUSYBOX_IMAGE_BINARY' missing (apt-get install busybox-static)" >&2
+        return 1
+    fi
+    if ! busybox_image_is_static "$BUSYBOX_IMAGE_BINARY"; then
+        echo "busybox-image: '$BUSYBOX_IMAGE_BINARY' is not statically linked" >&2
+        return 1
+    fi
+    oci_image_build "$out" "$name" busybox_image_fill_rootfs \
+        '{"Env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["/bin/sh"],"WorkingDir":"/"}'
+}
+
 # A static binary has no program interpreter; ldd is not reliable on static-pie binaries.
 busybox_image_is_static() {
     ! LC_ALL=C readelf -l "$1" 2>/dev/null | grep -q 'Requesting program interpreter'
 }
 
-# Writes the OCI layout for image $2 into $1/layout, using $1 as scratch space.
-busybox_image_write_layout() {
-    local work=$1 name=$2 layout=$1/layout layer config manifest diff_id ref
+# Writes the OCI layout of image $2 (root filled by function $3, run config $4) into $1/layout,
+# using $1 as scratch space.
+oci_image_write_layout() {
+    local work=$1 name=$2 fill=$3 run_config=$4 layout=$1/layout layer config manifest ref
     mkdir -p "$work/rootfs" "$layout/blobs/sha256" || return 1
-    busybox_image_fill_rootfs "$work/rootfs" || return 1
+    "$fill" "$work/rootfs" || return 1
     tar -C "$work/rootfs" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
         -cf "$work/layer.tar" . || return 1
     layer=$(busybox_image_add_blob "$layout" "$work/layer.tar") || return 1
-    diff_id=${layer% *}
 
     cat >"$work/config.json" <<EOF || return 1
-{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["/bin/sh"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["$diff_id"]},"history":[{"created_by":"secure-container tests/lib/busybox-image.sh"}]}
+{"architecture":"amd64","os":"linux","config":$run_config,"rootfs":{"type":"layers","diff_ids":["${layer% *}"]},"history":[{"created_by":"secure-container tests/lib/busybox-image.sh"}]}
 EOF
     config=$(busybox_image_add_blob "$layout" "$work/config.json") || return 1
 
