@@ -52,14 +52,10 @@ def loadavg():
 
 def wait_until(seconds, probe, what):
     """Calls probe() every 0.1 s until it returns something true; returns it, or raises."""
-    deadline = time.monotonic() + seconds
-    while True:
-        got = probe()
-        if got:
-            return got
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"gave up after {seconds}s waiting for: {what}")
-        time.sleep(0.1)
+    got = cri_client.poll(seconds, probe)
+    if not got:
+        raise TimeoutError(f"gave up after {seconds}s waiting for: {what}")
+    return got
 
 
 class Bench:

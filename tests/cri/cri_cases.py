@@ -72,15 +72,10 @@ class Case:
     def wait_until(self, seconds, probe, what):
         """Calls probe() until it returns something true; returns that, or None after
         `seconds` (the failure is then checked by the caller)."""
-        deadline = time.monotonic() + seconds
-        while True:
-            got = probe()
-            if got:
-                return got
-            if time.monotonic() >= deadline:
-                self.log(f"gave up after {seconds}s waiting for: {what}")
-                return None
-            time.sleep(0.2)
+        got = cri_client.poll(seconds, probe, 0.2)
+        if not got:
+            self.log(f"gave up after {seconds}s waiting for: {what}")
+        return got
 
     # --- pods and containers
 

@@ -80,6 +80,18 @@ class ExecResult:
                 f"stderr={self.stderr!r})")
 
 
+def poll(seconds, probe, interval=0.1):
+    """Calls probe() until it returns something true; returns that, or None after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        got = probe()
+        if got:
+            return got
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(interval)
+
+
 def namespace_options(network=POD, pid=CONTAINER, ipc=POD):
     """The defaults are what the kubelet sends for an ordinary pod."""
     return pb.NamespaceOption(network=network, pid=pid, ipc=ipc)
