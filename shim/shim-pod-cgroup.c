@@ -227,13 +227,17 @@ static void enable_controllers(const char *dir)
     }
 }
 
-/* A new v1 cpuset cgroup gets its parent's cpus and mems (it starts with none). */
-static gboolean copy_cpuset(const char *parent, const char *dir, GError **error)
+/* A v1 cpuset cgroup takes no task while its cpus or mems are empty, as a new one's are (and
+ * one that someone else made may still be): it gets its parent's. */
+static gboolean fill_cpuset(const char *parent, const char *dir, GError **error)
 {
     static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
     for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
+        g_autofree char *own_path = g_build_filename(dir, files[i], NULL);
         g_autofree char *from = g_build_filename(parent, files[i], NULL);
-        g_autofree char *value = NULL;
+        g_autofree char *own = NULL, *value = NULL;
+        if (g_file_get_contents(own_path, &own, NULL, NULL) && *g_strstrip(own))
+            continue;
         if (!g_file_get_contents(from, &value, NULL, error) ||
             !write_file(dir, files[i], g_strstrip(value), error))
             return FALSE;
@@ -259,11 +263,9 @@ static gboolean make_dirs(Hierarchy *h, GError **error)
                         g_strerror(errno));
             return FALSE;
         }
-        if (!made)
-            continue;
-        if (!h->created)
+        if (made && !h->created)
             h->created = g_strdup(path->str);
-        if (h->cpuset && !copy_cpuset(parent, path->str, error))
+        if (h->cpuset && !fill_cpuset(parent, path->str, error))
             return FALSE;
     }
     return TRUE;

@@ -116,6 +116,16 @@ START_TEST(test_enter_leave)
     g_autofree char *gone = shim_state_get(state, NULL, SHIM_STATE_POD_CGROUP);
     ck_assert_ptr_null(gone);
 
+    /* A v1 cpuset parent that someone else made, with no cpus yet: the pod's still enters. */
+    g_autofree char *cpuset_parent = g_build_filename("/sys/fs/cgroup/cpuset", parent, NULL);
+    if (g_file_test("/sys/fs/cgroup/cpuset/cpuset.cpus", G_FILE_TEST_EXISTS)) {
+        ck_assert_int_eq(g_mkdir(cpuset_parent, 0755), 0);
+        cg = shim_pod_cgroup_enter(path, state, &error);
+        ck_assert_msg(cg != NULL, "%s", error ? error->message : "");
+        shim_pod_cgroup_leave(cg, state);
+        ck_assert_int_eq(g_rmdir(cpuset_parent), 0);
+    }
+
     /* Stale cleanup removes what a dead shim recorded, and only that. */
     ck_assert_int_eq(g_mkdir(top, 0755), 0);
     ck_assert_int_eq(g_mkdir(leaf, 0755), 0);
