@@ -457,7 +457,7 @@ def case_cgroup(t):
 
 def case_security(t):
     """User, groups, read-only rootfs, capabilities, no_new_privs, masked and read-only paths,
-    and hostPath volumes (rw, ro, a single file)."""
+    hostPath volumes (rw, ro, a single file, one two containers share), privileged."""
     pb = cri_client.pb
     pod = t.pod("sec")
 
@@ -526,6 +526,22 @@ def case_security(t):
     t.exec_out(paths, "sh", "-c", "echo appended >> /single.txt")
     t.check_eq("single-file bind: a write reaches the host file",
                "single-file-content\nappended\n", open(single).read())
+
+    # An emptyDir as the kubelet makes one: a host directory that two containers mount.
+    peer = t.container(pod, "peer", ["sleep", "3600"], mounts=[(rw_dir, "/shared", False)])
+    t.exec_out(paths, "sh", "-c", "echo from-paths > /data-rw/to-peer")
+    t.check_eq("a volume two containers share: one's write, the other's read", "from-paths",
+               t.exec_out(peer, "cat", "/shared/to-peer"))
+
+    t.remove_pod(pod[0])
+
+    # Privileged (in a privileged pod): what needs every capability (a mount, a bridge) works.
+    pod = t.pod("priv", privileged=True)
+    priv = t.container(pod, "priv", ["sleep", "3600"], security={"privileged": True})
+    t.check_eq("privileged: a tmpfs mount", "mounted",
+               t.exec_out(priv, "sh", "-c", "mkdir -p /tmp/m && mount -t tmpfs none /tmp/m && echo mounted"))
+    t.check_eq("privileged: a bridge", "made",
+               t.exec_out(priv, "sh", "-c", "ip link add scbr0 type bridge && echo made"))
     t.remove_pod(pod[0])
 
 

@@ -145,7 +145,8 @@ class Cri:
 
     @staticmethod
     def pod_config(name, ns_options=None, cgroup_parent=None, hostname=None, dns=None,
-                   searches=(), port_mappings=(), log_directory=None, uid=None, sysctls=None):
+                   searches=(), port_mappings=(), log_directory=None, uid=None, sysctls=None,
+                   privileged=False):
         """A PodSandboxConfig as the kubelet builds it. port_mappings: (container, host) pairs."""
         linux = pb.LinuxPodSandboxConfig(
             security_context=pb.LinuxSandboxSecurityContext(
@@ -153,6 +154,7 @@ class Cri:
         if cgroup_parent:
             linux.cgroup_parent = cgroup_parent
         linux.sysctls.update(sysctls or {})
+        linux.security_context.privileged = privileged
         config = pb.PodSandboxConfig(
             metadata=pb.PodSandboxMetadata(name=name, uid=uid or f"uid-{name}-{os.getpid()}",
                                            namespace="sc-cri-test", attempt=0),
