@@ -428,8 +428,7 @@ ShimNetwork *shim_network_new(const char *netns, ShimState *state, GError **erro
                l->addresses->len, l->tap);
     }
     if (net->links->len == 0)
-        g_info("pod network: '%s' has no interface to mirror; the pod has only loopback",
-               netns);
+        g_info("pod network: '%s' has no interface to mirror; the pod has only loopback", netns);
     record_links(net, state);
     if (!shim_state_save(state, error))
         return NULL;
