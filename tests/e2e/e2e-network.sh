@@ -88,9 +88,13 @@ assert_eq "what the pod sent back through the port forward" "from-the-pod" "$out
 wait "$server"
 
 sc_remove net1
-links=$(in_pod ip -o link show 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1 | sort | tr '\n' ' ')
-assert_eq "links left in the pod's namespace" "eth0 lo " "$links"
-qdiscs=$(in_pod tc qdisc show dev eth0 ingress)
-assert_eq "tc ingress qdisc left on eth0" "" "$qdiscs"
-tables=$(in_pod nft list tables)
-assert_eq "nftables tables left in the pod's namespace" "" "$tables"
+# The shim tears the VM and its host side down after the Delete reply: wait for that state.
+pod_links() { in_pod ip -o link show 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1 | sort | tr '\n' ' '; }
+pod_netns_restored() {
+    [ "$(pod_links)" = "eth0 lo " ] && [ -z "$(in_pod tc qdisc show dev eth0 ingress)" ] \
+        && [ -z "$(in_pod nft list tables)" ]
+}
+testenv_wait_until 60 pod_netns_restored || true
+assert_eq "links left in the pod's namespace" "eth0 lo " "$(pod_links)"
+assert_eq "tc ingress qdisc left on eth0" "" "$(in_pod tc qdisc show dev eth0 ingress)"
+assert_eq "nftables tables left in the pod's namespace" "" "$(in_pod nft list tables)"
