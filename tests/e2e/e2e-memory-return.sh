@@ -21,7 +21,10 @@ idle=$(guest_ram_mib)
 # held until the container is killed. (Not `exec -d`: ctr would leave that exec's fifos.)
 sc_ctr task exec --exec-id hold mem sh -c 'dd if=/dev/zero bs=150M count=1 | sleep 100000' &
 holder=$!
-grown() { [ "$(guest_ram_mib)" -ge $((idle + 140)) ]; }
+# The host sees less than the whole 150 MiB as growth: meanwhile the guest goes on reporting
+# pages it freed after boot (idle is read while that still happens; 130 MiB was seen in a CI run
+# on a busy machine). Two thirds of the buffer is growth that only the buffer explains.
+grown() { [ "$(guest_ram_mib)" -ge $((idle + 100)) ]; }
 testenv_wait_until 60 grown || testenv_fail "guest RAM did not grow: idle $idle MiB, now $(guest_ram_mib) MiB"
 peak=$(guest_ram_mib)
 sc_ctr task kill -a -s SIGKILL mem >/dev/null 2>&1 # the whole container; its init is a sleep too
