@@ -23,11 +23,11 @@ struct _ShimContainer {
     ShimProcess *init;
     GHashTable *execs; /* exec id -> ShimProcess */
     gboolean paused;
-    gboolean created;  /* the agent has it */
+    gboolean created;                                 /* the agent has it */
     Containerd__Task__V2__CreateTaskRequest *request; /* until created, for the event */
     GBytes *spec_json;
-    GPtrArray *binds;       /* ShimSpecBind, made once the sandbox runs */
-    char *rootfs_fallback;  /* root.path, when the request has no rootfs mounts */
+    GPtrArray *binds;      /* ShimSpecBind, made once the sandbox runs */
+    char *rootfs_fallback; /* root.path, when the request has no rootfs mounts */
 };
 
 /* A Task call waiting for the agent. */
@@ -66,8 +66,7 @@ static void container_agent_call(ShimPod *pod, ShimContainer *c, TtrpcCall *call
 {
     if (!pod->host.agent) {
         ttrpc_call_return_error(call, TTRPC_CODE_FAILED_PRECONDITION,
-                                "the pod's sandbox is not running%s%s",
-                                pod->end_reason ? ": " : "",
+                                "the pod's sandbox is not running%s%s", pod->end_reason ? ": " : "",
                                 pod->end_reason ? pod->end_reason : "");
         return;
     }
@@ -154,8 +153,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PodSpecCopy, pod_spec_copy_clear)
 
 /* Create, before the sandbox: the spec is read, checked and rewritten (nothing is mounted yet, so
  * a bad bundle costs no VM boot). */
-static gboolean prepare_spec(ShimPod *pod, ShimContainer *c, PodSpecCopy *out_pod,
-                             GError **error)
+static gboolean prepare_spec(ShimPod *pod, ShimContainer *c, PodSpecCopy *out_pod, GError **error)
 {
     Containerd__Task__V2__CreateTaskRequest *req = c->request;
     g_autoptr(json_object) spec = shim_spec_load(req->bundle, error);
@@ -246,8 +244,7 @@ static void log_timings(ShimPod *pod)
     memset(&pod->timings, 0, sizeof(pod->timings));
 }
 
-static void agent_create_done(const ProtobufCMessage *msg, const GError *error,
-                              gpointer user_data)
+static void agent_create_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
 {
     ContainerCall *cc = user_data;
     ShimContainer *c = container_call_find(cc);
@@ -293,8 +290,8 @@ static void create_when_ready(ShimPod *pod, const GError *ready_error, gpointer 
         container_call_free(cc);
         return;
     }
-    g_autofree char *rootfs = g_strdup_printf("%s/%s/rootfs", shim_pod_guest_shared_dir(pod),
-                                              c->id);
+    g_autofree char *rootfs =
+        g_strdup_printf("%s/%s/rootfs", shim_pod_guest_shared_dir(pod), c->id);
     Secure__Agent__V1__CreateContainerRequest req =
         SECURE__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
     req.container_id = c->id;
@@ -302,8 +299,8 @@ static void create_when_ready(ShimPod *pod, const GError *ready_error, gpointer 
     req.rootfs_path = rootfs;
     req.stdin = shim_process_has_stdin(c->init);
     shim_agent_call(pod->host.agent, "CreateContainer", &req.base,
-                    &secure__agent__v1__create_container_response__descriptor,
-                    SHIM_AGENT_DEADLINE, agent_create_done, cc);
+                    &secure__agent__v1__create_container_response__descriptor, SHIM_AGENT_DEADLINE,
+                    agent_create_done, cc);
 }
 
 void shim_container_create(ShimPod *pod, Containerd__Task__V2__CreateTaskRequest *req,
@@ -313,7 +310,8 @@ void shim_container_create(ShimPod *pod, Containerd__Task__V2__CreateTaskRequest
     if (!shim_spec_id_is_valid(req->id)) {
         ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT,
                                 "invalid container id '%s': 1..64 of [A-Za-z0-9_.-], not "
-                                "starting with '.'", req->id);
+                                "starting with '.'",
+                                req->id);
         free_request(req);
         return;
     }
@@ -333,7 +331,8 @@ void shim_container_create(ShimPod *pod, Containerd__Task__V2__CreateTaskRequest
     c->id = g_strdup(req->id);
     c->bundle = g_strdup(req->bundle);
     c->host_dir = g_build_filename(pod->shared_dir, req->id, NULL);
-    c->execs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)shim_process_unref);
+    c->execs =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)shim_process_unref);
     c->binds = g_ptr_array_new_with_free_func((GDestroyNotify)shim_spec_bind_free);
     c->request = req;
     g_hash_table_insert(pod->containers, c->id, c);
@@ -382,8 +381,7 @@ static void remove_done(const ProtobufCMessage *msg, const GError *error, gpoint
     if (c)
         finish_delete(cc->pod, c, cc->call);
     else
-        ttrpc_call_return_error(cc->call, TTRPC_CODE_NOT_FOUND, "container '%s' not found",
-                                cc->id);
+        ttrpc_call_return_error(cc->call, TTRPC_CODE_NOT_FOUND, "container '%s' not found", cc->id);
     container_call_free(cc);
 }
 
@@ -400,8 +398,8 @@ void shim_container_delete(ShimPod *pod, ShimContainer *c, const char *exec_id, 
 {
     ShimProcess *p = shim_container_lookup(c, exec_id);
     if (!p) {
-        ttrpc_call_return_error(call, TTRPC_CODE_NOT_FOUND, "exec '%s' of '%s' not found",
-                                exec_id, c->id);
+        ttrpc_call_return_error(call, TTRPC_CODE_NOT_FOUND, "exec '%s' of '%s' not found", exec_id,
+                                c->id);
         return;
     }
     if (!check_deletable(c, p, call))
@@ -444,8 +442,8 @@ void shim_container_exec(ShimPod *pod, ShimContainer *c,
     }
     if (shim_process_get_status(c->init) != SHIM_PROCESS_RUNNING || c->paused) {
         /* A frozen container cannot take a new process (it would hang, not fail). */
-        ttrpc_call_return_error(call, TTRPC_CODE_FAILED_PRECONDITION,
-                                "container '%s' is %s", c->id, c->paused ? "paused" : "not running");
+        ttrpc_call_return_error(call, TTRPC_CODE_FAILED_PRECONDITION, "container '%s' is %s", c->id,
+                                c->paused ? "paused" : "not running");
         return;
     }
     if (!req->spec || req->spec->value.len == 0 || req->spec->value.len > (1 << 20)) {

@@ -65,8 +65,8 @@ gboolean shim_host_cgroup_remove(const char *path, GError **error)
     if (!path || !g_file_test(path, G_FILE_TEST_IS_DIR))
         return TRUE;
     g_autofree char *kill_path = g_build_filename(path, "cgroup.kill", NULL);
-    if (populated(path) && !g_file_set_contents_full(kill_path, "1", 1,
-                                                     G_FILE_SET_CONTENTS_NONE, 0644, error)) {
+    if (populated(path) &&
+        !g_file_set_contents_full(kill_path, "1", 1, G_FILE_SET_CONTENTS_NONE, 0644, error)) {
         g_prefix_error(error, "kill the processes of cgroup '%s': ", path);
         return FALSE;
     }

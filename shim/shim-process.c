@@ -30,10 +30,10 @@ struct _ShimProcess {
     guint drain_timeout;
 };
 
-ShimProcess *shim_process_new(ShimProcessHost *host, const char *container_id,
-                              const char *exec_id, ShimIo *io, gboolean terminal,
-                              const char *stdin_path, const char *stdout_path,
-                              const char *stderr_path, GBytes *process_json)
+ShimProcess *shim_process_new(ShimProcessHost *host, const char *container_id, const char *exec_id,
+                              ShimIo *io, gboolean terminal, const char *stdin_path,
+                              const char *stdout_path, const char *stderr_path,
+                              GBytes *process_json)
 {
     ShimProcess *p = g_new0(ShimProcess, 1);
     p->refs = 1;
@@ -77,9 +77,18 @@ void shim_process_unref(ShimProcess *p)
     g_free(p);
 }
 
-ShimProcessStatus shim_process_get_status(ShimProcess *p) { return p->status; }
-guint32 shim_process_get_pid(ShimProcess *p) { return p->pid; }
-gboolean shim_process_has_stdin(ShimProcess *p) { return p->io && shim_io_has_stdin(p->io); }
+ShimProcessStatus shim_process_get_status(ShimProcess *p)
+{
+    return p->status;
+}
+guint32 shim_process_get_pid(ShimProcess *p)
+{
+    return p->pid;
+}
+gboolean shim_process_has_stdin(ShimProcess *p)
+{
+    return p->io && shim_io_has_stdin(p->io);
+}
 
 /* The agent reported the guest pid @guest_pid: containerd gets the pod's host pid instead. */
 static void set_guest_pid(ShimProcess *p, guint32 guest_pid)
@@ -301,8 +310,7 @@ void shim_process_force_exit(ShimProcess *p, guint32 status)
     finish(p);
 }
 
-static void empty_reply_done(const ProtobufCMessage *msg, const GError *error,
-                             gpointer user_data)
+static void empty_reply_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
 {
     PendingCall *pc = user_data;
     (void)msg;

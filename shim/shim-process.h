@@ -30,10 +30,10 @@ typedef struct {
 } ShimProcessHost;
 
 /* @io: transfer full. @process_json: the exec's OCI process (NULL for init). */
-ShimProcess *shim_process_new(ShimProcessHost *host, const char *container_id,
-                              const char *exec_id, ShimIo *io, gboolean terminal,
-                              const char *stdin_path, const char *stdout_path,
-                              const char *stderr_path, GBytes *process_json);
+ShimProcess *shim_process_new(ShimProcessHost *host, const char *container_id, const char *exec_id,
+                              ShimIo *io, gboolean terminal, const char *stdin_path,
+                              const char *stdout_path, const char *stderr_path,
+                              GBytes *process_json);
 ShimProcess *shim_process_ref(ShimProcess *process);
 void shim_process_unref(ShimProcess *process);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShimProcess, shim_process_unref)

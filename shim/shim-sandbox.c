@@ -58,23 +58,22 @@ static void vm_config(VmmConfig *vc, const ShimConfig *config, const char *name,
         vc->kernel_params = *config->kernel_params ? config->kernel_params : NULL;
         vc->accel = accels[config->accelerator];
         vc->machine = config->machine_type;
-        vc->shared_fs = config->shared_fs == SHIM_SHARED_FS_9P ? VMM_SHARED_FS_9P
-                                                               : VMM_SHARED_FS_VIRTIOFS;
+        vc->shared_fs =
+            config->shared_fs == SHIM_SHARED_FS_9P ? VMM_SHARED_FS_9P : VMM_SHARED_FS_VIRTIOFS;
         vc->shared_dir = shared_dir;
         vc->virtiofsd = config->virtiofsd;
     }
 }
 
-static void vm_lifecycle(VmmDomain *domain, VmmEvent event, const char *detail,
-                         gpointer user_data)
+static void vm_lifecycle(VmmDomain *domain, VmmEvent event, const char *detail, gpointer user_data)
 {
     ShimSandbox *sandbox = user_data;
     (void)domain;
     if (sandbox->destroyed)
         return;
-    g_autofree char *reason = g_strdup_printf("the pod VM %s (%s)",
-                                              event == VMM_EVENT_PANICKED ? "panicked" : "stopped",
-                                              detail ? detail : "");
+    g_autofree char *reason =
+        g_strdup_printf("the pod VM %s (%s)", event == VMM_EVENT_PANICKED ? "panicked" : "stopped",
+                        detail ? detail : "");
     sandbox->died(sandbox, reason, sandbox->died_data);
 }
 
@@ -141,8 +140,9 @@ static gboolean host_start(ShimSandbox *sandbox, const ShimConfig *config, ShimS
     sandbox->host_cgroup = shim_host_cgroup_path(pod_name, error);
     if (!sandbox->host_cgroup)
         return FALSE;
-    const char *argv[] = {config->agent_host_binary, "--listen", listen, "--state-dir", state_dir,
-                          "--cgroup-root", sandbox->host_cgroup, NULL};
+    const char *argv[] = {
+        config->agent_host_binary, "--listen",           listen, "--state-dir", state_dir,
+        "--cgroup-root",           sandbox->host_cgroup, NULL};
 
     unlink(sandbox->agent_socket);
     shim_state_set(state, NULL, SHIM_STATE_HOST_CGROUP, sandbox->host_cgroup);
@@ -274,8 +274,8 @@ ShimSandbox *shim_sandbox_start(const ShimConfig *config, ShimState *state, cons
     sandbox->died_data = user_data;
     sandbox->boot_timeout_us = (gint64)config->agent_boot_timeout_s * G_USEC_PER_SEC;
     sandbox->shared_fs = config->shared_fs;
-    shim_state_set(state, NULL, SHIM_STATE_KIND, config->kind == SHIM_HYPERVISOR_NONE ? "none"
-                                                                                     : "libvirt");
+    shim_state_set(state, NULL, SHIM_STATE_KIND,
+                   config->kind == SHIM_HYPERVISOR_NONE ? "none" : "libvirt");
     gboolean ok = config->kind == SHIM_HYPERVISOR_NONE
                       ? host_start(sandbox, config, state, run_dir, shared_dir, error)
                       : vm_start(sandbox, config, state, name, run_dir, shared_dir, network, error);

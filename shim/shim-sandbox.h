@@ -16,11 +16,10 @@
 typedef struct _ShimSandbox ShimSandbox;
 
 /* @client: a connected agent client (transfer full) that answered Health, or NULL and @error. */
-typedef void (*ShimSandboxReadyFunc)(ShimSandbox *sandbox, TtrpcClient *client,
-                                     const GError *error, gpointer user_data);
+typedef void (*ShimSandboxReadyFunc)(ShimSandbox *sandbox, TtrpcClient *client, const GError *error,
+                                     gpointer user_data);
 /* The sandbox stopped on its own (QEMU exited, guest panic, agent process died). */
-typedef void (*ShimSandboxDiedFunc)(ShimSandbox *sandbox, const char *reason,
-                                    gpointer user_data);
+typedef void (*ShimSandboxDiedFunc)(ShimSandbox *sandbox, const char *reason, gpointer user_data);
 
 /* Starts the sandbox of a pod whose files live in @run_dir and whose shared directory is
  * @shared_dir, recording in @state (saved) what `delete` needs to undo it BEFORE it is done.
@@ -30,8 +29,7 @@ ShimSandbox *shim_sandbox_start(const ShimConfig *config, ShimState *state, cons
                                 const char *run_dir, const char *shared_dir, ShimNetwork *network,
                                 ShimSandboxDiedFunc died, gpointer user_data, GError **error);
 /* @func runs once, from the main context, never from inside this call. */
-void shim_sandbox_wait_agent(ShimSandbox *sandbox, ShimSandboxReadyFunc func,
-                             gpointer user_data);
+void shim_sandbox_wait_agent(ShimSandbox *sandbox, ShimSandboxReadyFunc func, gpointer user_data);
 /* QEMU's pid (host mode: the agent's), reported to containerd as the task pid; 0 if stopped. */
 pid_t shim_sandbox_get_pid(ShimSandbox *sandbox);
 /* Where the agent sees the shared directory, and how CreateSandbox must mount it. */

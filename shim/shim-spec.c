@@ -35,8 +35,8 @@ json_object *shim_spec_load(const char *bundle, GError **error)
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     json_tokener_free(tok);
     if (!spec || jerr != json_tokener_success || !json_object_is_type(spec, json_type_object)) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
-                    "'%s' is not a JSON object: %s", path,
+        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT, "'%s' is not a JSON object: %s",
+                    path,
                     jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "wrong type");
         json_object_put(spec);
         return NULL;
@@ -123,7 +123,8 @@ static gboolean prepare_mount(json_object *mount, gsize index, const char *host_
     }
     if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
         g_warning("mount '%s' -> '%s' skipped: only files and directories can be shared with "
-                  "the pod VM", source, dest);
+                  "the pod VM",
+                  source, dest);
         *out_keep = FALSE;
         return TRUE;
     }
@@ -172,8 +173,8 @@ static gboolean prepare_mounts(json_object *spec, const char *host_dir, const ch
 
 static const char *ns_file(const char *type)
 {
-    static const char *const map[][2] = {{"pid", "pid"},   {"network", "net"}, {"mount", "mnt"},
-                                         {"ipc", "ipc"},   {"uts", "uts"},     {"user", "user"},
+    static const char *const map[][2] = {{"pid", "pid"},      {"network", "net"}, {"mount", "mnt"},
+                                         {"ipc", "ipc"},      {"uts", "uts"},     {"user", "user"},
                                          {"cgroup", "cgroup"}};
     for (gsize i = 0; i < G_N_ELEMENTS(map); i++)
         if (g_strcmp0(type, map[i][0]) == 0)
@@ -205,9 +206,8 @@ const char *shim_spec_netns_path(json_object *spec)
 const char *shim_spec_cgroups_path(json_object *spec)
 {
     json_object *linux_;
-    return json_object_object_get_ex(spec, "linux", &linux_)
-               ? string_member(linux_, "cgroupsPath")
-               : NULL;
+    return json_object_object_get_ex(spec, "linux", &linux_) ? string_member(linux_, "cgroupsPath")
+                                                             : NULL;
 }
 
 /* Whether namespace entry @ns stays, and with which path. Paths name host namespaces: a later

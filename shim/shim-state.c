@@ -71,8 +71,8 @@ gboolean shim_state_save(ShimState *state, GError **error)
 {
     gsize len;
     g_autofree char *data = g_key_file_to_data(state->file, &len, NULL);
-    if (!g_file_set_contents_full(state->path, data, (gssize)len,
-                                  G_FILE_SET_CONTENTS_CONSISTENT, 0600, error)) {
+    if (!g_file_set_contents_full(state->path, data, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT,
+                                  0600, error)) {
         g_prefix_error(error, "state '%s': ", state->path);
         return FALSE;
     }
