@@ -68,6 +68,8 @@ typedef enum {
 #define VMM_SHARED_FS_TAG "sc-shared"
 #define VMM_DOMAIN_PREFIX "sc-"
 #define VMM_DEFAULT_CACHE_DIR "/var/cache/secure-container/libvirt"
+/* virtio-mem's block: hot-plugged memory comes and goes in multiples of it. */
+#define VMM_MEMORY_BLOCK_MIB 2
 
 /* A virtio-net NIC on a tap device that already exists (made by the caller, in VmmConfig.netns
  * when set). libvirt opens it by name and QEMU gets the open fd; nothing else changes on it
@@ -89,8 +91,15 @@ typedef struct {
     const char *uri;     /* NULL: embedded driver, "qemu:///embed?root=<run_dir>/libvirt";
                             else a libvirtd URI such as "qemu:///system" */
 
-    guint memory_mib; /* default 512 */
-    guint vcpus;      /* default 1 */
+    guint memory_mib; /* boot memory; default 512 */
+    guint vcpus;      /* boot vCPUs; default 1 */
+    /* Hot-plug ceilings (default 0: none). max_memory_mib > memory_mib adds a virtio-mem device
+     * of the difference (rounded down to VMM_MEMORY_BLOCK_MIB), whose plugged part
+     * vmm_domain_set_memory() sets; the guest kernel onlines it itself (memhp_default_state).
+     * max_vcpus > vcpus makes vcpus..max_vcpus reachable with vmm_domain_set_vcpus() (the guest
+     * agent onlines them). */
+    guint max_memory_mib;
+    guint max_vcpus;
 
     const char *kernel;        /* required; vmlinux (PVH) or bzImage */
     const char *initrd;        /* required; the initramfs with secure-agent as /init */
@@ -226,6 +235,19 @@ const char *vmm_domain_get_console_log(VmmDomain *domain);
 const char *vmm_domain_get_agent_socket(VmmDomain *domain);
 VmmAccel vmm_domain_get_accel(VmmDomain *domain);
 gboolean vmm_domain_is_running(VmmDomain *domain);
+
+/* Hot-plug, on a running domain (blocking libvirt calls, ~0.1 s): the VM's memory becomes
+ * @memory_mib in all, boot memory plus the virtio-mem part (rounded up to VMM_MEMORY_BLOCK_MIB;
+ * less than before asks the guest to give memory back, which it does as far as it can move
+ * what is in it); @vcpus vCPUs are made present (growing only: fewer than present is refused,
+ * as unplugging needs the guest's ACPI eject handshake). Out of the config's range fails with
+ * VMM_ERROR_INVALID_CONFIG naming the range; nothing changes then. Neither waits for the guest
+ * to online what it got (the agent's OnlineResources does). */
+gboolean vmm_domain_set_memory(VmmDomain *domain, guint memory_mib, GError **error);
+gboolean vmm_domain_set_vcpus(VmmDomain *domain, guint vcpus, GError **error);
+/* What was last set (at boot: the config's memory_mib and vcpus). */
+guint vmm_domain_get_memory(VmmDomain *domain);
+guint vmm_domain_get_vcpus(VmmDomain *domain);
 
 /* Monotonic times (g_get_monotonic_time()) for measurements; 0 when not reached yet. */
 typedef struct {
