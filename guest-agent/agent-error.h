@@ -15,6 +15,7 @@ typedef enum {
     AGENT_ERROR_EXISTS,    /* the id is already taken */
     AGENT_ERROR_STATE,     /* not possible in the object's current state */
     AGENT_ERROR_FAILED,    /* a system call failed */
+    AGENT_ERROR_TIMED_OUT, /* what the call waits for did not happen in time */
     AGENT_ERROR_LAST
 } AgentErrorCode;
 

@@ -1,9 +1,10 @@
 /* Agent service handlers. Each one decodes its request (InvalidArgument when that fails), checks
  * the limits proto/agent.proto states, calls the core and maps its error to a status code. Calls
- * that wait (WaitProcess, stream and port reads and writes, GetOOMEvent, OpenPort) complete from
- * the loop. */
+ * that wait (WaitProcess, stream and port reads and writes, GetOOMEvent, OpenPort,
+ * OnlineResources) complete from the loop. */
 #include "agent-service.h"
 #include "agent-error.h"
+#include "agent-hotplug.h"
 #include "agent-init.h"
 #include "agent-network.h"
 
@@ -47,6 +48,7 @@ static TtrpcCode service_code(const GError *error)
         [AGENT_ERROR_EXISTS] = TTRPC_CODE_ALREADY_EXISTS,
         [AGENT_ERROR_STATE] = TTRPC_CODE_FAILED_PRECONDITION,
         [AGENT_ERROR_FAILED] = TTRPC_CODE_INTERNAL,
+        [AGENT_ERROR_TIMED_OUT] = TTRPC_CODE_DEADLINE_EXCEEDED,
     };
     static const TtrpcCode container_codes[CONTAINER_ERROR_LAST] = {
         [CONTAINER_ERROR_INVALID] = TTRPC_CODE_INVALID_ARGUMENT,
@@ -670,6 +672,35 @@ static void service_close_port(TtrpcCall *call, const guint8 *payload, gsize len
     service_finish(call, agent_ports_close(agent->ports, req->id, req->write_only, &error), &error);
 }
 
+static void service_on_online(const AgentHotplugResources *have, const GError *error, gpointer data)
+{
+    TtrpcCall *call = data;
+    Secure__Agent__V1__OnlineResourcesResponse reply =
+        SECURE__AGENT__V1__ONLINE_RESOURCES_RESPONSE__INIT;
+
+    if (error != NULL) {
+        service_fail(call, error);
+        return;
+    }
+    reply.cpus_online = have->cpus_online;
+    reply.memory_total_bytes = have->memory_total;
+    reply.boot_memory_total_bytes = have->boot_memory_total;
+    ttrpc_call_return(call, &reply.base);
+}
+
+static void service_online_resources(TtrpcCall *call, const guint8 *payload, gsize len,
+                                     gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg = service_unpack(
+        call, &secure__agent__v1__online_resources_request__descriptor, payload, len);
+    Secure__Agent__V1__OnlineResourcesRequest *req = (void *)msg;
+
+    if (req != NULL)
+        agent_hotplug_online(agent->hotplug, req->vcpus, req->hotplugged_memory_bytes,
+                             req->timeout_ms, service_on_online, call);
+}
+
 static const TtrpcMethod service_methods[] = {
     {"Health", service_health},
     {"CreateSandbox", service_create_sandbox},
@@ -698,6 +729,7 @@ static const TtrpcMethod service_methods[] = {
     {"ReadPort", service_read_port},
     {"WritePort", service_write_port},
     {"ClosePort", service_close_port},
+    {"OnlineResources", service_online_resources},
 };
 
 void agent_service_register(Agent *agent)

@@ -5,6 +5,10 @@
 Agent *agent_new(const AgentOptions *options, GError **error)
 {
     g_autoptr(Agent) agent = g_new0(Agent, 1);
+    AgentHotplugOptions hotplug = {
+        .may_change = options->init_mode,
+        .listen_uevents = options->init_mode,
+    };
 
     agent->context = g_main_context_ref_thread_default();
     agent->loop = g_main_loop_new(agent->context, FALSE);
@@ -17,6 +21,9 @@ Agent *agent_new(const AgentOptions *options, GError **error)
     if (agent->reaper == NULL)
         return NULL;
     agent->ports = agent_ports_new(agent->context);
+    agent->hotplug = agent_hotplug_new(agent->context, &hotplug, error);
+    if (agent->hotplug == NULL)
+        return NULL;
     agent->sandbox = agent_sandbox_new(options->init_mode, options->etc_dir);
     agent->server = ttrpc_server_new(agent->context);
     agent_service_register(agent);
@@ -28,11 +35,13 @@ void agent_free(Agent *agent)
     if (agent == NULL)
         return;
     agent_channel_free(agent->channel);
-    /* The pod and the forwarded connections go while the server still exists: the calls waiting
-     * on them (exits, reads, writes, OOM polls) are completed before the server drops them. */
+    /* The pod, the forwarded connections and hot-plug go while the server still exists: the calls
+     * waiting on them (exits, reads, writes, OOM polls, OnlineResources) are completed before the
+     * server drops them. */
     if (agent->pod != NULL)
         agent_pod_destroy_all(agent->pod);
     agent_ports_free(agent->ports);
+    agent_hotplug_free(agent->hotplug);
     if (agent->reaper != NULL)
         agent_reaper_reap_now(agent->reaper);
     agent_reaper_free(agent->reaper);

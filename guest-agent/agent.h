@@ -1,8 +1,10 @@
 /* The agent daemon: one event loop, the ttrpc server with the agent service, the child reaper,
- * the pod's containers, the forwarded connections and the sandbox settings. */
+ * the pod's containers, the forwarded connections, CPU and memory hot-plug and the sandbox
+ * settings. */
 #pragma once
 
 #include "agent-channel.h"
+#include "agent-hotplug.h"
 #include "agent-pod.h"
 #include "agent-port.h"
 #include "agent-reaper.h"
@@ -25,6 +27,7 @@ typedef struct {
     TtrpcServer *server;
     AgentPod *pod;
     AgentPorts *ports;
+    AgentHotplug *hotplug;
     AgentReaper *reaper;
     AgentSandbox *sandbox;
     AgentChannel *channel;

@@ -21,12 +21,13 @@ here=$(dirname "$0")
 # (seeds the guest's RNG at once; loaded early, so that the kernel credits its entropy before the
 # agent first needs random bytes), console (agent port), vsock, virtio-fs (+ fuse), 9p (fallback
 # share), overlay (container roots), the pvpanic device (guest panics reach the host), the
-# virtio balloon (free page reporting: memory the guest frees goes back to the host) and
-# virtio-net (the pod's NICs; it needs net_failover and failover), and the bridge (a privileged
-# or NET_ADMIN container may make one, as on a host; the guest has no modprobe to load it later).
+# virtio balloon (free page reporting: memory the guest frees goes back to the host),
+# virtio-mem (memory the host hot-plugs into the pod VM), virtio-net (the pod's NICs; it needs
+# net_failover and failover), and the bridge (a privileged or NET_ADMIN container may make one, as
+# on a host; the guest has no modprobe to load it later).
 # Dependencies are added from modules.dep (rng-core is built into Debian's kernel).
 wanted="virtio_pci virtio-rng virtio_console vmw_vsock_virtio_transport virtiofs 9pnet_virtio 9p
-        overlay pvpanic-mmio pvpanic-pci virtio_balloon virtio_net bridge"
+        overlay pvpanic-mmio pvpanic-pci virtio_balloon virtio_mem virtio_net bridge"
 
 [ -f "$init" ] || { echo "$0: init '$init' not found" >&2; exit 1; }
 [ -f "$moddir/modules.dep" ] || { echo "$0: '$moddir/modules.dep' not found" >&2; exit 1; }

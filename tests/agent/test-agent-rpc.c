@@ -857,6 +857,42 @@ START_TEST(test_network_bad_input_and_host_mode)
 }
 END_TEST
 
+static TtrpcCode test_online_resources(guint32 vcpus, guint64 memory_bytes, guint32 timeout_ms)
+{
+    Secure__Agent__V1__OnlineResourcesRequest req =
+        SECURE__AGENT__V1__ONLINE_RESOURCES_REQUEST__INIT;
+
+    req.vcpus = vcpus;
+    req.hotplugged_memory_bytes = memory_bytes;
+    req.timeout_ms = timeout_ms;
+    return agent_test_code(t, "OnlineResources", &req.base);
+}
+
+/* Hot-plug arguments are checked first, also in host mode, which then refuses valid requests:
+ * onlining would change the host's CPUs and memory. */
+START_TEST(test_online_resources_bad_input_and_host_mode)
+{
+    static const struct {
+        guint32 vcpus;
+        guint64 memory_bytes;
+        guint32 timeout_ms;
+    } bad[] = {
+        {0, 0, 1000}, {256, 0, 1000}, {1, (G_GUINT64_CONSTANT(1) << 40) + 1, 1000},
+        {1, 0, 0},    {1, 0, 60001},  {G_MAXUINT32, G_MAXUINT64, G_MAXUINT32},
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++)
+        ck_assert_msg(test_online_resources(bad[i].vcpus, bad[i].memory_bytes, bad[i].timeout_ms) ==
+                          TTRPC_CODE_INVALID_ARGUMENT,
+                      "%u %" G_GUINT64_FORMAT " %u accepted", bad[i].vcpus, bad[i].memory_bytes,
+                      bad[i].timeout_ms);
+    ck_assert_int_eq(agent_test_code(t, "OnlineResources", NULL), TTRPC_CODE_INVALID_ARGUMENT);
+    ck_assert_int_eq(test_online_resources(1, 0, 1), TTRPC_CODE_FAILED_PRECONDITION);
+    ck_assert_int_eq(test_online_resources(255, G_GUINT64_CONSTANT(1) << 40, 60000),
+                     TTRPC_CODE_FAILED_PRECONDITION);
+}
+END_TEST
+
 /* Whole container lifecycles leave nothing behind in the agent (fds), the host mount table or
  * the cgroup tree. */
 START_TEST(test_no_leaks)
@@ -1326,6 +1362,7 @@ int main(void)
         test_runc_differential,
         test_bad_input,
         test_network_bad_input_and_host_mode,
+        test_online_resources_bad_input_and_host_mode,
         test_no_leaks,
         test_port_echo,
         test_port_large_transfer,
