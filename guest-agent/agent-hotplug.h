@@ -56,17 +56,21 @@ typedef struct _AgentHotplug AgentHotplug;
 typedef void (*AgentHotplugFunc)(const AgentHotplugResources *have, const GError *error,
                                  gpointer user_data);
 
-/* With @options->may_change, records the boot MemTotal and onlines what is offline; with
- * @options->listen_uevents, also listens to the kernel's uevents on @context from then on. */
+/* With @options->may_change, records MemTotal as the boot baseline (so create it when the agent
+ * starts, before any hot-plug). With @options->listen_uevents, onlines from then on each CPU and
+ * memory block that the kernel announces as added, from a source on @context (borrowed; NULL:
+ * the default context). */
 AgentHotplug *agent_hotplug_new(GMainContext *context, const AgentHotplugOptions *options,
                                 GError **error);
 /* Pending requests fail with AGENT_ERROR_STATE. */
 void agent_hotplug_free(AgentHotplug *hotplug);
 
-/* Checks the arguments (AGENT_ERROR_INVALID), onlines everything offline and calls @func once at
- * least @vcpus CPUs are online and MemTotal is at least @memory_bytes above the boot MemTotal
- * (from this call if it already is), or with AGENT_ERROR_TIMED_OUT after @timeout_ms. Any number
- * of requests may be pending. */
+/* Checks the arguments (AGENT_ERROR_INVALID), refuses without may_change (AGENT_ERROR_STATE),
+ * onlines everything offline and calls @func once at least @vcpus CPUs are online and MemTotal is
+ * at least @memory_bytes above the boot MemTotal, or with AGENT_ERROR_TIMED_OUT after
+ * @timeout_ms, or with AGENT_ERROR_FAILED when sysfs cannot be read or written. @func runs
+ * exactly once, from this call when the answer is known at once. Any number of requests may be
+ * pending. */
 void agent_hotplug_online(AgentHotplug *hotplug, guint vcpus, guint64 memory_bytes,
                           guint timeout_ms, AgentHotplugFunc func, gpointer user_data);
 

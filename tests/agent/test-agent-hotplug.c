@@ -6,6 +6,9 @@
 #include "agent-hotplug.h"
 
 #include <glib/gstdio.h>
+#include <linux/netlink.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -250,14 +253,32 @@ static AgentHotplug *test_hotplug_new(gboolean may_change, gboolean listen_ueven
     return hotplug;
 }
 
-/* Runs the default context until @result is done, for at most 5 s. */
+static gboolean test_on_too_long(gpointer data)
+{
+    *(gboolean *)data = TRUE;
+    return G_SOURCE_REMOVE;
+}
+
+/* Runs the default context until @done(@data) holds, for at most 5 s. */
+static void test_run_until(gboolean (*done)(gpointer data), gpointer data)
+{
+    gboolean too_long = FALSE;
+    guint timer = g_timeout_add_seconds(5, test_on_too_long, &too_long);
+
+    while (!done(data) && !too_long)
+        g_main_context_iteration(NULL, TRUE);
+    ck_assert_msg(!too_long, "not done within 5 s");
+    g_source_remove(timer);
+}
+
+static gboolean test_replied(gpointer data)
+{
+    return ((TestReply *)data)->done;
+}
+
 static void test_wait(TestReply *result)
 {
-    gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
-
-    while (!result->done && g_get_monotonic_time() < end)
-        g_main_context_iteration(NULL, FALSE);
-    ck_assert_msg(result->done, "no completion within 5 s");
+    test_run_until(test_replied, result);
 }
 
 /* Whether @hotplug has a source on the default context: the poll timer, or the uevent listener
@@ -426,9 +447,55 @@ START_TEST(test_uevent_listener)
 }
 END_TEST
 
+/* What `udevadm trigger` does to memory0: the kernel announces it again as added, and the host's
+ * block stays as it is. */
+#define TEST_SYNTHETIC_UEVENT "/sys/devices/system/memory/memory0/uevent"
+
+/* A process (with CAP_NET_ADMIN) claims on the kernel's uevent group that a block was added; one
+ * that the host does not have, and that udev would ignore as not from the kernel. */
+static void test_send_fake_uevent(const char *name)
+{
+    g_autofree char *message = g_strdup_printf("add@/devices/system/memory/%s", name);
+    struct nl_sock *sock = nl_socket_alloc();
+
+    ck_assert_ptr_nonnull(sock);
+    nl_socket_set_peer_groups(sock, 1);
+    ck_assert_int_eq(nl_connect(sock, NETLINK_KOBJECT_UEVENT), 0);
+    ck_assert_int_ge(nl_sendto(sock, message, strlen(message) + 1), 0);
+    nl_socket_free(sock);
+}
+
+static gboolean test_memory0_online(gpointer data)
+{
+    g_autofree char *path = g_build_filename(root, "devices/system/memory/memory0/state", NULL);
+    g_autofree char *state = NULL;
+
+    (void)data;
+    ck_assert(g_file_get_contents(path, &state, NULL, NULL));
+    return g_str_equal(state, "online");
+}
+
+/* A real kernel uevent reaches the listener, which onlines the block it names (memory0 of the
+ * fake tree); one from a process does not. Needs root. */
+START_TEST(test_uevent_onlines)
+{
+    g_autoptr(AgentHotplug) hotplug = NULL;
+
+    test_write("devices/system/memory/memory0/state", "offline\n");
+    test_write("devices/system/memory/memory999999/state", "offline\n");
+    hotplug = test_hotplug_new(TRUE, TRUE);
+    /* In this order: the fake one has been handled by the time the real one has. */
+    test_send_fake_uevent("memory999999");
+    ck_assert(g_file_set_contents_full(TEST_SYNTHETIC_UEVENT, "add", -1, G_FILE_SET_CONTENTS_NONE,
+                                       0644, NULL));
+    test_run_until(test_memory0_online, NULL);
+    test_assert_file("devices/system/memory/memory999999/state", "offline\n");
+}
+END_TEST
+
 int main(void)
 {
-    const TTest *const tests[] = {
+    const TTest *tests[] = {
         test_online_devices,
         test_malformed_device_files,
         test_cpu_list,
@@ -442,7 +509,12 @@ int main(void)
         test_bad_arguments_and_host_mode,
         test_uevent_listener,
         NULL,
+        NULL,
     };
 
+    if (access(TEST_SYNTHETIC_UEVENT, W_OK) == 0)
+        tests[G_N_ELEMENTS(tests) - 2] = test_uevent_onlines;
+    else
+        g_printerr("not root: no test of a real kernel uevent\n");
     return agent_test_main("agent-hotplug", tests, 30, setup, teardown);
 }
