@@ -363,6 +363,18 @@ static gboolean hotplug_on_poll(gpointer data)
 
 /* ---- kernel uevents */
 
+/* The device name at the end of @devpath ("devices/system/cpu/cpu3") if it names a device of
+ * @kind, else NULL. */
+static const char *hotplug_device_in(const HotplugKind *kind, const char *devpath)
+{
+    gsize dir_len = strlen(kind->dir);
+
+    if (strncmp(devpath, kind->dir, dir_len) != 0 || devpath[dir_len] != '/' ||
+        !hotplug_is_device(kind, devpath + dir_len + 1))
+        return NULL;
+    return devpath + dir_len + 1;
+}
+
 /* A kernel uevent is "ACTION@DEVPATH\0" and then KEY=VALUE\0 pairs; the first part says it all.
  * A hot-added CPU is "add@/devices/system/cpu/cpu3", a memory block
  * "add@/devices/system/memory/memory40". */
@@ -377,11 +389,9 @@ static void hotplug_on_uevent_message(AgentHotplug *hotplug, const char *message
         return;
     devpath = message + strlen("add@/");
     for (gsize i = 0; i < G_N_ELEMENTS(kinds); i++) {
-        gsize dir_len = strlen(kinds[i]->dir);
-        const char *name = devpath + dir_len + 1;
+        const char *name = hotplug_device_in(kinds[i], devpath);
 
-        if (strncmp(devpath, kinds[i]->dir, dir_len) != 0 || devpath[dir_len] != '/' ||
-            !hotplug_is_device(kinds[i], name))
+        if (name == NULL)
             continue;
         if (!hotplug_online_device(hotplug->sysfs, kinds[i], name, &onlined, &error))
             g_debug("hot-plugged %s: %s", name, error->message);
