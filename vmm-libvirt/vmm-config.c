@@ -55,6 +55,19 @@ char *vmm_config_domain_name(const VmmConfig *config)
     return g_strconcat(VMM_DOMAIN_PREFIX, config->name, NULL);
 }
 
+guint vmm_config_hotplug_mib(const VmmConfig *config)
+{
+    if (config->max_memory_mib <= config->memory_mib)
+        return 0;
+    return (config->max_memory_mib - config->memory_mib) / VMM_MEMORY_BLOCK_MIB *
+           VMM_MEMORY_BLOCK_MIB;
+}
+
+guint vmm_config_max_vcpus(const VmmConfig *config)
+{
+    return MAX(config->vcpus, config->max_vcpus);
+}
+
 static const char *const accel_names[VMM_ACCEL_LAST] = {
     [VMM_ACCEL_AUTO] = "auto",
     [VMM_ACCEL_KVM] = "kvm",

@@ -319,6 +319,8 @@ static VmmDomain *domain_new(const VmmConfig *config, VmmAccel accel)
     domain->console_log = vmm_config_console_log(config);
     domain->event_id = -1;
     domain->pidfd = -1;
+    domain->memory_mib = config->memory_mib;
+    domain->vcpus = config->vcpus;
     return domain;
 }
 

@@ -12,6 +12,18 @@ char *vmm_config_embed_root(const VmmConfig *config);
 VmmNic *vmm_config_copy(const VmmConfig *src, VmmConfig *dst, GStringChunk *strings);
 /* TRUE when the config uses the embedded driver (the default). */
 gboolean vmm_config_is_embedded(const VmmConfig *config);
+/* The size of the virtio-mem device: max_memory_mib - memory_mib rounded down to
+ * VMM_MEMORY_BLOCK_MIB; 0 means no device (no memory hot-plug). */
+guint vmm_config_hotplug_mib(const VmmConfig *config);
+/* The vCPUs the VM can have: max_vcpus, or vcpus without vCPU hot-plug. */
+guint vmm_config_max_vcpus(const VmmConfig *config);
+
+/* The virtio-mem device's user alias (libvirt wants the "ua-" prefix). */
+#define VMM_MEMORY_DEVICE_ALIAS "ua-sc-mem"
+/* Appends the virtio-mem device of @config (vmm_config_hotplug_mib() > 0) with @requested_mib
+ * of it plugged: the domain XML has it, and updating it live to another @requested_mib is how
+ * memory is hot-plugged. */
+void vmm_xml_append_memory_device(GString *xml, const VmmConfig *config, guint requested_mib);
 
 /* The accelerator this host can really run: kvm only when @sys_module_dir (normally
  * /sys/module) shows a hardware KVM module (kvm_intel or kvm_amd) and no kvm_pvm, and
@@ -71,6 +83,9 @@ struct _VmmDomain {
     gpointer lifecycle_data;
     VmmAgentWait *wait;
     VmmTimings timings;
+
+    guint memory_mib; /* boot memory plus what the virtio-mem device was asked to plug */
+    guint vcpus;      /* present */
 };
 
 VmmDomain *vmm_domain_ref(VmmDomain *domain);

@@ -10,6 +10,7 @@
 #define VSOCK_CID_MIN 3
 #define TAP_MAX_LEN 15 /* IFNAMSIZ - 1 */
 #define MAC_TEXT_LEN 17
+#define MEMORY_DEVICE_SLOT "0x1c"
 
 static gboolean name_valid(const char *name)
 {
@@ -94,6 +95,25 @@ static gboolean check_path(const char *what, const char *path, GError **error)
     return FALSE;
 }
 
+/* The hot-plug ceilings: 0 (none) or at least what the VM boots with. */
+static gboolean hotplug_valid(const VmmConfig *c, GError **error)
+{
+    if (c->max_memory_mib != 0 &&
+        (c->max_memory_mib < c->memory_mib || c->max_memory_mib > MEMORY_MAX_MIB)) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
+                    "maximum memory %u MiB out of range (0 for none, or %u..%u MiB)",
+                    c->max_memory_mib, c->memory_mib, MEMORY_MAX_MIB);
+        return FALSE;
+    }
+    if (c->max_vcpus != 0 && (c->max_vcpus < c->vcpus || c->max_vcpus > VCPUS_MAX)) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
+                    "maximum vcpus %u out of range (0 for none, or %u..%u)", c->max_vcpus, c->vcpus,
+                    VCPUS_MAX);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static gboolean config_valid(const VmmConfig *c, GError **error)
 {
     struct sockaddr_un addr;
@@ -116,6 +136,8 @@ static gboolean config_valid(const VmmConfig *c, GError **error)
                     c->memory_mib, c->vcpus, MEMORY_MIN_MIB, MEMORY_MAX_MIB, VCPUS_MAX);
         return FALSE;
     }
+    if (!hotplug_valid(c, error))
+        return FALSE;
     if (c->accel == VMM_ACCEL_AUTO || c->accel >= VMM_ACCEL_LAST) {
         g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
                     "accelerator must be resolved to kvm or tcg before generating XML");
@@ -164,10 +186,23 @@ static void G_GNUC_PRINTF(2, 3) append_escaped(GString *xml, const char *format,
     g_string_append(xml, text);
 }
 
+/* With a virtio-mem device the guest onlines what is plugged by itself, into ZONE_MOVABLE as
+ * long as the movable:kernel ratio allows (auto-movable), so that it can be unplugged again,
+ * else into a kernel zone, so that a large plug cannot starve the kernel of memory for its own
+ * data (page tables, the plugged memory's struct pages); online_movable would risk that. The
+ * device's region starts at 4 GiB, which makes the kernel set up a 64 MiB SWIOTLB bounce
+ * buffer for devices that cannot reach above 4 GiB; our devices are all virtio, which does not
+ * bounce (no DMA API without VIRTIO_F_ACCESS_PLATFORM), so noforce keeps that memory for the
+ * guest. */
+#define MEMORY_HOTPLUG_PARAMS                                                                      \
+    " memhp_default_state=online memory_hotplug.online_policy=auto-movable swiotlb=noforce"
+
 static char *kernel_cmdline(const VmmConfig *c)
 {
     GString *cmdline = g_string_new("console=ttyS0 panic=1");
 
+    if (vmm_config_hotplug_mib(c) > 0)
+        g_string_append(cmdline, MEMORY_HOTPLUG_PARAMS);
     if (c->agent == VMM_AGENT_VSOCK)
         g_string_append_printf(cmdline, " sc.agent_vsock=%u", c->vsock_port);
     if (c->kernel_params != NULL && c->kernel_params[0] != '\0')
@@ -189,6 +224,26 @@ static void append_os(GString *xml, const VmmConfig *c)
                    c->machine, c->kernel, c->initrd, cmdline);
 }
 
+/* A memory device needs a NUMA node to belong to: one cell holds every vCPU and the boot
+ * memory. */
+static void append_cpu(GString *xml, const VmmConfig *c)
+{
+    const char *mode = c->accel == VMM_ACCEL_KVM ? " mode='host-passthrough'" : "";
+
+    if (vmm_config_hotplug_mib(c) == 0) {
+        if (c->accel == VMM_ACCEL_KVM)
+            g_string_append_printf(xml, "  <cpu%s/>\n", mode);
+        return;
+    }
+    g_string_append_printf(xml,
+                           "  <cpu%s>\n"
+                           "    <numa>\n"
+                           "      <cell id='0' cpus='0-%u' memory='%u' unit='MiB'/>\n"
+                           "    </numa>\n"
+                           "  </cpu>\n",
+                           mode, vmm_config_max_vcpus(c) - 1, c->memory_mib);
+}
+
 static void append_features(GString *xml, const VmmConfig *c)
 {
     g_string_append(xml, "  <features>\n    <acpi/>\n");
@@ -200,8 +255,7 @@ static void append_features(GString *xml, const VmmConfig *c)
                                "    </tcg>\n",
                                c->tcg_tb_cache_mib);
     g_string_append(xml, "  </features>\n");
-    if (c->accel == VMM_ACCEL_KVM)
-        g_string_append(xml, "  <cpu mode='host-passthrough'/>\n");
+    append_cpu(xml, c);
 }
 
 static void append_shared_fs(GString *xml, const VmmConfig *c)
@@ -266,6 +320,31 @@ static void append_nics(GString *xml, const VmmConfig *c)
                        c->nics[i].mac, c->nics[i].tap);
 }
 
+/* libvirt 9.0 finds the device a live update means by its PCI address, not by its alias
+ * ("memory 'ua-sc-mem' not found" otherwise), and wants every other field as it was; QEMU's
+ * object is named by the alias. Both are therefore fixed here, so the update is a pure function
+ * of the config too, with no need to read back the address libvirt would have assigned. The
+ * slot is on the root bus, where libvirt places none of its own devices at 0x1c on q35 or pc
+ * (it keeps 0x1e for a dmi-to-pci-bridge and 0x1f for the ICH9) and assigns the others around
+ * an address given explicitly. */
+void vmm_xml_append_memory_device(GString *xml, const VmmConfig *config, guint requested_mib)
+{
+    g_string_append_printf(xml,
+                           "    <memory model='virtio-mem'>\n"
+                           "      <target>\n"
+                           "        <size unit='MiB'>%u</size>\n"
+                           "        <node>0</node>\n"
+                           "        <block unit='MiB'>%u</block>\n"
+                           "        <requested unit='MiB'>%u</requested>\n"
+                           "      </target>\n"
+                           "      <alias name='%s'/>\n"
+                           "      <address type='pci' domain='0x0000' bus='0x00' slot='%s' "
+                           "function='0x0'/>\n"
+                           "    </memory>\n",
+                           vmm_config_hotplug_mib(config), VMM_MEMORY_BLOCK_MIB, requested_mib,
+                           VMM_MEMORY_DEVICE_ALIAS, MEMORY_DEVICE_SLOT);
+}
+
 static void append_devices(GString *xml, const VmmConfig *c)
 {
     g_autofree char *console_log = vmm_config_console_log(c);
@@ -287,6 +366,8 @@ static void append_devices(GString *xml, const VmmConfig *c)
                    console_log);
     append_agent_channel(xml, c);
     append_nics(xml, c);
+    if (vmm_config_hotplug_mib(c) > 0)
+        vmm_xml_append_memory_device(xml, c, 0);
     /* Seeds the guest's RNG at once: without it the first getrandom() in the guest (json-c's
      * hash seed in the agent) waits ~1.1 s under TCG for the kernel to gather entropy. */
     g_string_append(xml, "    <rng model='virtio'>\n"
@@ -294,6 +375,28 @@ static void append_devices(GString *xml, const VmmConfig *c)
                          "    </rng>\n"
                          "    <panic model='isa'/>\n"
                          "  </devices>\n");
+}
+
+/* With memory hot-plug, <memory> is the total that libvirt reports back (the NUMA cell's boot
+ * memory plus the whole virtio-mem device), and also the ceiling. */
+static void append_memory(GString *xml, const VmmConfig *c)
+{
+    guint hotplug = vmm_config_hotplug_mib(c);
+
+    if (hotplug > 0)
+        g_string_append_printf(xml, "  <maxMemory slots='1' unit='MiB'>%u</maxMemory>\n",
+                               c->memory_mib + hotplug);
+    g_string_append_printf(xml, "  <memory unit='MiB'>%u</memory>\n", c->memory_mib + hotplug);
+}
+
+/* The VM boots with @vcpus and can have up to max_vcpus. */
+static void append_vcpu(GString *xml, const VmmConfig *c)
+{
+    if (vmm_config_max_vcpus(c) > c->vcpus)
+        g_string_append_printf(xml, "  <vcpu current='%u'>%u</vcpu>\n", c->vcpus,
+                               vmm_config_max_vcpus(c));
+    else
+        g_string_append_printf(xml, "  <vcpu>%u</vcpu>\n", c->vcpus);
 }
 
 char *vmm_domain_xml(const VmmConfig *config, GError **error)
@@ -311,14 +414,14 @@ char *vmm_domain_xml(const VmmConfig *config, GError **error)
                    "<domain type='%s'>\n"
                    "  <name>%s</name>\n",
                    config->accel == VMM_ACCEL_KVM ? "kvm" : "qemu", name);
-    g_string_append_printf(xml, "  <memory unit='MiB'>%u</memory>\n", config->memory_mib);
+    append_memory(xml, config);
     /* virtiofsd maps guest memory, which therefore has to be shared memory. */
     if (config->shared_fs == VMM_SHARED_FS_VIRTIOFS)
         g_string_append(xml, "  <memoryBacking>\n"
                              "    <source type='memfd'/>\n"
                              "    <access mode='shared'/>\n"
                              "  </memoryBacking>\n");
-    g_string_append_printf(xml, "  <vcpu>%u</vcpu>\n", config->vcpus);
+    append_vcpu(xml, config);
     append_os(xml, config);
     append_features(xml, config);
     /* The guest never reboots: a panic or reboot ends the pod (panic=1 turns a panic into one). */

@@ -36,7 +36,8 @@ typedef enum {
     VMM_ERROR_INVALID_CONFIG, /* the config is incomplete or contradictory */
     VMM_ERROR_NOT_FOUND,      /* kernel, initrd, shared dir, QEMU or virtiofsd missing */
     VMM_ERROR_TIMEOUT,        /* the agent did not answer Health before the deadline */
-    VMM_ERROR_STOPPED,        /* the VM stopped (or was destroyed) before the agent answered */
+    VMM_ERROR_STOPPED,        /* the VM stopped (or was destroyed) before the agent answered,
+                                 or before a hot-plug call */
     VMM_ERROR_AGENT,          /* the agent answered with an error or an invalid reply */
     VMM_ERROR_LAST
 } VmmError;
@@ -95,9 +96,11 @@ typedef struct {
     guint vcpus;      /* boot vCPUs; default 1 */
     /* Hot-plug ceilings (default 0: none). max_memory_mib > memory_mib adds a virtio-mem device
      * of the difference (rounded down to VMM_MEMORY_BLOCK_MIB), whose plugged part
-     * vmm_domain_set_memory() sets; the guest kernel onlines it itself (memhp_default_state).
-     * max_vcpus > vcpus makes vcpus..max_vcpus reachable with vmm_domain_set_vcpus() (the guest
-     * agent onlines them). */
+     * vmm_domain_set_memory() sets; the guest kernel onlines it itself (memhp_default_state),
+     * into ZONE_MOVABLE while the movable:kernel ratio allows (auto-movable), so it can be
+     * given back. max_vcpus > vcpus makes vcpus..max_vcpus reachable with
+     * vmm_domain_set_vcpus() (the guest agent onlines them). max_memory_mib is 0 or
+     * memory_mib..1 TiB, max_vcpus 0 or vcpus..255. */
     guint max_memory_mib;
     guint max_vcpus;
 
@@ -236,16 +239,21 @@ const char *vmm_domain_get_agent_socket(VmmDomain *domain);
 VmmAccel vmm_domain_get_accel(VmmDomain *domain);
 gboolean vmm_domain_is_running(VmmDomain *domain);
 
-/* Hot-plug, on a running domain (blocking libvirt calls, ~0.1 s): the VM's memory becomes
- * @memory_mib in all, boot memory plus the virtio-mem part (rounded up to VMM_MEMORY_BLOCK_MIB;
- * less than before asks the guest to give memory back, which it does as far as it can move
- * what is in it); @vcpus vCPUs are made present (growing only: fewer than present is refused,
- * as unplugging needs the guest's ACPI eject handshake). Out of the config's range fails with
- * VMM_ERROR_INVALID_CONFIG naming the range; nothing changes then. Neither waits for the guest
- * to online what it got (the agent's OnlineResources does). */
+/* Hot-plug, on a running domain (blocking libvirt calls, ~0.1 s; 4-26 ms measured under TCG):
+ * the VM's memory becomes @memory_mib in all, boot memory plus the virtio-mem part (rounded up
+ * to VMM_MEMORY_BLOCK_MIB; less than before asks the guest to give memory back, which it does
+ * as far as it can move what is in it); @vcpus vCPUs are made present (growing only: fewer than
+ * present is refused, as unplugging needs the guest's ACPI eject handshake). The range is
+ * memory_mib..memory_mib + the device (max_memory_mib, or less when max - boot is not a whole
+ * number of blocks), and the vCPUs present..max_vcpus; outside it fails with
+ * VMM_ERROR_INVALID_CONFIG naming the range, and nothing changes. Asking for what the VM has is
+ * a no-op; a change on a VM that is no longer running fails with VMM_ERROR_STOPPED, a refusal
+ * by libvirt with VMM_ERROR_FAILED and its message. Neither waits for the guest to online what
+ * it got (the agent's OnlineResources does). */
 gboolean vmm_domain_set_memory(VmmDomain *domain, guint memory_mib, GError **error);
 gboolean vmm_domain_set_vcpus(VmmDomain *domain, guint vcpus, GError **error);
-/* What was last set (at boot: the config's memory_mib and vcpus). */
+/* What was last set, memory rounded up as above (at boot: the config's memory_mib and
+ * vcpus). */
 guint vmm_domain_get_memory(VmmDomain *domain);
 guint vmm_domain_get_vcpus(VmmDomain *domain);
 

@@ -12,31 +12,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <glib/gstdio.h>
-
 #include "vmm-internal.h"
 #include "vmm-test-pod.h"
 #include "vmm-test.h"
 
 #define BOOT_TIMEOUT_US (120 * G_USEC_PER_SEC)
-
-typedef struct {
-    gboolean done;
-    TtrpcClient *client;
-    GError *error;
-} Wait;
-
-static void on_agent(VmmDomain *domain, TtrpcClient *client, const VmmAgentInfo *info,
-                     const GError *error, gpointer data)
-{
-    Wait *wait = data;
-
-    (void)domain;
-    (void)info;
-    wait->client = client;
-    wait->error = error != NULL ? g_error_copy(error) : NULL;
-    wait->done = TRUE;
-}
 
 /* Seconds on the guest clock when the kernel started /init, from the console log. */
 static double kernel_to_init(const char *console_log)
@@ -97,48 +77,35 @@ static void add_virtiofsd_memory(const char *shared_dir, guint64 *rss_kib, guint
 START_TEST(bench_boot)
 {
     g_autoptr(GError) error = NULL;
+    g_autoptr(GStringChunk) strings = g_string_chunk_new(256);
     g_autofree char *name = g_strdup_printf("bench%d", (int)getpid());
-    g_autofree char *run_dir = g_build_filename(vmm_test_dir(), name, NULL);
-    g_autofree char *shared = g_build_filename(run_dir, "shared", NULL);
-    g_autofree char *cache = g_build_filename(vmm_test_dir(), VMM_TEST_CACHE, NULL);
     g_autoptr(VmmDomain) domain = NULL;
     g_autofree char *out = NULL;
     guint64 qemu_rss = 0, qemu_pss = 0, fs_rss = 0, fs_pss = 0;
+    g_autoptr(TtrpcClient) client = NULL;
     guint32 status = 1;
-    Wait wait = {0};
     VmmConfig config;
     VmmTimings t;
     double to_init, to_container;
 
-    ck_assert_int_eq(g_mkdir_with_parents(shared, 0700), 0);
-    vmm_config_init(&config);
-    config.name = name;
-    config.run_dir = run_dir;
-    config.cache_dir = cache;
-    config.kernel = g_getenv("VMM_TEST_KERNEL");
-    config.initrd = g_getenv("VMM_TEST_INITRD");
+    vmm_test_pod_config(&config, strings, name);
     config.kernel_params = g_getenv("BENCH_KERNEL_PARAMS");
     if (g_getenv("BENCH_MACHINE") != NULL)
         config.machine = g_getenv("BENCH_MACHINE");
     if (g_getenv("BENCH_MEMORY_MIB") != NULL)
         config.memory_mib = (guint)atoi(g_getenv("BENCH_MEMORY_MIB"));
-    config.shared_fs = VMM_SHARED_FS_VIRTIOFS;
-    config.shared_dir = shared;
 
     domain = vmm_domain_start(&config, &error);
     ck_assert_msg(domain != NULL, "%s", error ? error->message : "");
-    vmm_domain_wait_agent(domain, BOOT_TIMEOUT_US, on_agent, &wait);
-    while (!wait.done)
-        g_main_context_iteration(NULL, TRUE);
-    ck_assert_msg(wait.error == NULL, "%s", wait.error ? wait.error->message : "");
+    client = vmm_test_wait_agent(domain, BOOT_TIMEOUT_US);
     vmm_domain_get_timings(domain, &t);
     to_init = kernel_to_init(vmm_domain_get_console_log(domain));
-    vmm_test_create_sandbox(wait.client);
-    out = vmm_test_run_first_container(wait.client, shared, "true", &status);
+    vmm_test_create_sandbox(client);
+    out = vmm_test_run_first_container(client, config.shared_dir, "true", &status);
     to_container = (g_get_monotonic_time() - t.agent_ready) / 1e6;
-    g_clear_pointer(&wait.client, ttrpc_client_free);
+    g_clear_pointer(&client, ttrpc_client_free);
     add_memory(vmm_domain_get_pid(domain), &qemu_rss, &qemu_pss);
-    add_virtiofsd_memory(shared, &fs_rss, &fs_pss);
+    add_virtiofsd_memory(config.shared_dir, &fs_rss, &fs_pss);
     /* Without the kernel's "Run /init" line (quiet), only the total is known. */
     if (to_init < 0)
         to_init = NAN;
@@ -154,9 +121,7 @@ START_TEST(bench_boot)
            fs_rss / 1024.0, fs_pss / 1024.0);
     fflush(stdout);
     ck_assert_uint_eq(status, 0);
-    ck_assert_msg(vmm_domain_destroy(domain, &error), "%s", error ? error->message : "");
-    ck_assert_int_eq(g_rmdir(shared), 0);
-    ck_assert_int_eq(g_rmdir(run_dir), 0);
+    vmm_test_pod_destroy(domain, &config);
 }
 END_TEST
 

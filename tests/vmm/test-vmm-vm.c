@@ -858,6 +858,178 @@ START_TEST(test_missing_netns)
 }
 END_TEST
 
+/* Hot-plug: a 256 MiB, 1-vCPU guest that can grow to 1 GiB and 2 vCPUs. */
+#define HOTPLUG_BOOT_MIB 256
+#define HOTPLUG_MAX_MIB 1024
+#define HOTPLUG_PLUG_MIB 256
+/* The agent's own deadline for hot-plugged resources to come online. */
+#define ONLINE_TIMEOUT_MS (20 * 1000)
+#define UNPLUG_TIMEOUT_US (60 * G_USEC_PER_SEC)
+
+/* A hot-plug call that returned @ok was refused for its range, and said so quoting @quoted. */
+static void assert_out_of_range(gboolean ok, GError **error, const char *quoted)
+{
+    ck_assert(!ok);
+    ck_assert_msg(g_error_matches(*error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG), "%s",
+                  *error != NULL ? (*error)->message : "no error");
+    ck_assert_msg(strstr((*error)->message, quoted) != NULL, "'%s' not in '%s'", quoted,
+                  (*error)->message);
+    g_clear_error(error);
+}
+
+/* The guest kernel keeps no SWIOTLB bounce buffer although memory can now sit above 4 GiB. */
+static void assert_no_swiotlb(const char *console_log)
+{
+    g_autofree char *log = NULL;
+
+    ck_assert(g_file_get_contents(console_log, &log, NULL, NULL));
+    ck_assert_msg(strstr(log, "software IO TLB: mapped") == NULL, "the guest mapped a SWIOTLB");
+}
+
+/* virtiofsd maps all guest memory: the virtio-mem device's backend (libvirt names it "mem"
+ * + the alias) is shared too. */
+static void assert_device_memory_shared(pid_t qemu)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/cmdline", qemu);
+    g_autofree char *cmdline = NULL;
+    gsize len = 0;
+    const char *backend = NULL;
+
+    ck_assert(g_file_get_contents(path, &cmdline, &len, NULL));
+    for (const char *arg = cmdline; arg < cmdline + len; arg += strlen(arg) + 1) {
+        if (strstr(arg, "memory-backend") != NULL &&
+            strstr(arg, "\"mem" VMM_MEMORY_DEVICE_ALIAS "\"") != NULL)
+            backend = arg;
+    }
+    ck_assert_msg(backend != NULL, "no memory backend for the virtio-mem device");
+    ck_assert_msg(strstr(backend, "\"share\":true") != NULL, "%s", backend);
+}
+
+/* Memory and a vCPU plugged into a booted guest come online (the agent says so), the share
+ * still works, and out-of-range requests change nothing; the memory then goes back. */
+START_TEST(test_hotplug)
+{
+    g_autoptr(GStringChunk) strings = g_string_chunk_new(256);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmmDomain) domain = NULL;
+    g_autoptr(VmmTestResources) before = NULL;
+    g_autoptr(VmmTestResources) after = NULL;
+    g_autofree char *out = NULL;
+    guint32 status = 1;
+    Result r = {0};
+    VmmConfig config;
+    guint64 left;
+    gint64 asked;
+
+    test_config(&config, strings, "hotplug", "VMM_TEST_INITRD");
+    add_shared_dir(&config, strings, VMM_SHARED_FS_VIRTIOFS);
+    config.memory_mib = HOTPLUG_BOOT_MIB;
+    config.max_memory_mib = HOTPLUG_MAX_MIB;
+    config.max_vcpus = 2;
+    domain = start_vm(&config);
+    vmm_domain_wait_agent(domain, BOOT_TIMEOUT_US, on_agent, &r);
+    run_until(&r.done, BOOT_TIMEOUT_US + G_USEC_PER_SEC);
+    ck_assert_msg(r.done && r.error == NULL, "%s", r.error ? r.error->message : "no answer");
+    assert_no_swiotlb(vmm_domain_get_console_log(domain));
+    before = vmm_test_online_resources(r.client, 1, 0, ONLINE_TIMEOUT_MS);
+    ck_assert_uint_eq(before->cpus_online, 1);
+    ck_assert_uint_eq(vmm_domain_get_memory(domain), HOTPLUG_BOOT_MIB);
+    ck_assert_uint_eq(vmm_domain_get_vcpus(domain), 1);
+
+    asked = g_get_monotonic_time();
+    ck_assert_msg(vmm_domain_set_memory(domain, HOTPLUG_BOOT_MIB + HOTPLUG_PLUG_MIB, &error) &&
+                      vmm_domain_set_vcpus(domain, 2, &error),
+                  "%s", error ? error->message : "");
+    after = vmm_test_online_resources(r.client, 2, HOTPLUG_PLUG_MIB, ONLINE_TIMEOUT_MS);
+    fprintf(stderr,
+            "hotplug: +%u MiB and +1 vCPU to online %.3f s (MemTotal %" G_GUINT64_FORMAT
+            " -> %" G_GUINT64_FORMAT " KiB)\n",
+            HOTPLUG_PLUG_MIB, (g_get_monotonic_time() - asked) / 1e6,
+            before->memory_total_bytes / 1024, after->memory_total_bytes / 1024);
+    ck_assert_uint_eq(after->cpus_online, 2);
+    ck_assert_uint_ge(after->memory_total_bytes - after->boot_memory_total_bytes,
+                      HOTPLUG_PLUG_MIB * 1024 * 1024);
+    ck_assert_uint_eq(vmm_domain_get_memory(domain), HOTPLUG_BOOT_MIB + HOTPLUG_PLUG_MIB);
+    ck_assert_uint_eq(vmm_domain_get_vcpus(domain), 2);
+
+    assert_out_of_range(vmm_domain_set_memory(domain, HOTPLUG_MAX_MIB + 1, &error), &error,
+                        "memory 1025 MiB is above the VM's maximum of 1024 MiB");
+    assert_out_of_range(vmm_domain_set_memory(domain, HOTPLUG_BOOT_MIB - 1, &error), &error,
+                        "memory 255 MiB is below the VM's boot memory of 256 MiB");
+    assert_out_of_range(vmm_domain_set_vcpus(domain, 3, &error), &error, "3 vCPUs out of range");
+    ck_assert_uint_eq(vmm_domain_get_memory(domain), HOTPLUG_BOOT_MIB + HOTPLUG_PLUG_MIB);
+    ck_assert_uint_eq(vmm_domain_get_vcpus(domain), 2);
+
+    /* The share still works, with the guest's page cache now mostly in the plugged memory
+     * (ZONE_MOVABLE is where the kernel puts it first). */
+    assert_device_memory_shared(vmm_domain_get_pid(domain));
+    vmm_test_create_sandbox(r.client);
+    out = vmm_test_run_first_container(
+        r.client, config.shared_dir, "head -c 67108864 /dev/zero >/probe && sync /probe", &status);
+    ck_assert_uint_eq(status, 0);
+
+    /* The plugged memory is all in ZONE_MOVABLE (far below the auto-movable ratio), so all of
+     * it can go back. */
+    asked = g_get_monotonic_time();
+    ck_assert_msg(vmm_domain_set_memory(domain, HOTPLUG_BOOT_MIB, &error), "%s",
+                  error ? error->message : "");
+    left = vmm_test_wait_memory_returned(r.client, 2, UNPLUG_TIMEOUT_US);
+    fprintf(stderr, "hotplug: -%u MiB to MemTotal back at boot's %.3f s\n", HOTPLUG_PLUG_MIB,
+            (g_get_monotonic_time() - asked) / 1e6);
+    ck_assert_msg(left == 0, "MemTotal still %" G_GUINT64_FORMAT " MiB above boot's", left);
+    result_clear(&r);
+    destroy_vm(&domain, &config);
+}
+END_TEST
+
+/* The ranges, on a guest that never answers (the calls do not wait for it): vCPUs only grow,
+ * memory stays in boot..boot + whole blocks of the device, and a stopped VM takes nothing. */
+START_TEST(test_hotplug_ranges)
+{
+    g_autoptr(GStringChunk) strings = g_string_chunk_new(256);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmmDomain) domain = NULL;
+    g_autofree char *xml = NULL;
+    VmmConfig config;
+
+    test_config(&config, strings, "ranges", "VMM_TEST_STUB_INITRD");
+    config.memory_mib = HOTPLUG_BOOT_MIB;
+    config.max_memory_mib = HOTPLUG_BOOT_MIB + 45; /* a device of 44 MiB */
+    config.vcpus = 2;
+    config.max_vcpus = 4;
+    domain = start_vm(&config);
+
+    assert_out_of_range(vmm_domain_set_vcpus(domain, 1, &error), &error,
+                        "1 vCPUs out of range: 2..4");
+    ck_assert_msg(vmm_domain_set_vcpus(domain, 3, &error), "%s", error ? error->message : "");
+    ck_assert_int_eq(virDomainGetVcpusFlags(domain->dom, VIR_DOMAIN_AFFECT_LIVE), 3);
+    assert_out_of_range(vmm_domain_set_vcpus(domain, 2, &error), &error,
+                        "2 vCPUs out of range: 3..4");
+    assert_out_of_range(vmm_domain_set_vcpus(domain, 5, &error), &error,
+                        "5 vCPUs out of range: 3..4");
+    ck_assert_int_eq(virDomainGetVcpusFlags(domain->dom, VIR_DOMAIN_AFFECT_LIVE), 3);
+    ck_assert_uint_eq(vmm_domain_get_vcpus(domain), 3);
+
+    /* 1 MiB more is a whole 2 MiB block. */
+    ck_assert_msg(vmm_domain_set_memory(domain, HOTPLUG_BOOT_MIB + 1, &error), "%s",
+                  error ? error->message : "");
+    ck_assert_uint_eq(vmm_domain_get_memory(domain), HOTPLUG_BOOT_MIB + 2);
+    xml = virDomainGetXMLDesc(domain->dom, 0);
+    ck_assert_msg(strstr(xml, "<requested unit='KiB'>2048</requested>") != NULL, "%s", xml);
+    assert_out_of_range(vmm_domain_set_memory(domain, HOTPLUG_BOOT_MIB + 45, &error), &error,
+                        "memory 301 MiB is above the VM's maximum of 300 MiB");
+    ck_assert_uint_eq(vmm_domain_get_memory(domain), HOTPLUG_BOOT_MIB + 2);
+
+    ck_assert_msg(vmm_domain_destroy(domain, &error), "%s", error ? error->message : "");
+    ck_assert(!vmm_domain_set_vcpus(domain, 4, &error));
+    ck_assert_msg(g_error_matches(error, VMM_ERROR, VMM_ERROR_STOPPED), "%s", error->message);
+    g_clear_error(&error);
+    ck_assert(!vmm_domain_set_memory(domain, HOTPLUG_BOOT_MIB, &error));
+    ck_assert_msg(g_error_matches(error, VMM_ERROR, VMM_ERROR_STOPPED), "%s", error->message);
+    destroy_vm(&domain, &config);
+}
+END_TEST
+
 /* Exit 77 (or fail in CI) unless this host can run the VM tests. */
 static void require(gboolean ok, const char *reason)
 {
@@ -914,6 +1086,8 @@ int main(void)
         test_stale_cleanup,
         test_missing_netns,
         test_nic_in_netns,
+        test_hotplug_ranges,
+        test_hotplug,
         NULL,
     };
 

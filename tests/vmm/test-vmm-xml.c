@@ -69,6 +69,8 @@ static void load_config(const char *path, VmmConfig *config, GStringChunk *strin
     config->virtiofsd = string_key(file, strings, "virtiofsd", config->virtiofsd);
     config->memory_mib = uint_key(file, "memory_mib", config->memory_mib);
     config->vcpus = uint_key(file, "vcpus", config->vcpus);
+    config->max_memory_mib = uint_key(file, "max_memory_mib", config->max_memory_mib);
+    config->max_vcpus = uint_key(file, "max_vcpus", config->max_vcpus);
     config->tcg_tb_cache_mib = uint_key(file, "tcg_tb_cache_mib", config->tcg_tb_cache_mib);
     config->vsock_cid = uint_key(file, "vsock_cid", config->vsock_cid);
     config->vsock_port = uint_key(file, "vsock_port", config->vsock_port);
@@ -198,6 +200,23 @@ START_TEST(test_invalid_configs)
     valid_config(&config);
     config.memory_mib = 16;
     assert_invalid(&config, "memory 16 MiB");
+
+    valid_config(&config);
+    config.max_memory_mib = config.memory_mib - 2;
+    assert_invalid(&config, "maximum memory 510 MiB out of range (0 for none, or 512..");
+
+    valid_config(&config);
+    config.max_memory_mib = 2 * 1024 * 1024;
+    assert_invalid(&config, "maximum memory 2097152 MiB");
+
+    valid_config(&config);
+    config.vcpus = 2;
+    config.max_vcpus = 1;
+    assert_invalid(&config, "maximum vcpus 1 out of range (0 for none, or 2..255)");
+
+    valid_config(&config);
+    config.max_vcpus = 256;
+    assert_invalid(&config, "maximum vcpus 256");
 
     valid_config(&config);
     config.shared_fs = VMM_SHARED_FS_VIRTIOFS;
