@@ -25,8 +25,12 @@ typedef struct {
     ShimHypervisorKind kind;
     char *libvirt_uri;  /* "" = an embedded driver per pod */
     ShimAccelerator accelerator;
-    guint memory_mib;
+    guint memory_mib; /* a pod whose size is not known (no limits, no annotations) */
     guint vcpus;
+    guint min_memory_mib;      /* a sized pod's VM never boots smaller */
+    guint memory_overhead_mib; /* the guest kernel's and agent's share, on top of the limits */
+    guint max_memory_mib;      /* hot-plug ceiling; a pod that needs more is refused */
+    guint max_vcpus;
     char *kernel;
     char *initrd;
     char *kernel_params;

@@ -8,6 +8,7 @@
 #include "cgroups-v2-metrics.pb-c.h"
 #include "events-task.pb-c.h"
 #include "shim-error.h"
+#include "shim-hotplug.h"
 #include "shim-rootfs.h"
 #include "shim-spec.h"
 
@@ -28,6 +29,7 @@ struct _ShimContainer {
     GBytes *spec_json;
     GPtrArray *binds;      /* ShimSpecBind, made once the sandbox runs */
     char *rootfs_fallback; /* root.path, when the request has no rootfs mounts */
+    ShimResources limits;  /* what the pod's VM must hold for it */
 };
 
 /* A Task call waiting for the agent. */
@@ -35,11 +37,13 @@ typedef struct {
     ShimPod *pod;
     char *id;
     TtrpcCall *call;
+    ShimResources limits;          /* Update: the new limits */
+    ProtobufCBinaryData resources; /* Update: the new linux.resources, JSON */
 } ContainerCall;
 
 static ContainerCall *container_call_new(ShimPod *pod, const char *id, TtrpcCall *call)
 {
-    ContainerCall *cc = g_new(ContainerCall, 1);
+    ContainerCall *cc = g_new0(ContainerCall, 1);
     cc->pod = pod;
     cc->id = g_strdup(id);
     cc->call = call;
@@ -54,6 +58,7 @@ static ShimContainer *container_call_find(ContainerCall *cc)
 
 static void container_call_free(ContainerCall *cc)
 {
+    g_free(cc->resources.data);
     g_free(cc->id);
     g_free(cc);
 }
@@ -95,6 +100,11 @@ void shim_container_free(ShimContainer *c)
     g_free(c);
 }
 
+const ShimResources *shim_container_get_limits(ShimContainer *c)
+{
+    return &c->limits;
+}
+
 ShimProcess *shim_container_lookup(ShimContainer *c, const char *exec_id)
 {
     if (!exec_id || !*exec_id)
@@ -128,12 +138,19 @@ static void remove_host_side(ShimPod *pod, ShimContainer *c)
         g_warning("%s", save_error->message);
 }
 
+/* The pod forgets @c (freed): its VM may shrink, or go when it was the last. */
+static void forget(ShimPod *pod, ShimContainer *c)
+{
+    g_hash_table_remove(pod->containers, c->id);
+    shim_pod_container_removed(pod);
+    shim_hotplug_fit(pod);
+}
+
 /* Undoes a Create that failed before the agent had the container. */
 static void create_failed(ShimPod *pod, ShimContainer *c)
 {
     remove_host_side(pod, c);
-    g_hash_table_remove(pod->containers, c->id);
-    shim_pod_container_removed(pod);
+    forget(pod, c);
 }
 
 /* What a pod's first spec says about the pod, kept until the sandbox boots. */
@@ -141,6 +158,7 @@ typedef struct {
     char *hostname;
     char *netns;
     char *cgroups_path;
+    ShimResources annotated;
 } PodSpecCopy;
 
 static void pod_spec_copy_clear(PodSpecCopy *p)
@@ -158,6 +176,8 @@ static gboolean prepare_spec(ShimPod *pod, ShimContainer *c, PodSpecCopy *out_po
     Containerd__Task__V2__CreateTaskRequest *req = c->request;
     g_autoptr(json_object) spec = shim_spec_load(req->bundle, error);
     if (!spec)
+        return FALSE;
+    if (!shim_resources_from_spec(spec, &c->limits, &out_pod->annotated, error))
         return FALSE;
     out_pod->netns = g_strdup(shim_spec_netns_path(spec));
     out_pod->cgroups_path = g_strdup(shim_spec_cgroups_path(spec));
@@ -273,11 +293,12 @@ static void agent_create_done(const ProtobufCMessage *msg, const GError *error, 
     container_call_free(cc);
 }
 
-static void create_when_ready(ShimPod *pod, const GError *ready_error, gpointer user_data)
+/* The VM holds the container's limits: its rootfs and binds are made and the agent creates it. */
+static void create_fits(ShimPod *pod, const GError *fit_error, gpointer user_data)
 {
     ContainerCall *cc = user_data;
     ShimContainer *c = container_call_find(cc);
-    g_autoptr(GError) error = ready_error ? g_error_copy(ready_error) : NULL;
+    g_autoptr(GError) error = fit_error ? g_error_copy(fit_error) : NULL;
 
     if (!c || error || !prepare_host(pod, c, &error)) {
         if (error)
@@ -301,6 +322,16 @@ static void create_when_ready(ShimPod *pod, const GError *ready_error, gpointer 
     shim_agent_call(pod->host.agent, "CreateContainer", &req.base,
                     &secure__agent__v1__create_container_response__descriptor, SHIM_AGENT_DEADLINE,
                     agent_create_done, cc);
+}
+
+static void create_when_ready(ShimPod *pod, const GError *ready_error, gpointer user_data)
+{
+    ContainerCall *cc = user_data;
+    if (ready_error) {
+        create_fits(pod, ready_error, cc);
+        return;
+    }
+    shim_hotplug_grow(pod, NULL, NULL, create_fits, cc);
 }
 
 void shim_container_create(ShimPod *pod, Containerd__Task__V2__CreateTaskRequest *req,
@@ -343,7 +374,8 @@ void shim_container_create(ShimPod *pod, Containerd__Task__V2__CreateTaskRequest
         create_failed(pod, c);
         return;
     }
-    ShimPodSpec pod_spec = {copy.hostname, copy.netns, copy.cgroups_path};
+    ShimPodSpec pod_spec = {copy.hostname, copy.netns, copy.cgroups_path, c->limits,
+                            copy.annotated};
     shim_pod_when_ready(pod, &pod_spec, create_when_ready, container_call_new(pod, c->id, call));
 }
 
@@ -367,8 +399,7 @@ static void finish_delete(ShimPod *pod, ShimContainer *c, TtrpcCall *call)
     shim_process_fill_exit(c->init, &ev.exit_status, &ev.exited_at);
     shim_events_publish(pod->events, "/tasks/delete", &ev.base);
     reply_delete(call, c->init);
-    g_hash_table_remove(pod->containers, c->id);
-    shim_pod_container_removed(pod);
+    forget(pod, c);
 }
 
 static void remove_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
@@ -589,20 +620,76 @@ static void empty_done(const ProtobufCMessage *msg, const GError *error, gpointe
     container_call_free(cc);
 }
 
-void shim_container_update(ShimPod *pod, ShimContainer *c,
-                           const Containerd__Task__V2__UpdateTaskRequest *req, TtrpcCall *call)
+static void update_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
 {
-    if (!req->resources || req->resources->value.len > (1 << 20)) {
-        ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT,
-                                "update '%s': resources missing or over 1 MiB", c->id);
+    ContainerCall *cc = user_data;
+    ShimContainer *c = container_call_find(cc);
+    if (c && !error)
+        c->limits = cc->limits;
+    shim_hotplug_fit(cc->pod);
+    empty_done(msg, error, cc);
+}
+
+/* The VM holds the new limits: the agent puts them in force. */
+static void update_fits(ShimPod *pod, const GError *error, gpointer user_data)
+{
+    ContainerCall *cc = user_data;
+    ShimContainer *c = container_call_find(cc);
+    if (!c || error) {
+        if (error)
+            shim_error_return(cc->call, error);
+        else
+            ttrpc_call_return_error(cc->call, TTRPC_CODE_NOT_FOUND, "container '%s' went away",
+                                    cc->id);
+        container_call_free(cc);
         return;
     }
     Secure__Agent__V1__UpdateContainerRequest areq =
         SECURE__AGENT__V1__UPDATE_CONTAINER_REQUEST__INIT;
     areq.container_id = c->id;
-    areq.resources_json = req->resources->value;
-    container_agent_call(pod, c, call, "UpdateContainer", &areq.base,
-                         &google__protobuf__empty__descriptor, empty_done);
+    areq.resources_json = cc->resources;
+    shim_agent_call(pod->host.agent, "UpdateContainer", &areq.base,
+                    &google__protobuf__empty__descriptor, SHIM_AGENT_DEADLINE, update_done, cc);
+}
+
+/* Parses the update's linux.resources (JSON in the Any's value) for its limits. */
+static gboolean update_limits(const Containerd__Task__V2__UpdateTaskRequest *req,
+                              ShimResources *out, GError **error)
+{
+    if (!req->resources || req->resources->value.len > (1 << 20)) {
+        g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+                            "resources missing or over 1 MiB");
+        return FALSE;
+    }
+    g_autoptr(json_object) resources = NULL;
+    json_tokener *tok = json_tokener_new();
+    resources = json_tokener_parse_ex(tok, (const char *)req->resources->value.data,
+                                      (int)req->resources->value.len);
+    gboolean parsed = json_tokener_get_error(tok) == json_tokener_success;
+    json_tokener_free(tok);
+    if (!parsed) {
+        g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+                            "resources are not JSON");
+        return FALSE;
+    }
+    return shim_resources_parse(resources, out, error);
+}
+
+void shim_container_update(ShimPod *pod, ShimContainer *c,
+                           const Containerd__Task__V2__UpdateTaskRequest *req, TtrpcCall *call)
+{
+    g_autoptr(GError) error = NULL;
+    ShimResources limits;
+    if (!update_limits(req, &limits, &error)) {
+        ttrpc_call_return_error(call, shim_error_code(error), "update '%s': %s", c->id,
+                                error->message);
+        return;
+    }
+    ContainerCall *cc = container_call_new(pod, c->id, call);
+    cc->limits = limits;
+    cc->resources.data = g_memdup2(req->resources->value.data, req->resources->value.len);
+    cc->resources.len = req->resources->value.len;
+    shim_hotplug_grow(pod, c->id, &limits, update_fits, cc);
 }
 
 void shim_container_state(ShimContainer *c, ShimProcess *p, TtrpcCall *call)

@@ -26,6 +26,9 @@ void shim_container_update(ShimPod *pod, ShimContainer *container,
 void shim_container_state(ShimContainer *container, ShimProcess *process, TtrpcCall *call);
 
 /* The init process (exec_id "") or an exec; NULL if unknown. */
+/* The limits of its spec's linux.resources (after an Update, the updated ones). */
+const ShimResources *shim_container_get_limits(ShimContainer *container);
+
 ShimProcess *shim_container_lookup(ShimContainer *container, const char *exec_id);
 /* Every process of the container exits now with @status (its sandbox is gone). */
 void shim_container_force_exit(ShimContainer *container, guint32 status);

@@ -290,6 +290,12 @@ static gboolean prepare_host(ShimPod *pod, const ShimPodSpec *spec, GError **err
 static gboolean boot(ShimPod *pod, const ShimPodSpec *spec, GError **error)
 {
     g_autofree char *name = g_path_get_basename(pod->run_dir);
+    ShimResources demand = spec->limits;
+    ShimVmSize size;
+    shim_resources_max(&demand, &spec->annotated);
+    if (!shim_resources_boot_size(pod->config, &demand, &size, error))
+        return FALSE;
+    pod->annotated = spec->annotated;
     if (g_mkdir_with_parents(pod->shared_dir, 0700) < 0) {
         g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "mkdir '%s': %s", pod->shared_dir,
                     g_strerror(errno));
@@ -297,8 +303,9 @@ static gboolean boot(ShimPod *pod, const ShimPodSpec *spec, GError **error)
     }
     pod->timings.create_received = g_get_monotonic_time();
     if (prepare_host(pod, spec, error))
-        pod->sandbox = shim_sandbox_start(pod->config, pod->state, name, pod->run_dir,
-                                          pod->shared_dir, pod->network, sandbox_died, pod, error);
+        pod->sandbox =
+            shim_sandbox_start(pod->config, pod->state, name, pod->run_dir, pod->shared_dir,
+                               pod->network, &size, sandbox_died, pod, error);
     if (!pod->sandbox) {
         stop_sandbox(pod);
         return FALSE;
@@ -315,26 +322,26 @@ typedef struct {
     ShimPodReadyFunc func;
     gpointer user_data;
     GError *error;
-} ReadyLater;
+} CompleteLater;
 
-static gboolean ready_later_cb(gpointer data)
+static gboolean complete_later_cb(gpointer data)
 {
-    ReadyLater *r = data;
+    CompleteLater *r = data;
     r->func(r->pod, r->error, r->user_data);
     g_clear_error(&r->error);
     g_free(r);
     return G_SOURCE_REMOVE;
 }
 
-/* Answers from the main context, never from inside shim_pod_when_ready(). */
-static void ready_later(ShimPod *pod, ShimPodReadyFunc func, gpointer user_data, GError *error)
+void shim_pod_complete_later(ShimPod *pod, ShimPodReadyFunc func, gpointer user_data,
+                             GError *error)
 {
-    ReadyLater *r = g_new0(ReadyLater, 1);
+    CompleteLater *r = g_new0(CompleteLater, 1);
     r->pod = pod;
     r->func = func;
     r->user_data = user_data;
     r->error = error;
-    g_idle_add(ready_later_cb, r);
+    g_idle_add(complete_later_cb, r);
 }
 
 void shim_pod_when_ready(ShimPod *pod, const ShimPodSpec *spec, ShimPodReadyFunc func,
@@ -344,10 +351,10 @@ void shim_pod_when_ready(ShimPod *pod, const ShimPodSpec *spec, ShimPodReadyFunc
     g_clear_handle_id(&pod->release_source, g_source_remove);
     switch (pod->phase) {
     case SHIM_POD_READY:
-        ready_later(pod, func, user_data, NULL);
+        shim_pod_complete_later(pod, func, user_data, NULL);
         return;
     case SHIM_POD_ENDED:
-        ready_later(pod, func, user_data,
+        shim_pod_complete_later(pod, func, user_data,
                     g_error_new(SHIM_ERROR, TTRPC_CODE_FAILED_PRECONDITION, "the pod ended: %s",
                                 pod->end_reason));
         return;
@@ -355,7 +362,7 @@ void shim_pod_when_ready(ShimPod *pod, const ShimPodSpec *spec, ShimPodReadyFunc
         g_free(pod->hostname);
         pod->hostname = g_strdup(spec->hostname ? spec->hostname : "");
         if (!boot(pod, spec, &error)) {
-            ready_later(pod, func, user_data, error);
+            shim_pod_complete_later(pod, func, user_data, error);
             return;
         }
         break;

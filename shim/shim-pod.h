@@ -9,6 +9,7 @@
 #include "shim-config.h"
 #include "shim-events.h"
 #include "shim-process.h"
+#include "shim-resources.h"
 #include "shim-sandbox.h"
 #include "shim-state.h"
 
@@ -29,7 +30,10 @@ typedef struct {
     const char *hostname;     /* for the guest; NULL: none */
     const char *netns;        /* the host network namespace CNI filled; NULL: none */
     const char *cgroups_path; /* linux.cgroupsPath: where the pod's host processes go; NULL: */
-} ShimPodSpec;                /* they stay where containerd started the shim */
+                              /* they stay where containerd started the shim */
+    ShimResources limits;     /* the first container's own limits */
+    ShimResources annotated;  /* the pod size of the CRI sandbox annotations */
+} ShimPodSpec;
 typedef struct _ShimPod ShimPod;
 
 /* Where the time of one pod start goes (monotonic µs; 0 = not reached). */
@@ -55,6 +59,7 @@ struct _ShimPod {
     ShimNetwork *network;          /* taps and redirects for the VM's NICs; NULL: none */
     ShimPortForward *port_forward; /* with a network: CRI port forwarding into the guest */
     ShimPodCgroup *cgroup;         /* the shim, QEMU and virtiofsd are in it; NULL: none */
+    ShimResources annotated;       /* the CRI sandbox annotations' pod size; 0: none */
     ShimPodPhase phase;
     char *end_reason;
     char *hostname;         /* of the first container's spec, for CreateSandbox */
@@ -81,6 +86,10 @@ typedef void (*ShimPodReadyFunc)(ShimPod *pod, const GError *error, gpointer use
  * failed. */
 void shim_pod_when_ready(ShimPod *pod, const ShimPodSpec *spec, ShimPodReadyFunc func,
                          gpointer user_data);
+/* Calls @func(@pod, @error, @user_data) from the main context, never from inside this call
+ * (@error: transfer full, NULL for success). */
+void shim_pod_complete_later(ShimPod *pod, ShimPodReadyFunc func, gpointer user_data,
+                             GError *error);
 /* A container was removed: destroys the sandbox when none is left. */
 void shim_pod_container_removed(ShimPod *pod);
 /* The sandbox's host pid (QEMU), reported as the task pid. */

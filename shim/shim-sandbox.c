@@ -25,6 +25,8 @@ struct _ShimSandbox {
     gboolean destroyed;
     char *guest_shared_dir;
     ShimSharedFs shared_fs;
+    ShimVmSize boot;    /* what it booted with, and the hot-plug ceilings */
+    ShimVmSize current; /* after the last resize */
 
     VmmDomain *domain; /* libvirt */
 
@@ -43,16 +45,18 @@ struct _ShimSandbox {
 
 static const VmmAccel accels[] = {VMM_ACCEL_AUTO, VMM_ACCEL_KVM, VMM_ACCEL_TCG};
 
-static void vm_config(VmmConfig *vc, const ShimConfig *config, const char *name,
-                      const char *run_dir, const char *shared_dir)
+static void vm_config(VmmConfig *vc, const ShimConfig *config, const ShimVmSize *size,
+                      const char *name, const char *run_dir, const char *shared_dir)
 {
     vmm_config_init(vc);
     vc->name = name;
     vc->run_dir = run_dir;
     if (config) {
         vc->uri = *config->libvirt_uri ? config->libvirt_uri : NULL;
-        vc->memory_mib = config->memory_mib;
-        vc->vcpus = config->vcpus;
+        vc->memory_mib = size->memory_mib;
+        vc->vcpus = size->vcpus;
+        vc->max_memory_mib = size->max_memory_mib;
+        vc->max_vcpus = size->max_vcpus;
         vc->kernel = config->kernel;
         vc->initrd = config->initrd;
         vc->kernel_params = *config->kernel_params ? config->kernel_params : NULL;
@@ -82,7 +86,7 @@ static gboolean vm_start(ShimSandbox *sandbox, const ShimConfig *config, ShimSta
                          ShimNetwork *network, GError **error)
 {
     VmmConfig vc;
-    vm_config(&vc, config, name, run_dir, shared_dir);
+    vm_config(&vc, config, &sandbox->boot, name, run_dir, shared_dir);
     if (network) {
         vc.netns = shim_network_get_netns(network);
         vc.nics = shim_network_get_nics(network, &vc.n_nics);
@@ -266,10 +270,13 @@ static gboolean pid_cmdline_has(pid_t pid, const char *needle)
 
 ShimSandbox *shim_sandbox_start(const ShimConfig *config, ShimState *state, const char *name,
                                 const char *run_dir, const char *shared_dir, ShimNetwork *network,
-                                ShimSandboxDiedFunc died, gpointer user_data, GError **error)
+                                const ShimVmSize *size, ShimSandboxDiedFunc died,
+                                gpointer user_data, GError **error)
 {
     g_autoptr(ShimSandbox) sandbox = g_new0(ShimSandbox, 1);
     sandbox->kind = config->kind;
+    sandbox->boot = *size;
+    sandbox->current = *size;
     sandbox->died = died;
     sandbox->died_data = user_data;
     sandbox->boot_timeout_us = (gint64)config->agent_boot_timeout_s * G_USEC_PER_SEC;
@@ -301,6 +308,32 @@ void shim_sandbox_wait_agent(ShimSandbox *sandbox, ShimSandboxReadyFunc func, gp
 pid_t shim_sandbox_get_pid(ShimSandbox *sandbox)
 {
     return sandbox->domain ? vmm_domain_get_pid(sandbox->domain) : sandbox->agent_pid;
+}
+
+gboolean shim_sandbox_resize(ShimSandbox *sandbox, const ShimVmSize *size, GError **error)
+{
+    if (sandbox->domain) {
+        if (size->vcpus != sandbox->current.vcpus &&
+            !vmm_domain_set_vcpus(sandbox->domain, size->vcpus, error))
+            return FALSE;
+        sandbox->current.vcpus = size->vcpus;
+        if (size->memory_mib != sandbox->current.memory_mib &&
+            !vmm_domain_set_memory(sandbox->domain, size->memory_mib, error))
+            return FALSE;
+    }
+    sandbox->current.memory_mib = size->memory_mib;
+    return TRUE;
+}
+
+void shim_sandbox_get_size(ShimSandbox *sandbox, ShimVmSize *out_boot, ShimVmSize *out_current)
+{
+    *out_boot = sandbox->boot;
+    *out_current = sandbox->current;
+}
+
+gboolean shim_sandbox_is_vm(ShimSandbox *sandbox)
+{
+    return sandbox->domain != NULL;
 }
 
 void shim_sandbox_fill_create(ShimSandbox *sandbox, Secure__Agent__V1__CreateSandboxRequest *req)
@@ -367,7 +400,7 @@ gboolean shim_sandbox_cleanup_stale(ShimState *state, GError **error)
     if (!name)
         return TRUE;
     VmmConfig vc;
-    vm_config(&vc, NULL, name, state->dir, NULL);
+    vm_config(&vc, NULL, NULL, name, state->dir, NULL);
     /* The embedded driver is the default; only another URI needs naming. */
     if (uri && !g_str_has_prefix(uri, "qemu:///embed"))
         vc.uri = uri;

@@ -8,6 +8,7 @@
 #include "agent.pb-c.h"
 #include "shim-config.h"
 #include "shim-network.h"
+#include "shim-resources.h"
 #include "shim-state.h"
 #include "ttrpc.h"
 
@@ -23,15 +24,23 @@ typedef void (*ShimSandboxDiedFunc)(ShimSandbox *sandbox, const char *reason, gp
 
 /* Starts the sandbox of a pod whose files live in @run_dir and whose shared directory is
  * @shared_dir, recording in @state (saved) what `delete` needs to undo it BEFORE it is done.
- * A VM gets a NIC on each tap of @network (NULL: none). Returns once the VM/process runs; then
- * call shim_sandbox_wait_agent(). */
+ * A VM gets a NIC on each tap of @network (NULL: none) and boots at @size, hot-pluggable up to
+ * its ceilings. Returns once the VM/process runs; then call shim_sandbox_wait_agent(). */
 ShimSandbox *shim_sandbox_start(const ShimConfig *config, ShimState *state, const char *name,
                                 const char *run_dir, const char *shared_dir, ShimNetwork *network,
-                                ShimSandboxDiedFunc died, gpointer user_data, GError **error);
+                                const ShimVmSize *size, ShimSandboxDiedFunc died,
+                                gpointer user_data, GError **error);
 /* @func runs once, from the main context, never from inside this call. */
 void shim_sandbox_wait_agent(ShimSandbox *sandbox, ShimSandboxReadyFunc func, gpointer user_data);
 /* QEMU's pid (host mode: the agent's), reported to containerd as the task pid; 0 if stopped. */
 pid_t shim_sandbox_get_pid(ShimSandbox *sandbox);
+/* Hot-plug: the VM gets @size's memory and vCPUs (blocking libvirt calls, ~0.1 s; the guest
+ * onlines them afterwards). A host agent has no VM: only the sizes are recorded. On failure
+ * what was already changed stays changed and recorded. */
+gboolean shim_sandbox_resize(ShimSandbox *sandbox, const ShimVmSize *size, GError **error);
+void shim_sandbox_get_size(ShimSandbox *sandbox, ShimVmSize *out_boot, ShimVmSize *out_current);
+/* FALSE for a host agent (kind=none), which has nothing to hot-plug. */
+gboolean shim_sandbox_is_vm(ShimSandbox *sandbox);
 /* Where the agent sees the shared directory, and how CreateSandbox must mount it. */
 void shim_sandbox_fill_create(ShimSandbox *sandbox, Secure__Agent__V1__CreateSandboxRequest *req);
 const char *shim_sandbox_guest_shared_dir(ShimSandbox *sandbox);

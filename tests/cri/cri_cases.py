@@ -3,7 +3,7 @@
 (which also checks, afterwards, that nothing was left behind):
 
     cri_cases.py CASE        CASE: pod-lifecycle, pod-network, namespaces, host-network,
-                             cgroup, security
+                             cgroup, security, limits, resources
 
 Environment (set by cri-test.sh): CRI_SOCKET, CRI_HANDLER (secure or runc), CRI_IMAGE (busybox),
 CRI_WORK (a scratch dir), CRI_SUBNET (the pods' /24), CRI_CGROUP_PARENT, TESTENV_SUBREAPER.
@@ -590,6 +590,136 @@ def case_limits(t):
     t.remove_pod(pod[0])
 
 
+MIB = 1 << 20
+SANDBOX_MEMORY = "io.kubernetes.cri.sandbox-memory"
+SANDBOX_QUOTA = "io.kubernetes.cri.sandbox-cpu-quota"
+SANDBOX_PERIOD = "io.kubernetes.cri.sandbox-cpu-period"
+RUNTIME_CLASS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                             "packaging", "kubernetes", "runtimeclass.yaml")
+
+
+def published_overhead_mib():
+    """overhead.podFixed.memory of the RuntimeClass we ship, in MiB."""
+    with open(RUNTIME_CLASS, encoding="utf-8") as f:
+        found = re.search(r'^\s+memory:\s*"(\d+)Mi"', f.read(), re.M)
+    return int(found.group(1)) if found else None
+
+
+def mem_total_mib(t, container_id):
+    """MemTotal of the kernel the container runs on (the guest's, in a VM), in MiB."""
+    out = t.exec_out(container_id, "sh", "-c", "grep '^MemTotal:' /proc/meminfo")
+    return int(out.split()[1]) // 1024 if out else 0
+
+
+def cgroup_limits(t, container_id):
+    """(memory limit, CPU quota/period) of the container's own cgroup, as it sees it: cgroup v2
+    (memory.max, cpu.max) at the mount's root (a cgroup namespace) or at its path in
+    /proc/self/cgroup (none), else v1 (runc on a v1 host)."""
+    out = t.exec_out(container_id, "sh", "-c",
+                     "p=$(sed -n 's/^0:://p' /proc/self/cgroup); "
+                     "for d in /sys/fs/cgroup /sys/fs/cgroup$p; do if [ -f $d/memory.max ]; then "
+                     "cat $d/memory.max $d/cpu.max; exit; fi; done; "
+                     "cat /sys/fs/cgroup/memory/memory.limit_in_bytes; "
+                     "echo $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us)")
+    lines = (out or "").splitlines()
+    return (lines[0], lines[1]) if len(lines) == 2 else (out, None)
+
+
+def cgroup_memory_peak_mib(parent):
+    """The highest memory use recorded for the cgroup parent: v1 memory.max_usage_in_bytes or
+    v2 memory.peak, whichever hierarchy has the memory controller."""
+    base = parent.lstrip("/")
+    for path in (f"/sys/fs/cgroup/memory/{base}/memory.max_usage_in_bytes",
+                 f"/sys/fs/cgroup/unified/{base}/memory.peak", f"/sys/fs/cgroup/{base}/memory.peak"):
+        try:
+            with open(path) as f:
+                return int(f.read()) // MIB
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def fill(t, container_id, mib):
+    """Exit code of dd holding a buffer of `mib` MiB in the container (137: OOM-killed)."""
+    return t.exec(container_id, "dd", "if=/dev/zero", "of=/dev/null", f"bs={mib}M", "count=1",
+                  timeout=120).exit_code
+
+
+def case_resources(t):
+    """Pod resources: a VM sized from the CRI sandbox annotations, limits enforced in the
+    container's cgroup, Update raising a limit beyond the VM (hot-plug), requests above the
+    maximum refused with the pod alive, memory given back when a container goes, and the pod's
+    host cgroup within its limits plus the published overhead."""
+    secure = t.handler == "secure"
+    parent = os.environ["CRI_CGROUP_PARENT"]
+    if secure:
+        try:
+            t.pod("huge", annotations={SANDBOX_MEMORY: str(64 << 30)})
+            t.check(False, "a 64 GiB pod is refused at RunPodSandbox")
+        except CriError as err:
+            t.check("max_memory" in err.details, "a 64 GiB pod is refused, naming max_memory",
+                    err.details)
+    pod = t.pod("sized", cgroup_parent=parent,
+                annotations={SANDBOX_MEMORY: str(640 * MIB), SANDBOX_QUOTA: "200000",
+                             SANDBOX_PERIOD: "100000"})
+    watch = t.container(pod, "watch", ["sleep", "3600"])
+    box = t.container(pod, "box", ["sleep", "3600"],
+                      resources={"memory_limit_in_bytes": 256 * MIB, "cpu_quota": 100000,
+                                 "cpu_period": 100000})
+    booted = mem_total_mib(t, watch)
+    if secure:
+        # 640 MiB of limits + 128 MiB for the guest = 768 MiB, less what the kernel reserves.
+        t.check(600 < booted <= 768, "the VM booted with the annotated size",
+                f"MemTotal {booted} MiB (the default VM has 512 MiB)")
+        t.check_eq("the VM has the annotated CPUs", "2", t.exec_out(watch, "nproc"))
+    t.check_eq("the container's cgroup limits", (str(256 * MIB), "100000 100000"),
+               cgroup_limits(t, box))
+    t.check(fill(t, box, 400) != 0, "400 MiB does not fit in a 256 MiB container")
+    t.check_eq("the container lives on after its process was OOM-killed", "alive",
+               t.exec_out(box, "echo", "alive"))
+
+    t.cri.update_resources(box, memory_limit_in_bytes=1 << 30, cpu_quota=50000,
+                           cpu_period=100000)
+    t.check_eq("the updated cgroup limits", (str(1 << 30), "50000 100000"), cgroup_limits(t, box))
+    if secure:
+        grown = mem_total_mib(t, watch)
+        # 1 GiB + 128 MiB: 384 MiB hot-plugged, online when Update returns.
+        t.check(grown - booted >= 384, "the VM grew by the hot-plugged 384 MiB at Update",
+                f"MemTotal {booted} -> {grown} MiB")
+    t.check_eq("700 MiB fits after the update", 0, fill(t, box, 700))
+
+    if secure:
+        for what, call in (
+                ("an Update to 64 GiB", lambda: t.cri.update_resources(
+                    box, memory_limit_in_bytes=64 << 30)),
+                ("a 64 GiB container", lambda: t.container(
+                    pod, "huge", ["sleep", "1"], resources={"memory_limit_in_bytes": 64 << 30}))):
+            try:
+                call()
+                t.check(False, f"{what} is refused")
+            except CriError as err:
+                t.check("max_memory" in err.details, f"{what} is refused, naming max_memory",
+                        err.details)
+        t.check_eq("the pod lives on after the refusals", "alive",
+                   t.exec_out(box, "echo", "alive"))
+        t.check_eq("the limit is as it was", str(1 << 30), cgroup_limits(t, box)[0])
+        peak = cgroup_memory_peak_mib(parent)
+        overhead = published_overhead_mib()
+        t.check(peak is not None and overhead is not None and peak <= 1024 + overhead,
+                "the pod's host cgroup stayed within its limits plus the published overhead",
+                f"peak {peak} MiB, limits 1024 MiB + overhead {overhead} MiB")
+        t.log(f"pod host cgroup peak: {peak} MiB (limits 1024 MiB)")
+
+    t.cri.stop_container(box)
+    t.cri.remove_container(box)
+    if secure:
+        returned = t.wait_until(60, lambda: mem_total_mib(t, watch) <= booted + 64,
+                                "the hot-plugged memory to go back")
+        t.check(returned, "the VM gave the hot-plugged memory back after the container went",
+                f"MemTotal booted {booted} MiB, now {mem_total_mib(t, watch)} MiB")
+    t.remove_pod(pod[0])
+
+
 CASES = {
     "pod-lifecycle": case_pod_lifecycle,
     "pod-network": case_pod_network,
@@ -598,6 +728,7 @@ CASES = {
     "cgroup": case_cgroup,
     "security": case_security,
     "limits": case_limits,
+    "resources": case_resources,
 }
 
 

@@ -146,7 +146,7 @@ class Cri:
     @staticmethod
     def pod_config(name, ns_options=None, cgroup_parent=None, hostname=None, dns=None,
                    searches=(), port_mappings=(), log_directory=None, uid=None, sysctls=None,
-                   privileged=False):
+                   privileged=False, annotations=None):
         """A PodSandboxConfig as the kubelet builds it. port_mappings: (container, host) pairs."""
         linux = pb.LinuxPodSandboxConfig(
             security_context=pb.LinuxSandboxSecurityContext(
@@ -160,6 +160,7 @@ class Cri:
                                            namespace="sc-cri-test", attempt=0),
             hostname=name if hostname is None else hostname,
             labels={"sc-cri-test": "1"},
+            annotations=annotations or {},
             linux=linux)
         if log_directory:
             config.log_directory = log_directory

@@ -93,6 +93,9 @@ private_containerd_write_cri() {
 [$cri.containerd.runtimes.secure]
   runtime_type = "io.containerd.secure.v2"
   privileged_without_host_devices = true
+  # Stands in for containerd 1.7+, which puts the pod's size in these annotations itself: 1.6
+  # passes them from the pod's own annotations, so that the tests can size a pod.
+  pod_annotations = ["io.kubernetes.cri.sandbox-*"]
 EOF
     if [ -n "${PRIVATE_CONTAINERD_SECURE_CONFIG:-}" ]; then
         printf '\n[%s.containerd.runtimes.secure.options]\n  ConfigPath = "%s"\n' \

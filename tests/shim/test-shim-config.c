@@ -57,6 +57,10 @@ START_TEST(test_defaults)
     ck_assert_int_eq(config->accelerator, SHIM_ACCEL_AUTO);
     ck_assert_uint_eq(config->memory_mib, 512);
     ck_assert_uint_eq(config->vcpus, 1);
+    ck_assert_uint_eq(config->min_memory_mib, 256);
+    ck_assert_uint_eq(config->memory_overhead_mib, 128);
+    ck_assert_uint_eq(config->max_memory_mib, 16384);
+    ck_assert_uint_eq(config->max_vcpus, 16);
     ck_assert_int_eq(config->shared_fs, SHIM_SHARED_FS_VIRTIOFS);
     ck_assert_str_eq(config->machine_type, "q35");
     ck_assert(g_path_is_absolute(config->kernel));
