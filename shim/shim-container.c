@@ -38,6 +38,7 @@ typedef struct {
     char *id;
     TtrpcCall *call;
     ShimResources limits;          /* Update: the new limits */
+    ShimResources previous;        /* Update: the limits before it */
     ProtobufCBinaryData resources; /* Update: the new linux.resources, JSON */
 } ContainerCall;
 
@@ -331,7 +332,7 @@ static void create_when_ready(ShimPod *pod, const GError *ready_error, gpointer 
         create_fits(pod, ready_error, cc);
         return;
     }
-    shim_hotplug_grow(pod, NULL, NULL, create_fits, cc);
+    shim_hotplug_grow(pod, create_fits, cc);
 }
 
 void shim_container_create(ShimPod *pod, Containerd__Task__V2__CreateTaskRequest *req,
@@ -620,13 +621,18 @@ static void empty_done(const ProtobufCMessage *msg, const GError *error, gpointe
     container_call_free(cc);
 }
 
+/* The Update is over: the container counts at the limits now in force, and the VM may shrink. */
+static void update_settle(ContainerCall *cc, ShimContainer *c, gboolean applied)
+{
+    if (c)
+        c->limits = applied ? cc->limits : cc->previous;
+    shim_hotplug_fit(cc->pod);
+}
+
 static void update_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
 {
     ContainerCall *cc = user_data;
-    ShimContainer *c = container_call_find(cc);
-    if (c && !error)
-        c->limits = cc->limits;
-    shim_hotplug_fit(cc->pod);
+    update_settle(cc, container_call_find(cc), error == NULL);
     empty_done(msg, error, cc);
 }
 
@@ -641,6 +647,7 @@ static void update_fits(ShimPod *pod, const GError *error, gpointer user_data)
         else
             ttrpc_call_return_error(cc->call, TTRPC_CODE_NOT_FOUND, "container '%s' went away",
                                     cc->id);
+        update_settle(cc, c, FALSE);
         container_call_free(cc);
         return;
     }
@@ -687,9 +694,13 @@ void shim_container_update(ShimPod *pod, ShimContainer *c,
     }
     ContainerCall *cc = container_call_new(pod, c->id, call);
     cc->limits = limits;
+    cc->previous = c->limits;
     cc->resources.data = g_memdup2(req->resources->value.data, req->resources->value.len);
     cc->resources.len = req->resources->value.len;
-    shim_hotplug_grow(pod, c->id, &limits, update_fits, cc);
+    /* Until the agent answers, the container counts at the larger of both, so that nothing
+     * shrinks the VM below what either may need meanwhile. */
+    shim_resources_max(&c->limits, &limits);
+    shim_hotplug_grow(pod, update_fits, cc);
 }
 
 void shim_container_state(ShimContainer *c, ShimProcess *p, TtrpcCall *call)

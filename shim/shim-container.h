@@ -25,10 +25,11 @@ void shim_container_update(ShimPod *pod, ShimContainer *container,
                            const Containerd__Task__V2__UpdateTaskRequest *req, TtrpcCall *call);
 void shim_container_state(ShimContainer *container, ShimProcess *process, TtrpcCall *call);
 
-/* The init process (exec_id "") or an exec; NULL if unknown. */
-/* The limits of its spec's linux.resources (after an Update, the updated ones). */
+/* The limits of its spec's linux.resources (after an Update, the updated ones; while one is
+ * pending, the larger of the old and the new). */
 const ShimResources *shim_container_get_limits(ShimContainer *container);
 
+/* The init process (exec_id "") or an exec; NULL if unknown. */
 ShimProcess *shim_container_lookup(ShimContainer *container, const char *exec_id);
 /* Every process of the container exits now with @status (its sandbox is gone). */
 void shim_container_force_exit(ShimContainer *container, guint32 status);

@@ -22,20 +22,16 @@ static void grow_finish(Grow *g, GError *error)
     g_free(g);
 }
 
-/* The containers' limits, @id counted at @limits, and at least what the annotations said. */
-static void pod_demand(ShimPod *pod, const char *id, const ShimResources *limits,
-                       ShimResources *out)
+/* The containers' limits, and at least what the annotations said. */
+static void pod_demand(ShimPod *pod, ShimResources *out)
 {
     GHashTableIter iter;
-    gpointer key, value;
+    gpointer value;
     ShimResources sum = {0};
 
     g_hash_table_iter_init(&iter, pod->containers);
-    while (g_hash_table_iter_next(&iter, &key, &value))
-        if (!id || g_strcmp0(key, id) != 0)
-            shim_resources_add(&sum, shim_container_get_limits(value));
-    if (id && limits)
-        shim_resources_add(&sum, limits);
+    while (g_hash_table_iter_next(&iter, NULL, &value))
+        shim_resources_add(&sum, shim_container_get_limits(value));
     shim_resources_max(&sum, &pod->annotated);
     *out = sum;
 }
@@ -78,8 +74,7 @@ static void ask_guest(ShimPod *pod, Grow *g, const ShimVmSize *boot, const ShimV
                     online_done, g);
 }
 
-void shim_hotplug_grow(ShimPod *pod, const char *id, const ShimResources *limits,
-                       ShimPodReadyFunc done, gpointer user_data)
+void shim_hotplug_grow(ShimPod *pod, ShimPodReadyFunc done, gpointer user_data)
 {
     Grow *g = g_new0(Grow, 1);
     GError *error = NULL;
@@ -95,7 +90,7 @@ void shim_hotplug_grow(ShimPod *pod, const char *id, const ShimResources *limits
                                    "the pod's sandbox is not running"));
         return;
     }
-    pod_demand(pod, id, limits, &demand);
+    pod_demand(pod, &demand);
     shim_sandbox_get_size(pod->sandbox, &boot, &current);
     if (!shim_resources_running_size(pod->config, &boot, &current, &demand, &target, &error)) {
         grow_finish(g, error);
@@ -132,7 +127,7 @@ void shim_hotplug_fit(ShimPod *pod)
 
     if (!pod->sandbox || pod->phase != SHIM_POD_READY)
         return;
-    pod_demand(pod, NULL, NULL, &demand);
+    pod_demand(pod, &demand);
     shim_sandbox_get_size(pod->sandbox, &boot, &current);
     if (!shim_resources_running_size(pod->config, &boot, &current, &demand, &target, &error) ||
         target.memory_mib >= current.memory_mib)

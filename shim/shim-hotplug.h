@@ -6,13 +6,11 @@
 #include "shim-pod.h"
 #include "shim-resources.h"
 
-/* Makes the VM fit every container of @pod, the one named @id counted at @limits instead of its
- * own (NULL @id: each at its own), then calls @done (error NULL: the VM fits now), never from
- * inside this call. A pod that
- * would need more than the ceilings fails with RESOURCE_EXHAUSTED and nothing changes; a
- * hot-plug the host or the guest does not complete fails with the reason, and the pod runs on. */
-void shim_hotplug_grow(ShimPod *pod, const char *id, const ShimResources *limits,
-                       ShimPodReadyFunc done, gpointer user_data);
+/* Makes the VM fit every container of @pod at its limits, then calls @done (error NULL: the VM
+ * fits now), never from inside this call. A pod that would need more than the ceilings fails
+ * with RESOURCE_EXHAUSTED and nothing changes; a hot-plug the host or the guest does not
+ * complete fails with the reason, and the pod runs on. */
+void shim_hotplug_grow(ShimPod *pod, ShimPodReadyFunc done, gpointer user_data);
 
 /* Gives back the memory that the containers' limits no longer need (the guest unplugs what it
  * can move; failures are logged). */
