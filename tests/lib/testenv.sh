@@ -221,12 +221,16 @@ testenv_prepare_runtime() {
 }
 
 # A sanitizer build of the shim reports into files here (containerd passes its environment to
-# the shims, and a shim's stderr is not the test's); any report fails the test.
+# the shims, and a shim's stderr is not the test's); any report fails the test. Leak stacks are
+# unwound the slow way: GLib has no frame pointers, so the fast unwinder stops at g_malloc0 and
+# neither the report nor tests/lib/lsan-suppressions.txt would see who allocated.
 testenv_sanitizer_reports_to() {
     local opt
     for opt in ASAN_OPTIONS UBSAN_OPTIONS; do
         export "$opt=${!opt:+${!opt}:}log_path=$1/${opt%%_*}"
     done
+    export ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0"
+    export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$TESTENV_LIB/lsan-suppressions.txt:print_suppressions=0"
 }
 
 testenv_check_sanitizer_reports() {
