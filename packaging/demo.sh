@@ -5,7 +5,7 @@
 # --system-containerd is given; builds the busybox image locally (no registry needed); removes
 # everything it created when it ends, also on failure or Ctrl-C.
 #
-#   sudo packaging/demo.sh [--no-install] [--system-containerd]
+#   packaging/demo.sh [--no-install] [--system-containerd]     (as root)
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
