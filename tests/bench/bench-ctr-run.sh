@@ -86,6 +86,36 @@ sum_kib() {
     echo "$total"
 }
 
+# QEMU's PSS summed over this benchmark's QEMU processes, split by what the mappings hold (KiB):
+# guest RAM (memfd), TCG translation cache (the rwx anonymous mapping), the guest kernel and
+# initramfs (the files after -kernel and -initrd), QEMU's other files (binary, libraries,
+# firmware), the rest of its anonymous memory (heap, stacks).
+qemu_parts_kib() {
+    local pid
+    for pid in $(testenv_our_processes '^qemu-system-x86_64$' | cut -d' ' -f1); do
+        tr '\0' '\n' <"/proc/$pid/cmdline" | awk '/^-(kernel|initrd)$/ { getline; print }' |
+            awk -v smaps="/proc/$pid/smaps" '
+            { image[$0] = 1 }
+            END {
+                while ((getline line < smaps) > 0) {
+                    n = split(line, f, " ")
+                    if (f[1] ~ /^[0-9a-f]+-[0-9a-f]+$/) {
+                        path = n >= 6 ? f[6] : ""
+                        if (path ~ /^\/memfd:/) part = 1
+                        else if (path == "" && f[2] == "rwxp") part = 2
+                        else if (path in image) part = 3
+                        else if (path ~ /^\//) part = 4
+                        else part = 5
+                    } else if (f[1] == "Pss:") {
+                        kib[part] += f[2]
+                    }
+                }
+                print kib[1] + 0, kib[2] + 0, kib[3] + 0, kib[4] + 0, kib[5] + 0
+            }'
+    done | awk '{ for (i = 1; i <= 5; i++) t[i] += $i }
+        END { print t[1] + 0, t[2] + 0, t[3] + 0, t[4] + 0, t[5] + 0 }'
+}
+
 # Starts $2 pods of runtime $1, prints per-pod MiB: shim RSS, QEMU PSS, virtiofsd PSS.
 memory_per_pod() {
     local runtime=$1 pods=$2 i shim qemu vfs ok=1
@@ -104,6 +134,7 @@ memory_per_pod() {
         vfs=$(sum_kib virtiofsd Pss)
         awk -v s="$shim" -v q="$qemu" -v v="$vfs" -v n="$pods" \
             'BEGIN { printf "%.1f %.1f %.1f %.1f", s / n / 1024, q / n / 1024, v / n / 1024, (s + q + v) / n / 1024 }'
+        qemu_parts_kib | awk -v n="$pods" '{ for (i = 1; i <= 5; i++) printf " %.1f", $i / n / 1024 }'
     else
         echo failed
     fi
@@ -143,15 +174,22 @@ fi
 
 echo
 printf '%-26s %5s %12s %12s %15s %12s\n' runtime pods "shim RSS" "QEMU PSS" "virtiofsd PSS" "total"
+parts=""
 for runtime in $runtimes; do
     for pods in $pod_counts; do
-        read -r shim qemu vfs total <<<"$(memory_per_pod "$runtime" "$pods")"
+        read -r shim qemu vfs total ram tcg image files anon <<<"$(memory_per_pod "$runtime" "$pods")"
         if [ "$shim" = failed ]; then
             printf '%-26s %5s %12s\n' "$runtime" "$pods" failed
             continue
         fi
         printf '%-26s %5s %12s %12s %15s %12s\n' "$runtime" "$pods" "$shim MiB" \
             "$qemu MiB" "$vfs MiB" "$total MiB"
+        [ "$qemu" != 0.0 ] && parts="$parts$(printf '%5s pods: guest RAM %s, TCG cache %s, kernel+initrd %s, QEMU files %s, QEMU anon %s' \
+            "$pods" "$ram" "$tcg" "$image" "$files" "$anon")"$'\n'
     done
 done
 echo "(memory figures are per pod: the sum over the pods' processes divided by the pod count)"
+if [ -n "$parts" ]; then
+    echo "QEMU PSS per pod by mapping (MiB):"
+    printf '%s' "$parts"
+fi
