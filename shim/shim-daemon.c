@@ -41,10 +41,14 @@ int shim_daemon_run(const ShimArgs *args)
         g_critical("%s", config ? "-socket is required" : error->message);
         return 1;
     }
+    if (!shim_reaper_start(&error)) {
+        g_critical("%s", error->message);
+        return 1;
+    }
 
     g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
-    g_autoptr(ShimPod) pod = shim_pod_new(args->namespace, args->socket,
-                                          g_steal_pointer(&config), loop, &error);
+    g_autoptr(ShimPod) pod =
+        shim_pod_new(args->namespace, args->socket, g_steal_pointer(&config), loop, &error);
     if (!pod) {
         g_critical("%s", error->message);
         return 1;
@@ -58,7 +62,6 @@ int shim_daemon_run(const ShimArgs *args)
     }
     guint term = g_unix_signal_add(SIGTERM, quit_on_signal, loop);
     guint intr = g_unix_signal_add(SIGINT, quit_on_signal, loop);
-    g_autoptr(ShimReaper) reaper = shim_reaper_new();
     g_info("serving pod %s on %s", pod->pod, args->socket);
 
     g_main_loop_run(loop);

@@ -1,28 +1,55 @@
-/* Orphan reaping. waitpid(-1) would steal children that libvirt and GLib wait for by pid, so
- * only zombies that nobody else waits for are reaped: children whose command name differs from
- * ours (libvirt's own short-lived forks still carry our name) and that are not the host-mode
- * agent (named secure-agent, waited for by the sandbox).
- * It runs in its own thread: the VM teardown blocks the main loop while it waits for QEMU and
- * virtiofsd to exit, and they only finish exiting once we reap them. The thread never
+/* Orphan reaping, woken only by child exits (and, while the shim has no child, by its forks):
+ * while a pod is idle, nothing here runs.
+ *
+ * The shim is a child subreaper: what libvirt starts daemonized (QEMU, virtiofsd, the QEMU that
+ * probes capabilities) is re-parented to it when its intermediate parent exits, and is ours to
+ * reap. waitpid(-1) would steal children that libvirt and GLib wait for by pid, so only zombies
+ * that nobody else waits for are reaped: children whose command name differs from ours
+ * (libvirt's forks that have not exec'd still carry our name, and libvirt waits for them) and
+ * that are not the host-mode agent (named secure-agent, waited for by the sandbox).
+ *
+ * A thread sleeps in waitid(P_ALL, WNOWAIT), which returns once any child of the process is a
+ * zombie, without reaping it. The thread then leaves a grace period to the child's own waiter
+ * (libvirt waits by pid for the QEMU it runs to probe capabilities, which carries QEMU's name),
+ * and reaps the orphans among the process's children (/proc/self/task/<tid>/children). While
+ * an unreaped zombie that is not ours remains, that repeats once per grace period, until its
+ * waiter takes it. With no child at all, waitid fails at once: the thread then sleeps until a
+ * fork (pthread_atfork) makes one, as a process only becomes ours through a fork of ours
+ * (libvirt and GLib's spawn fork; a posix_spawn or vfork made while we have no other child
+ * would only be seen at the next fork).
+ *
+ * Why a thread, not the main loop: the VM teardown blocks the main loop while libvirt waits for
+ * QEMU and virtiofsd to exit, and they only finish exiting once reaped. The thread never
  * allocates: libvirt forks from other threads, and a fork taken while this thread held an
- * allocator lock would leave the child stuck (seen with ASan's allocator). */
+ * allocator lock would leave the child stuck (seen with ASan's allocator). It runs until the
+ * process exits; its state is process-wide, as the children it waits for are, and as
+ * pthread_atfork's handlers (which take no data) need. */
 #include "shim-reaper.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define REAP_INTERVAL_US (100 * 1000)
+#include "shim-error.h"
+
+/* Long enough for a waiter woken by the same exit to have reaped its child, even on a busy
+ * machine; short next to libvirt's 200 ms between checks that a killed QEMU is gone. */
+#define REAP_GRACE_US (50 * 1000)
 #define COMM_MAX 32
 
-struct _ShimReaper {
-    GThread *thread;
-    gint stop;
+static struct {
+    gboolean started;
+    pid_t pid;
+    int forked; /* eventfd: counts forks, for the thread to wait on while we have no child */
     char comm[COMM_MAX];
-};
+} reaper = {.forked = -1};
 
 /* Reads "pid (comm) S ppid ..." from /proc/<pid>/stat into the outputs, with stack buffers
  * only. comm may hold spaces and parentheses: it ends at the last ')'. */
@@ -54,41 +81,58 @@ static gboolean read_stat(pid_t pid, char comm[COMM_MAX], char *out_state, pid_t
     return TRUE;
 }
 
-static pid_t parse_pid(const char *name)
+static void reap_if_orphan(pid_t pid)
 {
-    pid_t pid = 0;
-    if (!*name)
-        return 0;
-    for (; *name; name++) {
-        if (*name < '0' || *name > '9')
-            return 0;
-        pid = pid * 10 + (*name - '0');
-    }
-    return pid;
+    char comm[COMM_MAX], state;
+    pid_t ppid;
+    if (pid <= 0 || !read_stat(pid, comm, &state, &ppid))
+        return;
+    if (ppid != reaper.pid || state != 'Z' || strcmp(comm, reaper.comm) == 0 ||
+        strcmp(comm, "secure-agent") == 0)
+        return;
+    waitpid(pid, NULL, WNOHANG);
 }
 
-static void reap_once(ShimReaper *reaper)
+/* Checks each pid in /proc/self/task/<tid>/children ("12 34 "), read in pieces: a number may
+ * span two reads. */
+static void reap_children_of(pid_t tid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    pid_t pid = 0;
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] >= '0' && buf[i] <= '9') {
+                pid = pid * 10 + (buf[i] - '0');
+                continue;
+            }
+            reap_if_orphan(pid);
+            pid = 0;
+        }
+    }
+    reap_if_orphan(pid);
+    close(fd);
+}
+
+/* Each thread has its own children: those it forked (orphans go to one of them). */
+static void reap_orphans(void)
 {
     char entries[4096];
-    pid_t self = getpid();
-    int dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0)
         return;
-    for (;;) {
-        ssize_t n = getdents64(dir, entries, sizeof(entries));
-        if (n <= 0)
-            break;
+    ssize_t n;
+    while ((n = getdents64(dir, entries, sizeof(entries))) > 0) {
         for (ssize_t off = 0; off < n;) {
             struct dirent64 *d = (struct dirent64 *)(entries + off);
             off += d->d_reclen;
-            char comm[COMM_MAX], state;
-            pid_t ppid, pid = parse_pid(d->d_name);
-            if (pid <= 0 || !read_stat(pid, comm, &state, &ppid))
-                continue;
-            if (ppid != self || state != 'Z' || strcmp(comm, reaper->comm) == 0 ||
-                strcmp(comm, "secure-agent") == 0)
-                continue;
-            waitpid(pid, NULL, WNOHANG);
+            pid_t tid = atoi(d->d_name); /* 0 for "." and ".." */
+            if (tid > 0)
+                reap_children_of(tid);
         }
     }
     close(dir);
@@ -96,31 +140,52 @@ static void reap_once(ShimReaper *reaper)
 
 static gpointer reaper_thread(gpointer user_data)
 {
-    ShimReaper *reaper = user_data;
-    while (!g_atomic_int_get(&reaper->stop)) {
-        reap_once(reaper);
-        g_usleep(REAP_INTERVAL_US);
+    (void)user_data;
+    for (;;) {
+        siginfo_t info;
+        if (waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) == 0) {
+            g_usleep(REAP_GRACE_US);
+            reap_orphans();
+        } else if (errno == ECHILD) {
+            eventfd_t forks;
+            eventfd_read(reaper.forked, &forks);
+        }
     }
     return NULL;
 }
 
-ShimReaper *shim_reaper_new(void)
+/* Runs in the thread that forked, right after the fork: there may be a child to wait for now.
+ * Only in our own process: a forked child that forks again (libvirt's daemonizing intermediate)
+ * runs it too, with its fds closed and reused (the eventfd's number can be its sync pipe). */
+static void on_fork(void)
 {
-    ShimReaper *reaper = g_new0(ShimReaper, 1);
-    char state;
-    pid_t ppid;
-    if (!read_stat(getpid(), reaper->comm, &state, &ppid))
-        reaper->comm[0] = '\0';
-    reaper->thread = g_thread_new("reaper", reaper_thread, reaper);
-    return reaper;
+    if (getpid() == reaper.pid)
+        eventfd_write(reaper.forked, 1);
 }
 
-void shim_reaper_free(ShimReaper *reaper)
+gboolean shim_reaper_start(GError **error)
 {
-    if (!reaper)
-        return;
-    g_atomic_int_set(&reaper->stop, 1);
-    g_thread_join(reaper->thread);
-    reap_once(reaper);
-    g_free(reaper);
+    g_return_val_if_fail(!reaper.started, FALSE);
+    char state;
+    pid_t ppid;
+    reaper.pid = getpid();
+    if (!read_stat(reaper.pid, reaper.comm, &state, &ppid))
+        reaper.comm[0] = '\0';
+    reaper.forked = eventfd(0, EFD_CLOEXEC);
+    if (reaper.forked < 0) {
+        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "orphan reaper: eventfd: %s",
+                    g_strerror(errno));
+        return FALSE;
+    }
+    int err = pthread_atfork(NULL, on_fork, NULL);
+    if (err != 0) {
+        close(reaper.forked);
+        reaper.forked = -1;
+        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "orphan reaper: pthread_atfork: %s",
+                    g_strerror(err));
+        return FALSE;
+    }
+    reaper.started = TRUE;
+    g_thread_unref(g_thread_new("reaper", reaper_thread, NULL));
+    return TRUE;
 }

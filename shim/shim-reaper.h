@@ -3,8 +3,7 @@
 
 #include <glib.h>
 
-typedef struct _ShimReaper ShimReaper;
-
-ShimReaper *shim_reaper_new(void);
-void shim_reaper_free(ShimReaper *reaper);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShimReaper, shim_reaper_free)
+/* Starts the process's orphan reaper (once per process, after PR_SET_CHILD_SUBREAPER and before
+ * the first VM starts); it runs until the process exits and wakes only when a child exits or,
+ * while the process has no child, when it forks. */
+gboolean shim_reaper_start(GError **error);

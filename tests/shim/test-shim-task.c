@@ -4,6 +4,7 @@
 #include <check.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -425,6 +426,73 @@ START_TEST(test_running_container)
 }
 END_TEST
 
+/* The one periodic thing an idle shim does is its agent health check, every HEALTH_INTERVAL_S
+ * (shim-pod.c). Over IDLE_CHECKS of them, the shim's threads may wake at most
+ * IDLE_WAKEUPS_PER_CHECK times per check plus IDLE_WAKEUPS_EXTRA: a wide margin over what an
+ * idle shim does (4-7 wake-ups in 15 s, measured), far below a poller (the reaper thread that
+ * walked /proc every 100 ms: 240-990 in 15 s, more with more processes on the host). */
+#define HEALTH_INTERVAL_S 5
+#define IDLE_CHECKS 3
+#define IDLE_WAKEUPS_PER_CHECK 10
+#define IDLE_WAKEUPS_EXTRA 10
+
+/* The context switches of every thread of @pid so far: each wake-up of a thread counts once
+ * (voluntary: it slept and was woken) or more (nonvoluntary: preempted while running). */
+static guint64 context_switches(pid_t pid)
+{
+    g_autofree char *tasks = g_strdup_printf("/proc/%d/task", (int)pid);
+    g_autoptr(GDir) dir = g_dir_open(tasks, 0, NULL);
+    ck_assert_msg(dir, "no %s", tasks);
+    guint64 total = 0;
+    const char *tid;
+    while ((tid = g_dir_read_name(dir))) {
+        g_autofree char *path = g_build_filename(tasks, tid, "status", NULL);
+        g_autofree char *status = NULL;
+        if (!g_file_get_contents(path, &status, NULL, NULL))
+            continue; /* the thread ended meanwhile */
+        g_auto(GStrv) lines = g_strsplit(status, "\n", -1);
+        for (char **line = lines; *line; line++) {
+            guint64 n;
+            if (sscanf(*line, "voluntary_ctxt_switches: %" G_GUINT64_FORMAT, &n) == 1 ||
+                sscanf(*line, "nonvoluntary_ctxt_switches: %" G_GUINT64_FORMAT, &n) == 1)
+                total += n;
+        }
+    }
+    return total;
+}
+
+/* A pod whose container sleeps wakes its shim only for the health checks: nothing polls
+ * (issue 11). Its teardown then needs the orphan reaper (QEMU and virtiofsd exit only once
+ * reaped), which wakes on their exit. */
+START_TEST(test_idle_wakeups)
+{
+    g_autofree char *bundle = shim_test_bundle(t, "idle", ARGS("sleep", "100000"), NULL, FALSE);
+    ShimTestWait w;
+    shim_test_start(t, "idle", bundle);
+    shim_test_create(t, "idle", bundle, NULL, FALSE);
+    connect_task("idle");
+    start_req("Start", "idle", NULL);
+    ck_assert_int_eq(status_of("idle", NULL), CONTAINERD__V1__TYPES__STATUS__RUNNING);
+
+    guint64 before = context_switches((pid_t)t->shim_pid);
+    g_usleep(IDLE_CHECKS * HEALTH_INTERVAL_S * G_USEC_PER_SEC);
+    guint64 wakeups = context_switches((pid_t)t->shim_pid) - before;
+    g_print("idle shim (%s): %" G_GUINT64_FORMAT " wake-ups in %d s\n", kind, wakeups,
+            IDLE_CHECKS * HEALTH_INTERVAL_S);
+    ck_assert_msg(wakeups <= IDLE_CHECKS * IDLE_WAKEUPS_PER_CHECK + IDLE_WAKEUPS_EXTRA,
+                  "an idle shim woke %" G_GUINT64_FORMAT " times in %d s", wakeups,
+                  IDLE_CHECKS * HEALTH_INTERVAL_S);
+
+    shim_test_wait_async(t, "idle", NULL, &w);
+    kill_task("idle", NULL, SIGKILL, TRUE);
+    ck_assert_msg(shim_test_iterate_until(&w.done, IO_TIMEOUT_MS), "Wait did not return");
+    ck_assert_uint_eq(delete_task("idle", NULL), 137);
+    shutdown_daemon();
+    ck_assert_int_eq(shim_test_run_delete(t, "idle", bundle, NULL, NULL), 0);
+    shim_test_assert_clean(t);
+}
+END_TEST
+
 /* Kill on a created task stops it at once and makes Wait return; a sandbox-annotated second
  * container joins the same pod (the same shim), and the VM stays until its last container. */
 START_TEST(test_created_kill_and_grouping)
@@ -817,6 +885,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_lifecycle);
     tcase_add_test(tc, test_running_container);
     tcase_add_test(tc, test_created_kill_and_grouping);
+    tcase_add_test(tc, test_idle_wakeups);
     tcase_add_test(tc, test_delete_after_crash);
     tcase_add_test(tc, test_restart_after_crash);
     tcase_add_test(tc, test_sandbox_death);
