@@ -213,9 +213,14 @@ static void G_GNUC_PRINTF(2, 3) append_escaped(GString *xml, const char *format,
 #define MEMORY_HOTPLUG_PARAMS                                                                      \
     " memhp_default_state=online memory_hotplug.online_policy=auto-movable swiotlb=noforce"
 
+/* quiet: the console shows only errors and worse. Under TCG every byte printed on the emulated
+ * UART is a trap into QEMU and a write() to the log file, for ~30 KB of boot messages: create
+ * to agent ready 8.6 -> 4.7 s (medians of 3 boots on a loaded host; README.md). A panic or an
+ * oops is still printed in full (the kernel raises the console level for them), and the agent
+ * writes its own lines to the console directly; loglevel=7 in kernel_params shows the rest. */
 static char *kernel_cmdline(const VmmConfig *c)
 {
-    GString *cmdline = g_string_new("console=ttyS0 panic=1");
+    GString *cmdline = g_string_new("console=ttyS0 quiet panic=1");
 
     if (vmm_config_hotplug_mib(c) > 0)
         g_string_append(cmdline, MEMORY_HOTPLUG_PARAMS);
