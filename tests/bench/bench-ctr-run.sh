@@ -3,7 +3,8 @@
 # for our runtime and for runc on the same image, side by side in one run:
 #   - start to exit of `true`, and start to the first byte of output of `echo`: median of N runs
 #     and the ratio secure/runc;
-#   - memory per pod with 1 and 10 pods running `sleep`: shim RSS, QEMU PSS, virtiofsd PSS,
+#   - memory per pod with 1 and 10 pods running `sleep`: shim RSS and PSS, QEMU PSS, virtiofsd PSS
+#     and their PSS in all, and QEMU's PSS split by what its mappings hold,
 #     read --settle seconds (default 10) after the last pod started: a guest hands the memory it
 #     freed back (free page reporting) about 2 s after freeing it.
 #
@@ -116,9 +117,10 @@ qemu_parts_kib() {
         END { print t[1] + 0, t[2] + 0, t[3] + 0, t[4] + 0, t[5] + 0 }'
 }
 
-# Starts $2 pods of runtime $1, prints per-pod MiB: shim RSS, QEMU PSS, virtiofsd PSS.
+# Starts $2 pods of runtime $1, prints per-pod MiB: shim RSS, shim PSS, QEMU PSS, virtiofsd PSS,
+# their PSS in all, then QEMU's PSS by mapping (qemu_parts_kib).
 memory_per_pod() {
-    local runtime=$1 pods=$2 i shim qemu vfs ok=1
+    local runtime=$1 pods=$2 i shim shim_pss qemu vfs ok=1
     for i in $(seq "$pods"); do
         if ! SC_RUNTIME=$runtime sc_run_detached "mem-$i" sleep 100000 >/dev/null \
             2>"$TESTENV_DIR/last-error"; then
@@ -130,10 +132,12 @@ memory_per_pod() {
     if [ "$ok" = 1 ]; then
         sleep "$settle"
         shim=$(sum_kib "containerd-shim-$(echo "$runtime" | cut -d. -f3)-v2" VmRSS)
+        shim_pss=$(sum_kib "containerd-shim-$(echo "$runtime" | cut -d. -f3)-v2" Pss)
         qemu=$(sum_kib qemu-system-x86_64 Pss)
         vfs=$(sum_kib virtiofsd Pss)
-        awk -v s="$shim" -v q="$qemu" -v v="$vfs" -v n="$pods" \
-            'BEGIN { printf "%.1f %.1f %.1f %.1f", s / n / 1024, q / n / 1024, v / n / 1024, (s + q + v) / n / 1024 }'
+        awk -v s="$shim" -v p="$shim_pss" -v q="$qemu" -v v="$vfs" -v n="$pods" 'BEGIN {
+            printf "%.1f %.1f %.1f %.1f %.1f", s / n / 1024, p / n / 1024, q / n / 1024,
+                v / n / 1024, (p + q + v) / n / 1024 }'
         qemu_parts_kib | awk -v n="$pods" '{ for (i = 1; i <= 5; i++) printf " %.1f", $i / n / 1024 }'
     else
         echo failed
@@ -173,17 +177,19 @@ if [ $# -eq 2 ]; then
 fi
 
 echo
-printf '%-26s %5s %12s %12s %15s %12s\n' runtime pods "shim RSS" "QEMU PSS" "virtiofsd PSS" "total"
+printf '%-26s %5s %10s %10s %10s %14s %10s\n' runtime pods "shim RSS" "shim PSS" "QEMU PSS" \
+    "virtiofsd PSS" "PSS total"
 parts=""
 for runtime in $runtimes; do
     for pods in $pod_counts; do
-        read -r shim qemu vfs total ram tcg image files anon <<<"$(memory_per_pod "$runtime" "$pods")"
+        read -r shim shim_pss qemu vfs total ram tcg image files anon \
+            <<<"$(memory_per_pod "$runtime" "$pods")"
         if [ "$shim" = failed ]; then
             printf '%-26s %5s %12s\n' "$runtime" "$pods" failed
             continue
         fi
-        printf '%-26s %5s %12s %12s %15s %12s\n' "$runtime" "$pods" "$shim MiB" \
-            "$qemu MiB" "$vfs MiB" "$total MiB"
+        printf '%-26s %5s %10s %10s %10s %14s %10s\n' "$runtime" "$pods" "$shim MiB" \
+            "$shim_pss MiB" "$qemu MiB" "$vfs MiB" "$total MiB"
         [ "$qemu" != 0.0 ] && parts="$parts$(printf '%5s pods: guest RAM %s, TCG cache %s, kernel+initrd %s, QEMU files %s, QEMU anon %s' \
             "$pods" "$ram" "$tcg" "$image" "$files" "$anon")"$'\n'
     done

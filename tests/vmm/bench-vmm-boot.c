@@ -13,7 +13,8 @@
  * BENCH_MACHINE the machine type and BENCH_TB_CACHE_MIB the TCG translation cache (defaults:
  * vmm_config_init()'s); BENCH_CACHE_DIR keeps libvirt's
  * capabilities cache across runs (default: a fresh one per run, so its first boot is cold);
- * BENCH_CONSOLE_DIR keeps each boot's console log there, as <VM name>.log.
+ * BENCH_CONSOLE_DIR keeps each boot's console log there, as <VM name>.log; BENCH_SETTLE_S waits
+ * that long before reading memory (the guest reports the pages it freed ~2 s after freeing).
  * usage: bench-vmm-boot [N] */
 #include <math.h>
 #include <stdio.h>
@@ -219,6 +220,8 @@ START_TEST(bench_boot)
     out = vmm_test_run_first_container(client, config.shared_dir, "true", &status);
     to_container = (g_get_monotonic_time() - t.agent_ready) / 1e6;
     g_clear_pointer(&client, ttrpc_client_free);
+    if (g_getenv("BENCH_SETTLE_S") != NULL)
+        g_usleep((gulong)atoi(g_getenv("BENCH_SETTLE_S")) * G_USEC_PER_SEC);
     add_memory(vmm_domain_get_pid(domain), &qemu_rss, &qemu_pss);
     qemu_pss_parts(vmm_domain_get_pid(domain), &config, qemu_parts);
     add_virtiofsd_memory(config.shared_dir, &fs_rss, &fs_pss);
