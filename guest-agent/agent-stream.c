@@ -6,11 +6,12 @@
 #include "agent-error.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define READ_CHUNK (64 * 1024)
 #define TTY_EOF_CHAR '\004'
 
 typedef struct {
@@ -23,23 +24,55 @@ struct _AgentOutput {
     int fd;
     GMainContext *context;
     GSource *source; /* set while the fd is watched */
+    /* The bytes from .start on are not handed out yet. Reads take from the front by moving
+     * .start, so handing out a part costs no copy of the rest; see output_make_room(). */
     GByteArray *buffer;
+    gsize start;
     gboolean eof; /* the writer side is closed: the buffer holds the last bytes */
     GQueue reads; /* PendingRead */
 };
 
 static void output_watch(AgentOutput *output);
 
+static gsize output_buffered(AgentOutput *output)
+{
+    return output->buffer->len - output->start;
+}
+
+/* Drops @n handed-out bytes from the front. */
+static void output_consume(AgentOutput *output, gsize n)
+{
+    output->start += n;
+    if (output->start == output->buffer->len) {
+        g_byte_array_set_size(output->buffer, 0);
+        output->start = 0;
+    }
+}
+
+/* Moves the buffered bytes to the front once that costs no more than the bytes handed out
+ * since the last move: each byte is moved at most once on average, and the array stays below
+ * twice the bound. */
+static void output_make_room(AgentOutput *output)
+{
+    gsize buffered = output_buffered(output);
+
+    if (output->start == 0 || output->start < buffered)
+        return;
+    memmove(output->buffer->data, output->buffer->data + output->start, buffered);
+    g_byte_array_set_size(output->buffer, buffered);
+    output->start = 0;
+}
+
 /* Hands buffered bytes (or EOF) to the queued reads, oldest first. */
 static void output_complete_reads(AgentOutput *output)
 {
-    while (!g_queue_is_empty(&output->reads) && (output->buffer->len > 0 || output->eof)) {
+    while (!g_queue_is_empty(&output->reads) && (output_buffered(output) > 0 || output->eof)) {
         g_autofree PendingRead *read = g_queue_pop_head(&output->reads);
-        gsize n = MIN(read->max_bytes, output->buffer->len);
-        gboolean last = output->eof && n == output->buffer->len;
+        gsize n = MIN(read->max_bytes, output_buffered(output));
+        gboolean last = output->eof && n == output_buffered(output);
 
-        if (read->func(output->buffer->data, n, last, read->user_data))
-            g_byte_array_remove_range(output->buffer, 0, n);
+        if (read->func(output->buffer->data + output->start, n, last, read->user_data))
+            output_consume(output, n);
     }
     output_watch(output);
 }
@@ -61,31 +94,41 @@ static void output_set_eof(AgentOutput *output)
     output->eof = TRUE;
 }
 
-static gboolean output_on_readable(gint fd, GIOCondition condition, gpointer user_data)
+/* Reads what the fd has, up to the bound, straight into the buffer. */
+static void output_fill(AgentOutput *output)
 {
-    AgentOutput *output = user_data;
-    guint8 chunk[READ_CHUNK];
+    while (output_buffered(output) < AGENT_OUTPUT_BUFFER_MAX) {
+        gsize room = AGENT_OUTPUT_BUFFER_MAX - output_buffered(output);
+        gsize len;
+        ssize_t n;
 
-    (void)condition;
-    while (output->buffer->len < AGENT_OUTPUT_BUFFER_MAX) {
-        gsize room = MIN(sizeof(chunk), AGENT_OUTPUT_BUFFER_MAX - output->buffer->len);
-        ssize_t n = read(fd, chunk, room);
-
-        if (n > 0) {
-            g_byte_array_append(output->buffer, chunk, n);
+        output_make_room(output);
+        len = output->buffer->len;
+        g_byte_array_set_size(output->buffer, len + room);
+        n = read(output->fd, output->buffer->data + len, room);
+        g_byte_array_set_size(output->buffer, len + MAX(n, 0));
+        if (n > 0)
             continue;
-        }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
             break;
         /* 0 is the end of a pipe; a pty master reports EIO once the last slave fd closed. */
         if (n < 0 && errno != EIO)
-            g_debug("read stdio fd %d: %s", fd, g_strerror(errno));
+            g_debug("read stdio fd %d: %s", output->fd, g_strerror(errno));
         output_set_eof(output);
         break;
     }
-    if (output->source != NULL && output->buffer->len >= AGENT_OUTPUT_BUFFER_MAX)
+}
+
+static gboolean output_on_readable(gint fd, GIOCondition condition, gpointer user_data)
+{
+    AgentOutput *output = user_data;
+
+    (void)fd;
+    (void)condition;
+    output_fill(output);
+    if (output->source != NULL && output_buffered(output) >= AGENT_OUTPUT_BUFFER_MAX)
         output_unwatch(output);
     output_complete_reads(output);
     return G_SOURCE_CONTINUE;
@@ -94,7 +137,7 @@ static gboolean output_on_readable(gint fd, GIOCondition condition, gpointer use
 /* Watches the fd unless it is at EOF or the buffer is full. */
 static void output_watch(AgentOutput *output)
 {
-    if (output->source != NULL || output->eof || output->buffer->len >= AGENT_OUTPUT_BUFFER_MAX)
+    if (output->source != NULL || output->eof || output_buffered(output) >= AGENT_OUTPUT_BUFFER_MAX)
         return;
     output->source = g_unix_fd_source_new(output->fd, G_IO_IN);
     g_source_set_callback(output->source, G_SOURCE_FUNC(output_on_readable), output, NULL);
@@ -114,6 +157,9 @@ AgentOutput *agent_output_new(int *fd, GMainContext *context)
         return output;
     }
     g_unix_set_fd_nonblocking(output->fd, TRUE, NULL);
+    /* A pipe as large as our buffer lets a fast writer go on while we send, and lets one read
+     * take a whole reply's worth. A pty or a socket refuses, and keeps its size. */
+    (void)fcntl(output->fd, F_SETPIPE_SZ, AGENT_OUTPUT_BUFFER_MAX);
     output_watch(output);
     return output;
 }
@@ -131,7 +177,7 @@ void agent_output_read(AgentOutput *output, gsize max_bytes, AgentReadFunc func,
 
 gboolean agent_output_is_done(AgentOutput *output)
 {
-    return output->eof && output->buffer->len == 0;
+    return output->eof && output_buffered(output) == 0;
 }
 
 void agent_output_free(AgentOutput *output)
@@ -140,6 +186,7 @@ void agent_output_free(AgentOutput *output)
         return;
     output_set_eof(output);
     g_byte_array_set_size(output->buffer, 0);
+    output->start = 0;
     output_complete_reads(output);
     g_byte_array_unref(output->buffer);
     g_free(output);

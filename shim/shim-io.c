@@ -1,6 +1,10 @@
-/* The IO relay. Output: one ReadStdout/ReadStderr long poll at a time, and the next only once the
- * previous chunk is written to the fifo, so a slow reader slows the container rather than
- * growing our memory. Input: one WriteStdin at a time, likewise. */
+/* The IO relay. Output: ReadStdout/ReadStderr long polls of up to READ_MAX bytes, READS_IN_FLIGHT
+ * of them at a time, so that the agent always has a read queued and never waits a round trip
+ * for the next one. The agent completes a stream's reads in the order they came, over the one
+ * connection, so their replies arrive in stream order. A new read goes out only while what the
+ * stream holds (not yet in the fifo) and what the reads in flight may bring stay within
+ * READS_IN_FLIGHT * READ_MAX: a slow reader slows the container rather than growing our
+ * memory. Input: one WriteStdin at a time, likewise. */
 #include "shim-io.h"
 
 #include <errno.h>
@@ -12,14 +16,19 @@
 #include "agent.pb-c.h"
 #include "shim-error.h"
 
-#define CHUNK (64 * 1024)
+/* ReadStream.max_bytes at its limit (proto/agent.proto): few round trips per byte. */
+#define READ_MAX (1024 * 1024)
+#define READS_IN_FLIGHT 2
+#define STDIN_CHUNK (64 * 1024)
 
 typedef struct {
     ShimIo *io;
-    int fd;            /* -1: output discarded */
+    int fd; /* -1: output discarded */
     const char *method;
-    gboolean eof;      /* no more data from the agent */
-    GByteArray *pending;
+    gboolean eof;        /* no more data from the agent */
+    guint in_flight;     /* reads sent and not answered */
+    GByteArray *pending; /* bytes from .written on are not in the fifo yet */
+    gsize written;
     guint out_watch;
 } OutStream;
 
@@ -72,8 +81,8 @@ ShimIo *shim_io_open(const char *stdin_path, const char *stdout_path, const char
 {
     g_autoptr(ShimIo) io = g_new0(ShimIo, 1);
     io->refs = 1;
-    io->out = (OutStream){io, -1, "ReadStdout", FALSE, g_byte_array_new(), 0};
-    io->err = (OutStream){io, -1, "ReadStderr", FALSE, g_byte_array_new(), 0};
+    io->out = (OutStream){io, -1, "ReadStdout", FALSE, 0, g_byte_array_new(), 0, 0};
+    io->err = (OutStream){io, -1, "ReadStderr", FALSE, 0, g_byte_array_new(), 0, 0};
     io->in_fd = io->in_hold = -1;
 
     if (stdout_path && *stdout_path && (io->out.fd = open_fifo(stdout_path, O_RDWR, error)) < 0)
@@ -94,9 +103,15 @@ gboolean shim_io_has_stdin(ShimIo *io)
     return io->in_fd >= 0;
 }
 
+static gsize stream_pending(OutStream *s)
+{
+    return s->pending->len - s->written;
+}
+
 gboolean shim_io_is_drained(ShimIo *io)
 {
-    return io->out.eof && io->out.pending->len == 0 && io->err.eof && io->err.pending->len == 0;
+    return io->out.eof && stream_pending(&io->out) == 0 && io->err.eof &&
+           stream_pending(&io->err) == 0;
 }
 
 static void check_drained(ShimIo *io)
@@ -110,23 +125,41 @@ static void check_drained(ShimIo *io)
 
 /* ---- output ------------------------------------------------------------------------------- */
 
-static void read_next(OutStream *s);
+static void read_more(OutStream *s);
 
-static gboolean flush(OutStream *s)
+/* Writes as much of @data as the fifo takes now; returns how much that was (all of it when the
+ * output is discarded or its fifo broke). */
+static gsize write_some(OutStream *s, const guint8 *data, gsize len)
 {
-    while (s->pending->len > 0 && s->fd >= 0) {
-        ssize_t n = write(s->fd, s->pending->data, s->pending->len);
+    gsize done = 0;
+    while (done < len && s->fd >= 0) {
+        ssize_t n = write(s->fd, data + done, len - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
-            return FALSE;
+            return done;
         if (n < 0) {
             g_debug("write %s output: %s", s->method, g_strerror(errno));
             break;
         }
-        g_byte_array_remove_range(s->pending, 0, (guint)n);
+        done += (gsize)n;
     }
-    g_byte_array_set_size(s->pending, 0);
+    return len;
+}
+
+/* Writes pending bytes until none are left (TRUE) or the fifo is full (FALSE). Written bytes
+ * are skipped, not moved: the fifo takes less at a time than a reply brings. */
+static gboolean flush(OutStream *s)
+{
+    s->written += write_some(s, s->pending->data + s->written, stream_pending(s));
+    if (stream_pending(s) > 0)
+        return FALSE;
+    if (s->pending->len > 0) {
+        /* Emptied: what a burst made it grow to goes back, not kept for the process's life. */
+        g_byte_array_unref(s->pending);
+        s->pending = g_byte_array_new();
+        s->written = 0;
+    }
     return TRUE;
 }
 
@@ -135,7 +168,7 @@ static void after_flush(OutStream *s)
     if (s->eof)
         check_drained(s->io);
     else
-        read_next(s);
+        read_more(s);
 }
 
 static gboolean writable_cb(int fd, GIOCondition cond, gpointer user_data)
@@ -150,13 +183,27 @@ static gboolean writable_cb(int fd, GIOCondition cond, gpointer user_data)
     return G_SOURCE_REMOVE;
 }
 
+/* Writes what the fifo takes; the rest waits for room, and reading goes on once all is out. */
+static void drain(OutStream *s)
+{
+    if (!flush(s)) {
+        if (s->out_watch == 0)
+            s->out_watch = g_unix_fd_add(s->fd, G_IO_OUT, writable_cb, s);
+        return;
+    }
+    g_clear_handle_id(&s->out_watch, g_source_remove);
+    after_flush(s);
+}
+
 static void read_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
 {
     OutStream *s = user_data;
     ShimIo *io = s->io;
     const Secure__Agent__V1__ReadStreamResponse *reply = (const void *)msg;
 
-    if (io->closed) {
+    s->in_flight--;
+    /* After the end, the other read in flight only confirms it. */
+    if (io->closed || s->eof) {
         io_unref(io);
         return;
     }
@@ -164,42 +211,44 @@ static void read_done(const ProtobufCMessage *msg, const GError *error, gpointer
         /* The agent is gone or refused: nothing more will come on this stream. */
         g_debug("%s %s/%s: %s", s->method, io->container_id, io->exec_id, error->message);
         s->eof = TRUE;
-    } else if (reply->data.len > CHUNK) {
+    } else if (reply->data.len > READ_MAX) {
         /* This ends the pod, which closes this relay: nothing of the reply is used. */
         shim_agent_fail(io->agent, "%s returned %zu bytes, more than the %d asked for", s->method,
-                        reply->data.len, CHUNK);
+                        reply->data.len, READ_MAX);
         s->eof = TRUE;
     } else {
-        g_byte_array_append(s->pending, reply->data.data, (guint)reply->data.len);
+        /* Straight to the fifo when nothing waits before it; only the rest is kept. */
+        gsize taken = stream_pending(s) == 0 ? write_some(s, reply->data.data, reply->data.len) : 0;
+        g_byte_array_append(s->pending, reply->data.data + taken, (guint)(reply->data.len - taken));
         s->eof = reply->eof;
     }
-    if (!io->closed) {
-        if (flush(s))
-            after_flush(s);
-        else
-            s->out_watch = g_unix_fd_add(s->fd, G_IO_OUT, writable_cb, s);
-    }
+    if (!io->closed)
+        drain(s);
     io_unref(io);
 }
 
-static void read_next(OutStream *s)
+/* Sends reads while the bound allows (see the top of this file). */
+static void read_more(OutStream *s)
 {
     Secure__Agent__V1__ReadStreamRequest req = SECURE__AGENT__V1__READ_STREAM_REQUEST__INIT;
     req.container_id = s->io->container_id;
     req.exec_id = s->io->exec_id;
-    req.max_bytes = CHUNK;
-    s->io->refs++;
-    shim_agent_call(s->io->agent, s->method, &req.base,
-                    &secure__agent__v1__read_stream_response__descriptor, SHIM_AGENT_LONG_POLL,
-                    read_done, s);
+    req.max_bytes = READ_MAX;
+    while (stream_pending(s) + (s->in_flight + 1) * (gsize)READ_MAX <=
+           READS_IN_FLIGHT * (gsize)READ_MAX) {
+        s->in_flight++;
+        s->io->refs++;
+        shim_agent_call(s->io->agent, s->method, &req.base,
+                        &secure__agent__v1__read_stream_response__descriptor, SHIM_AGENT_LONG_POLL,
+                        read_done, s);
+    }
 }
 
 /* ---- input -------------------------------------------------------------------------------- */
 
 static gboolean stdin_readable(int fd, GIOCondition cond, gpointer user_data);
 
-static void close_stdin_done(const ProtobufCMessage *msg, const GError *error,
-                             gpointer user_data)
+static void close_stdin_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
 {
     (void)msg;
     if (error)
@@ -219,8 +268,7 @@ static void stdin_eof(ShimIo *io)
                     SHIM_AGENT_DEADLINE, close_stdin_done, io);
 }
 
-static void write_stdin_done(const ProtobufCMessage *msg, const GError *error,
-                             gpointer user_data)
+static void write_stdin_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
 {
     ShimIo *io = user_data;
     (void)msg;
@@ -243,7 +291,7 @@ static void write_stdin_done(const ProtobufCMessage *msg, const GError *error,
 static gboolean stdin_readable(int fd, GIOCondition cond, gpointer user_data)
 {
     ShimIo *io = user_data;
-    guint8 buf[CHUNK];
+    guint8 buf[STDIN_CHUNK];
     (void)cond;
     ssize_t n = read(fd, buf, sizeof(buf));
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -283,8 +331,8 @@ void shim_io_start(ShimIo *io, ShimAgent *agent, const char *container_id, const
     io->exec_id = g_strdup(exec_id);
     io->drained = drained;
     io->drained_data = user_data;
-    read_next(&io->out);
-    read_next(&io->err);
+    read_more(&io->out);
+    read_more(&io->err);
     if (io->in_fd >= 0)
         io->in_watch = g_unix_fd_add(io->in_fd, G_IO_IN | G_IO_HUP, stdin_readable, io);
 }

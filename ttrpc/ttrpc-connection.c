@@ -216,6 +216,15 @@ gboolean ttrpc_connection_send(TtrpcConnection *connection, guint32 stream_id, T
     GBytes *frame = ttrpc_frame_encode(stream_id, type, data, len);
     if (frame == NULL)
         return FALSE;
+    return ttrpc_connection_send_frame(connection, frame);
+}
+
+gboolean ttrpc_connection_send_frame(TtrpcConnection *connection, GBytes *frame)
+{
+    if (connection->closed) {
+        g_bytes_unref(frame);
+        return FALSE;
+    }
     gboolean was_idle = g_queue_is_empty(&connection->out);
     g_queue_push_tail(&connection->out, frame);
     connection->out_bytes += g_bytes_get_size(frame);

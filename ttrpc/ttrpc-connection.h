@@ -33,6 +33,8 @@ void ttrpc_connection_unref(TtrpcConnection *connection);
  * the cap or the connection is closed. */
 gboolean ttrpc_connection_send(TtrpcConnection *connection, guint32 stream_id, TtrpcFrameType type,
                                const guint8 *data, gsize len);
+/* The same for a whole frame built in place (ttrpc_frame_new()); takes @frame. */
+gboolean ttrpc_connection_send_frame(TtrpcConnection *connection, GBytes *frame);
 
 /* Stops all I/O and closes the fd now (queued writes are dropped); no callback follows. */
 void ttrpc_connection_close(TtrpcConnection *connection);

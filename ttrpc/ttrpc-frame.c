@@ -50,13 +50,21 @@ void ttrpc_frame_header_decode(const guint8 in[TTRPC_FRAME_HEADER_SIZE],
     out_header->flags = in[9];
 }
 
-GBytes *ttrpc_frame_encode(guint32 stream_id, TtrpcFrameType type, const guint8 *data, gsize len)
+guint8 *ttrpc_frame_new(guint32 stream_id, TtrpcFrameType type, gsize len)
 {
     if (len > TTRPC_FRAME_MAX_DATA)
         return NULL;
     TtrpcFrameHeader header = {.length = len, .stream_id = stream_id, .type = type};
     guint8 *frame = g_malloc(TTRPC_FRAME_HEADER_SIZE + len);
     ttrpc_frame_header_encode(&header, frame);
+    return frame;
+}
+
+GBytes *ttrpc_frame_encode(guint32 stream_id, TtrpcFrameType type, const guint8 *data, gsize len)
+{
+    guint8 *frame = ttrpc_frame_new(stream_id, type, len);
+    if (frame == NULL)
+        return NULL;
     if (len > 0)
         memcpy(frame + TTRPC_FRAME_HEADER_SIZE, data, len);
     return g_bytes_new_take(frame, TTRPC_FRAME_HEADER_SIZE + len);

@@ -25,6 +25,10 @@ void ttrpc_frame_header_encode(const TtrpcFrameHeader *header, guint8 out[TTRPC_
 void ttrpc_frame_header_decode(const guint8 in[TTRPC_FRAME_HEADER_SIZE],
                                TtrpcFrameHeader *out_header);
 
+/* A new buffer of TTRPC_FRAME_HEADER_SIZE + @len bytes holding the header of a frame of @len
+ * data bytes, for the caller to write the data in place (no copy of a large message); free
+ * with g_free(). Returns NULL when @len is above TTRPC_FRAME_MAX_DATA. */
+guint8 *ttrpc_frame_new(guint32 stream_id, TtrpcFrameType type, gsize len);
 /* One whole frame (header then @len bytes of @data) in a new buffer. Returns NULL when @len is
  * above TTRPC_FRAME_MAX_DATA. */
 GBytes *ttrpc_frame_encode(guint32 stream_id, TtrpcFrameType type, const guint8 *data, gsize len);

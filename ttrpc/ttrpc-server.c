@@ -68,20 +68,60 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Ttrpc__Request, request_free)
 static void send_status(ServerConnection *owner, guint32 stream_id, TtrpcCode code,
                         const char *message);
 
+/* The tag of Response.payload (field 2, length-delimited). */
+#define RESPONSE_PAYLOAD_TAG ((2 << 3) | 2)
+/* The most bytes a varint takes. */
+#define VARINT_MAX 10
+
+static void send_too_large(ServerConnection *owner, guint32 stream_id, gsize size)
+{
+    g_autofree char *message = g_strdup_printf(
+        "reply of %zu bytes exceeds the maximum message size of %u", size, TTRPC_FRAME_MAX_DATA);
+    send_status(owner, stream_id, TTRPC_CODE_RESOURCE_EXHAUSTED, message);
+}
+
 static void send_response(ServerConnection *owner, guint32 stream_id,
                           const Ttrpc__Response *response)
 {
     gsize size = ttrpc__response__get_packed_size(response);
     if (size > TTRPC_FRAME_MAX_DATA) {
-        g_autofree char *message =
-            g_strdup_printf("reply of %zu bytes exceeds the maximum message size of %u", size,
-                            TTRPC_FRAME_MAX_DATA);
-        send_status(owner, stream_id, TTRPC_CODE_RESOURCE_EXHAUSTED, message);
+        send_too_large(owner, stream_id, size);
         return;
     }
     g_autofree guint8 *bytes = g_malloc(MAX(size, 1));
     ttrpc__response__pack(response, bytes);
     ttrpc_connection_send(owner->connection, stream_id, TTRPC_FRAME_RESPONSE, bytes, size);
+}
+
+/* Writes @value as a protobuf varint to @out; returns its length. */
+static gsize put_varint(guint8 *out, guint64 value)
+{
+    gsize n = 0;
+    for (; value >= 0x80; value >>= 7)
+        out[n++] = (guint8)(value | 0x80);
+    out[n++] = (guint8)value;
+    return n;
+}
+
+/* A successful Response is its payload field alone (an empty one is left out, as proto3 does):
+ * packed straight into the frame, a reply's bytes (a stream read's data) are copied once rather
+ * than three times (message, envelope, frame). */
+static void send_reply(ServerConnection *owner, guint32 stream_id, const ProtobufCMessage *reply)
+{
+    gsize len = reply != NULL ? protobuf_c_message_get_packed_size(reply) : 0;
+    guint8 field[1 + VARINT_MAX] = {RESPONSE_PAYLOAD_TAG};
+    gsize field_len = len > 0 ? 1 + put_varint(field + 1, len) : 0;
+    gsize size = field_len + len;
+    if (size > TTRPC_FRAME_MAX_DATA) {
+        send_too_large(owner, stream_id, size);
+        return;
+    }
+    guint8 *frame = ttrpc_frame_new(stream_id, TTRPC_FRAME_RESPONSE, size);
+    memcpy(frame + TTRPC_FRAME_HEADER_SIZE, field, field_len);
+    if (len > 0)
+        protobuf_c_message_pack(reply, frame + TTRPC_FRAME_HEADER_SIZE + field_len);
+    ttrpc_connection_send_frame(owner->connection,
+                                g_bytes_new_take(frame, TTRPC_FRAME_HEADER_SIZE + size));
 }
 
 static void send_status(ServerConnection *owner, guint32 stream_id, TtrpcCode code,
@@ -188,17 +228,8 @@ static TtrpcCall *call_new(ServerConnection *owner, guint32 stream_id,
 void ttrpc_call_return(TtrpcCall *call, const ProtobufCMessage *reply)
 {
     call_trace(call, TTRPC_CODE_OK, NULL);
-    if (call->owner != NULL) {
-        Ttrpc__Response response = TTRPC__RESPONSE__INIT;
-        g_autofree guint8 *payload = NULL;
-        if (reply != NULL) {
-            response.payload.len = protobuf_c_message_get_packed_size(reply);
-            payload = g_malloc(MAX(response.payload.len, 1));
-            protobuf_c_message_pack(reply, payload);
-            response.payload.data = payload;
-        }
-        send_response(call->owner, call->stream_id, &response);
-    }
+    if (call->owner != NULL)
+        send_reply(call->owner, call->stream_id, reply);
     call_free(call);
 }
 

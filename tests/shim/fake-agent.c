@@ -2,7 +2,7 @@
  * shim like the host-mode agent (--listen unix:PATH --state-dir DIR); $SC_FAKE_AGENT_MODE picks
  * the misbehaviour:
  *   garbage    CreateContainer answers bytes that are not a CreateContainerResponse;
- *   oversized  ReadStdout answers 128 KiB where the shim asked for 64 KiB at most;
+ *   oversized  ReadStdout answers one byte more than the shim asked for;
  *   ghost-oom  GetOOMEvent reports a container the shim never created (after 1 s);
  *   hang       Health answers only once (the boot check), then nothing does.
  * Everything else answers like a healthy agent whose processes never exit. */
@@ -77,14 +77,17 @@ static void start_container(TtrpcCall *call, const guint8 *p, gsize n, gpointer 
 
 static void read_stdout(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
 {
-    if (!is_mode("oversized")) {
+    Secure__Agent__V1__ReadStreamRequest *req;
+    if (!is_mode("oversized") ||
+        !(req = secure__agent__v1__read_stream_request__unpack(NULL, n, p))) {
         hold(call, p, n, d);
         return;
     }
-    g_autofree guint8 *data = g_malloc0(128 * 1024);
     Secure__Agent__V1__ReadStreamResponse resp = SECURE__AGENT__V1__READ_STREAM_RESPONSE__INIT;
+    resp.data.len = req->max_bytes + 1;
+    g_autofree guint8 *data = g_malloc0(resp.data.len);
     resp.data.data = data;
-    resp.data.len = 128 * 1024;
+    secure__agent__v1__read_stream_request__free_unpacked(req, NULL);
     ttrpc_call_return(call, &resp.base);
 }
 

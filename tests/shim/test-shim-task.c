@@ -38,8 +38,8 @@ static void start_req(const char *method, const char *id, const char *exec_id)
     Containerd__Task__V2__StartRequest req = CONTAINERD__TASK__V2__START_REQUEST__INIT;
     req.id = (char *)id;
     req.exec_id = (char *)(exec_id ? exec_id : "");
-    ProtobufCMessage *resp = shim_test_call_ok(t, method, &req.base,
-                                               &containerd__task__v2__start_response__descriptor);
+    ProtobufCMessage *resp =
+        shim_test_call_ok(t, method, &req.base, &containerd__task__v2__start_response__descriptor);
     ck_assert_uint_gt(((Containerd__Task__V2__StartResponse *)resp)->pid, 0);
     protobuf_c_message_free_unpacked(resp, NULL);
 }
@@ -396,8 +396,8 @@ START_TEST(test_running_container)
     /* A running task cannot be deleted; kill makes every Wait return; a second kill: NotFound. */
     Containerd__Task__V2__DeleteRequest dr = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
     dr.id = "c2";
-    g_autofree char *busy = shim_test_call_fail(t, "Delete", &dr.base,
-                                                TTRPC_CODE_FAILED_PRECONDITION);
+    g_autofree char *busy =
+        shim_test_call_fail(t, "Delete", &dr.base, TTRPC_CODE_FAILED_PRECONDITION);
     kill_task("c2", NULL, SIGKILL, TRUE);
     ck_assert_msg(shim_test_iterate_until(&w.done, IO_TIMEOUT_MS), "Wait did not return");
     ck_assert_uint_eq(w.exit_status, 137);
@@ -423,6 +423,105 @@ START_TEST(test_running_container)
     shim_test_fifos_close(&f);
     shim_test_fifos_close(&e1);
     shim_test_fifos_close(&e2);
+}
+END_TEST
+
+/* start, Create with new fifos, Connect and a Wait sent: @id is ready to Start. */
+static void create_and_wait(const char *id, const char *bundle, ShimTestFifos *f, ShimTestWait *w)
+{
+    shim_test_start(t, id, bundle);
+    shim_test_fifos(t, id, FALSE, f);
+    shim_test_create(t, id, bundle, f, FALSE);
+    connect_task(id);
+    shim_test_wait_async(t, id, NULL, w);
+}
+
+/* VmRSS of @pid in KiB. */
+static guint64 rss_kib(guint32 pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%u/status", pid);
+    g_autofree char *status = NULL;
+    ck_assert(g_file_get_contents(path, &status, NULL, NULL));
+    const char *line = strstr(status, "\nVmRSS:");
+    ck_assert_ptr_nonnull(line);
+    return g_ascii_strtoull(line + strlen("\nVmRSS:"), NULL, 10);
+}
+
+/* Reads @f's stdout and stderr at once, each until its end, as ctr does. */
+static void read_both(ShimTestFifos *f, GString *out, GString *err)
+{
+    int fds[] = {f->out_fd, f->err_fd};
+    GString *into[] = {out, err};
+    gboolean open_[] = {TRUE, TRUE};
+    gint64 deadline = g_get_monotonic_time() + (gint64)IO_TIMEOUT_MS * 1000;
+    g_autofree char *buf = g_malloc(1 << 20);
+    while ((open_[0] || open_[1]) && g_get_monotonic_time() < deadline) {
+        gboolean got = FALSE;
+        for (int i = 0; i < 2; i++) {
+            ssize_t n = open_[i] ? read(fds[i], buf, 1 << 20) : -1;
+            if (n > 0)
+                g_string_append_len(into[i], buf, n);
+            open_[i] = open_[i] && n != 0;
+            got = got || n > 0;
+        }
+        if (!got) {
+            g_main_context_iteration(NULL, FALSE);
+            g_usleep(1000);
+        }
+    }
+    ck_assert_msg(!open_[0] && !open_[1], "output did not end");
+}
+
+/* "@from\n...@to\n", what seq prints. */
+static void append_seq(GString *s, guint from, guint to)
+{
+    for (guint i = from; i <= to; i++)
+        g_string_append_printf(s, "%u\n", i);
+}
+
+#define BIG_ZEROS (32u << 20)
+
+/* A large stream on stdout and stderr at once: every byte arrives, in order, with the exit
+ * after it; and while nobody reads, the shim holds a bounded part of it, not all of it. */
+START_TEST(test_large_output)
+{
+    g_autofree char *script =
+        g_strdup_printf("seq 1 200000 >&2 & head -c %u /dev/zero; seq 1 300000; wait", BIG_ZEROS);
+    g_autofree char *bundle = shim_test_bundle(t, "big", ARGS("sh", "-c", script), NULL, FALSE);
+    ShimTestFifos f;
+    ShimTestWait w;
+    create_and_wait("big", bundle, &f, &w);
+    guint64 rss_before = rss_kib(t->shim_pid);
+    start_req("Start", "big", NULL);
+
+    /* Nobody reads for a while: the container has to wait, not the shim to buffer. */
+    gboolean never = FALSE;
+    shim_test_iterate_until(&never, 3000);
+    guint64 rss_stalled = rss_kib(t->shim_pid);
+    ck_assert_msg(rss_stalled < rss_before + 16 * 1024,
+                  "the shim grew from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
+                  " KiB while its reader stalled",
+                  rss_before, rss_stalled);
+    ck_assert(!w.done);
+
+    g_autoptr(GString) out = g_string_new(NULL), err = g_string_new(NULL);
+    g_autoptr(GString) want_out = g_string_sized_new(BIG_ZEROS + (4u << 20));
+    g_autoptr(GString) want_err = g_string_new(NULL);
+    read_both(&f, out, err);
+    g_string_set_size(want_out, BIG_ZEROS);
+    memset(want_out->str, 0, BIG_ZEROS);
+    append_seq(want_out, 1, 300000);
+    append_seq(want_err, 1, 200000);
+    ck_assert_uint_eq(out->len, want_out->len);
+    ck_assert_msg(memcmp(out->str, want_out->str, out->len) == 0, "stdout differs");
+    ck_assert_str_eq(err->str, want_err->str);
+    ck_assert_msg(shim_test_iterate_until(&w.done, IO_TIMEOUT_MS), "Wait did not return");
+    ck_assert_uint_eq(w.exit_status, 0);
+    ck_assert_uint_eq(delete_task("big", NULL), 0);
+    shutdown_daemon();
+    ck_assert_int_eq(shim_test_run_delete(t, "big", bundle, NULL, NULL), 0);
+    shim_test_assert_clean(t);
+    shim_test_fifos_close(&f);
 }
 END_TEST
 
@@ -615,8 +714,7 @@ START_TEST(test_sandbox_death)
     gint64 killed = g_get_monotonic_time();
     ck_assert_int_eq(kill((pid_t)task_pid, SIGKILL), 0);
     ck_assert_msg(shim_test_iterate_until(&w.done, 10000), "Wait did not return");
-    g_print("Wait returned %.0f ms after the sandbox was killed\n",
-            (w.done_at - killed) / 1000.0);
+    g_print("Wait returned %.0f ms after the sandbox was killed\n", (w.done_at - killed) / 1000.0);
     ck_assert_msg(w.done_at - killed < 3 * G_USEC_PER_SEC, "Wait took %" G_GINT64_FORMAT " us",
                   w.done_at - killed);
     ck_assert_uint_eq(w.exit_status, 137);
@@ -736,8 +834,8 @@ START_TEST(test_bad_input)
 
     /* start with options it cannot read fails with a message, and starts nothing. */
     g_autofree char *output = NULL;
-    ck_assert_int_eq(shim_test_run_start(t, "good", bundle, (const guint8 *)"\xff\xff", 2,
-                                         &output), 1);
+    ck_assert_int_eq(shim_test_run_start(t, "good", bundle, (const guint8 *)"\xff\xff", 2, &output),
+                     1);
     ck_assert_msg(strstr(output, "runtime options"), "%s", output);
     /* A config file with a bad value: the error names the file, the key and what is allowed. */
     g_autofree char *bad_conf = g_build_filename(t->tmpdir, "bad.conf", NULL);
@@ -745,7 +843,8 @@ START_TEST(test_bad_input)
     g_autoptr(GBytes) bad_options = shim_test_options(bad_conf);
     g_autofree char *bad_output = NULL;
     ck_assert_int_eq(shim_test_run_start(t, "good", bundle, g_bytes_get_data(bad_options, NULL),
-                                         g_bytes_get_size(bad_options), &bad_output), 1);
+                                         g_bytes_get_size(bad_options), &bad_output),
+                     1);
     ck_assert_msg(strstr(bad_output, bad_conf) && strstr(bad_output, "shared_fs") &&
                       strstr(bad_output, "virtio-fs, virtio-9p"),
                   "%s", bad_output);
@@ -754,10 +853,11 @@ START_TEST(test_bad_input)
     send_raw("\x01\x00\x00\x00\x00\x00\x00\x01\x01\x00", 10);
     send_raw("\x00\x00\x00\x04\x00\x00\x00\x01\x01\x00\xff\xff\xff\xff", 14);
     /* A Create whose payload is not a CreateTaskRequest (field 1 as a varint). */
-    Containerd__Task__V2__CreateTaskResponse wrong = CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
+    Containerd__Task__V2__CreateTaskResponse wrong =
+        CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
     wrong.pid = 7;
-    g_autofree char *m1 = shim_test_call_fail(t, "Create", &wrong.base,
-                                              TTRPC_CODE_INVALID_ARGUMENT);
+    g_autofree char *m1 =
+        shim_test_call_fail(t, "Create", &wrong.base, TTRPC_CODE_INVALID_ARGUMENT);
 
     /* Ids that could escape a path, and unknown ids. */
     create_expect("../x", bundle, TTRPC_CODE_INVALID_ARGUMENT, "invalid container id");
@@ -770,8 +870,7 @@ START_TEST(test_bad_input)
     g_autofree char *m4 = shim_test_call_fail(t, "Wait", &sr.base, TTRPC_CODE_NOT_FOUND);
     g_autofree char *m5 = shim_test_call_fail(t, "Delete", &sr.base, TTRPC_CODE_NOT_FOUND);
     g_autofree char *m6 = shim_test_call_fail(t, "Start", &sr.base, TTRPC_CODE_NOT_FOUND);
-    g_autofree char *m7 = shim_test_call_fail(t, "Checkpoint", &sr.base,
-                                              TTRPC_CODE_UNIMPLEMENTED);
+    g_autofree char *m7 = shim_test_call_fail(t, "Checkpoint", &sr.base, TTRPC_CODE_UNIMPLEMENTED);
     ck_assert(strstr(m7, "checkpoint"));
     ck_assert_uint_eq(connect_task("nope"), 0);
 
@@ -836,11 +935,7 @@ static void agent_breaks_running_pod(const char *fake_mode, guint within_ms)
     g_autofree char *bundle = shim_test_bundle(t, "o1", ARGS("true"), NULL, FALSE);
     ShimTestFifos f;
     ShimTestWait w;
-    shim_test_start(t, "o1", bundle);
-    shim_test_fifos(t, "o1", FALSE, &f);
-    shim_test_create(t, "o1", bundle, &f, FALSE);
-    connect_task("o1");
-    shim_test_wait_async(t, "o1", NULL, &w);
+    create_and_wait("o1", bundle, &f, &w);
     start_req("Start", "o1", NULL);
     ck_assert_msg(shim_test_iterate_until(&w.done, within_ms), "Wait did not return");
     ck_assert_uint_eq(w.exit_status, 137);
@@ -884,6 +979,7 @@ int main(int argc, char **argv)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_lifecycle);
     tcase_add_test(tc, test_running_container);
+    tcase_add_test(tc, test_large_output);
     tcase_add_test(tc, test_created_kill_and_grouping);
     tcase_add_test(tc, test_idle_wakeups);
     tcase_add_test(tc, test_delete_after_crash);
