@@ -102,8 +102,8 @@ static void write_file(const char *path, const char *text, int mode)
 static void build_rootfs(const char *rootfs)
 {
     static const char *const dirs[] = {"bin", "proc", "sys", "dev", "tmp", "etc", "mnt"};
-    static const char *const applets[] = {"sh", "echo", "cat", "sleep", "stty", "ls", "true",
-                                          "head", "id", "test", "["};
+    static const char *const applets[] = {"sh",   "echo", "cat", "sleep", "stty", "ls",
+                                          "true", "head", "id",  "test",  "["};
     g_autofree char *busybox = NULL;
     gsize len;
     for (gsize i = 0; i < G_N_ELEMENTS(dirs); i++) {
@@ -226,8 +226,7 @@ void shim_test_free(ShimTest *t)
         g_autofree char *address = g_strconcat("unix://", t->socket_path, NULL);
         g_autofree char *address_file = g_build_filename(bundle, "address", NULL);
         g_file_set_contents(address_file, address, -1, NULL);
-        for (int i = 0; i < 50 && shim_test_pid_alive(t->shim_pid); i++)
-            g_usleep(20000);
+        shim_test_wait_gone(t->shim_pid, SHIM_TEST_DAEMON_EXIT_S);
         run_delete(t, "cleanup", bundle, NULL, NULL);
     }
     g_clear_pointer(&t->events, ttrpc_server_free);
@@ -245,7 +244,8 @@ void shim_test_free(ShimTest *t)
     g_free(t);
 }
 
-/* ---- bundles ----------------------------------------------------------------------------------- */
+/* ---- bundles -----------------------------------------------------------------------------------
+ */
 
 static const char spec_template[] =
     "{\"ociVersion\": \"1.0.2\","
@@ -280,8 +280,8 @@ json_object *shim_test_spec(const char *const *args, gboolean terminal)
     return spec;
 }
 
-char *shim_test_bundle(ShimTest *t, const char *id, const char *const *args,
-                       const char *sandbox_id, gboolean terminal)
+char *shim_test_bundle(ShimTest *t, const char *id, const char *const *args, const char *sandbox_id,
+                       gboolean terminal)
 {
     char *bundle = g_build_filename(t->tmpdir, "bundles", id, NULL);
     g_autofree char *rootfs = g_build_filename(bundle, "rootfs", NULL);
@@ -302,7 +302,8 @@ char *shim_test_bundle(ShimTest *t, const char *id, const char *const *args,
     return bundle;
 }
 
-/* ---- the shim binary --------------------------------------------------------------------------- */
+/* ---- the shim binary ---------------------------------------------------------------------------
+ */
 
 static GSubprocessLauncher *launcher(ShimTest *t, const char *bundle, GSubprocessFlags flags)
 {
@@ -318,8 +319,9 @@ int shim_test_run_start(ShimTest *t, const char *id, const char *bundle, const g
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(GSubprocessLauncher) l =
-        launcher(t, bundle, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                G_SUBPROCESS_FLAGS_STDERR_MERGE);
+        launcher(t, bundle,
+                 G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                     G_SUBPROCESS_FLAGS_STDERR_MERGE);
     g_autoptr(GSubprocess) p = g_subprocess_launcher_spawn(
         l, &error, g_getenv("SC_SHIM"), "-namespace", t->namespace, "-address", t->address,
         "-publish-binary", "/bin/true", "-id", id, "start", NULL);
@@ -395,8 +397,8 @@ static int run_delete(ShimTest *t, const char *id, const char *bundle, GBytes **
     return g_subprocess_get_if_exited(p) ? g_subprocess_get_exit_status(p) : -1;
 }
 
-int shim_test_run_delete(ShimTest *t, const char *id, const char *bundle,
-                         guint32 *out_exit_status, gint64 *out_ms)
+int shim_test_run_delete(ShimTest *t, const char *id, const char *bundle, guint32 *out_exit_status,
+                         gint64 *out_ms)
 {
     g_autoptr(GBytes) out = NULL;
     int status = run_delete(t, id, bundle, &out, out_ms);
@@ -410,10 +412,10 @@ int shim_test_run_delete(ShimTest *t, const char *id, const char *bundle,
     return status;
 }
 
-/* ---- calls ------------------------------------------------------------------------------------- */
+/* ---- calls -------------------------------------------------------------------------------------
+ */
 
-GBytes *shim_test_call(ShimTest *t, const char *method, const ProtobufCMessage *req,
-                       GError **error)
+GBytes *shim_test_call(ShimTest *t, const char *method, const ProtobufCMessage *req, GError **error)
 {
     return ttrpc_client_call_sync(t->client, TASK_SERVICE, method, req, CALL_TIMEOUT_US, error);
 }
@@ -486,7 +488,8 @@ gboolean shim_test_iterate_until(gboolean *flag, guint timeout_ms)
     return *flag;
 }
 
-/* ---- fifos ------------------------------------------------------------------------------------- */
+/* ---- fifos -------------------------------------------------------------------------------------
+ */
 
 static char *make_fifo(ShimTest *t, const char *name, const char *suffix)
 {
@@ -591,7 +594,8 @@ void shim_test_create(ShimTest *t, const char *id, const char *bundle, ShimTestF
     containerd__task__v2__create_task_response__free_unpacked(resp, NULL);
 }
 
-/* ---- events ------------------------------------------------------------------------------------ */
+/* ---- events ------------------------------------------------------------------------------------
+ */
 
 char *shim_test_topics(ShimTest *t)
 {
@@ -628,7 +632,8 @@ void shim_test_wait_events(ShimTest *t, guint n, guint timeout_ms)
     ck_assert_msg(enough_events(t, n), "expected %u events, got: %s", n, topics);
 }
 
-/* ---- leftovers --------------------------------------------------------------------------------- */
+/* ---- leftovers ---------------------------------------------------------------------------------
+ */
 
 gboolean shim_test_pid_alive(guint32 pid)
 {
@@ -640,7 +645,17 @@ gboolean shim_test_pid_alive(guint32 pid)
     return end && end[1] == ' ' && end[2] != 'Z';
 }
 
-/* The pid of a live process whose command line mentions @needle, or 0. */
+gboolean shim_test_wait_gone(guint32 pid, guint seconds)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
+    while (shim_test_pid_alive(pid)) {
+        if (g_get_monotonic_time() > deadline)
+            return FALSE;
+        g_usleep(10000);
+    }
+    return TRUE;
+}
+
 /* A live process (not us) whose /proc/PID/@file (cmdline, cgroup) contains @needle, or 0. */
 static guint32 process_mentioning(const char *file, const char *needle)
 {
@@ -667,16 +682,16 @@ void shim_test_assert_clean(ShimTest *t)
     guint32 pid;
     if (g_file_test(pod_dir, G_FILE_TEST_EXISTS)) {
         g_autofree char *listing = NULL;
-        g_spawn_sync(NULL, (char *[]){"ls", "-lR", pod_dir, NULL}, NULL, G_SPAWN_SEARCH_PATH,
-                     NULL, NULL, &listing, NULL, NULL, NULL);
+        g_spawn_sync(NULL, (char *[]){"ls", "-lR", pod_dir, NULL}, NULL, G_SPAWN_SEARCH_PATH, NULL,
+                     NULL, &listing, NULL, NULL, NULL);
         ck_abort_msg("'%s' left:\n%s", pod_dir, listing);
     }
     ck_assert_msg(!g_file_test(t->socket_path, G_FILE_TEST_EXISTS), "socket '%s' left",
                   t->socket_path);
     ck_assert(g_file_get_contents("/proc/self/mountinfo", &mountinfo, NULL, NULL));
     ck_assert_msg(!strstr(mountinfo, pod_dir), "mounts under '%s' left", pod_dir);
-    ck_assert_msg(!(pid = process_mentioning("cmdline", pod_dir)), "process %u (of '%s') left",
-                  pid, pod_dir);
+    ck_assert_msg(!(pid = process_mentioning("cmdline", pod_dir)), "process %u (of '%s') left", pid,
+                  pod_dir);
     ck_assert_msg(!(pid = process_mentioning("cmdline", t->socket_path)), "daemon %u left", pid);
     /* A host-mode pod's containers live in a cgroup named after the pod. */
     g_autofree char *pod_name = g_path_get_basename(pod_dir);

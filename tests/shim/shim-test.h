@@ -19,12 +19,12 @@ typedef struct {
 } ShimTestEvent;
 
 typedef struct {
-    char *kind;       /* "none" (host agent) or "libvirt" (VM) */
-    char *agent;      /* kind "none": the agent executable the shim starts */
+    char *kind;              /* "none" (host agent) or "libvirt" (VM) */
+    char *agent;             /* kind "none": the agent executable the shim starts */
     guint request_timeout_s; /* [agent] request_timeout of the shim's config */
     char *tmpdir;
-    char *rootfs;     /* a busybox root, bound in through CreateTaskRequest.rootfs */
-    char *address;    /* the fake containerd gRPC address: only hashed into the socket name */
+    char *rootfs;  /* a busybox root, bound in through CreateTaskRequest.rootfs */
+    char *address; /* the fake containerd gRPC address: only hashed into the socket name */
     char *namespace;
     char *config_path;
     char *events_socket;
@@ -47,8 +47,8 @@ void shim_test_free(ShimTest *t);
 
 /* Writes <tmp>/bundles/<id>/config.json running @args; @sandbox_id adds the CRI annotation.
  * Returns the bundle path. */
-char *shim_test_bundle(ShimTest *t, const char *id, const char *const *args,
-                       const char *sandbox_id, gboolean terminal);
+char *shim_test_bundle(ShimTest *t, const char *id, const char *const *args, const char *sandbox_id,
+                       gboolean terminal);
 json_object *shim_test_spec(const char *const *args, gboolean terminal);
 
 /* Runs `start` for @id in @bundle (options Any with our ConfigPath on stdin). Returns its exit
@@ -60,8 +60,8 @@ GBytes *shim_test_options(const char *config_path);
 /* start that must succeed; connects the client to the address it printed. */
 void shim_test_start(ShimTest *t, const char *id, const char *bundle);
 /* Runs `delete`; returns the exit status and decodes stdout into *@out (may be NULL). */
-int shim_test_run_delete(ShimTest *t, const char *id, const char *bundle,
-                         guint32 *out_exit_status, gint64 *out_ms);
+int shim_test_run_delete(ShimTest *t, const char *id, const char *bundle, guint32 *out_exit_status,
+                         gint64 *out_ms);
 
 /* A Task call; returns the reply or NULL with @error. */
 GBytes *shim_test_call(ShimTest *t, const char *method, const ProtobufCMessage *req,
@@ -124,3 +124,9 @@ void shim_test_assert_clean(ShimTest *t);
 char *shim_test_pod_dir(ShimTest *t);
 /* TRUE while a process with @pid exists (and is not a zombie). */
 gboolean shim_test_pid_alive(guint32 pid);
+/* Waits until @pid is gone (or a zombie: its files are closed then), at most @seconds; TRUE if
+ * it went. A SIGKILLed process still holds its sockets while it tears down its memory, which an
+ * ASan build on a loaded machine was seen to take more than a second for. */
+gboolean shim_test_wait_gone(guint32 pid, guint seconds);
+/* How long a daemon may take to exit (after SIGKILL, or Shutdown). */
+#define SHIM_TEST_DAEMON_EXIT_S 60

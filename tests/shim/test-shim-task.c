@@ -108,9 +108,8 @@ static void shutdown_daemon(void)
     /* Closing the connection mid-call is allowed too (containerd counts it as success). */
     ck_assert_msg(reply || g_error_matches(error, TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE), "%s",
                   error ? error->message : "");
-    for (int i = 0; i < 250 && shim_test_pid_alive(t->shim_pid); i++)
-        g_usleep(20000);
-    ck_assert_msg(!shim_test_pid_alive(t->shim_pid), "the daemon did not exit after Shutdown");
+    ck_assert_msg(shim_test_wait_gone(t->shim_pid, SHIM_TEST_DAEMON_EXIT_S),
+                  "the daemon did not exit after Shutdown");
 }
 
 static guint32 connect_task(const char *id)
@@ -641,8 +640,8 @@ START_TEST(test_delete_after_crash)
     g_autofree char *pod_dir = shim_test_pod_dir(t);
     ck_assert(g_file_test(pod_dir, G_FILE_TEST_IS_DIR));
     ck_assert_int_eq(kill((pid_t)t->shim_pid, SIGKILL), 0);
-    for (int i = 0; i < 100 && shim_test_pid_alive(t->shim_pid); i++)
-        g_usleep(10000);
+    ck_assert_msg(shim_test_wait_gone(t->shim_pid, SHIM_TEST_DAEMON_EXIT_S),
+                  "the daemon %u outlived SIGKILL", t->shim_pid);
     g_clear_pointer(&t->client, ttrpc_client_free);
     gint64 ms;
     guint32 status;
@@ -668,8 +667,8 @@ START_TEST(test_restart_after_crash)
     guint32 old_shim = t->shim_pid;
     start_req("Start", "r1", NULL);
     ck_assert_int_eq(kill((pid_t)old_shim, SIGKILL), 0);
-    for (int i = 0; i < 100 && shim_test_pid_alive(old_shim); i++)
-        g_usleep(10000);
+    ck_assert_msg(shim_test_wait_gone(old_shim, SHIM_TEST_DAEMON_EXIT_S),
+                  "the daemon %u outlived SIGKILL", old_shim);
     g_clear_pointer(&t->client, ttrpc_client_free);
     g_clear_pointer(&t->socket_path, g_free);
 
