@@ -12,7 +12,7 @@ err=$TESTENV_DIR/large-err
 sc_run large sh -c "dir=/tmp; $repeat_block
 block 200000 249999 err 48 >&2 &
 block 100000 199999 out 96
-wait" >"$out" 2>"$err" || testenv_fail "ctr run failed ($?)"
+wait" >"$out" 2>"$err" || testenv_fail "ctr run failed ($?): $(tail -c 2000 "$err")"
 
 eval "$repeat_block"
 dir=$TESTENV_DIR
