@@ -121,7 +121,10 @@ static gboolean hotplug_is_device(const HotplugKind *kind, const char *name)
 }
 
 /* Onlines device @name if it is offline; sets *@out_onlined to whether it did. A device without
- * the control file (a CPU that cannot go offline, or one just removed) is left alone. */
+ * the control file (a CPU that cannot go offline, or one just removed) is left alone, and so is
+ * one that refuses to go online: the kernel onlines hot-plugged memory itself, and a block it is
+ * still adding or onlining refuses the write (ENODEV, EINVAL were seen). The caller decides by
+ * what is online in the end, not by the write. */
 static gboolean hotplug_online_device(const char *sysfs, const HotplugKind *kind, const char *name,
                                       gboolean *out_onlined, GError **error)
 {
@@ -137,8 +140,12 @@ static gboolean hotplug_online_device(const char *sysfs, const HotplugKind *kind
         return FALSE;
     }
     if (g_str_equal(state, kind->offline)) {
-        *out_onlined = hotplug_write(path, kind->online, error);
-        return *out_onlined;
+        g_autoptr(GError) write_error = NULL;
+
+        *out_onlined = hotplug_write(path, kind->online, &write_error);
+        if (!*out_onlined)
+            g_debug("%s", write_error->message);
+        return TRUE;
     }
     if (g_str_equal(state, kind->online) || g_strv_contains(kind->others, state))
         return TRUE;

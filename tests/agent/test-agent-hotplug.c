@@ -111,6 +111,28 @@ START_TEST(test_online_devices)
 }
 END_TEST
 
+/* A device that refuses to go online (here: a write that fails, as the kernel's ENODEV or
+ * EINVAL for a memory block it is still adding) is skipped, not an error: what counts is what is
+ * online in the end. */
+START_TEST(test_refused_online_skipped)
+{
+    g_autofree char *target = g_build_filename(root, "state-target", NULL);
+    g_autofree char *link = g_build_filename(root, "devices/system/memory/memory3/state", NULL);
+    g_autoptr(GError) error = NULL;
+    guint onlined = 99;
+
+    /* Read through the link ("offline"), but never written: writes do not follow links. */
+    ck_assert(g_file_set_contents(target, "offline\n", -1, NULL));
+    ck_assert_int_eq(g_unlink(link), 0);
+    ck_assert_int_eq(symlink(target, link), 0);
+    ck_assert_msg(agent_hotplug_online_memory(root, &onlined, &error), "%s",
+                  error ? error->message : "");
+    ck_assert_uint_eq(onlined, 1);
+    test_assert_file("devices/system/memory/memory4/state", "online");
+    test_assert_file("state-target", "offline\n");
+}
+END_TEST
+
 /* Content that is neither state of a device is an error that names the file and the text. */
 START_TEST(test_malformed_device_files)
 {
@@ -497,6 +519,7 @@ int main(void)
 {
     const TTest *tests[] = {
         test_online_devices,
+        test_refused_online_skipped,
         test_malformed_device_files,
         test_cpu_list,
         test_count_cpus,

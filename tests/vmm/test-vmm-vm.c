@@ -906,6 +906,24 @@ static void assert_device_memory_shared(pid_t qemu)
     ck_assert_msg(strstr(backend, "\"share\":true") != NULL, "%s", backend);
 }
 
+/* The ends of QEMU's log (libvirt's, in the embed root) and of the guest console, for a failure
+ * message: why QEMU went away, if it did. */
+static char *vm_log_tails(const VmmConfig *config, VmmDomain *domain)
+{
+    g_autofree char *name = vmm_config_domain_name(config);
+    g_autofree char *qemu_path =
+        g_strdup_printf("%s/libvirt/log/qemu/%s.log", config->run_dir, name);
+    g_autofree char *qemu = NULL;
+    g_autofree char *console = NULL;
+    gsize qlen = 0, clen = 0;
+
+    g_file_get_contents(qemu_path, &qemu, &qlen, NULL);
+    g_file_get_contents(vmm_domain_get_console_log(domain), &console, &clen, NULL);
+    return g_strdup_printf("\n--- %s, end:\n%s\n--- console, end:\n%s", qemu_path,
+                           qemu ? qemu + (qlen > 1500 ? qlen - 1500 : 0) : "(none)",
+                           console ? console + (clen > 1500 ? clen - 1500 : 0) : "(none)");
+}
+
 /* Memory and a vCPU plugged into a booted guest come online (the agent says so), the share
  * still works, and out-of-range requests change nothing; the memory then goes back. */
 START_TEST(test_hotplug)
@@ -940,9 +958,11 @@ START_TEST(test_hotplug)
     ck_assert_uint_eq(vmm_domain_get_vcpus(domain), 1);
 
     asked = g_get_monotonic_time();
-    ck_assert_msg(vmm_domain_set_memory(domain, HOTPLUG_BOOT_MIB + HOTPLUG_PLUG_MIB, &error) &&
-                      vmm_domain_set_vcpus(domain, 2, &error),
-                  "%s", error ? error->message : "");
+    if (!vmm_domain_set_memory(domain, HOTPLUG_BOOT_MIB + HOTPLUG_PLUG_MIB, &error) ||
+        !vmm_domain_set_vcpus(domain, 2, &error)) {
+        g_autofree char *tails = vm_log_tails(&config, domain);
+        ck_abort_msg("%s%s", error->message, tails);
+    }
     after = vmm_test_online_resources(r.client, 2, HOTPLUG_PLUG_MIB, ONLINE_TIMEOUT_MS);
     fprintf(stderr,
             "hotplug: +%u MiB and +1 vCPU to online %.3f s (MemTotal %" G_GUINT64_FORMAT
