@@ -111,7 +111,7 @@ typedef struct {
     VmmAccel accel;         /* default VMM_ACCEL_AUTO (resolved with vmm_accel_resolve()) */
     const char *machine;    /* default "q35" */
     const char *emulator;   /* default "/usr/bin/qemu-system-x86_64" */
-    guint tcg_tb_cache_mib; /* TCG translation cache size; default 32; ignored under kvm */
+    guint tcg_tb_cache_mib; /* TCG translation cache size; default 64; ignored under kvm */
 
     /* libvirt's QEMU capabilities cache, shared by every pod (a fresh embed root otherwise
      * probes QEMU for ~4 s on each start). Default VMM_DEFAULT_CACHE_DIR; NULL: not shared. */
