@@ -13,8 +13,8 @@ typedef struct {
     const char *group;
     const char *key;
     KeyType type;
-    gsize offset;           /* of the field in ShimConfig */
-    const char *def;        /* default, as the file would spell it */
+    gsize offset;    /* of the field in ShimConfig */
+    const char *def; /* default, as the file would spell it */
     const char *const *choices;
     guint min, max;
 } KeySpec;

@@ -23,7 +23,7 @@ typedef struct {
     char *path; /* the file it came from */
 
     ShimHypervisorKind kind;
-    char *libvirt_uri;  /* "" = an embedded driver per pod */
+    char *libvirt_uri; /* "" = an embedded driver per pod */
     ShimAccelerator accelerator;
     guint memory_mib; /* a pod whose size is not known (no limits, no annotations) */
     guint vcpus;

@@ -17,8 +17,7 @@ void shim_container_delete(ShimPod *pod, ShimContainer *container, const char *e
                            TtrpcCall *call);
 void shim_container_exec(ShimPod *pod, ShimContainer *container,
                          const Containerd__Task__V2__ExecProcessRequest *req, TtrpcCall *call);
-void shim_container_pause(ShimPod *pod, ShimContainer *container, gboolean pause,
-                          TtrpcCall *call);
+void shim_container_pause(ShimPod *pod, ShimContainer *container, gboolean pause, TtrpcCall *call);
 void shim_container_stats(ShimPod *pod, ShimContainer *container, TtrpcCall *call);
 void shim_container_pids(ShimPod *pod, ShimContainer *container, TtrpcCall *call);
 void shim_container_update(ShimPod *pod, ShimContainer *container,

@@ -333,8 +333,7 @@ static gboolean complete_later_cb(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-void shim_pod_complete_later(ShimPod *pod, ShimPodReadyFunc func, gpointer user_data,
-                             GError *error)
+void shim_pod_complete_later(ShimPod *pod, ShimPodReadyFunc func, gpointer user_data, GError *error)
 {
     CompleteLater *r = g_new0(CompleteLater, 1);
     r->pod = pod;
@@ -355,8 +354,8 @@ void shim_pod_when_ready(ShimPod *pod, const ShimPodSpec *spec, ShimPodReadyFunc
         return;
     case SHIM_POD_ENDED:
         shim_pod_complete_later(pod, func, user_data,
-                    g_error_new(SHIM_ERROR, TTRPC_CODE_FAILED_PRECONDITION, "the pod ended: %s",
-                                pod->end_reason));
+                                g_error_new(SHIM_ERROR, TTRPC_CODE_FAILED_PRECONDITION,
+                                            "the pod ended: %s", pod->end_reason));
         return;
     case SHIM_POD_EMPTY:
         g_free(pod->hostname);

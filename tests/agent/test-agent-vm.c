@@ -198,8 +198,7 @@ static void vm_reconnect(AgentTest *vm, VmmDomain *domain)
             g_clear_error(&error);
             g_usleep(100000);
         }
-        health =
-            agent_test_ok(vm, "Health", NULL, &secure__agent__v1__health_response__descriptor);
+        health = agent_test_ok(vm, "Health", NULL, &secure__agent__v1__health_response__descriptor);
         ck_assert_uint_eq(((Secure__Agent__V1__HealthResponse *)health)->agent_pid, 1);
     }
 }
