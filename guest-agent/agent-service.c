@@ -7,6 +7,7 @@
 #include "agent-hotplug.h"
 #include "agent-init.h"
 #include "agent-network.h"
+#include "agent-sync.h"
 
 #include "agent.pb-c.h"
 #include "wellknown.pb-c.h"
@@ -701,6 +702,22 @@ static void service_online_resources(TtrpcCall *call, const guint8 *payload, gsi
                              req->timeout_ms, service_on_online, call);
 }
 
+static void service_sync_guest(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__sync_guest_request__descriptor, payload, len);
+    Secure__Agent__V1__SyncGuestRequest *req = (void *)msg;
+    g_autoptr(GError) error = NULL;
+
+    if (req == NULL)
+        return;
+    service_finish(call,
+                   agent_sync_guest(req->realtime_ns, req->entropy.data, req->entropy.len,
+                                    agent->init_mode, &error),
+                   &error);
+}
+
 static const TtrpcMethod service_methods[] = {
     {"Health", service_health},
     {"CreateSandbox", service_create_sandbox},
@@ -730,6 +747,7 @@ static const TtrpcMethod service_methods[] = {
     {"WritePort", service_write_port},
     {"ClosePort", service_close_port},
     {"OnlineResources", service_online_resources},
+    {"SyncGuest", service_sync_guest},
 };
 
 void agent_service_register(Agent *agent)

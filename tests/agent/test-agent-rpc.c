@@ -893,6 +893,45 @@ START_TEST(test_online_resources_bad_input_and_host_mode)
 }
 END_TEST
 
+#define Y2020_NS (G_GINT64_CONSTANT(1577836800) * G_GINT64_CONSTANT(1000000000))
+
+static TtrpcCode test_sync_guest(gint64 realtime_ns, gsize entropy_len)
+{
+    Secure__Agent__V1__SyncGuestRequest req = SECURE__AGENT__V1__SYNC_GUEST_REQUEST__INIT;
+    guint8 entropy[257];
+
+    ck_assert_uint_le(entropy_len, sizeof(entropy));
+    memset(entropy, 0xa5, entropy_len);
+    req.realtime_ns = realtime_ns;
+    req.entropy.data = entropy;
+    req.entropy.len = entropy_len;
+    return agent_test_code(t, "SyncGuest", &req.base);
+}
+
+/* SyncGuest's arguments are checked first, also in host mode, which then refuses valid requests:
+ * they would set the host's clock and reseed its CRNG. */
+START_TEST(test_sync_guest_bad_input_and_host_mode)
+{
+    /* Before 2020-01-01, or not after the epoch; 1577836799 is seconds where ns are due. */
+    static const gint64 bad_times[] = {0, -1, 1, G_MININT64, 1577836799, Y2020_NS - 1};
+    const gint64 now_ns = g_get_real_time() * 1000;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(bad_times); i++)
+        ck_assert_msg(test_sync_guest(bad_times[i], 32) == TTRPC_CODE_INVALID_ARGUMENT,
+                      "realtime_ns %" G_GINT64_FORMAT " accepted", bad_times[i]);
+    ck_assert_int_eq(test_sync_guest(now_ns, 31), TTRPC_CODE_INVALID_ARGUMENT);
+    ck_assert_int_eq(test_sync_guest(now_ns, 257), TTRPC_CODE_INVALID_ARGUMENT);
+    ck_assert_int_eq(test_sync_guest(now_ns, 0), TTRPC_CODE_INVALID_ARGUMENT);
+    ck_assert_int_eq(agent_test_code(t, "SyncGuest", NULL), TTRPC_CODE_INVALID_ARGUMENT);
+
+    /* Valid requests, the limits included: a host-mode agent refuses them. */
+    ck_assert_int_eq(test_sync_guest(Y2020_NS, 32), TTRPC_CODE_FAILED_PRECONDITION);
+    ck_assert_int_eq(test_sync_guest(now_ns, 256), TTRPC_CODE_FAILED_PRECONDITION);
+    /* The host's clock did not go back to 2020. */
+    ck_assert_int_ge(g_get_real_time() * 1000, now_ns);
+}
+END_TEST
+
 /* Whole container lifecycles leave nothing behind in the agent (fds), the host mount table or
  * the cgroup tree. */
 START_TEST(test_no_leaks)
@@ -1363,6 +1402,7 @@ int main(void)
         test_bad_input,
         test_network_bad_input_and_host_mode,
         test_online_resources_bad_input_and_host_mode,
+        test_sync_guest_bad_input_and_host_mode,
         test_no_leaks,
         test_port_echo,
         test_port_large_transfer,
