@@ -5,7 +5,9 @@
 #include "agent-error.h"
 
 #include <arpa/inet.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <poll.h>
 #include <string.h>
 
 #include <netlink/cache.h>
@@ -19,6 +21,7 @@
 #define NAME_MAX_LEN (IFNAMSIZ - 1)
 #define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 #define SHOWN_MAX 80
+#define NIC_WAIT_MS 5000
 
 typedef struct nl_sock NetSock;
 typedef struct nl_cache NetCache;
@@ -231,6 +234,41 @@ static NetLink *network_find_by_mac(NetCache *links, const guint8 *mac)
     return NULL;
 }
 
+/* Drains what the kernel sent to @events: only the wake-up matters. */
+static int network_ignore_message(struct nl_msg *msg, void *data)
+{
+    (void)msg;
+    (void)data;
+    return NL_OK;
+}
+
+/* The link with hardware address @mac, waiting up to NIC_WAIT_MS for it to appear: a NIC
+ * attached to a VM resumed from a template shows up a little after the host's attach returned.
+ * Woken by the kernel's link notifications; the cache is read again after subscribing, so a
+ * link that appeared in between is not missed. */
+static NetLink *network_wait_for_mac(NetSock *sock, NetCache *links, const guint8 *mac)
+{
+    g_autoptr(NetSock) events = nl_socket_alloc();
+    gint64 deadline = g_get_monotonic_time() + NIC_WAIT_MS * 1000;
+    NetLink *link = network_find_by_mac(links, mac);
+
+    if (link != NULL || events == NULL)
+        return link;
+    nl_socket_disable_seq_check(events);
+    nl_socket_modify_cb(events, NL_CB_VALID, NL_CB_CUSTOM, network_ignore_message, NULL);
+    if (nl_connect(events, NETLINK_ROUTE) < 0 || nl_socket_add_membership(events, RTNLGRP_LINK) < 0)
+        return NULL;
+    while (nl_cache_refill(sock, links) >= 0 && (link = network_find_by_mac(links, mac)) == NULL) {
+        gint64 left_ms = (deadline - g_get_monotonic_time()) / 1000;
+        struct pollfd pfd = {.fd = nl_socket_get_fd(events), .events = POLLIN};
+
+        if (left_ms <= 0 || poll(&pfd, 1, (int)left_ms) <= 0)
+            break;
+        nl_recvmsgs_default(events);
+    }
+    return link;
+}
+
 static gboolean network_change(NetSock *sock, NetLink *link, NetLink *change, const char *what,
                                GError **error)
 {
@@ -360,10 +398,10 @@ gboolean agent_network_update_interface(const Secure__Agent__V1__Interface *ifac
         return FALSE;
     if ((sock = network_connect(error)) == NULL || (links = network_links(sock, error)) == NULL)
         return FALSE;
-    link = network_find_by_mac(links, mac);
+    link = network_wait_for_mac(sock, links, mac);
     if (link == NULL) {
-        g_set_error(error, AGENT_ERROR, AGENT_ERROR_NOT_FOUND, "no interface with MAC '%s'",
-                    iface->mac);
+        g_set_error(error, AGENT_ERROR, AGENT_ERROR_NOT_FOUND,
+                    "no interface with MAC '%s' (waited %d ms)", iface->mac, NIC_WAIT_MS);
         return FALSE;
     }
     if (!network_name_free(links, link, iface->name, error) ||

@@ -38,6 +38,9 @@ typedef struct {
     char *machine_type;
     char *virtiofsd;
 
+    gboolean template_enabled; /* resume pods from a saved agent-ready VM (shim-template.c) */
+    char *template_dir;
+
     guint agent_boot_timeout_s;    /* VM start -> agent healthy */
     guint agent_request_timeout_s; /* every agent call but the long polls */
     char *agent_host_binary;       /* kind=none: the secure-agent executable */

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <glib/gstdio.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.pb-c.h"
@@ -15,10 +17,13 @@
 #include "shim-port-forward.h"
 #include "shim-rootfs.h"
 #include "shim-stale.h"
+#include "shim-template.h"
 
 /* An exit status for processes whose VM died: what runc reports for a lost process. */
 #define LOST_EXIT_STATUS 137
 #define HEALTH_INTERVAL_S 5
+/* What a resumed VM gets from the host's getrandom() (256 bits make the guest CRNG ready). */
+#define SYNC_ENTROPY_BYTES 64
 
 typedef struct {
     ShimPodReadyFunc func;
@@ -230,6 +235,48 @@ static void network_done(const GError *error, gpointer user_data)
     create_sandbox(pod);
 }
 
+static void configure_guest(ShimPod *pod)
+{
+    if (pod->network)
+        shim_network_configure_guest(pod->network, pod->host.agent, network_done, pod);
+    else
+        create_sandbox(pod);
+}
+
+static void sync_guest_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
+{
+    ShimPod *pod = user_data;
+    (void)msg;
+    if (pod->phase != SHIM_POD_BOOTING)
+        return;
+    if (error) {
+        g_autofree char *reason = g_strdup_printf("SyncGuest: %s", error->message);
+        pod_end(pod, reason);
+        return;
+    }
+    configure_guest(pod);
+}
+
+/* A VM resumed from a template has the template's clock and random state, as all its siblings
+ * do: the host's time and fresh entropy come first, before anything runs in it. */
+static void sync_guest(ShimPod *pod)
+{
+    Secure__Agent__V1__SyncGuestRequest req = SECURE__AGENT__V1__SYNC_GUEST_REQUEST__INIT;
+    guint8 entropy[SYNC_ENTROPY_BYTES];
+    struct timespec now;
+
+    if (getrandom(entropy, sizeof(entropy), 0) != (ssize_t)sizeof(entropy)) {
+        pod_end(pod, "getrandom failed: no entropy for the resumed VM");
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &now);
+    req.realtime_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    req.entropy.data = entropy;
+    req.entropy.len = sizeof(entropy);
+    shim_agent_call(pod->host.agent, "SyncGuest", &req.base, &google__protobuf__empty__descriptor,
+                    SHIM_AGENT_DEADLINE, sync_guest_done, pod);
+}
+
 static void agent_ready(ShimSandbox *sandbox, TtrpcClient *client, const GError *error,
                         gpointer user_data)
 {
@@ -248,10 +295,10 @@ static void agent_ready(ShimSandbox *sandbox, TtrpcClient *client, const GError 
     pod->timings.agent_ready = g_get_monotonic_time();
     pod->host.agent = shim_agent_new(
         client, (gint64)pod->config->agent_request_timeout_s * G_USEC_PER_SEC, agent_failed, pod);
-    if (pod->network)
-        shim_network_configure_guest(pod->network, pod->host.agent, network_done, pod);
+    if (shim_sandbox_is_restored(pod->sandbox))
+        sync_guest(pod);
     else
-        create_sandbox(pod);
+        configure_guest(pod);
 }
 
 static void create_sandbox(ShimPod *pod)
@@ -302,6 +349,8 @@ static gboolean boot(ShimPod *pod, const ShimPodSpec *spec, GError **error)
         return FALSE;
     }
     pod->timings.create_received = g_get_monotonic_time();
+    if (pod->config->kind == SHIM_HYPERVISOR_LIBVIRT)
+        shim_template_ensure(pod->config);
     if (prepare_host(pod, spec, error))
         pod->sandbox =
             shim_sandbox_start(pod->config, pod->state, name, pod->run_dir, pod->shared_dir,

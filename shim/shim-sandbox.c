@@ -11,6 +11,7 @@
 #include "shim-error.h"
 #include "shim-host-cgroup.h"
 #include "shim-network.h"
+#include "shim-template.h"
 #include "vmm.h"
 
 #define HOST_POLL_MS 50
@@ -27,6 +28,7 @@ struct _ShimSandbox {
     ShimSharedFs shared_fs;
     ShimVmSize boot;    /* what it booted with, and the hot-plug ceilings */
     ShimVmSize current; /* after the last resize */
+    gboolean restored;  /* resumed from a VM template */
 
     VmmDomain *domain; /* libvirt */
 
@@ -45,8 +47,8 @@ struct _ShimSandbox {
 
 static const VmmAccel accels[] = {VMM_ACCEL_AUTO, VMM_ACCEL_KVM, VMM_ACCEL_TCG};
 
-static void vm_config(VmmConfig *vc, const ShimConfig *config, const ShimVmSize *size,
-                      const char *name, const char *run_dir, const char *shared_dir)
+void shim_sandbox_vm_config(VmmConfig *vc, const ShimConfig *config, const ShimVmSize *size,
+                            const char *name, const char *run_dir, const char *shared_dir)
 {
     vmm_config_init(vc);
     vc->name = name;
@@ -81,12 +83,41 @@ static void vm_lifecycle(VmmDomain *domain, VmmEvent event, const char *detail, 
     sandbox->died(sandbox, reason, sandbox->died_data);
 }
 
+/* Resumes the pod's VM from a template when there is one that fits; any failure leaves it to
+ * a cold boot, with a log line. */
+static void vm_resume(ShimSandbox *sandbox, const ShimConfig *config, const VmmConfig *vc)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *reason = NULL;
+    VmmConfig template_vc;
+    ShimVmSize size;
+    g_autofree char *path =
+        shim_template_find(config, vc, &sandbox->boot, &template_vc, &size, &reason);
+
+    if (path == NULL) {
+        if (reason)
+            g_info("VM template not used: %s", reason);
+        return;
+    }
+    sandbox->domain = vmm_domain_restore(&template_vc, path, &error);
+    if (!sandbox->domain) {
+        g_warning("VM template '%s' did not resume (%s): removed it, booting the VM", path,
+                  error->message);
+        shim_template_discard(path);
+        return;
+    }
+    g_info("the pod VM resumed from the template '%s'", path);
+    sandbox->restored = TRUE;
+    sandbox->boot = size;
+    sandbox->current = size;
+}
+
 static gboolean vm_start(ShimSandbox *sandbox, const ShimConfig *config, ShimState *state,
                          const char *name, const char *run_dir, const char *shared_dir,
                          ShimNetwork *network, GError **error)
 {
     VmmConfig vc;
-    vm_config(&vc, config, &sandbox->boot, name, run_dir, shared_dir);
+    shim_sandbox_vm_config(&vc, config, &sandbox->boot, name, run_dir, shared_dir);
     if (network) {
         vc.netns = shim_network_get_netns(network);
         vc.nics = shim_network_get_nics(network, &vc.n_nics);
@@ -97,7 +128,9 @@ static gboolean vm_start(ShimSandbox *sandbox, const ShimConfig *config, ShimSta
     shim_state_set(state, NULL, "libvirt_uri", uri);
     if (!shim_state_save(state, error))
         return FALSE;
-    sandbox->domain = vmm_domain_start(&vc, error);
+    vm_resume(sandbox, config, &vc);
+    if (!sandbox->domain)
+        sandbox->domain = vmm_domain_start(&vc, error);
     if (!sandbox->domain) {
         g_prefix_error(error, "start the pod VM: ");
         return FALSE;
@@ -331,6 +364,11 @@ void shim_sandbox_get_size(ShimSandbox *sandbox, ShimVmSize *out_boot, ShimVmSiz
     *out_current = sandbox->current;
 }
 
+gboolean shim_sandbox_is_restored(ShimSandbox *sandbox)
+{
+    return sandbox->restored;
+}
+
 gboolean shim_sandbox_is_vm(ShimSandbox *sandbox)
 {
     return sandbox->domain != NULL;
@@ -400,7 +438,7 @@ gboolean shim_sandbox_cleanup_stale(ShimState *state, GError **error)
     if (!name)
         return TRUE;
     VmmConfig vc;
-    vm_config(&vc, NULL, NULL, name, state->dir, NULL);
+    shim_sandbox_vm_config(&vc, NULL, NULL, name, state->dir, NULL);
     /* The embedded driver is the default; only another URI needs naming. */
     if (uri && !g_str_has_prefix(uri, "qemu:///embed"))
         vc.uri = uri;

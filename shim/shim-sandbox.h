@@ -11,6 +11,7 @@
 #include "shim-resources.h"
 #include "shim-state.h"
 #include "ttrpc.h"
+#include "vmm.h"
 
 #define SHIM_GUEST_SHARED_DIR "/run/secure-agent/shared"
 
@@ -21,6 +22,11 @@ typedef void (*ShimSandboxReadyFunc)(ShimSandbox *sandbox, TtrpcClient *client, 
                                      gpointer user_data);
 /* The sandbox stopped on its own (QEMU exited, guest panic, agent process died). */
 typedef void (*ShimSandboxDiedFunc)(ShimSandbox *sandbox, const char *reason, gpointer user_data);
+
+/* The VM config of a pod of @config booting at @size (@config NULL: only the names and
+ * paths, for cleanup). Strings are borrowed from the arguments. */
+void shim_sandbox_vm_config(VmmConfig *vc, const ShimConfig *config, const ShimVmSize *size,
+                            const char *name, const char *run_dir, const char *shared_dir);
 
 /* Starts the sandbox of a pod whose files live in @run_dir and whose shared directory is
  * @shared_dir, recording in @state (saved) what `delete` needs to undo it BEFORE it is done.
@@ -41,6 +47,9 @@ gboolean shim_sandbox_resize(ShimSandbox *sandbox, const ShimVmSize *size, GErro
 void shim_sandbox_get_size(ShimSandbox *sandbox, ShimVmSize *out_boot, ShimVmSize *out_current);
 /* FALSE for a host agent (kind=none), which has nothing to hot-plug. */
 gboolean shim_sandbox_is_vm(ShimSandbox *sandbox);
+/* The VM resumed from a template (its clock and random state are the template's until the
+ * agent's SyncGuest). */
+gboolean shim_sandbox_is_restored(ShimSandbox *sandbox);
 /* Where the agent sees the shared directory, and how CreateSandbox must mount it. */
 void shim_sandbox_fill_create(ShimSandbox *sandbox, Secure__Agent__V1__CreateSandboxRequest *req);
 const char *shim_sandbox_guest_shared_dir(ShimSandbox *sandbox);

@@ -58,6 +58,8 @@ char *vmm_config_uri(const VmmConfig *config)
 
 char *vmm_config_domain_name(const VmmConfig *config)
 {
+    if (config->template_layout)
+        return g_strdup(VMM_TEMPLATE_DOMAIN);
     return g_strconcat(VMM_DOMAIN_PREFIX, config->name, NULL);
 }
 

@@ -251,24 +251,31 @@ static void release_event_ref(void *opaque)
     vmm_domain_unref(opaque);
 }
 
-/* Creates the domain from inside the pod's network namespace, if it has one: libvirt opens the
- * taps there by name, and QEMU inherits it. Only this call runs there. */
-static gboolean create_in_netns(VmmDomain *domain, const char *xml, GError **error)
+/* Creates the domain, or resumes it from @template, from inside the pod's network namespace if
+ * it has one: libvirt opens the taps there by name, and QEMU inherits it. Only this call runs
+ * there. */
+static gboolean create_in_netns(VmmDomain *domain, const char *xml, const char *template,
+                                GError **error)
 {
     unsigned int flags = domain->config.uri != NULL ? VIR_DOMAIN_START_AUTODESTROY : 0;
     int saved = -1;
+    gboolean ok = TRUE;
 
     if (domain->config.netns != NULL && !vmm_netns_enter(domain->config.netns, &saved, error))
         return FALSE;
-    domain->dom = virDomainCreateXML(domain->conn, xml, flags);
+    if (template == NULL)
+        domain->dom = virDomainCreateXML(domain->conn, xml, flags);
+    else
+        ok = vmm_template_resume(domain, xml, template, error);
     vmm_netns_leave(&saved);
-    return TRUE;
+    return ok;
 }
 
 /* Connects, creates the domain and subscribes to its lifecycle events. A libvirtd destroys the
  * domain when our connection closes first; the embedded driver cannot (it dies with us), which
  * is what vmm_cleanup_stale() is for. */
-static gboolean create_domain(VmmDomain *domain, const char *xml, GError **error)
+static gboolean create_domain(VmmDomain *domain, const char *xml, const char *template,
+                              GError **error)
 {
     g_autofree char *uri = vmm_config_uri(&domain->config);
 
@@ -279,11 +286,11 @@ static gboolean create_domain(VmmDomain *domain, const char *xml, GError **error
                     vmm_libvirt_error());
         return FALSE;
     }
-    if (!create_in_netns(domain, xml, error))
+    if (!create_in_netns(domain, xml, template, error))
         return FALSE;
     if (domain->dom == NULL) {
-        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "create domain '%s': %s", domain->name,
-                    vmm_libvirt_error());
+        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "%s domain '%s': %s",
+                    template != NULL ? "restore" : "create", domain->name, vmm_libvirt_error());
         return FALSE;
     }
     domain->running = TRUE;
@@ -324,14 +331,13 @@ static VmmDomain *domain_new(const VmmConfig *config, VmmAccel accel)
     return domain;
 }
 
-VmmDomain *vmm_domain_start(const VmmConfig *config, GError **error)
+/* Boots a VM for @config, or resumes one from @template (NULL: boot). */
+static VmmDomain *launch(const VmmConfig *config, const char *template, GError **error)
 {
     gint64 start = g_get_monotonic_time();
     VmmConfig resolved;
     g_autofree char *xml = NULL;
     VmmDomain *domain;
-
-    g_return_val_if_fail(config != NULL, NULL);
 
     resolved = *config;
     resolved.accel = vmm_accel_resolve(config->accel);
@@ -343,7 +349,7 @@ VmmDomain *vmm_domain_start(const VmmConfig *config, GError **error)
 
     domain = domain_new(&resolved, resolved.accel);
     domain->timings.start = start;
-    if (!prepare_run_dir(&resolved, error) || !create_domain(domain, xml, error)) {
+    if (!prepare_run_dir(&resolved, error) || !create_domain(domain, xml, template, error)) {
         g_prefix_error(error, "start VM '%s': ", resolved.name);
         vmm_domain_free(domain);
         return NULL;
@@ -352,6 +358,24 @@ VmmDomain *vmm_domain_start(const VmmConfig *config, GError **error)
     domain->pid = read_qemu_pid(domain);
     watch_qemu_exit(domain);
     return domain;
+}
+
+VmmDomain *vmm_domain_start(const VmmConfig *config, GError **error)
+{
+    g_return_val_if_fail(config != NULL, NULL);
+    return launch(config, NULL, error);
+}
+
+VmmDomain *vmm_domain_restore(const VmmConfig *config, const char *path, GError **error)
+{
+    g_return_val_if_fail(config != NULL && path != NULL, NULL);
+
+    if (!config->template_layout) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
+                    "restore VM '%s': the config has no template layout", config->name);
+        return NULL;
+    }
+    return launch(config, path, error);
 }
 
 void vmm_domain_set_lifecycle_func(VmmDomain *domain, VmmLifecycleFunc func, gpointer user_data)

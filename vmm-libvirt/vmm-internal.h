@@ -25,6 +25,13 @@ guint vmm_config_max_vcpus(const VmmConfig *config);
  * memory is hot-plugged. */
 void vmm_xml_append_memory_device(GString *xml, const VmmConfig *config, guint requested_mib);
 
+/* The <interface> of @nic as vmm_domain_restore() attaches it (caller frees). */
+char *vmm_xml_template_nic(const VmmNic *nic);
+/* Restores the domain of @domain from the template at @path with @xml (its config's XML) and
+ * attaches its NICs; called with the pod's network namespace entered. domain->dom is the
+ * restored domain, or NULL when libvirt refused the restore (its error says why); FALSE with
+ * @error when a NIC could not be attached (the caller destroys the domain). */
+gboolean vmm_template_resume(VmmDomain *domain, const char *xml, const char *path, GError **error);
 /* The accelerator this host can really run: kvm only when @sys_module_dir (normally
  * /sys/module) shows a hardware KVM module (kvm_intel or kvm_amd) and no kvm_pvm, and
  * @kvm_device opens and answers KVM_GET_API_VERSION with 12. */

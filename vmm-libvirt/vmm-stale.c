@@ -47,15 +47,16 @@ static gboolean any_arg_is_option(GStrv argv, const char *option)
     return FALSE;
 }
 
-/* A process of this pod: a QEMU whose arguments name our domain and our embed root, or a
- * virtiofsd serving our shared directory. Never judged by its name alone. */
-static gboolean process_is_ours(GStrv argv, const char *guest_arg, const char *embed_root,
-                                const char *source_arg)
+/* A process of this pod: a QEMU whose arguments name one of our domains and our embed root
+ * (one per pod; the domain's name is not: pods resumed from a template all have the template's),
+ * or a virtiofsd serving our shared directory. Never judged by its name alone. */
+static gboolean process_is_ours(GStrv argv, const char *embed_root, const char *source_arg)
 {
     g_autofree char *program = g_path_get_basename(argv[0]);
 
     if (g_str_has_prefix(program, "qemu-system"))
-        return any_arg_contains(argv, guest_arg) && any_arg_contains(argv, embed_root);
+        return any_arg_contains(argv, "guest=" VMM_DOMAIN_PREFIX) &&
+               any_arg_contains(argv, embed_root);
     if (g_str_has_suffix(program, "virtiofsd") && source_arg != NULL)
         return any_arg_is_option(argv, source_arg);
     return FALSE;
@@ -63,8 +64,6 @@ static gboolean process_is_ours(GStrv argv, const char *guest_arg, const char *e
 
 static gboolean kill_stale_processes(const VmmConfig *config, GError **error)
 {
-    g_autofree char *name = vmm_config_domain_name(config);
-    g_autofree char *guest_arg = g_strdup_printf("guest=%s,", name);
     g_autofree char *root = vmm_config_embed_root(config);
     g_autofree char *embed_root = g_strconcat(root, "/", NULL);
     g_autofree char *source_arg = NULL;
@@ -84,7 +83,7 @@ static gboolean kill_stale_processes(const VmmConfig *config, GError **error)
             (pid_t)pid == getpid())
             continue;
         argv = read_argv(pid);
-        if (argv == NULL || !process_is_ours(argv, guest_arg, embed_root, source_arg))
+        if (argv == NULL || !process_is_ours(argv, embed_root, source_arg))
             continue;
         if (!vmm_kill_wait(pid, STALE_KILL_TIMEOUT_US, error)) {
             g_prefix_error(error, "stale %s: ", argv[0]);

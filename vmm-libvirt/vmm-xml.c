@@ -25,6 +25,9 @@ enum {
     SLOT_MEMORY_DEVICE = 0x1c,
 };
 G_STATIC_ASSERT(SLOT_NICS + VMM_NICS_MAX <= SLOT_MEMORY_DEVICE);
+/* Every template, and every pod restored from one, has this UUID (libvirt restores under no
+ * other); nothing else in the guest or on the host identifies a pod by it. */
+#define TEMPLATE_UUID "5ec0c0de-0000-4000-8000-000000000001"
 #define PCI_ADDRESS                                                                                \
     "      <address type='pci' domain='0x0000' bus='0x00' slot='0x%02x' function='0x0'/>\n"
 
@@ -130,6 +133,26 @@ static gboolean hotplug_valid(const VmmConfig *c, GError **error)
     return TRUE;
 }
 
+static gboolean template_valid(const VmmConfig *c, GError **error)
+{
+    const char *why = NULL;
+
+    if (!c->template_layout)
+        return TRUE;
+    if (c->uri != NULL)
+        why = "the embedded driver";
+    else if (strcmp(c->machine, "q35") != 0)
+        why = "machine q35";
+    else if (c->shared_fs == VMM_SHARED_FS_VIRTIOFS)
+        why = "virtio-9p or no shared directory, not virtio-fs";
+    else if (c->n_nics > VMM_TEMPLATE_NICS_MAX)
+        why = "at most " G_STRINGIFY(VMM_TEMPLATE_NICS_MAX) " NIC";
+    if (why == NULL)
+        return TRUE;
+    g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG, "a VM template needs %s", why);
+    return FALSE;
+}
+
 static gboolean config_valid(const VmmConfig *c, GError **error)
 {
     struct sockaddr_un addr;
@@ -178,7 +201,7 @@ static gboolean config_valid(const VmmConfig *c, GError **error)
                     c->vsock_port, VSOCK_CID_MIN);
         return FALSE;
     }
-    if (!nics_valid(c, error))
+    if (!nics_valid(c, error) || !template_valid(c, error))
         return FALSE;
     socket_path = vmm_config_agent_socket(c);
     if (strlen(socket_path) >= sizeof(addr.sun_path)) {
@@ -329,16 +352,47 @@ static void append_agent_channel(GString *xml, const VmmConfig *c)
                    socket_path, VMM_AGENT_PORT_NAME);
 }
 
-/* Taps the caller made (managed='no'): libvirt opens them by name and leaves them in place. */
+/* A tap the caller made (managed='no': libvirt opens it by name and leaves it in place), at
+ * @slot of PCI bus @bus. */
+static void append_nic(GString *xml, const VmmNic *nic, guint bus, guint slot)
+{
+    append_escaped(xml,
+                   "    <interface type='ethernet'>\n"
+                   "      <mac address='%s'/>\n"
+                   "      <target dev='%s' managed='no'/>\n"
+                   "      <model type='virtio'/>\n",
+                   nic->mac, nic->tap);
+    g_string_append_printf(xml,
+                           "      <address type='pci' domain='0x0000' bus='0x%02x' slot='0x%02x' "
+                           "function='0x0'/>\n"
+                           "    </interface>\n",
+                           bus, slot);
+}
+
+/* A template's NIC goes behind the spare root port (PCI bus 1), the only place on q35 where
+ * a device can be hot-plugged. */
+char *vmm_xml_template_nic(const VmmNic *nic)
+{
+    GString *xml = g_string_new(NULL);
+
+    append_nic(xml, nic, 1, 0);
+    return g_string_free(xml, FALSE);
+}
+
+/* Cold boot: the NICs on the root bus. A template: an empty root port for one, attached after
+ * the restore. */
 static void append_nics(GString *xml, const VmmConfig *c)
 {
+    if (c->template_layout) {
+        g_string_append_printf(
+            xml,
+            "    <controller type='pci' index='1' model='pcie-root-port'>\n" PCI_ADDRESS
+            "    </controller>\n",
+            SLOT_NICS);
+        return;
+    }
     for (gsize i = 0; i < c->n_nics; i++)
-        append_escaped(xml,
-                       "    <interface type='ethernet'>\n"
-                       "      <mac address='%s'/>\n"
-                       "      <target dev='%s' managed='no'/>\n"
-                       "      <model type='virtio'/>\n" PCI_ADDRESS "    </interface>\n",
-                       c->nics[i].mac, c->nics[i].tap, (guint)(SLOT_NICS + i));
+        append_nic(xml, &c->nics[i], 0, (guint)(SLOT_NICS + i));
 }
 
 /* libvirt 9.0 finds the device a live update means by its PCI address, not by its alias
@@ -409,6 +463,11 @@ static void append_memory(GString *xml, const VmmConfig *c)
         g_string_append_printf(xml, "  <maxMemory slots='1' unit='MiB'>%u</maxMemory>\n",
                                c->memory_mib + hotplug);
     g_string_append_printf(xml, "  <memory unit='MiB'>%u</memory>\n", c->memory_mib + hotplug);
+    /* What libvirt itself records for a running domain (the boot memory), and therefore in a
+     * saved one: a restore checks that the XML says the same. */
+    if (hotplug > 0 && c->template_layout)
+        g_string_append_printf(xml, "  <currentMemory unit='MiB'>%u</currentMemory>\n",
+                               c->memory_mib);
 }
 
 /* The VM boots with @vcpus and can have up to max_vcpus. */
@@ -436,6 +495,8 @@ char *vmm_domain_xml(const VmmConfig *config, GError **error)
                    "<domain type='%s'>\n"
                    "  <name>%s</name>\n",
                    config->accel == VMM_ACCEL_KVM ? "kvm" : "qemu", name);
+    if (config->template_layout)
+        g_string_append(xml, "  <uuid>" TEMPLATE_UUID "</uuid>\n");
     append_memory(xml, config);
     /* virtiofsd maps guest memory, which therefore has to be shared memory. */
     if (config->shared_fs == VMM_SHARED_FS_VIRTIOFS)

@@ -82,6 +82,8 @@ typedef struct {
 } VmmNic;
 
 #define VMM_NICS_MAX 16
+#define VMM_TEMPLATE_NICS_MAX 1
+#define VMM_TEMPLATE_DOMAIN VMM_DOMAIN_PREFIX "template"
 
 /* A pod VM description. Strings are borrowed (the caller keeps them alive for the call they are
  * passed to; VmmDomain copies what it keeps). Fill with vmm_config_init() first: it sets the
@@ -127,6 +129,15 @@ typedef struct {
     const char *netns;
     const VmmNic *nics; /* @n_nics NICs (at most VMM_NICS_MAX), in guest PCI order */
     gsize n_nics;
+
+    /* The layout of a VM template and of every pod restored from it (vmm_domain_save(),
+     * vmm_domain_restore()): libvirt restores a saved image only under the name and UUID it was
+     * saved with, so the domain is VMM_TEMPLATE_DOMAIN with a fixed UUID (each pod has its own
+     * embed root, so they never meet); the NICs are not in the XML but attached after the
+     * restore into one spare pcie-root-port. Needs the embedded driver, q35, virtio-9p or no
+     * share (QEMU 7.2 cannot save a VM with virtio-fs, and restoring into virtio-fs' shared
+     * memory makes every guest page resident) and at most VMM_TEMPLATE_NICS_MAX NICs. */
+    gboolean template_layout;
 
     VmmAgentTransport agent; /* default VMM_AGENT_VIRTIO_SERIAL */
     guint vsock_cid;         /* VMM_AGENT_VSOCK: guest CID (>= 3) */
@@ -264,6 +275,25 @@ typedef struct {
     gint64 agent_ready; /* Health answered */
 } VmmTimings;
 void vmm_domain_get_timings(VmmDomain *domain, VmmTimings *out_timings);
+
+/* ---- VM templates ------------------------------------------------------------------------- */
+
+/* A name for what a template built from @config would hold (its template_layout XML with the
+ * pod's own paths left out, and the identity of the kernel, initrd and QEMU files): equal keys,
+ * interchangeable templates; a changed kernel, initrd, QEMU or VM setting, a new key. 16 hex
+ * digits; caller frees. */
+char *vmm_template_key(const VmmConfig *config, GError **error);
+
+/* Saves the running @domain (started with template_layout, agent ready, no NICs) into @path
+ * (written under a temporary name, then renamed: a reader never sees half a template). The VM
+ * stops; its lifecycle function is not called for that. */
+gboolean vmm_domain_save(VmmDomain *domain, const char *path, GError **error);
+
+/* As vmm_domain_start(), but the VM resumes from the template at @path instead of booting:
+ * @config must have template_layout and give the same key as the template's config. The NICs
+ * of @config are attached once it runs (from inside @config->netns). The agent is already
+ * running: vmm_domain_wait_agent() connects to it as usual. */
+VmmDomain *vmm_domain_restore(const VmmConfig *config, const char *path, GError **error);
 
 /* Removes what a previous run for the pod described by @config left: kills its QEMU and
  * virtiofsd processes (found from the pid files in the embed root and checked by their command
