@@ -68,6 +68,8 @@ START_TEST(test_defaults)
     ck_assert_uint_gt(config->agent_boot_timeout_s, 0);
     ck_assert_int_eq(config->debug, FALSE);
     ck_assert_int_eq(config->log_level, SHIM_LOG_INFO);
+    ck_assert_int_eq(config->template_enabled, FALSE);
+    ck_assert_str_eq(config->template_dir, "/var/lib/secure-container/templates");
 }
 END_TEST
 
@@ -79,7 +81,8 @@ START_TEST(test_values)
                                          "shared_fs = virtio-9p\nmachine_type = pc\n"
                                          "[agent]\nboot_timeout = 7\nrequest_timeout = 9\n"
                                          "host_binary = /opt/agent\n"
-                                         "[runtime]\nenable_debug = true\nlog_level = debug\n");
+                                         "[runtime]\nenable_debug = true\nlog_level = debug\n"
+                                         "[template]\nenable = true\ndirectory = /x\n");
     g_autoptr(GError) error = NULL;
     g_autoptr(ShimConfig) config = shim_config_load(path, &error);
     ck_assert_msg(config != NULL, "%s", error ? error->message : "");
@@ -97,6 +100,8 @@ START_TEST(test_values)
     ck_assert_str_eq(config->agent_host_binary, "/opt/agent");
     ck_assert_int_eq(config->debug, TRUE);
     ck_assert_int_eq(config->log_level, SHIM_LOG_DEBUG);
+    ck_assert_int_eq(config->template_enabled, TRUE);
+    ck_assert_str_eq(config->template_dir, "/x");
 }
 END_TEST
 
@@ -122,6 +127,10 @@ START_TEST(test_bad_bool_and_path)
                  (const char *[]){"enable_debug", "true or false", NULL});
     expect_error("[hypervisor]\nkernel = vmlinux\n",
                  (const char *[]){"kernel", "'vmlinux'", "absolute path", NULL});
+    expect_error("[template]\nenable = maybe\n",
+                 (const char *[]){"[template] enable", "true or false", NULL});
+    expect_error("[template]\ndirectory = templates\n",
+                 (const char *[]){"[template] directory", "'templates'", "absolute path", NULL});
 }
 END_TEST
 

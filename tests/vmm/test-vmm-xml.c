@@ -76,6 +76,7 @@ static void load_config(const char *path, VmmConfig *config, GStringChunk *strin
     config->vsock_port = uint_key(file, "vsock_port", config->vsock_port);
     config->netns = string_key(file, strings, "netns", NULL);
     load_nics(file, config, strings, nics);
+    config->template_layout = g_key_file_get_boolean(file, GROUP, "template_layout", NULL);
 
     accel = string_key(file, strings, "accel", "tcg");
     ck_assert_msg(vmm_accel_from_name(accel, &config->accel), "%s: accel '%s'", path, accel);
@@ -256,6 +257,52 @@ START_TEST(test_invalid_configs)
 }
 END_TEST
 
+/* A template's config, valid as it is. */
+static void template_config(VmmConfig *config)
+{
+    g_autofree char *xml = NULL;
+
+    valid_config(config);
+    config->template_layout = TRUE;
+    xml = vmm_domain_xml(config, NULL);
+    ck_assert_ptr_nonnull(xml);
+}
+
+/* What a template cannot be saved or restored with: the error says what it needs. */
+START_TEST(test_invalid_template_configs)
+{
+    static const VmmNic nics[] = {
+        {"tap0", "02:00:00:00:00:01"},
+        {"tap1", "02:00:00:00:00:02"},
+    };
+    g_autofree char *xml = NULL;
+    VmmConfig config;
+
+    template_config(&config);
+    config.shared_fs = VMM_SHARED_FS_VIRTIOFS;
+    config.shared_dir = "/run/sc/pod1/shared";
+    assert_invalid(&config, "a VM template needs virtio-9p or no shared directory, not virtio-fs");
+
+    template_config(&config);
+    config.uri = "qemu:///system";
+    assert_invalid(&config, "a VM template needs the embedded driver");
+
+    template_config(&config);
+    config.machine = "pc";
+    assert_invalid(&config, "a VM template needs machine q35");
+
+    /* One NIC is fine (attached after the restore), two are not. */
+    template_config(&config);
+    config.nics = nics;
+    config.n_nics = 1;
+    xml = vmm_domain_xml(&config, NULL);
+    ck_assert_ptr_nonnull(xml);
+    ck_assert_ptr_null(strstr(xml, "<interface"));
+    config.n_nics = 2;
+    assert_invalid(&config, "a VM template needs at most 1 NIC");
+}
+END_TEST
+
 START_TEST(test_accel_names)
 {
     VmmAccel accel = VMM_ACCEL_LAST;
@@ -283,6 +330,11 @@ START_TEST(test_derived_paths)
     ck_assert_str_eq(uri, "qemu:///embed?root=/run/sc/pod1/libvirt");
     ck_assert_str_eq(socket_path, "/run/sc/pod1/agent.sock");
     ck_assert_str_eq(name, "sc-pod1");
+    /* A template's domain has one name whatever the pod's. */
+    config.template_layout = TRUE;
+    g_free(name);
+    name = vmm_config_domain_name(&config);
+    ck_assert_str_eq(name, "sc-template");
 
     g_clear_pointer(&uri, g_free);
     config.uri = "qemu:///system";
@@ -294,7 +346,8 @@ END_TEST
 int main(void)
 {
     const TTest *const tests[] = {
-        test_golden_files, test_invalid_configs, test_accel_names, test_derived_paths, NULL,
+        test_golden_files, test_invalid_configs, test_invalid_template_configs,
+        test_accel_names,  test_derived_paths,   NULL,
     };
 
     return vmm_test_run("vmm-xml", tests, 30, NULL);
