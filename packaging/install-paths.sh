@@ -3,6 +3,8 @@
 # shellcheck shell=bash disable=SC2034
 prefix=/usr/local
 record=/var/lib/secure-container/install
+# The VM templates' default directory ([template] directory in the config).
+templates=/var/lib/secure-container/templates
 conf=/etc/secure-container/secure-container.conf
 containerd_conf=/etc/containerd/config.toml
 dropin=/etc/containerd/conf.d/secure-container.toml

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Installs secure-container on Debian 12: the dependencies (apt), a build of this tree, and
 # under /usr/local: containerd-shim-secure-v2 (bin/, on containerd's PATH), secure-agent
-# (libexec/), the guest kernel + initramfs and the default config (share/secure-container/).
+# (libexec/), secure-container-template (bin/), the guest kernel + initramfs and the default
+# config (share/secure-container/), and the VM template when the config enables templates.
 # Then /etc/secure-container/secure-container.conf (only if absent) and containerd's CRI runtime
 # "secure" (see register_containerd below and README.md).
 #
@@ -174,6 +175,13 @@ register_containerd() {
     fi
 }
 
+# With [template] enable = true the first pod resumes from a VM template instead of booting:
+# built now rather than in the background of the first pod (it says so when templates are off).
+build_template() {
+    "$prefix/bin/secure-container-template" --config "$conf" --wait 2>&1 \
+        | sed 's/^/install: /' || die "the VM template did not build (see its message above)"
+}
+
 mkdir -p "$record"
 say "dependencies (apt)"
 "$src/packaging/install-deps.sh"
@@ -181,4 +189,5 @@ build_and_install
 ensure_libvirt_user
 install_config
 register_containerd
+build_template
 say "done"

@@ -89,7 +89,15 @@ remove_libvirt_user() {
     userdel libvirt-qemu && say "removed the system user libvirt-qemu (install.sh created it)"
 }
 
+# Templates are a cache the shim rebuilds: they go whatever their state.
+remove_templates() {
+    [ -e "$templates" ] || return 0
+    rm -rf "$templates"
+    say "removed the VM templates in $templates"
+}
+
 remove_installed_files
+remove_templates
 remove_config
 remove_containerd_registration
 remove_libvirt_user
