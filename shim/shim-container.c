@@ -256,9 +256,10 @@ static void log_timings(ShimPod *pod)
     const ShimPodTimings *t = &pod->timings;
     if (!t->create_received || !t->sandbox_created)
         return;
-    g_info("pod start: sandbox start %.1f ms, agent ready %.1f ms, CreateSandbox %.1f ms, "
+    g_info("pod start: sandbox start %.1f ms (%s), agent ready %.1f ms, CreateSandbox %.1f ms, "
            "CreateContainer %.1f ms",
            (t->sandbox_started - t->create_received) / 1000.0,
+           pod->sandbox && shim_sandbox_is_restored(pod->sandbox) ? "resumed" : "booted",
            (t->agent_ready - t->sandbox_started) / 1000.0,
            (t->sandbox_created - t->agent_ready) / 1000.0,
            (t->container_created - t->sandbox_created) / 1000.0);

@@ -15,6 +15,11 @@
 /* vsock refuses until the agent listens; each refusal costs the guest little. */
 #define VSOCK_RETRY_MS 200
 #define CALL_RETRY_MS 100
+/* A resumed VM's agent is running already, so Health answers in milliseconds; but the request
+ * can be lost, when the guest handles the end of the template builder's connection after the
+ * new host connected (seen: 1 pod in 3 never answered). An attempt that gets no answer within
+ * this, doubled at each retry, reconnects, which the agent serves afresh. */
+#define RESUMED_ATTEMPT_MS 1000
 #define CONSOLE_TAIL_LINES 15
 /* The guest is untrusted: bound what we copy from its reply. */
 #define INFO_MAX_LEN 256
@@ -30,6 +35,7 @@ struct _VmmAgentWait {
     guint connect_id;
     guint deadline_id;
     guint retry_id;
+    gint64 attempt_us; /* resumed VM: the current attempt's deadline; 0 otherwise */
     gboolean done;
     /* The result, delivered from an idle source. */
     VmmAgentInfo info;
@@ -154,6 +160,13 @@ static void on_health(const guint8 *payload, gsize len, const GError *error, gpo
     if (error != NULL && g_error_matches(error, TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE)) {
         /* The channel closed under us (QEMU restarts the port while the guest boots). */
         retry_later(wait, CALL_RETRY_MS);
+    } else if (error != NULL && g_error_matches(error, TTRPC_ERROR, TTRPC_CODE_DEADLINE_EXCEEDED) &&
+               wait->attempt_us > 0 && g_get_monotonic_time() < wait->deadline) {
+        g_info("the resumed VM's agent did not answer Health within %" G_GINT64_FORMAT
+               " ms: connecting again",
+               wait->attempt_us / 1000);
+        wait->attempt_us *= 2;
+        retry_later(wait, 0);
     } else if (error != NULL && g_error_matches(error, TTRPC_ERROR, TTRPC_CODE_DEADLINE_EXCEEDED)) {
         finish_timeout(wait);
     } else if (error != NULL) {
@@ -179,6 +192,8 @@ static void call_health(VmmAgentWait *wait)
     Secure__Agent__V1__HealthRequest request = SECURE__AGENT__V1__HEALTH_REQUEST__INIT;
     gint64 remaining = wait->deadline - g_get_monotonic_time();
 
+    if (wait->attempt_us > 0)
+        remaining = MIN(remaining, wait->attempt_us);
     ttrpc_client_call(wait->client, AGENT_SERVICE, "Health", &request.base, MAX(remaining, 1),
                       on_health, wait_ref(wait));
 }
@@ -273,6 +288,7 @@ void vmm_domain_wait_agent(VmmDomain *domain, gint64 timeout_us, VmmAgentReadyFu
     wait->connect_fd = -1;
     wait->domain = vmm_domain_ref(domain);
     wait->deadline = g_get_monotonic_time() + timeout_us;
+    wait->attempt_us = domain->resumed ? RESUMED_ATTEMPT_MS * 1000 : 0;
     wait->func = func;
     wait->user_data = user_data;
     if (!domain->running) {

@@ -355,6 +355,7 @@ static VmmDomain *launch(const VmmConfig *config, const char *template, GError *
         return NULL;
     }
     domain->timings.created = g_get_monotonic_time();
+    domain->resumed = template != NULL;
     domain->pid = read_qemu_pid(domain);
     watch_qemu_exit(domain);
     return domain;

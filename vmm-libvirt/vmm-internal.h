@@ -80,6 +80,7 @@ struct _VmmDomain {
     virDomainPtr dom;
     int event_id;
     gboolean running;
+    gboolean resumed; /* from a template (vmm_domain_restore()) */
     pid_t pid;
     /* QEMU's exit seen directly (pidfd): libvirt reports it only once the process is reaped,
      * which a slow init delays by seconds. */

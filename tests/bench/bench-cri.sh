@@ -43,7 +43,7 @@ rc=$?
 
 # Where the secure pods' start went, from the shim's "pod start:" line per pod in containerd's
 # log (debug level here), before the teardown removes that log: the median of each phase.
-grep -o 'pod start: [^"]*' "$TESTENV_DIR/containerd.log" 2>/dev/null | sed 's/^pod start: //' | awk '
+grep -o 'pod start: [^"]*' "$TESTENV_DIR/containerd.log" 2>/dev/null | sed 's/^pod start: //; s/ ([a-z]*)//' | awk '
     # "sandbox start 460.2 ms, agent ready 5637.0 ms, ...": one phase per comma-separated field.
     { m = split($0, f, ", ")
       for (i = 1; i <= m; i++) {

@@ -6,12 +6,16 @@
 testenv_setup
 testenv_runtime_is_vm || testenv_skip "$SC_RUNTIME has no guest memory to return"
 
-# Resident guest RAM of this test's QEMU, in MiB (the memfd that backs the guest's memory).
+# Resident guest RAM of this test's QEMU, in MiB: the memfd that backs the guest's memory
+# (virtio-fs), or else (virtio-9p) the anonymous read-write mappings of 256 MiB or more, which
+# only guest memory is (the TCG cache is executable and smaller).
 guest_ram_mib() {
     local pid
     pid=$(testenv_our_processes '^qemu-system-' | cut -d' ' -f1 | head -n 1)
     [ -n "$pid" ] || { echo 0; return; }
-    awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 } /^Rss:/ && name ~ /^\/memfd:/ { kib += $2 }
+    awk '/^[0-9a-f]+-[0-9a-f]+ / { memfd = $6 ~ /^\/memfd:/; anon = NF == 5 && $2 == "rw-p" }
+         /^Size:/ { ram = memfd || (anon && $2 >= 256 * 1024) }
+         /^Rss:/ && ram { kib += $2 }
          END { printf "%d\n", kib / 1024 }' "/proc/$pid/smaps"
 }
 

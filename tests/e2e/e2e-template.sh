@@ -9,12 +9,11 @@ conf_dir=$(mktemp -d /tmp/sc-e2e-template.XXXXXX) || exit 1
 templates=$conf_dir/templates
 {
     [ -n "${SC_CONFIG:-}" ] && cat "$SC_CONFIG"
-    printf 'shared_fs = virtio-9p\n[template]\nenable = true\ndirectory = %s\n' "$templates"
+    printf '[hypervisor]\nshared_fs = virtio-9p\n[template]\nenable = true\ndirectory = %s\n' \
+        "$templates"
 } >"$conf_dir/sc.conf"
-# The test config may set [hypervisor] keys only: the lines above land in that group.
-grep -q '^\[hypervisor\]' "$conf_dir/sc.conf" \
-    || sed -i '1i [hypervisor]' "$conf_dir/sc.conf"
 SC_CONFIG=$conf_dir/sc.conf
+TESTENV_TEMPLATE_BUILD=0 # the first pod starts the build
 testenv_setup
 trap 'rc=$?; rm -rf "$conf_dir"; (exit $rc); testenv_teardown' EXIT
 

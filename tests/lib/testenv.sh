@@ -288,6 +288,17 @@ testenv_teardown() {
 }
 
 
+# The config's VM template, built before containerd starts: a pod would otherwise start the build
+# in the background, where it could outlive the test. Quick once built; a no-op with templates
+# off. TESTENV_TEMPLATE_BUILD=0 leaves it to the pods (e2e-template).
+testenv_build_template() {
+    local builder
+    builder=$(dirname "$(realpath "$SC_SHIM")")/secure-container-template
+    [ -x "$builder" ] || testenv_fail "no $builder next to the shim (not built?)"
+    "$builder" --wait ${SC_CONFIG:+--config "$SC_CONFIG"} >"$TESTENV_DIR/template.log" 2>&1 \
+        || testenv_fail "the VM template did not build: $(cat "$TESTENV_DIR/template.log")"
+}
+
 # Sets everything up for one test; the EXIT trap tears it down and checks for leftovers.
 testenv_setup() {
     [ "$(id -u)" -eq 0 ] || testenv_skip "needs root (containerd, mounts, VMs)"
@@ -308,6 +319,7 @@ testenv_setup() {
         ln -s "$(realpath "$SC_SHIM")" "$TESTENV_DIR/opt/bin/containerd-shim-secure-v2"
         [ -n "${SC_CONFIG:-}" ] && export SECURE_CONTAINER_CONFIG="$SC_CONFIG"
         testenv_log "shim $SC_SHIM, config ${SC_CONFIG:-(shim default)}"
+        [ "${TESTENV_TEMPLATE_BUILD:-1}" = 0 ] || testenv_build_template
     fi
     PRIVATE_CONTAINERD_LOG=${PRIVATE_CONTAINERD_LOG:-debug} \
         private_containerd_start "$TESTENV_DIR" || testenv_fail "private containerd did not start"
