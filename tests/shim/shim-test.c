@@ -130,6 +130,9 @@ static void write_config(ShimTest *t)
                                "accelerator = tcg\nkernel = %s\ninitrd = %s\n"
                                "default_memory = 512\n",
                                g_getenv("SC_GUEST_KERNEL"), g_getenv("SC_GUEST_INITRD"));
+    /* A template would be built in the background, outliving the test (e2e-template covers
+     * templates). */
+    g_string_append(text, "[template]\nenable = false\n");
     g_string_append_printf(text,
                            "[agent]\nhost_binary = %s\nboot_timeout = %d\nrequest_timeout = %u\n"
                            "[runtime]\nlog_level = debug\n",
