@@ -5,6 +5,8 @@ prefix=/usr/local
 record=/var/lib/secure-container/install
 # The VM templates' default directory ([template] directory in the config).
 templates=/var/lib/secure-container/templates
+# install.sh --enable-ksm: turns the kernel's same-page merging on at every boot.
+ksm_tmpfiles=/etc/tmpfiles.d/secure-container-ksm.conf
 conf=/etc/secure-container/secure-container.conf
 containerd_conf=/etc/containerd/config.toml
 dropin=/etc/containerd/conf.d/secure-container.toml

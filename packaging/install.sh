@@ -6,11 +6,15 @@
 # Then /etc/secure-container/secure-container.conf (only if absent) and containerd's CRI runtime
 # "secure" (see register_containerd below and README.md).
 #
-#   sudo packaging/install.sh [--edit-containerd-config]
+#   sudo packaging/install.sh [--edit-containerd-config] [--enable-ksm]
 #
 # --edit-containerd-config  containerd 1.x with an existing /etc/containerd/config.toml: append the
 #                           runtime's tables to it (between marker lines, after a backup) instead
 #                           of only printing how to do it.
+# --enable-ksm              turn on the kernel's same-page merging (KSM), now and at every boot:
+#                           pods resumed from one VM template hold identical pages, which KSM
+#                           merges (README.md, "VM templates", for the figures and the cost: ksmd's
+#                           CPU, and a timing side channel between pods on the host).
 #
 # Idempotent: a second run rebuilds, reinstalls the same files and changes nothing else. What it
 # did is recorded under /var/lib/secure-container/install for packaging/uninstall.sh.
@@ -21,6 +25,7 @@ build=${SC_INSTALL_BUILD_DIR:-$src/build-install}
 # shellcheck source=packaging/install-paths.sh
 . "$src/packaging/install-paths.sh"
 edit_containerd_config=0
+enable_ksm=0
 
 say() { echo "install: $*"; }
 die() {
@@ -31,7 +36,8 @@ die() {
 for arg in "$@"; do
     case "$arg" in
     --edit-containerd-config) edit_containerd_config=1 ;;
-    *) die "unknown argument '$arg' (allowed: --edit-containerd-config)" ;;
+    --enable-ksm) enable_ksm=1 ;;
+    *) die "unknown argument '$arg' (allowed: --edit-containerd-config, --enable-ksm)" ;;
     esac
 done
 [ "$(id -u)" -eq 0 ] || die "run as root (sudo $0)"
@@ -177,9 +183,23 @@ register_containerd() {
 
 # With [template] enable = true the first pod resumes from a VM template instead of booting:
 # built now rather than in the background of the first pod (it says so when templates are off).
+# The config may name another directory; $templates is the default.
 build_template() {
+    # Templates of the files just replaced could not be resumed any more: they go first.
+    rm -rf "$templates"
     "$prefix/bin/secure-container-template" --config "$conf" --wait 2>&1 \
         | sed 's/^/install: /' || die "the VM template did not build (see its message above)"
+}
+
+# KSM on through systemd-tmpfiles at boot, and now; the value it had before is kept for
+# uninstall.sh.
+enable_ksm() {
+    local run=/sys/kernel/mm/ksm/run
+    [ -w "$run" ] || die "--enable-ksm: this kernel has no KSM ($run)"
+    [ -e "$record/ksm-run-before" ] || cat "$run" >"$record/ksm-run-before"
+    install -D -m 0644 /dev/stdin "$ksm_tmpfiles" <<<"w $run - - - - 1"
+    echo 1 >"$run"
+    say "KSM on (now, and at boot through $ksm_tmpfiles)"
 }
 
 mkdir -p "$record"
@@ -190,4 +210,5 @@ ensure_libvirt_user
 install_config
 register_containerd
 build_template
+[ "$enable_ksm" = 0 ] || enable_ksm
 say "done"

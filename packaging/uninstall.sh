@@ -96,8 +96,19 @@ remove_templates() {
     say "removed the VM templates in $templates"
 }
 
+# install.sh --enable-ksm: its boot setting goes, and KSM is set back to what it was.
+remove_ksm() {
+    [ -e "$ksm_tmpfiles" ] || [ -e "$record/ksm-run-before" ] || return 0
+    rm -f "$ksm_tmpfiles"
+    if [ -e "$record/ksm-run-before" ]; then
+        cat "$record/ksm-run-before" >/sys/kernel/mm/ksm/run
+    fi
+    say "removed $ksm_tmpfiles; KSM is as before install.sh --enable-ksm"
+}
+
 remove_installed_files
 remove_templates
+remove_ksm
 remove_config
 remove_containerd_registration
 remove_libvirt_user

@@ -11,7 +11,12 @@
 #     count, and the memory per pod (PSS of shims and QEMUs) --settle seconds (default 10) after
 #     the last one started; where starting more fails first, and with what error.
 #
-#   sudo tests/bench/bench-start.sh [--runs N] [--pods "1 10 30 50"] [--settle S]
+# With --ksm, the kernel's same-page merging runs during the pod counts (its settings are put
+# back at the end), and each count's memory is read once ksmd has made two full scans after the
+# settle: resumed pods hold identical copies of the template's pages (the guest kernel, the
+# unpacked initramfs), which KSM merges.
+#
+#   sudo tests/bench/bench-start.sh [--runs N] [--pods "1 10 30 50"] [--settle S] [--ksm]
 #
 # The shim and its config are found as the e2e tests find them (tests/lib/testenv.sh): SC_SHIM
 # and SC_BUILD_DIR. The per-mode configs are that config plus a few keys, passed to each run
@@ -23,30 +28,44 @@
 runs=10
 pod_counts="1 10 30 50"
 settle=10
+ksm=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --runs) runs=$2; shift 2 ;;
     --pods) pod_counts=$2; shift 2 ;;
     --settle) settle=$2; shift 2 ;;
-    *) echo "usage: $0 [--runs N] [--pods \"1 10 30 50\"] [--settle S]" >&2; exit 2 ;;
+    --ksm) ksm=1; shift ;;
+    *) echo "usage: $0 [--runs N] [--pods \"1 10 30 50\"] [--settle S] [--ksm]" >&2; exit 2 ;;
     esac
 done
+KSM=/sys/kernel/mm/ksm
+if [ "$ksm" = 1 ]; then
+    [ -w "$KSM/run" ] || { echo "bench-start: no KSM here ($KSM/run)" >&2; exit 1; }
+    ksm_saved="$(cat "$KSM/run") $(cat "$KSM/pages_to_scan")"
+fi
+
+# Waits until ksmd has finished two more full scans than now.
+ksm_settle() {
+    local target=$(($(cat "$KSM/full_scans") + 2))
+    until [ "$(cat "$KSM/full_scans")" -ge "$target" ]; do sleep 1; done
+}
 
 SC_RUNTIME=io.containerd.secure.v2
 testenv_setup
 [ -n "${SC_CONFIG:-}" ] || testenv_fail "needs SC_CONFIG or SC_BUILD_DIR (the guest image's config)"
 
-# mode_config NAME EXTRA: the test config plus EXTRA's keys, in the [hypervisor] group it ends in.
+# mode_config NAME SHARED_FS TEMPLATES: the test config with these two settings (a key file
+# may name a group again: the later value wins).
 mode_config() {
     local file=$TESTENV_DIR/$1.conf
-    { cat "$SC_CONFIG"; printf '%b' "$2"; } >"$file"
+    { cat "$SC_CONFIG"; printf '[hypervisor]\nshared_fs = %s\n[template]\nenable = %s\ndirectory = %s\n' \
+        "$2" "$3" "$TESTENV_DIR/templates"; } >"$file"
     echo "$file"
 }
 declare -A config
-config[cold-virtiofs]=$(mode_config cold-virtiofs "")
-config[cold-9p]=$(mode_config cold-9p "shared_fs = virtio-9p\n")
-config[template]=$(mode_config template \
-    "shared_fs = virtio-9p\n[template]\nenable = true\ndirectory = $TESTENV_DIR/templates\n")
+config[cold-virtiofs]=$(mode_config cold-virtiofs virtio-fs false)
+config[cold-9p]=$(mode_config cold-9p virtio-9p false)
+config[template]=$(mode_config template virtio-9p true)
 modes="runc cold-virtiofs cold-9p template"
 
 now_ms() { date +%s%3N; }
@@ -128,8 +147,14 @@ pss_kib() {
     echo "$total"
 }
 
+if [ "$ksm" = 1 ]; then
+    trap 'rc=$?; read -r run pages <<<"$ksm_saved"; echo "$pages" >"$KSM/pages_to_scan"
+          echo "$run" >"$KSM/run"; (exit $rc); testenv_teardown' EXIT
+    echo 1000 >"$KSM/pages_to_scan"
+    echo 1 >"$KSM/run"
+fi
 echo
-echo "pods resumed from the template, started one after the other:"
+echo "pods resumed from the template, started one after the other$([ "$ksm" = 1 ] && echo ", with KSM"):"
 printf '%6s %22s %14s %14s %14s\n' pods "start (ms, median)" "shim PSS/pod" "QEMU PSS/pod" \
     "total/pod"
 running=0
@@ -148,6 +173,7 @@ for target in $pod_counts; do
         running=$((running + 1))
     done
     sleep "$settle"
+    [ "$ksm" = 0 ] || ksm_settle
     shim=$(pss_kib '^containerd-shim-secure-v2$')
     qemu=$(pss_kib '^qemu-system-x86_64$')
     printf '%6s %22s %14s %14s %14s\n' "$running" "$(printf '%s' "$values" | median)" \
@@ -155,6 +181,7 @@ for target in $pod_counts; do
         "$(awk -v k="$qemu" -v n="$running" 'BEGIN { printf "%.1f MiB", k / n / 1024 }')" \
         "$(awk -v k="$((shim + qemu))" -v n="$running" 'BEGIN { printf "%.1f MiB", k / n / 1024 }')"
 done
+[ "$ksm" = 0 ] || echo "KSM: $(cat "$KSM/pages_sharing") pages sharing $(cat "$KSM/pages_shared") shared pages"
 echo "host: $(free -m | awk '/^Mem:/ { print $3 " MiB used, " $7 " MiB available" }'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq "$running"); do
     sc_remove "scale-$i"
