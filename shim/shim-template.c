@@ -24,9 +24,10 @@ gboolean shim_template_vm_config(const ShimConfig *config, const char *run_dir,
     return TRUE;
 }
 
-/* Why a pod of @size cannot resume from a template of @config, or NULL when it can. */
-static char *template_unfit(const ShimConfig *config, const VmmConfig *vc, const ShimVmSize *size,
-                            const ShimVmSize *template)
+/* Why a pod cannot resume from a template of @config, or NULL when it can. A pod larger than
+ * the template resumes too: its first Create grows the VM by hot-plug to what its limits need
+ * (shim_hotplug_grow()), as an Update would, which is quicker than a boot. */
+static char *template_unfit(const ShimConfig *config, const VmmConfig *vc)
 {
     if (config->shared_fs != SHIM_SHARED_FS_9P)
         return g_strdup("templates need [hypervisor] shared_fs = virtio-9p (QEMU cannot save a "
@@ -34,11 +35,6 @@ static char *template_unfit(const ShimConfig *config, const VmmConfig *vc, const
     if (vc->n_nics > VMM_TEMPLATE_NICS_MAX)
         return g_strdup_printf("the pod has %zu NICs, a template has room for %d", vc->n_nics,
                                VMM_TEMPLATE_NICS_MAX);
-    if (size->memory_mib > template->memory_mib || size->vcpus > template->vcpus)
-        return g_strdup_printf("the pod boots with %u MiB and %u vCPUs, the template has %u MiB "
-                               "and %u",
-                               size->memory_mib, size->vcpus, template->memory_mib,
-                               template->vcpus);
     return NULL;
 }
 
@@ -88,7 +84,7 @@ char *shim_template_find(const ShimConfig *config, const VmmConfig *vc, const Sh
         *out_reason = g_strdup(error->message);
         return NULL;
     }
-    *out_reason = template_unfit(config, vc, size, &template);
+    *out_reason = template_unfit(config, vc);
     if (*out_reason != NULL)
         return NULL;
     *out_vc = *vc;

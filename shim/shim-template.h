@@ -1,6 +1,7 @@
 /* VM templates, the shim's side: which saved agent-ready VM a pod can resume from instead of
  * booting, and a background build of it when it is missing. The template is built for the
- * config's default pod size (default_memory, default_vcpus); a pod that needs more boots. */
+ * config's default pod size (default_memory, default_vcpus); a pod that needs more grows by
+ * hot-plug before its first container is created. */
 #pragma once
 
 #include <glib.h>
