@@ -16,6 +16,8 @@
 
 # shellcheck source=tests/lib/testenv.sh
 . "$(dirname "$0")/../lib/testenv.sh"
+# shellcheck source=tests/lib/bench.sh
+. "$(dirname "$0")/../lib/bench.sh"
 
 runs=10
 pod_counts="1 10"
@@ -30,14 +32,6 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--runs N] [--pods \"1 10\"] [--runtimes \"A B\"] [--settle S]" >&2; exit 2 ;;
     esac
 done
-
-now_ms() { date +%s%3N; }
-
-median() {
-    sort -n | awk '{ v[NR] = $1 } END {
-        if (NR == 0) { print "-"; exit }
-        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 # Milliseconds from `ctr run` to its exit, for `true`; nothing when the run fails.
 time_to_exit() {
@@ -70,21 +64,6 @@ measure() {
         values="$values$value"$'\n'
     done
     printf '%s' "$values" | median
-}
-
-# Sums a field over the processes whose executable's basename is $1: VmRSS (status) or Pss
-# (smaps_rollup), in KiB; only this benchmark's own processes (testenv_is_ours).
-sum_kib() {
-    local exe=$1 field=$2 pid total=0 kib
-    for pid in $(testenv_our_processes "^$exe\$" | cut -d' ' -f1); do
-        if [ "$field" = Pss ]; then
-            kib=$(awk '$1 == "Pss:" { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null)
-        else
-            kib=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$pid/status" 2>/dev/null)
-        fi
-        total=$((total + ${kib:-0}))
-    done
-    echo "$total"
 }
 
 # QEMU's PSS summed over this benchmark's QEMU processes, split by what the mappings hold (KiB):

@@ -24,6 +24,8 @@
 
 # shellcheck source=tests/lib/testenv.sh
 . "$(dirname "$0")/../lib/testenv.sh"
+# shellcheck source=tests/lib/bench.sh
+. "$(dirname "$0")/../lib/bench.sh"
 
 runs=10
 pod_counts="1 10 30 50"
@@ -67,14 +69,6 @@ config[cold-virtiofs]=$(mode_config cold-virtiofs virtio-fs false)
 config[cold-9p]=$(mode_config cold-9p virtio-9p false)
 config[template]=$(mode_config template virtio-9p true)
 modes="runc cold-virtiofs cold-9p template"
-
-now_ms() { date +%s%3N; }
-
-median() {
-    sort -n | awk '{ v[NR] = $1 } END {
-        if (NR == 0) { print "-"; exit }
-        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 # mode_run MODE ID FLAG CMD...: ctr run with FLAG (--rm, -d) of CMD in the mode's runtime.
 mode_run() {
@@ -137,16 +131,6 @@ for mode in $modes; do
         "${steps[$mode]:-}"
 done
 
-# Sums PSS (KiB) over this benchmark's processes whose executable's basename matches $1.
-pss_kib() {
-    local pid total=0 kib
-    for pid in $(testenv_our_processes "$1" | cut -d' ' -f1); do
-        kib=$(awk '$1 == "Pss:" { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null)
-        total=$((total + ${kib:-0}))
-    done
-    echo "$total"
-}
-
 if [ "$ksm" = 1 ]; then
     trap 'rc=$?; read -r run pages <<<"$ksm_saved"; echo "$pages" >"$KSM/pages_to_scan"
           echo "$run" >"$KSM/run"; (exit $rc); testenv_teardown' EXIT
@@ -174,8 +158,8 @@ for target in $pod_counts; do
     done
     sleep "$settle"
     [ "$ksm" = 0 ] || ksm_settle
-    shim=$(pss_kib '^containerd-shim-secure-v2$')
-    qemu=$(pss_kib '^qemu-system-x86_64$')
+    shim=$(sum_kib containerd-shim-secure-v2 Pss)
+    qemu=$(sum_kib qemu-system-x86_64 Pss)
     printf '%6s %22s %14s %14s %14s\n' "$running" "$(printf '%s' "$values" | median)" \
         "$(awk -v k="$shim" -v n="$running" 'BEGIN { printf "%.1f MiB", k / n / 1024 }')" \
         "$(awk -v k="$qemu" -v n="$running" 'BEGIN { printf "%.1f MiB", k / n / 1024 }')" \

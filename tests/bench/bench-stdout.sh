@@ -18,6 +18,8 @@
 
 # shellcheck source=tests/lib/testenv.sh
 . "$(dirname "$0")/../lib/testenv.sh"
+# shellcheck source=tests/lib/bench.sh
+. "$(dirname "$0")/../lib/bench.sh"
 
 runs=3
 sizes="100M 1G"
@@ -82,12 +84,6 @@ throughput() {
     fi
     awk -v n="$bytes" -v s="$secs" -v b=$((b1 - b0)) -v i=$((i1 - i0)) \
         'BEGIN { printf "%.1f %.0f\n", n / s / 1048576, 100 * b / (b + i) }'
-}
-
-median() {
-    sort -n | awk '{ v[NR] = $1 } END {
-        if (NR == 0) { print "-"; exit }
-        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 case " $runtimes " in
