@@ -19,4 +19,9 @@ typedef enum {
     AGENT_ERROR_LAST
 } AgentErrorCode;
 
+/* TRUE when the agent may change the system it runs on (@may_change: it is the VM's init); else
+ * FALSE with AGENT_ERROR_STATE, "a host-mode agent @refusal (it would be the host's)": a host-mode
+ * agent (tests) runs on the host, whose network, clock or CPUs are not the pod's. */
+gboolean agent_error_may_change(gboolean may_change, const char *refusal, GError **error);
+
 G_END_DECLS

@@ -509,15 +509,6 @@ static gboolean hotplug_check(guint vcpus, guint64 memory_bytes, guint timeout_m
     return FALSE;
 }
 
-static gboolean hotplug_may_change(AgentHotplug *hotplug, GError **error)
-{
-    if (hotplug->may_change)
-        return TRUE;
-    g_set_error_literal(error, AGENT_ERROR, AGENT_ERROR_STATE,
-                        "a host-mode agent onlines no CPUs or memory (they would be the host's)");
-    return FALSE;
-}
-
 void agent_hotplug_online(AgentHotplug *hotplug, guint vcpus, guint64 memory_bytes,
                           guint timeout_ms, AgentHotplugFunc func, gpointer user_data)
 {
@@ -525,7 +516,8 @@ void agent_hotplug_online(AgentHotplug *hotplug, guint vcpus, guint64 memory_byt
     HotplugRequest *request;
 
     if (!hotplug_check(vcpus, memory_bytes, timeout_ms, &error) ||
-        !hotplug_may_change(hotplug, &error) || !hotplug_online_everything(hotplug, &error)) {
+        !agent_error_may_change(hotplug->may_change, "onlines no CPUs or memory", &error) ||
+        !hotplug_online_everything(hotplug, &error)) {
         func(NULL, error, user_data);
         return;
     }

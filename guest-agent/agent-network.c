@@ -22,6 +22,8 @@
 #define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 #define SHOWN_MAX 80
 #define NIC_WAIT_MS 5000
+/* What a host-mode agent answers to a network change (agent_error_may_change()). */
+#define HOST_MODE_REFUSAL "changes no network configuration"
 
 typedef struct nl_sock NetSock;
 typedef struct nl_cache NetCache;
@@ -153,16 +155,6 @@ static gboolean network_check_interface(const Secure__Agent__V1__Interface *ifac
         out_ips[i].prefix_len = address->prefix_len;
     }
     return TRUE;
-}
-
-static gboolean network_may_change(gboolean may_change, GError **error)
-{
-    if (may_change)
-        return TRUE;
-    g_set_error_literal(error, AGENT_ERROR, AGENT_ERROR_STATE,
-                        "a host-mode agent changes no network configuration (it would be the "
-                        "host's)");
-    return FALSE;
 }
 
 static gboolean network_failed(GError **error, int err, const char *format, ...)
@@ -394,7 +386,8 @@ gboolean agent_network_update_interface(const Secure__Agent__V1__Interface *ifac
     g_autoptr(NetCache) links = NULL;
     g_autoptr(NetLink) link = NULL;
 
-    if (!network_check_interface(iface, mac, ips, error) || !network_may_change(may_change, error))
+    if (!network_check_interface(iface, mac, ips, error) ||
+        !agent_error_may_change(may_change, HOST_MODE_REFUSAL, error))
         return FALSE;
     if ((sock = network_connect(error)) == NULL || (links = network_links(sock, error)) == NULL)
         return FALSE;
@@ -542,7 +535,7 @@ gboolean agent_network_update_routes(Secure__Agent__V1__Route *const *routes, gs
     }
     /* The values first, then (only where it may change anything) the devices. */
     if (!network_check_routes(routes, n_routes, NULL, parsed, error) ||
-        !network_may_change(may_change, error))
+        !agent_error_may_change(may_change, HOST_MODE_REFUSAL, error))
         return FALSE;
     if ((sock = network_connect(error)) == NULL || (links = network_links(sock, error)) == NULL ||
         !network_check_routes(routes, n_routes, links, parsed, error))

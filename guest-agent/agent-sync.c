@@ -28,16 +28,6 @@ static gboolean sync_check(gint64 realtime_ns, gsize entropy_len, GError **error
     return FALSE;
 }
 
-static gboolean sync_may_change(gboolean may_change, GError **error)
-{
-    if (may_change)
-        return TRUE;
-    g_set_error_literal(error, AGENT_ERROR, AGENT_ERROR_STATE,
-                        "a host-mode agent sets no clock or random state (they would be the "
-                        "host's)");
-    return FALSE;
-}
-
 /* Fails with the name of the system call that failed and errno's text. */
 static gboolean sync_failed(GError **error, const char *call)
 {
@@ -91,6 +81,7 @@ static gboolean sync_entropy(const guint8 *entropy, gsize entropy_len, GError **
 gboolean agent_sync_guest(gint64 realtime_ns, const guint8 *entropy, gsize entropy_len,
                           gboolean may_change, GError **error)
 {
-    return sync_check(realtime_ns, entropy_len, error) && sync_may_change(may_change, error) &&
+    return sync_check(realtime_ns, entropy_len, error) &&
+           agent_error_may_change(may_change, "sets no clock or random state", error) &&
            sync_clock(realtime_ns, error) && sync_entropy(entropy, entropy_len, error);
 }
