@@ -60,12 +60,7 @@ static gboolean build(const ShimConfig *config, const char *run_dir, const char 
         g_propagate_error(error, wait.error);
         return FALSE;
     }
-    if (!vmm_domain_save(domain, path, error))
-        return FALSE;
-    g_clear_pointer(&domain, vmm_domain_free);
-    g_rmdir(shared);
-    g_rmdir(run_dir);
-    return TRUE;
+    return vmm_domain_save(domain, path, error);
 }
 
 /* The build lock in @dir, held until exit; FALSE when another build holds it and !@wait. */
@@ -90,8 +85,10 @@ static gboolean run(const char *config_arg, gboolean wait, GError **error)
     g_autoptr(ShimConfig) config = shim_config_load(config_path, error);
     g_autofree char *path = NULL;
     g_autofree char *run_dir = NULL;
+    g_autofree char *shared = NULL;
     VmmConfig vc;
     ShimVmSize size;
+    gboolean ok;
 
     if (config == NULL)
         return FALSE;
@@ -122,12 +119,17 @@ static gboolean run(const char *config_arg, gboolean wait, GError **error)
         return TRUE;
     }
     run_dir = g_build_filename(config->template_dir, "build", NULL);
+    shared = g_build_filename(run_dir, "shared", NULL);
     g_print("building the VM template '%s' (%u MiB, %u vCPUs)\n", path, size.memory_mib,
             size.vcpus);
-    if (!build(config, run_dir, path, error))
-        return FALSE;
-    g_print("built the VM template '%s'\n", path);
-    return TRUE;
+    ok = build(config, run_dir, path, error);
+    /* The VM and its files are gone (vmm_domain_free()); its directories go too, also on
+     * failure. */
+    g_rmdir(shared);
+    g_rmdir(run_dir);
+    if (ok)
+        g_print("built the VM template '%s'\n", path);
+    return ok;
 }
 
 int main(int argc, char **argv)
