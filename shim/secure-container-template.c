@@ -118,7 +118,7 @@ static gboolean run(const char *config_arg, gboolean wait, GError **error)
         g_print("the VM template '%s' is up to date\n", path);
         return TRUE;
     }
-    run_dir = g_build_filename(config->template_dir, "build", NULL);
+    run_dir = shim_template_build_dir(config);
     shared = g_build_filename(run_dir, "shared", NULL);
     g_print("building the VM template '%s' (%u MiB, %u vCPUs)\n", path, size.memory_mib,
             size.vcpus);

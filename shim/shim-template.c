@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "shim-sandbox.h"
+#include "shim-state.h"
 
 gboolean shim_template_vm_config(const ShimConfig *config, const char *run_dir,
                                  const char *shared_dir, VmmConfig *out_vc, ShimVmSize *out_size,
@@ -47,6 +48,14 @@ char *shim_template_path(const ShimConfig *config, const VmmConfig *template, GE
         return NULL;
     file = g_strconcat(key, ".save", NULL);
     return g_build_filename(config->template_dir, file, NULL);
+}
+
+char *shim_template_build_dir(const ShimConfig *config)
+{
+    g_autofree char *hash =
+        g_compute_checksum_for_string(G_CHECKSUM_SHA256, config->template_dir, -1);
+    g_autofree char *name = g_strdup_printf("template-%.8s", hash);
+    return g_build_filename(SHIM_STATE_ROOT, name, NULL);
 }
 
 void shim_template_ensure(const ShimConfig *config)

@@ -21,6 +21,12 @@ gboolean shim_template_vm_config(const ShimConfig *config, const char *run_dir,
 /* The file the template for @template (a template-layout VM config of @config) is saved in. */
 char *shim_template_path(const ShimConfig *config, const VmmConfig *template, GError **error);
 
+/* Where the builder runs the template's VM for @config: a short directory under
+ * SHIM_STATE_ROOT, as libvirt's sockets below it must fit the 107 bytes of a unix socket path
+ * (the template directory can be anywhere). One per template directory, so builds that share
+ * one are serialised by its build lock and a crashed build's leftovers are reused. */
+char *shim_template_build_dir(const ShimConfig *config);
+
 /* With templates on, starts a build (shim_template_build_later()) when the template of @config
  * is missing. Called before the shim enters the pod's cgroup: the builder and its VM are no
  * pod's. */

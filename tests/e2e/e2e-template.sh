@@ -6,7 +6,8 @@
 testenv_runtime_is_vm || testenv_skip "templates are a VM runtime's"
 testenv_prepare_runtime
 conf_dir=$(mktemp -d /tmp/sc-e2e-template.XXXXXX) || exit 1
-templates=$conf_dir/templates
+# Deep on purpose: the build's VM (and its libvirt sockets, ≤ 107 bytes) must not live there.
+templates=$conf_dir/a-template-directory-deeper-than-a-unix-socket-path-allows/templates
 {
     [ -n "${SC_CONFIG:-}" ] && cat "$SC_CONFIG"
     printf '[hypervisor]\nshared_fs = virtio-9p\n[template]\nenable = true\ndirectory = %s\n' \
