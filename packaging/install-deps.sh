@@ -1,6 +1,8 @@
 #!/bin/sh
-# Installs every build, run and test dependency of secure-container on Debian 12 (bookworm).
-# Idempotent: apt-get skips what is already installed. Run as root.
+# Installs every build, run and test dependency of secure-container on Debian 12 (bookworm);
+# with --lean-kernel also what building the lean guest kernel needs (Debian's kernel source and
+# its build tools). Idempotent: apt-get skips what is already installed. Run as root.
+# usage: install-deps.sh [--lean-kernel]
 set -eu
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -24,9 +26,21 @@ test="golang-github-containerd-containerd-dev protobuf-compiler libprotobuf-dev 
       busybox-static clang libclang-rt-14-dev llvm psmisc libvirt-clients
       python3-grpcio python3-protobuf libc6-dev nftables"
 
+# The lean guest kernel (meson -Dguest_kernel=lean): Debian's source tarball and the tools its
+# build runs.
+lean_kernel=""
+case "${1:-}" in
+"") ;;
+--lean-kernel) lean_kernel="linux-source bc bison flex libelf-dev" ;;
+*)
+    echo "install-deps.sh: unknown argument '$1' (allowed: --lean-kernel)" >&2
+    exit 2
+    ;;
+esac
+
 export DEBIAN_FRONTEND=noninteractive
 missing=""
-for p in $build $run $test; do
+for p in $build $run $test $lean_kernel; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then

@@ -6,7 +6,7 @@
 # Then /etc/secure-container/secure-container.conf (only if absent) and containerd's CRI runtime
 # "secure" (see register_containerd below and README.md).
 #
-#   sudo packaging/install.sh [--edit-containerd-config] [--enable-ksm]
+#   sudo packaging/install.sh [--edit-containerd-config] [--enable-ksm] [--lean-kernel]
 #
 # --edit-containerd-config  containerd 1.x with an existing /etc/containerd/config.toml: append the
 #                           runtime's tables to it (between marker lines, after a backup) instead
@@ -15,6 +15,11 @@
 #                           pods resumed from one VM template hold identical pages, which KSM
 #                           merges (README.md, "VM templates", for the figures and the cost: ksmd's
 #                           CPU, and a timing side channel between pods on the host).
+# --lean-kernel             build the guest kernel from Debian's linux-source with everything the
+#                           pod VM needs built in (packaging/guest/lean-kernel.config; about 10
+#                           minutes on 2 cores) instead of using the installed Debian kernel
+#                           (README.md, "The lean guest kernel", for what it gains). Without the
+#                           flag, a later install goes back to the Debian kernel.
 #
 # Idempotent: a second run rebuilds, reinstalls the same files and changes nothing else. What it
 # did is recorded under /var/lib/secure-container/install for packaging/uninstall.sh.
@@ -26,6 +31,7 @@ build=${SC_INSTALL_BUILD_DIR:-$src/build-install}
 . "$src/packaging/install-paths.sh"
 edit_containerd_config=0
 enable_ksm=0
+guest_kernel=debian
 
 say() { echo "install: $*"; }
 die() {
@@ -37,7 +43,8 @@ for arg in "$@"; do
     case "$arg" in
     --edit-containerd-config) edit_containerd_config=1 ;;
     --enable-ksm) enable_ksm=1 ;;
-    *) die "unknown argument '$arg' (allowed: --edit-containerd-config, --enable-ksm)" ;;
+    --lean-kernel) guest_kernel=lean ;;
+    *) die "unknown argument '$arg' (allowed: --edit-containerd-config, --enable-ksm, --lean-kernel)" ;;
     esac
 done
 [ "$(id -u)" -eq 0 ] || die "run as root (sudo $0)"
@@ -57,9 +64,9 @@ for target in json.load(sys.stdin):
 build_and_install() {
     say "building in $build"
     if [ -f "$build/build.ninja" ]; then
-        meson setup --reconfigure "$build" --prefix "$prefix"
+        meson setup --reconfigure "$build" --prefix "$prefix" -Dguest_kernel="$guest_kernel"
     else
-        meson setup "$build" --prefix "$prefix"
+        meson setup "$build" --prefix "$prefix" -Dguest_kernel="$guest_kernel"
     fi
     # Only what gets installed: the test programs are tests/run.sh's business.
     installed_targets | xargs ninja -C "$build"
@@ -204,7 +211,11 @@ enable_ksm() {
 
 mkdir -p "$record"
 say "dependencies (apt)"
-"$src/packaging/install-deps.sh"
+if [ "$guest_kernel" = lean ]; then
+    "$src/packaging/install-deps.sh" --lean-kernel
+else
+    "$src/packaging/install-deps.sh"
+fi
 build_and_install
 ensure_libvirt_user
 install_config

@@ -4,7 +4,8 @@
 # kernel modules the guest needs and /etc/secure-agent/modules listing them in load order (the
 # guest boot contract; see docs/design.md).
 # usage: build-initramfs.sh INIT KERNEL_RELEASE OUTPUT [MODULES_DIR]
-#   MODULES_DIR defaults to /lib/modules/KERNEL_RELEASE
+#   MODULES_DIR defaults to /lib/modules/KERNEL_RELEASE; KERNEL_RELEASE '-' is a kernel with
+#   everything built in (the lean kernel): no modules.
 set -eu
 
 if [ $# -lt 3 ] || [ $# -gt 4 ]; then
@@ -31,7 +32,7 @@ wanted="virtio_pci virtio-rng virtio_console vmw_vsock_virtio_transport virtiofs
         overlay pvpanic-mmio virtio_balloon virtio_mem virtio_net bridge"
 
 [ -f "$init" ] || { echo "$0: init '$init' not found" >&2; exit 1; }
-[ -f "$moddir/modules.dep" ] || { echo "$0: '$moddir/modules.dep' not found" >&2; exit 1; }
+[ "$release" = - ] || [ -f "$moddir/modules.dep" ] || { echo "$0: '$moddir/modules.dep' not found" >&2; exit 1; }
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
@@ -67,7 +68,8 @@ strip_signature() {
 }
 
 # Load order: each module after the modules it depends on, as modules.dep says.
-order=$("$here/module-order.sh" "$moddir/modules.dep" $wanted)
+order=
+[ "$release" = - ] || order=$("$here/module-order.sh" "$moddir/modules.dep" $wanted)
 : >"$root/etc/secure-agent/modules"
 for rel in $order; do
     dest="/lib/modules/$release/$rel"
