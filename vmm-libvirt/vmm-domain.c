@@ -108,6 +108,7 @@ static gboolean prepare_embed_root(const VmmConfig *c, GError **error)
         return TRUE;
     if (!mkdir_private(c->cache_dir, error))
         return FALSE;
+    vmm_caps_cache_tune(c->cache_dir);
     if (symlink(c->cache_dir, cache) < 0) {
         g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "symlink '%s' to '%s': %s", cache,
                     c->cache_dir, g_strerror(errno));

@@ -57,6 +57,10 @@ gboolean vmm_kill_wait(pid_t pid, gint64 timeout_us, GError **error);
 /* The last libvirt error of this thread as text (never NULL). */
 const char *vmm_libvirt_error(void);
 
+/* Tunes libvirt's QEMU capabilities cache in @cache_dir for fast starts (vmm-caps-cache.c);
+ * what cannot be tuned is logged and left. */
+void vmm_caps_cache_tune(const char *cache_dir);
+
 /* The marker file in run_dir that says vmm_shared_mount() was applied to shared_dir. */
 #define VMM_SHARED_MOUNT_MARKER "shared-mount"
 
