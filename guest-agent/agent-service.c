@@ -8,7 +8,6 @@
 #include "agent-init.h"
 #include "agent-network.h"
 #include "agent-sync.h"
-#include "agent-template.h"
 
 #include "agent.pb-c.h"
 #include "wellknown.pb-c.h"
@@ -719,25 +718,6 @@ static void service_sync_guest(TtrpcCall *call, const guint8 *payload, gsize len
                    &error);
 }
 
-static void service_prepare_template(TtrpcCall *call, const guint8 *payload, gsize len,
-                                     gpointer data)
-{
-    Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &google__protobuf__empty__descriptor, payload, len);
-    Secure__Agent__V1__PrepareTemplateResponse reply =
-        SECURE__AGENT__V1__PREPARE_TEMPLATE_RESPONSE__INIT;
-    g_autoptr(GError) error = NULL;
-
-    if (msg == NULL)
-        return;
-    if (!agent_template_prepare(agent->init_mode, &reply.zeroed_bytes, &error)) {
-        service_fail(call, error);
-        return;
-    }
-    ttrpc_call_return(call, &reply.base);
-}
-
 static const TtrpcMethod service_methods[] = {
     {"Health", service_health},
     {"CreateSandbox", service_create_sandbox},
@@ -768,7 +748,6 @@ static const TtrpcMethod service_methods[] = {
     {"ClosePort", service_close_port},
     {"OnlineResources", service_online_resources},
     {"SyncGuest", service_sync_guest},
-    {"PrepareTemplate", service_prepare_template},
 };
 
 void agent_service_register(Agent *agent)

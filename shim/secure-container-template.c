@@ -11,34 +11,13 @@
 
 #include <glib/gstdio.h>
 
-#include "agent.pb-c.h"
-#include "shim-agent.h"
-#include "shim-error.h"
 #include "shim-template.h"
 #include "ttrpc.h"
 
-/* How long the agent may take to zero the guest's free memory (~0.5 s for 512 MiB here). */
-#define PREPARE_TIMEOUT_US (60 * G_USEC_PER_SEC)
-
-/* One step the build waits for: the agent's first answer, then PrepareTemplate. */
 typedef struct {
     gboolean done;
-    TtrpcClient *client;
     GError *error;
 } AgentWait;
-
-static void wait_done(AgentWait *wait, const GError *error)
-{
-    if (wait->error == NULL && error != NULL)
-        wait->error = g_error_copy(error);
-    wait->done = TRUE;
-}
-
-static void wait_for(AgentWait *wait)
-{
-    while (!wait->done)
-        g_main_context_iteration(NULL, TRUE);
-}
 
 static void on_agent(VmmDomain *domain, TtrpcClient *client, const VmmAgentInfo *info,
                      const GError *error, gpointer user_data)
@@ -46,43 +25,11 @@ static void on_agent(VmmDomain *domain, TtrpcClient *client, const VmmAgentInfo 
     AgentWait *wait = user_data;
     (void)domain;
     (void)info;
-    wait->client = client;
-    wait_done(wait, error);
-}
-
-static void on_prepared(const ProtobufCMessage *reply, const GError *error, gpointer user_data)
-{
-    const Secure__Agent__V1__PrepareTemplateResponse *prepared = (const void *)reply;
-
-    if (prepared != NULL)
-        g_print("the agent zeroed %" G_GUINT64_FORMAT " MiB of free guest memory\n",
-                prepared->zeroed_bytes >> 20);
-    wait_done(user_data, error);
-}
-
-static void on_agent_failed(ShimAgent *agent, const char *reason, gpointer user_data)
-{
-    g_autoptr(GError) error = g_error_new(SHIM_ERROR, TTRPC_CODE_INTERNAL, "%s", reason);
-    (void)agent;
-    wait_done(user_data, error);
-}
-
-/* PrepareTemplate; then the connection closes before the save: a resumed agent waits for its
- * new host. */
-static gboolean prepare_agent(TtrpcClient *client, GError **error)
-{
-    AgentWait wait = {0};
-    g_autoptr(ShimAgent) agent = shim_agent_new(client, PREPARE_TIMEOUT_US, on_agent_failed, &wait);
-
-    shim_agent_call(agent, "PrepareTemplate", NULL,
-                    &secure__agent__v1__prepare_template_response__descriptor, SHIM_AGENT_DEADLINE,
-                    on_prepared, &wait);
-    wait_for(&wait);
-    if (wait.error != NULL) {
-        g_propagate_prefixed_error(error, wait.error, "the agent's PrepareTemplate: ");
-        return FALSE;
-    }
-    return TRUE;
+    /* The connection closes before the save: a resumed agent waits for its new host. */
+    if (client)
+        ttrpc_client_free(client);
+    wait->error = error ? g_error_copy(error) : NULL;
+    wait->done = TRUE;
 }
 
 /* Boots the template VM in @run_dir and saves it to @path. */
@@ -107,12 +54,13 @@ static gboolean build(const ShimConfig *config, const char *run_dir, const char 
         return FALSE;
     vmm_domain_wait_agent(domain, (gint64)config->agent_boot_timeout_s * G_USEC_PER_SEC, on_agent,
                           &wait);
-    wait_for(&wait);
+    while (!wait.done)
+        g_main_context_iteration(NULL, TRUE);
     if (wait.error != NULL) {
         g_propagate_error(error, wait.error);
         return FALSE;
     }
-    return prepare_agent(wait.client, error) && vmm_domain_save(domain, path, error);
+    return vmm_domain_save(domain, path, error);
 }
 
 /* The build lock in @dir, held until exit; FALSE when another build holds it and !@wait. */

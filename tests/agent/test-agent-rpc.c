@@ -932,14 +932,6 @@ START_TEST(test_sync_guest_bad_input_and_host_mode)
 }
 END_TEST
 
-/* PrepareTemplate would take all of the host's free memory for a moment: a host-mode agent
- * refuses it. */
-START_TEST(test_prepare_template_host_mode)
-{
-    ck_assert_int_eq(agent_test_code(t, "PrepareTemplate", NULL), TTRPC_CODE_FAILED_PRECONDITION);
-}
-END_TEST
-
 /* Whole container lifecycles leave nothing behind in the agent (fds), the host mount table or
  * the cgroup tree. */
 START_TEST(test_no_leaks)
@@ -1411,7 +1403,6 @@ int main(void)
         test_network_bad_input_and_host_mode,
         test_online_resources_bad_input_and_host_mode,
         test_sync_guest_bad_input_and_host_mode,
-        test_prepare_template_host_mode,
         test_no_leaks,
         test_port_echo,
         test_port_large_transfer,
