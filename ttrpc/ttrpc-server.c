@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gio/gio.h>
 #include <glib-unix.h>
 
 #include "ttrpc-connection.h"
