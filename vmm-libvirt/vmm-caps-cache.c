@@ -30,8 +30,7 @@ static gboolean drop_flag(const char *path, GError **error)
     if (flag == NULL)
         return TRUE;
     tuned = g_strdup_printf("%.*s%s", (int)(flag - text), text, flag + strlen(CAPS_FLAG_LINE));
-    return g_file_set_contents_full(path, tuned, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
-                                    error);
+    return g_file_set_contents_full(path, tuned, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
 }
 
 void vmm_caps_cache_tune(const char *cache_dir)

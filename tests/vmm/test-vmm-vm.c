@@ -1,6 +1,7 @@
 /* VM tests (root, QEMU, TCG): boot pod VMs through vmm-libvirt and check what they leave.
  * Images come from the build (env VMM_TEST_KERNEL, VMM_TEST_INITRD, VMM_TEST_STUB_INITRD,
- * VMM_TEST_KERNEL_RELEASE, unset for the lean kernel). Without root or QEMU the binary exits 77, or fails when CI=true. */
+ * VMM_TEST_KERNEL_RELEASE, unset for the lean kernel). Without root or QEMU the binary exits 77,
+ * or fails when CI=true. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
