@@ -32,6 +32,7 @@ build=${SC_INSTALL_BUILD_DIR:-$src/build-install}
 edit_containerd_config=0
 enable_ksm=0
 guest_kernel=debian
+deps_args=()
 
 say() { echo "install: $*"; }
 die() {
@@ -43,7 +44,10 @@ for arg in "$@"; do
     case "$arg" in
     --edit-containerd-config) edit_containerd_config=1 ;;
     --enable-ksm) enable_ksm=1 ;;
-    --lean-kernel) guest_kernel=lean ;;
+    --lean-kernel)
+        guest_kernel=lean
+        deps_args=(--lean-kernel)
+        ;;
     *) die "unknown argument '$arg' (allowed: --edit-containerd-config, --enable-ksm, --lean-kernel)" ;;
     esac
 done
@@ -211,11 +215,7 @@ enable_ksm() {
 
 mkdir -p "$record"
 say "dependencies (apt)"
-if [ "$guest_kernel" = lean ]; then
-    "$src/packaging/install-deps.sh" --lean-kernel
-else
-    "$src/packaging/install-deps.sh"
-fi
+"$src/packaging/install-deps.sh" "${deps_args[@]}"
 build_and_install
 ensure_libvirt_user
 install_config

@@ -32,11 +32,10 @@ static void on_agent(VmmDomain *domain, TtrpcClient *client, const VmmAgentInfo 
     wait->done = TRUE;
 }
 
-/* Boots the template VM in @run_dir and saves it to @path. */
-static gboolean build(const ShimConfig *config, const char *run_dir, const char *path,
-                      GError **error)
+/* Boots the template VM in @run_dir (its 9p share @shared below it) and saves it to @path. */
+static gboolean build(const ShimConfig *config, const char *run_dir, const char *shared,
+                      const char *path, GError **error)
 {
-    g_autofree char *shared = g_build_filename(run_dir, "shared", NULL);
     g_autoptr(VmmDomain) domain = NULL;
     AgentWait wait = {0};
     VmmConfig vc;
@@ -122,7 +121,7 @@ static gboolean run(const char *config_arg, gboolean wait, GError **error)
     shared = g_build_filename(run_dir, "shared", NULL);
     g_print("building the VM template '%s' (%u MiB, %u vCPUs)\n", path, size.memory_mib,
             size.vcpus);
-    ok = build(config, run_dir, path, error);
+    ok = build(config, run_dir, shared, path, error);
     /* The VM and its files are gone (vmm_domain_free()); its directories go too, also on
      * failure. */
     g_rmdir(shared);

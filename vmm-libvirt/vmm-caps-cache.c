@@ -22,9 +22,8 @@ static gboolean drop_flag(const char *path, GError **error)
     g_autofree char *text = NULL;
     g_autofree char *tuned = NULL;
     char *flag;
-    gsize len;
 
-    if (!g_file_get_contents(path, &text, &len, error))
+    if (!g_file_get_contents(path, &text, NULL, error))
         return FALSE;
     flag = strstr(text, CAPS_FLAG_LINE);
     if (flag == NULL)
