@@ -50,9 +50,11 @@ G_NORETURN void child_die(int sock, int err, const char *fmt, ...) G_GNUC_PRINTF
 /* Closes every fd above 2 except those in keep[0..n) (at most 16; -1 entries are skipped). */
 int child_close_fds_except(const int *keep, gsize n, ChildError *ce);
 
-/* Builds the container's mount tree inside `rootfs` (spec mounts, devices, masked and read-only
- * paths), pivots into it, sets hostname and sysctls. Called in the new mount/UTS namespaces. */
-int child_setup_rootfs(const OciSpec *spec, const char *rootfs, ChildError *ce);
+/* Builds the container's mount tree inside `rootfs` (spec mounts, `devices`: the spec's that the
+ * kernel has, masked and read-only paths), pivots into it, sets hostname and sysctls. Called in
+ * the new mount/UTS namespaces. */
+int child_setup_rootfs(const OciSpec *spec, const OciDevice *devices, gsize n_devices,
+                       const char *rootfs, ChildError *ce);
 
 /* Makes stdio_fds[0..2] the process's fds 0-2 and starts a new session. */
 int child_setup_stdio(const int stdio_fds[3], ChildError *ce);

@@ -3,7 +3,9 @@
 #include "container-devices.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <linux/bpf.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -139,4 +141,66 @@ gboolean container_devices_attach(int cgroup_fd, const char *cgroup_path, const 
     return FALSE;
   }
   return TRUE;
+}
+
+/* TRUE when the rules give every access to every device, as a privileged spec's do: the last
+ * rule about all devices allows all, and no deny rule follows it. */
+static gboolean rules_allow_all(const OciResources *res)
+{
+  for (gsize i = res->n_device_rules; i-- > 0;) {
+    const OciDeviceRule *r = &res->device_rules[i];
+    if (!r->allow)
+      return FALSE;
+    if (r->type == 'a' && r->major < 0 && r->minor < 0 && (r->access & ACC_ALL) == ACC_ALL)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* TRUE when <sys_dir>/dev says this kernel has d's node: same type, numbers and name. */
+static gboolean kernel_has_device(const OciDevice *d, const char *sys_dir)
+{
+  if (d->type == 'p')
+    return TRUE;
+  if (!g_str_has_prefix(d->path, "/dev/"))
+    return FALSE;
+  char uevent[PATH_MAX];
+  snprintf(uevent, sizeof uevent, "%s/dev/%s/%u:%u/uevent", sys_dir,
+           d->type == 'b' ? "block" : "char", d->major, d->minor);
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents(uevent, &text, NULL, NULL))
+    return FALSE;
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+  for (char **line = lines; *line != NULL; line++)
+    if (g_str_has_prefix(*line, "DEVNAME="))
+      return strcmp(*line + strlen("DEVNAME="), d->path + strlen("/dev/")) == 0;
+  return FALSE;
+}
+
+OciDevice *container_devices_select(const OciSpec *spec, const char *sys_dir, gsize *out_n,
+                                    GError **error)
+{
+  gboolean privileged = rules_allow_all(&spec->resources);
+  g_autofree OciDevice *kept = g_new(OciDevice, spec->n_devices + 1);
+  g_autoptr(GString) left_out = g_string_new(NULL);
+  gsize n = 0;
+  for (gsize i = 0; i < spec->n_devices; i++) {
+    const OciDevice *d = &spec->devices[i];
+    if (kernel_has_device(d, sys_dir)) {
+      kept[n++] = *d;
+    } else if (privileged) {
+      g_string_append_printf(left_out, " %s", d->path);
+    } else {
+      g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_UNSUPPORTED,
+                  "device '%s' (%s %u:%u) is not one this kernel has: in a pod VM only the "
+                  "VM's own devices can be given to a container",
+                  d->path, d->type == 'b' ? "block" : "char", d->major, d->minor);
+      return NULL;
+    }
+  }
+  if (left_out->len > 0)
+    g_message("privileged container: left out the devices this kernel does not have:%s",
+              left_out->str);
+  *out_n = n;
+  return g_steal_pointer(&kept);
 }

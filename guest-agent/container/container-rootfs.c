@@ -212,7 +212,8 @@ static gboolean spec_mounts(const OciSpec *spec, const char *destination)
   return FALSE;
 }
 
-static int make_devices(int rootfd, const OciSpec *spec, ChildError *ce)
+static int make_devices(int rootfd, const OciSpec *spec, const OciDevice *devices,
+                        gsize n_devices, ChildError *ce)
 {
   /* Default devices only go into a /dev the spec mounts (a tmpfs), never into the image. */
   if (spec_mounts(spec, "/dev")) {
@@ -222,8 +223,8 @@ static int make_devices(int rootfd, const OciSpec *spec, ChildError *ce)
     if (make_dev_links(rootfd, spec_mounts(spec, "/dev/pts"), ce) < 0)
       return -1;
   }
-  for (gsize i = 0; i < spec->n_devices; i++)
-    if (make_device(rootfd, &spec->devices[i], ce) < 0)
+  for (gsize i = 0; i < n_devices; i++)
+    if (make_device(rootfd, &devices[i], ce) < 0)
       return -1;
   return 0;
 }
@@ -341,7 +342,8 @@ static int set_names(const OciSpec *spec, ChildError *ce)
   return 0;
 }
 
-int child_setup_rootfs(const OciSpec *spec, const char *rootfs, ChildError *ce)
+int child_setup_rootfs(const OciSpec *spec, const OciDevice *devices, gsize n_devices,
+                       const char *rootfs, ChildError *ce)
 {
   /* Nothing done below may propagate back to the caller's mounts. */
   unsigned long propagation = spec->rootfs_propagation;
@@ -362,7 +364,7 @@ int child_setup_rootfs(const OciSpec *spec, const char *rootfs, ChildError *ce)
   container_autofd int cwd = make_path(rootfd, spec->process->cwd, FALSE, ce);
   if (cwd < 0)
     return -1;
-  if (make_devices(rootfd, spec, ce) < 0 || write_sysctls(rootfd, spec, ce) < 0 ||
+  if (make_devices(rootfd, spec, devices, n_devices, ce) < 0 || write_sysctls(rootfd, spec, ce) < 0 ||
       mask_paths(rootfd, spec->masked_paths, ce) < 0 ||
       readonly_paths(rootfd, spec->readonly_paths, ce) < 0 || pivot(rootfd, ce) < 0)
     return -1;

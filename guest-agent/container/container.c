@@ -30,6 +30,8 @@ G_DEFINE_QUARK(container-error-quark, container_error)
 struct Container {
   char *id;
   OciSpec *spec;            /* a reference */
+  OciDevice *devices;       /* the spec's that this kernel has (container_devices_select) */
+  gsize n_devices;
   ContainerCgroup *cgroup;
   pid_t pid;
   int pidfd;
@@ -158,6 +160,8 @@ static gboolean sync_collect(int sock, SyncKind until, int *out_pty, pid_t *out_
 
 typedef struct {
   const OciSpec *spec;
+  const OciDevice *devices;
+  gsize n_devices;
   const char *rootfs;
   gboolean terminal;
   int stdio_fds[3];
@@ -188,7 +192,7 @@ static G_NORETURN void init_child(const InitArgs *a)
   if ((a->spec->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
     child_die(a->sock, errno, "unshare the cgroup namespace");
   if ((!a->terminal && child_setup_stdio(a->stdio_fds, &ce) < 0) ||
-      child_setup_rootfs(a->spec, a->rootfs, &ce) < 0 ||
+      child_setup_rootfs(a->spec, a->devices, a->n_devices, a->rootfs, &ce) < 0 ||
       (a->terminal && child_setup_terminal(a->spec->process, TRUE, a->sock, &ce) < 0))
     child_exit_error(a->sock, &ce, 1);
 
@@ -261,21 +265,27 @@ static void container_free(Container *c)
   container_fd_close(&c->pidfd);
   container_fd_close(&c->sync_fd);
   oci_spec_free(c->spec);
+  g_free(c->devices);
   g_free(c->id);
   g_free(c);
 }
 
 static gboolean attach_devices(Container *c, const OciResources *res, GError **error)
 {
-  return container_devices_attach(container_cgroup_get_fd(c->cgroup), c->id, res,
-                                  c->spec->devices, c->spec->n_devices, error);
+  return container_devices_attach(container_cgroup_get_fd(c->cgroup), c->id, res, c->devices,
+                                  c->n_devices, error);
 }
 
 /* Clones the init and waits for it to be ready. */
 static gboolean spawn_init(Container *c, const char *rootfs, const ContainerStdio *stdio,
                            int *out_pty, GError **error)
 {
-  InitArgs a = {.spec = c->spec, .rootfs = rootfs, .terminal = stdio->terminal, .pid_ns_fd = -1};
+  InitArgs a = {.spec = c->spec,
+                .devices = c->devices,
+                .n_devices = c->n_devices,
+                .rootfs = rootfs,
+                .terminal = stdio->terminal,
+                .pid_ns_fd = -1};
   container_autofd int devnull = -1;
   int sv[2];
   if (!stdio_prepare(stdio, &devnull, a.stdio_fds, error) || !sync_pair(sv, error))
@@ -328,7 +338,9 @@ Container *container_create(const char *id, const OciSpec *spec, const char *roo
   c->spec = oci_spec_ref(spec);
   c->pidfd = -1;
   c->sync_fd = -1;
-  c->cgroup = container_cgroup_create(cgroup_root, id, &spec->resources, error);
+  c->devices = container_devices_select(spec, "/sys", &c->n_devices, error);
+  if (c->devices != NULL)
+    c->cgroup = container_cgroup_create(cgroup_root, id, &spec->resources, error);
   container_autofd int pty = -1;
   if (c->cgroup == NULL || !attach_devices(c, &spec->resources, error) ||
       !spawn_init(c, rootfs, stdio, &pty, error)) {

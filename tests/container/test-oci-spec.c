@@ -1,11 +1,13 @@
 /* test-oci-spec: OCI spec parsing and validation (no root needed). */
 #include <check.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <linux/capability.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 
+#include "container-devices.h"
 #include "container.h"
 #include "oci-spec-private.h"
 
@@ -320,6 +322,101 @@ START_TEST(test_process_parse)
 }
 END_TEST
 
+/* A stand-in for /sys: what a pod VM's kernel has (null 1:3, fuse 10:229), and not the host's
+ * disk (block 254:0) nor kvm (char 10:232). */
+static char *fake_sys_dir(void)
+{
+  static const char *const nodes[][2] = {{"char/1:3", "null"}, {"char/10:229", "fuse"}};
+  char *dir = g_dir_make_tmp("test-oci-devices-XXXXXX", NULL);
+  ck_assert_ptr_nonnull(dir);
+  for (gsize i = 0; i < G_N_ELEMENTS(nodes); i++) {
+    g_autofree char *node = g_strdup_printf("%s/dev/%s", dir, nodes[i][0]);
+    g_autofree char *uevent = g_strdup_printf("%s/uevent", node);
+    g_autofree char *text = g_strdup_printf("MAJOR=0\nMINOR=0\nDEVNAME=%s\n", nodes[i][1]);
+    ck_assert_int_eq(g_mkdir_with_parents(node, 0755), 0);
+    ck_assert(g_file_set_contents(uevent, text, -1, NULL));
+  }
+  return dir;
+}
+
+static void remove_dir(const char *dir)
+{
+  g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+  ck_assert_int_eq(system(cmd), 0);
+}
+
+#define PRIVILEGED_RULES "{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, \"access\": \"rwm\"}"
+#define DEFAULT_RULES "{\"allow\": false, \"access\": \"rwm\"}"
+#define DEV_NULL "{\"type\": \"c\", \"path\": \"/dev/null\", \"major\": 1, \"minor\": 3}"
+#define DEV_FUSE "{\"type\": \"c\", \"path\": \"/dev/fuse\", \"major\": 10, \"minor\": 229}"
+#define DEV_FIFO "{\"type\": \"p\", \"path\": \"/dev/fifo\"}"
+#define DEV_VDA "{\"type\": \"b\", \"path\": \"/dev/vda\", \"major\": 254, \"minor\": 0}"
+#define DEV_KVM "{\"type\": \"c\", \"path\": \"/dev/kvm\", \"major\": 10, \"minor\": 232}"
+
+/* The paths container_devices_select() keeps from a spec with these device rules and
+ * linux.devices (JSON array bodies), space-separated; or "error: <code> <message>". */
+static char *select_devices(const char *rules, const char *devices)
+{
+  g_autofree char *json = g_strdup_printf(
+    "{\"ociVersion\": \"1.1.0\", \"process\": {\"user\": {\"uid\": 0, \"gid\": 0},"
+    " \"args\": [\"true\"], \"cwd\": \"/\"}, \"root\": {\"path\": \"rootfs\"},"
+    " \"linux\": {\"namespaces\": [{\"type\": \"mount\"}],"
+    " \"resources\": {\"devices\": [%s]}, \"devices\": [%s]}}",
+    rules, devices);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OciSpec) spec = oci_spec_parse(json, strlen(json), &error);
+  ck_assert_msg(spec != NULL, "%s", error ? error->message : "");
+  g_autofree char *sys_dir = fake_sys_dir();
+  gsize n = 99;
+  g_autofree OciDevice *kept = container_devices_select(spec, sys_dir, &n, &error);
+  remove_dir(sys_dir);
+  if (kept == NULL)
+    return g_strdup_printf("error: %d %s", error->code, error->message);
+  GString *paths = g_string_new(NULL);
+  for (gsize i = 0; i < n; i++)
+    g_string_append_printf(paths, "%s%s", i ? " " : "", kept[i].path);
+  return g_string_free(paths, FALSE);
+}
+
+/* Devices the kernel has, by number and name, and fifos, are kept as they are. */
+START_TEST(test_devices_the_kernel_has)
+{
+  g_autofree char *kept = select_devices(DEFAULT_RULES, DEV_NULL ", " DEV_FUSE ", " DEV_FIFO);
+  ck_assert_str_eq(kept, "/dev/null /dev/fuse /dev/fifo");
+}
+END_TEST
+
+/* A device the kernel lacks, or has under another name, is refused, naming it. */
+START_TEST(test_host_device_refused)
+{
+  g_autofree char *vda = select_devices(DEFAULT_RULES, DEV_NULL ", " DEV_VDA);
+  g_autofree char *renamed = select_devices(
+    DEFAULT_RULES, "{\"type\": \"c\", \"path\": \"/dev/mine\", \"major\": 1, \"minor\": 3}");
+  g_autofree char *outside = select_devices(
+    DEFAULT_RULES, "{\"type\": \"c\", \"path\": \"/null\", \"major\": 1, \"minor\": 3}");
+  ck_assert_str_eq(vda, "error: 1 device '/dev/vda' (block 254:0) is not one this kernel has: in a "
+                        "pod VM only the VM's own devices can be given to a container");
+  ck_assert_ptr_nonnull(strstr(renamed, "error: 1 device '/dev/mine' (char 1:3)"));
+  ck_assert_ptr_nonnull(strstr(outside, "error: 1 device '/null' (char 1:3)"));
+}
+END_TEST
+
+/* A privileged spec (every device allowed) keeps what the kernel has and leaves out the rest;
+ * a deny rule after the allow-all makes it unprivileged again. */
+START_TEST(test_privileged_leaves_host_devices_out)
+{
+  g_autofree char *kept =
+    select_devices(PRIVILEGED_RULES, DEV_VDA ", " DEV_NULL ", " DEV_KVM ", " DEV_FUSE);
+  g_autofree char *denied = select_devices(
+    PRIVILEGED_RULES ", {\"allow\": false, \"type\": \"c\", \"major\": 10, \"access\": \"rwm\"}",
+    DEV_NULL ", " DEV_KVM);
+  g_autofree char *none = select_devices(PRIVILEGED_RULES, DEV_VDA);
+  ck_assert_str_eq(kept, "/dev/null /dev/fuse");
+  ck_assert_ptr_nonnull(strstr(denied, "error: 1 device '/dev/kvm'"));
+  ck_assert_str_eq(none, "");
+}
+END_TEST
+
 static Suite *oci_spec_suite(void)
 {
   Suite *s = suite_create("oci-spec");
@@ -333,6 +430,11 @@ static Suite *oci_spec_suite(void)
   tcase_add_test(tc, test_unsupported_features);
   tcase_add_test(tc, test_path_escapes);
   tcase_add_test(tc, test_process_parse);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("devices");
+  tcase_add_test(tc, test_devices_the_kernel_has);
+  tcase_add_test(tc, test_host_device_refused);
+  tcase_add_test(tc, test_privileged_leaves_host_devices_out);
   suite_add_tcase(s, tc);
   return s;
 }
