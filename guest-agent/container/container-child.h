@@ -10,9 +10,9 @@
 #include "oci-spec-private.h"
 
 typedef struct {
-  int err;          /* errno of the failed call, 0 if none */
-  guint32 code;     /* ContainerErrorCode for the caller: child_fail() sets _FAILED */
-  char msg[400];    /* what failed, with the values it names */
+    int err;       /* errno of the failed call, 0 if none */
+    guint32 code;  /* ContainerErrorCode for the caller: child_fail() sets _FAILED */
+    char msg[400]; /* what failed, with the values it names */
 } ChildError;
 
 /* Records a failure (errno `err`, code CONTAINER_ERROR_FAILED) with a printf-style message;
@@ -22,17 +22,17 @@ int child_fail(ChildError *ce, int err, const char *fmt, ...) G_GNUC_PRINTF(3, 4
 /* ---- sync protocol (SOCK_SEQPACKET socketpair) ---- */
 
 typedef enum {
-  SYNC_READY = 1,   /* child -> builder: init set up, waiting for SYNC_START */
-  SYNC_START,       /* builder -> child: go on to execve */
-  SYNC_ERROR,       /* child -> builder: setup failed (ChildError follows) */
-  SYNC_PID,         /* exec helper -> builder: pid of the exec'd process */
-  SYNC_PTY,         /* child -> builder: pty master attached as SCM_RIGHTS */
+    SYNC_READY = 1, /* child -> builder: init set up, waiting for SYNC_START */
+    SYNC_START,     /* builder -> child: go on to execve */
+    SYNC_ERROR,     /* child -> builder: setup failed (ChildError follows) */
+    SYNC_PID,       /* exec helper -> builder: pid of the exec'd process */
+    SYNC_PTY,       /* child -> builder: pty master attached as SCM_RIGHTS */
 } SyncKind;
 
 typedef struct {
-  guint32 kind;     /* SyncKind */
-  gint32 pid;
-  ChildError error;
+    guint32 kind; /* SyncKind */
+    gint32 pid;
+    ChildError error;
 } SyncMsg;
 
 /* Sends `msg` (and `fd` as SCM_RIGHTS unless -1). Returns 0 or -errno. */
