@@ -127,7 +127,11 @@ static void pod_end(ShimPod *pod, const char *reason)
 {
     if (pod->phase == SHIM_POD_ENDED)
         return;
-    g_warning("pod ends: %s", reason);
+    g_autofree char *console = pod->sandbox ? shim_sandbox_console_tail(pod->sandbox, 20) : NULL;
+    if (console)
+        g_warning("pod ends: %s; the guest console's last lines:\n%s", reason, console);
+    else
+        g_warning("pod ends: %s", reason);
     pod->phase = SHIM_POD_ENDED;
     pod->end_reason = g_strdup(reason);
     GHashTableIter iter;

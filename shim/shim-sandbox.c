@@ -369,6 +369,13 @@ gboolean shim_sandbox_is_restored(ShimSandbox *sandbox)
     return sandbox->restored;
 }
 
+char *shim_sandbox_console_tail(ShimSandbox *sandbox, guint max_lines)
+{
+    if (sandbox->domain == NULL)
+        return NULL;
+    return vmm_domain_console_tail(sandbox->domain, max_lines);
+}
+
 gboolean shim_sandbox_is_vm(ShimSandbox *sandbox)
 {
     return sandbox->domain != NULL;

@@ -50,6 +50,8 @@ gboolean shim_sandbox_is_vm(ShimSandbox *sandbox);
 /* The VM resumed from a template (its clock and random state are the template's until the
  * agent's SyncGuest). */
 gboolean shim_sandbox_is_restored(ShimSandbox *sandbox);
+/* The last @max_lines lines of the guest console (sanitized), or NULL for a host agent. */
+char *shim_sandbox_console_tail(ShimSandbox *sandbox, guint max_lines);
 /* Where the agent sees the shared directory, and how CreateSandbox must mount it. */
 void shim_sandbox_fill_create(ShimSandbox *sandbox, Secure__Agent__V1__CreateSandboxRequest *req);
 const char *shim_sandbox_guest_shared_dir(ShimSandbox *sandbox);

@@ -187,7 +187,7 @@ static void stop_exit_watch(VmmDomain *domain)
 /* The VM is gone (first report wins: libvirt's event or QEMU's exit). */
 static void on_stopped(VmmDomain *domain, VmmEvent event, const char *text)
 {
-    g_autofree char *tail = vmm_console_tail(domain->console_log, 10);
+    g_autofree char *tail = vmm_domain_console_tail(domain, 10);
     g_autofree char *message =
         g_strdup_printf("VM '%s' stopped (%s); console:\n%s", domain->name, text, tail);
 
@@ -457,6 +457,11 @@ pid_t vmm_domain_get_pid(VmmDomain *domain)
 const char *vmm_domain_get_console_log(VmmDomain *domain)
 {
     return domain->console_log;
+}
+
+char *vmm_domain_console_tail(VmmDomain *domain, guint max_lines)
+{
+    return vmm_console_tail(domain->console_log, max_lines);
 }
 
 const char *vmm_domain_get_agent_socket(VmmDomain *domain)

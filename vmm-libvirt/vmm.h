@@ -246,6 +246,9 @@ const char *vmm_domain_get_name(VmmDomain *domain);
 /* QEMU's pid (the shim reports it as the task pid), or 0 once stopped. */
 pid_t vmm_domain_get_pid(VmmDomain *domain);
 const char *vmm_domain_get_console_log(VmmDomain *domain);
+/* The last lines of the guest console (at most @max_lines and 2 KiB), control characters other
+ * than newline replaced: the guest wrote them. Never NULL. */
+char *vmm_domain_console_tail(VmmDomain *domain, guint max_lines);
 const char *vmm_domain_get_agent_socket(VmmDomain *domain);
 VmmAccel vmm_domain_get_accel(VmmDomain *domain);
 gboolean vmm_domain_is_running(VmmDomain *domain);

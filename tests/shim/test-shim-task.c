@@ -721,6 +721,12 @@ START_TEST(test_sandbox_death)
     ck_assert_msg(w.done_at - killed < 3 * G_USEC_PER_SEC, "Wait took %" G_GINT64_FORMAT " us",
                   w.done_at - killed);
     ck_assert_uint_eq(w.exit_status, 137);
+    /* Where the guest went wrong is in the shim's log before the pod's files go. */
+    g_autofree char *log_path = g_build_filename(bundle, "log", NULL);
+    g_autofree char *log = NULL;
+    ck_assert(g_file_get_contents(log_path, &log, NULL, NULL));
+    if (strcmp(kind, "libvirt") == 0)
+        ck_assert_msg(strstr(log, "the guest console's last lines:") != NULL, "log: %s", log);
     shim_test_wait_events(t, 3, 5000);
     g_autofree char *topics = shim_test_topics(t);
     ck_assert_str_eq(topics, "/tasks/create /tasks/start /tasks/exit");
