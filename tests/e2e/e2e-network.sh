@@ -46,10 +46,19 @@ busybox ping -c 1 -w 30 "$pod_ip" >/dev/null || testenv_fail "the host cannot pi
 sc_ctr task exec --exec-id gw net1 ping -c 1 -w 30 "$gateway" >/dev/null \
     || testenv_fail "the pod cannot ping its gateway ($gateway)"
 
-# TCP from the host to a listener in the pod; the client retries until the listener is up.
+# True once the container's kernel lists a TCP listener on port $1. Clients connect only then:
+# `nc -l` takes one connection, and a client that gave up on a slow guest (its SYN accepted
+# after its own timeout) would take it with nothing sent.
+listening() {
+    sc_ctr task exec --exec-id "netstat-$RANDOM$RANDOM" net1 netstat -ltn 2>/dev/null \
+        | grep -q "127.0.0.1:$1 \|:::$1 \|0.0.0.0:$1 "
+}
+
+# TCP from the host to a listener in the pod.
 sc_ctr task exec --exec-id listen net1 sh -c 'nc -l -p 9090 >/tmp/from-host' &
 listener=$!
-testenv_wait_until 60 sh -c "echo via-tcp | busybox nc -w 5 $pod_ip 9090" \
+testenv_wait_until 60 listening 9090 || testenv_fail "the container never listened on 9090"
+echo via-tcp | busybox nc -w 30 "$pod_ip" 9090 \
     || testenv_fail "no TCP connection from the host to $pod_ip:9090"
 wait "$listener"
 out=$(sc_ctr task exec --exec-id read net1 cat /tmp/from-host)
@@ -58,20 +67,16 @@ assert_eq "what the host sent over TCP" "via-tcp" "$out"
 # Loopback inside the pod: a listener and a client in two processes.
 sc_ctr task exec --exec-id lo-listen net1 sh -c 'nc -l -p 8080 >/tmp/from-lo' &
 listener=$!
-testenv_wait_until 60 sc_ctr task exec --exec-id "lo-send-$RANDOM" net1 \
-    sh -c 'echo via-lo | nc -w 5 127.0.0.1 8080' || testenv_fail "no connection over 127.0.0.1"
+testenv_wait_until 60 listening 8080 || testenv_fail "the container never listened on 8080"
+sc_ctr task exec --exec-id lo-send net1 sh -c 'echo via-lo | nc -w 30 127.0.0.1 8080' \
+    || testenv_fail "no connection over 127.0.0.1"
 wait "$listener"
 out=$(sc_ctr task exec --exec-id lo-read net1 cat /tmp/from-lo)
 assert_eq "what went over 127.0.0.1" "via-lo" "$out"
 
 # Port forwarding as containerd does it: a connection to 127.0.0.1:PORT from inside the pod's
 # network namespace on the host reaches the container's listener, both ways. (The host side of
-# a forwarded connection always connects; the guest side is only tried then: so wait for the
-# listener first.)
-listening() {
-    sc_ctr task exec --exec-id "netstat-$RANDOM$RANDOM" net1 netstat -ltn 2>/dev/null \
-        | grep -q "127.0.0.1:$1 \|:::$1 \|0.0.0.0:$1 "
-}
+# a forwarded connection always connects; the guest side is only tried then.)
 sc_ctr task exec --exec-id pf-listen net1 sh -c 'nc -l -p 7070 >/tmp/from-pf' &
 listener=$!
 testenv_wait_until 60 listening 7070 || testenv_fail "the container never listened on 7070"
