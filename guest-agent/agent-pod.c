@@ -329,6 +329,13 @@ gboolean agent_pod_start(AgentPod *pod, const char *id, pid_t *out_pid, GError *
     return TRUE;
 }
 
+static gboolean exec_is_collected(gpointer key, gpointer value, gpointer user_data)
+{
+    (void)key;
+    (void)user_data;
+    return agent_process_is_collected(value);
+}
+
 gboolean agent_pod_exec(AgentPod *pod, const char *id, const char *exec_id,
                         const char *process_json, gsize len, gboolean want_stdin, pid_t *out_pid,
                         GError **error)
@@ -342,6 +349,9 @@ gboolean agent_pod_exec(AgentPod *pod, const char *id, const char *exec_id,
 
     if (pc == NULL || !agent_pod_check_id("exec id", exec_id, error))
         return FALSE;
+    /* Execs the host has collected go: a container may run execs for as long as it lives, and
+     * each kept one held its output buffers (a guest could not fork any more after ~220). */
+    g_hash_table_foreach_remove(pc->execs, exec_is_collected, NULL);
     old = g_hash_table_lookup(pc->execs, exec_id);
     if (old != NULL && agent_process_get_state(old) != AGENT_PROCESS_EXITED) {
         g_set_error(error, AGENT_ERROR, AGENT_ERROR_EXISTS,

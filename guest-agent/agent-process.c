@@ -22,7 +22,8 @@ struct _AgentProcess {
     guint32 exit_status;
     gint64 exited_at;
     gboolean oom_killed;
-    int tty_fd; /* pty master kept for resizing, or -1 */
+    gboolean exit_reported; /* a waiter got the exit */
+    int tty_fd;             /* pty master kept for resizing, or -1 */
     AgentOutput *out;
     AgentOutput *err;
     AgentInput *in;
@@ -70,6 +71,7 @@ static void process_complete_waiters(AgentProcess *process, const GError *error)
     Waiter *waiter;
 
     while ((waiter = g_queue_pop_head(&process->waiters)) != NULL) {
+        process->exit_reported |= error == NULL;
         waiter->func(process, error, waiter->user_data);
         g_free(waiter);
     }
@@ -143,6 +145,7 @@ void agent_process_wait(AgentProcess *process, AgentWaitFunc func, gpointer user
     Waiter *waiter;
 
     if (process->state == AGENT_PROCESS_EXITED) {
+        process->exit_reported = TRUE;
         func(process, NULL, user_data);
         return;
     }
@@ -183,6 +186,12 @@ gboolean agent_process_resize(AgentProcess *process, guint rows, guint cols, GEr
         return FALSE;
     }
     return TRUE;
+}
+
+gboolean agent_process_is_collected(AgentProcess *process)
+{
+    return process->exit_reported && agent_output_is_done(process->out) &&
+           agent_output_is_done(process->err);
 }
 
 AgentOutput *agent_process_get_stdout(AgentProcess *process)

@@ -65,6 +65,9 @@ gboolean agent_process_signal(AgentProcess *process, int signal, GError **error)
 /* Sets the terminal size; fails with AGENT_ERROR_STATE without a terminal. */
 gboolean agent_process_resize(AgentProcess *process, guint rows, guint cols, GError **error);
 
+/* TRUE once the host has everything of an exited process: a WaitProcess got its exit and its
+ * stdout and stderr were read to the end. */
+gboolean agent_process_is_collected(AgentProcess *process);
 AgentOutput *agent_process_get_stdout(AgentProcess *process);
 AgentOutput *agent_process_get_stderr(AgentProcess *process);
 AgentInput *agent_process_get_stdin(AgentProcess *process);

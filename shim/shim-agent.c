@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 
+#include "shim-agent-reply.h"
 #include "shim-error.h"
 
 struct _ShimAgent {
@@ -77,6 +78,11 @@ void shim_agent_fail(ShimAgent *agent, const char *format, ...)
     report_failure(agent, reason);
 }
 
+static void free_reply(ProtobufCMessage *reply)
+{
+    protobuf_c_message_free_unpacked(reply, NULL);
+}
+
 static void call_done(const guint8 *payload, gsize len, const GError *error, gpointer user_data)
 {
     AgentCall *call = user_data;
@@ -98,6 +104,10 @@ static void call_done(const guint8 *payload, gsize len, const GError *error, gpo
                         "agent %s: reply of %zu bytes is not a valid %s", call->method, len,
                         call->reply_type->name);
             report_failure(call->agent, local->message);
+        } else if (!shim_agent_reply_check(reply, &local)) {
+            g_prefix_error(&local, "agent %s: ", call->method);
+            report_failure(call->agent, local->message);
+            g_clear_pointer(&reply, free_reply);
         }
     }
     if (g_log_get_debug_enabled()) {
@@ -108,7 +118,7 @@ static void call_done(const guint8 *payload, gsize len, const GError *error, gpo
     }
     call->func(reply, local, call->user_data);
     if (reply)
-        protobuf_c_message_free_unpacked(reply, NULL);
+        free_reply(reply);
     agent_unref(call->agent);
     g_free(call->method);
     g_free(call);

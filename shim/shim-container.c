@@ -13,7 +13,6 @@
 #include "shim-spec.h"
 
 #define METRICS_TYPE_URL "io.containerd.cgroups.v2.Metrics"
-#define MAX_PIDS 4096
 /* Status reported for a process deleted without ever running. */
 #define NEVER_RAN_STATUS 137
 
@@ -579,12 +578,6 @@ static void pids_done(const ProtobufCMessage *msg, const GError *error, gpointer
     const Secure__Agent__V1__ListProcessesResponse *reply = (const void *)msg;
     if (error) {
         shim_error_return(cc->call, error);
-    } else if (reply->n_pids > MAX_PIDS) {
-        ttrpc_call_return_error(cc->call, TTRPC_CODE_INTERNAL, "the agent listed %zu processes",
-                                reply->n_pids);
-        if (cc->pod->host.agent)
-            shim_agent_fail(cc->pod->host.agent, "ListProcesses returned %zu pids (limit %d)",
-                            reply->n_pids, MAX_PIDS);
     } else {
         g_autofree Containerd__V1__Types__ProcessInfo *infos =
             g_new0(Containerd__V1__Types__ProcessInfo, reply->n_pids + 1);

@@ -14,10 +14,11 @@
 #include <unistd.h>
 
 #include "agent.pb-c.h"
+#include "shim-agent-reply.h"
 #include "shim-error.h"
 
 /* ReadStream.max_bytes at its limit (proto/agent.proto): few round trips per byte. */
-#define READ_MAX (1024 * 1024)
+#define READ_MAX SHIM_AGENT_READ_MAX /* what shim_agent_reply_check() lets through */
 #define READS_IN_FLIGHT 2
 #define STDIN_CHUNK (64 * 1024)
 
@@ -210,11 +211,6 @@ static void read_done(const ProtobufCMessage *msg, const GError *error, gpointer
     if (error) {
         /* The agent is gone or refused: nothing more will come on this stream. */
         g_debug("%s %s/%s: %s", s->method, io->container_id, io->exec_id, error->message);
-        s->eof = TRUE;
-    } else if (reply->data.len > READ_MAX) {
-        /* This ends the pod, which closes this relay: nothing of the reply is used. */
-        shim_agent_fail(io->agent, "%s returned %zu bytes, more than the %d asked for", s->method,
-                        reply->data.len, READ_MAX);
         s->eof = TRUE;
     } else {
         /* Straight to the fifo when nothing waits before it; only the rest is kept. */

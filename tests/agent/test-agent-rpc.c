@@ -206,6 +206,36 @@ START_TEST(test_exec_into_running_container)
 }
 END_TEST
 
+/* An exec the host has collected (its exit waited for, its output read to the end) is forgotten
+ * at the next exec, so a container can run execs for as long as it lives; one whose exit nobody
+ * has asked for yet stays. */
+START_TEST(test_collected_execs_go)
+{
+    const char *id = test_id("collect");
+    g_autoptr(json_object) spec = agent_test_spec(ARGS("sleep", "1000"));
+    g_autoptr(json_object) echo = agent_test_process(ARGS("echo", "hi"));
+    Secure__Agent__V1__WaitProcessRequest wait = SECURE__AGENT__V1__WAIT_PROCESS_REQUEST__INIT;
+
+    agent_test_create(t, id, spec, FALSE);
+    agent_test_start_container(t, id);
+    ck_assert_int_eq(test_exec(id, "collected", echo, FALSE), TTRPC_CODE_OK);
+    g_autofree char *out = agent_test_read_all(t, id, "collected", FALSE);
+    g_autofree char *err = agent_test_read_all(t, id, "collected", TRUE);
+    ck_assert_str_eq(out, "hi\n");
+    ck_assert_str_eq(err, "");
+    ck_assert_int_eq(agent_test_wait(t, id, "collected"), 0);
+    ck_assert_int_eq(test_exec(id, "unwaited", echo, FALSE), TTRPC_CODE_OK);
+    g_autofree char *unwaited_out = agent_test_read_all(t, id, "unwaited", FALSE);
+    ck_assert_int_eq(test_exec(id, "next", echo, FALSE), TTRPC_CODE_OK);
+    wait.container_id = (char *)id;
+    wait.exec_id = (char *)"collected";
+    ck_assert_int_eq(agent_test_code(t, "WaitProcess", &wait.base), TTRPC_CODE_NOT_FOUND);
+    ck_assert_int_eq(agent_test_wait(t, id, "unwaited"), 0);
+    ck_assert_int_eq(agent_test_wait(t, id, "next"), 0);
+    test_kill_and_remove(id);
+}
+END_TEST
+
 START_TEST(test_stdin_to_cat)
 {
     const char *id = test_id("cat");
@@ -1389,6 +1419,7 @@ int main(void)
         test_large_output_is_complete,
         test_signal_death,
         test_exec_into_running_container,
+        test_collected_execs_go,
         test_stdin_to_cat,
         test_tty,
         test_signal_all,
