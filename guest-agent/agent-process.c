@@ -23,7 +23,9 @@ struct _AgentProcess {
     gint64 exited_at;
     gboolean oom_killed;
     gboolean exit_reported; /* a waiter got the exit */
-    int tty_fd;             /* pty master kept for resizing, or -1 */
+    guint64 out_at_exit;    /* agent_output_get_produced() of out and err at the exit */
+    guint64 err_at_exit;
+    int tty_fd; /* pty master kept for resizing, or -1 */
     AgentOutput *out;
     AgentOutput *err;
     AgentInput *in;
@@ -137,6 +139,8 @@ void agent_process_exited(AgentProcess *process, int wait_status, gboolean oom_k
     process->exit_status = agent_process_exit_status(wait_status);
     process->exited_at = g_get_real_time();
     process->oom_killed = oom_killed;
+    process->out_at_exit = agent_output_get_produced(process->out);
+    process->err_at_exit = agent_output_get_produced(process->err);
     process_complete_waiters(process, NULL);
 }
 
@@ -186,6 +190,12 @@ gboolean agent_process_resize(AgentProcess *process, guint rows, guint cols, GEr
         return FALSE;
     }
     return TRUE;
+}
+
+void agent_process_get_output_at_exit(AgentProcess *process, guint64 *out, guint64 *err)
+{
+    *out = process->out_at_exit;
+    *err = process->err_at_exit;
 }
 
 gboolean agent_process_is_collected(AgentProcess *process)

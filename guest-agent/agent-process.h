@@ -65,6 +65,8 @@ gboolean agent_process_signal(AgentProcess *process, int signal, GError **error)
 /* Sets the terminal size; fails with AGENT_ERROR_STATE without a terminal. */
 gboolean agent_process_resize(AgentProcess *process, guint rows, guint cols, GError **error);
 
+/* How much the process had written to stdout and stderr when it exited (0 before). */
+void agent_process_get_output_at_exit(AgentProcess *process, guint64 *out, guint64 *err);
 /* TRUE once the host has everything of an exited process: a WaitProcess got its exit and its
  * stdout and stderr were read to the end. */
 gboolean agent_process_is_collected(AgentProcess *process);

@@ -286,6 +286,7 @@ static void service_on_exit(AgentProcess *process, const GError *error, gpointer
     reply.exit_status = agent_process_get_exit_status(process);
     reply.exited_at = &exited_at;
     reply.oom_killed = agent_process_get_oom_killed(process);
+    agent_process_get_output_at_exit(process, &reply.stdout_bytes, &reply.stderr_bytes);
     ttrpc_call_return(call, &reply.base);
 }
 

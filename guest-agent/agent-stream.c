@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,8 +29,9 @@ struct _AgentOutput {
      * .start, so handing out a part costs no copy of the rest; see output_make_room(). */
     GByteArray *buffer;
     gsize start;
-    gboolean eof; /* the writer side is closed: the buffer holds the last bytes */
-    GQueue reads; /* PendingRead */
+    gboolean eof;  /* the writer side is closed: the buffer holds the last bytes */
+    guint64 total; /* bytes read from the fd so far */
+    GQueue reads;  /* PendingRead */
 };
 
 static void output_watch(AgentOutput *output);
@@ -107,8 +109,10 @@ static void output_fill(AgentOutput *output)
         g_byte_array_set_size(output->buffer, len + room);
         n = read(output->fd, output->buffer->data + len, room);
         g_byte_array_set_size(output->buffer, len + MAX(n, 0));
-        if (n > 0)
+        if (n > 0) {
+            output->total += (guint64)n;
             continue;
+        }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
@@ -173,6 +177,15 @@ void agent_output_read(AgentOutput *output, gsize max_bytes, AgentReadFunc func,
     read->user_data = user_data;
     g_queue_push_tail(&output->reads, read);
     output_complete_reads(output);
+}
+
+guint64 agent_output_get_produced(AgentOutput *output)
+{
+    int unread = 0;
+
+    if (output->fd >= 0 && ioctl(output->fd, FIONREAD, &unread) < 0)
+        unread = 0;
+    return output->total + (guint64)MAX(unread, 0);
 }
 
 gboolean agent_output_is_done(AgentOutput *output)

@@ -29,6 +29,8 @@ void agent_output_read(AgentOutput *output, gsize max_bytes, AgentReadFunc func,
                        gpointer user_data);
 /* TRUE once the writer side is closed and every byte has been handed out. */
 gboolean agent_output_is_done(AgentOutput *output);
+/* Bytes the writer has produced so far: read from the fd, plus what it holds unread. */
+guint64 agent_output_get_produced(AgentOutput *output);
 /* Pending reads complete with EOF. */
 void agent_output_free(AgentOutput *output);
 

@@ -30,6 +30,8 @@ typedef struct {
     guint in_flight;     /* reads sent and not answered */
     GByteArray *pending; /* bytes from .written on are not in the fifo yet */
     gsize written;
+    guint64 delivered; /* bytes written into the fifo or discarded, since the start */
+    guint64 expected;  /* shim_io_when_delivered() */
     guint out_watch;
 } OutStream;
 
@@ -41,6 +43,8 @@ struct _ShimIo {
     char *exec_id;
     ShimIoDrainedFunc drained;
     gpointer drained_data;
+    ShimIoDrainedFunc delivered; /* shim_io_when_delivered() */
+    gpointer delivered_data;
     OutStream out, err;
     int in_fd, in_hold;
     guint in_watch;
@@ -82,8 +86,10 @@ ShimIo *shim_io_open(const char *stdin_path, const char *stdout_path, const char
 {
     g_autoptr(ShimIo) io = g_new0(ShimIo, 1);
     io->refs = 1;
-    io->out = (OutStream){io, -1, "ReadStdout", FALSE, 0, g_byte_array_new(), 0, 0};
-    io->err = (OutStream){io, -1, "ReadStderr", FALSE, 0, g_byte_array_new(), 0, 0};
+    io->out =
+        (OutStream){.io = io, .fd = -1, .method = "ReadStdout", .pending = g_byte_array_new()};
+    io->err =
+        (OutStream){.io = io, .fd = -1, .method = "ReadStderr", .pending = g_byte_array_new()};
     io->in_fd = io->in_hold = -1;
 
     if (stdout_path && *stdout_path && (io->out.fd = open_fifo(stdout_path, O_RDWR, error)) < 0)
@@ -124,6 +130,26 @@ static void check_drained(ShimIo *io)
     }
 }
 
+static void check_delivered(ShimIo *io)
+{
+    if (io->delivered && io->out.delivered >= io->out.expected &&
+        io->err.delivered >= io->err.expected) {
+        ShimIoDrainedFunc delivered = io->delivered;
+        io->delivered = NULL;
+        delivered(io->delivered_data);
+    }
+}
+
+void shim_io_when_delivered(ShimIo *io, guint64 out_bytes, guint64 err_bytes,
+                            ShimIoDrainedFunc func, gpointer user_data)
+{
+    io->out.expected = out_bytes;
+    io->err.expected = err_bytes;
+    io->delivered = func;
+    io->delivered_data = user_data;
+    check_delivered(io);
+}
+
 /* ---- output ------------------------------------------------------------------------------- */
 
 static void read_more(OutStream *s);
@@ -138,14 +164,18 @@ static gsize write_some(OutStream *s, const guint8 *data, gsize len)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
-            return done;
+            break;
         if (n < 0) {
             g_debug("write %s output: %s", s->method, g_strerror(errno));
+            done = len;
             break;
         }
         done += (gsize)n;
     }
-    return len;
+    if (s->fd < 0)
+        done = len;
+    s->delivered += done;
+    return done;
 }
 
 /* Writes pending bytes until none are left (TRUE) or the fifo is full (FALSE). Written bytes
@@ -166,6 +196,7 @@ static gboolean flush(OutStream *s)
 
 static void after_flush(OutStream *s)
 {
+    check_delivered(s->io);
     if (s->eof)
         check_drained(s->io);
     else
@@ -348,6 +379,7 @@ void shim_io_free(ShimIo *io)
         return;
     io->closed = TRUE;
     io->drained = NULL;
+    io->delivered = NULL;
     out_close(&io->out);
     out_close(&io->err);
     g_clear_handle_id(&io->in_watch, g_source_remove);

@@ -25,6 +25,11 @@ void shim_io_start(ShimIo *io, ShimAgent *agent, const char *container_id, const
  * is closed too. */
 void shim_io_close_stdin(ShimIo *io);
 gboolean shim_io_is_drained(ShimIo *io);
+/* Calls @func once stdout and stderr have each delivered @out_bytes and @err_bytes since the
+ * start (into their fifos, or discarded), at once if they already have; not after
+ * shim_io_free(). */
+void shim_io_when_delivered(ShimIo *io, guint64 out_bytes, guint64 err_bytes,
+                            ShimIoDrainedFunc func, gpointer user_data);
 /* Stops every relay and closes the fifos (readers see EOF); the drained callback is not called
  * any more. Frees @io. */
 void shim_io_free(ShimIo *io);

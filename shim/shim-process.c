@@ -1,6 +1,8 @@
 /* Process state machine. The agent's WaitProcess long poll reports the exit; the exit becomes
  * visible (event, Wait replies, State) only after stdout and stderr were drained, so no output
- * is lost, or after DRAIN_GRACE_MS if a reader is stuck. */
+ * is lost. Everything the process wrote before its exit is waited for, however slow the guest
+ * or the reader (WaitProcess says how much that was); only a pipe that stays open after that
+ * (a process it started still holds it) is given up DRAIN_GRACE_MS later. */
 #include "shim-process.h"
 
 #include "agent.pb-c.h"
@@ -159,10 +161,19 @@ static gboolean drain_timeout_cb(gpointer user_data)
 {
     ShimProcess *p = user_data;
     p->drain_timeout = 0;
-    g_warning("%s/%s: output not drained %d ms after the exit; closing it", p->container_id,
-              p->exec_id, DRAIN_GRACE_MS);
+    g_warning("%s/%s: output not drained: its pipes stayed open %d ms after all it wrote before "
+              "its exit was relayed (a process it started holds them?); closing them",
+              p->container_id, p->exec_id, DRAIN_GRACE_MS);
     finish(p);
     return G_SOURCE_REMOVE;
+}
+
+/* All the process wrote before its exit is relayed: what more comes is a leftover child's. */
+static void delivered(gpointer user_data)
+{
+    ShimProcess *p = user_data;
+    if (p->drain_timeout == 0)
+        p->drain_timeout = g_timeout_add(DRAIN_GRACE_MS, drain_timeout_cb, p);
 }
 
 static void wait_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
@@ -188,7 +199,7 @@ static void wait_done(const ProtobufCMessage *msg, const GError *error, gpointer
     if (error || !p->io || shim_io_is_drained(p->io))
         finish(p);
     else
-        p->drain_timeout = g_timeout_add(DRAIN_GRACE_MS, drain_timeout_cb, p);
+        shim_io_when_delivered(p->io, reply->stdout_bytes, reply->stderr_bytes, delivered, p);
 }
 
 static void running(ShimProcess *p)

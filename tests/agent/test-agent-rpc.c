@@ -236,6 +236,35 @@ START_TEST(test_collected_execs_go)
 }
 END_TEST
 
+/* WaitProcess says how much the process wrote before its exit, read by then or not: the host
+ * relays that much before it reports the exit. */
+START_TEST(test_wait_counts_output)
+{
+    const char *id = test_id("counts");
+    g_autoptr(json_object) spec = agent_test_spec(ARGS("sleep", "1000"));
+    g_autoptr(json_object) writer =
+        agent_test_process(ARGS("sh", "-c", "echo hello; echo oops >&2; head -c 200000 /dev/zero"));
+    Secure__Agent__V1__WaitProcessRequest wait = SECURE__AGENT__V1__WAIT_PROCESS_REQUEST__INIT;
+    g_autoptr(ProtobufCMessage) msg = NULL;
+    Secure__Agent__V1__WaitProcessResponse *exited;
+
+    agent_test_create(t, id, spec, FALSE);
+    agent_test_start_container(t, id);
+    ck_assert_int_eq(test_exec(id, "writer", writer, FALSE), TTRPC_CODE_OK);
+    wait.container_id = (char *)id;
+    wait.exec_id = (char *)"writer";
+    msg = agent_test_ok(t, "WaitProcess", &wait.base,
+                        &secure__agent__v1__wait_process_response__descriptor);
+    exited = (void *)msg;
+    ck_assert_uint_eq(exited->exit_status, 0);
+    ck_assert_uint_eq(exited->stdout_bytes, 6 + 200000);
+    ck_assert_uint_eq(exited->stderr_bytes, 5);
+    g_autofree char *out = agent_test_read_all(t, id, "writer", FALSE);
+    ck_assert_uint_eq(strlen(out), 6);
+    test_kill_and_remove(id);
+}
+END_TEST
+
 START_TEST(test_stdin_to_cat)
 {
     const char *id = test_id("cat");
@@ -1420,6 +1449,7 @@ int main(void)
         test_signal_death,
         test_exec_into_running_container,
         test_collected_execs_go,
+        test_wait_counts_output,
         test_stdin_to_cat,
         test_tty,
         test_signal_all,

@@ -4,7 +4,9 @@
  *   garbage    CreateContainer answers bytes that are not a CreateContainerResponse;
  *   oversized  ReadStdout answers one byte more than the shim asked for;
  *   ghost-oom  GetOOMEvent reports a container the shim never created (after 1 s);
- *   hang       Health answers only once (the boot check), then nothing does.
+ *   hang       Health answers only once (the boot check), then nothing does;
+ *   late-output  the init exits at once having written "late\n" (WaitProcess says 5 bytes),
+ *              and ReadStdout brings those bytes 3 s later, past the shim's 2 s grace.
  * Everything else answers like a healthy agent whose processes never exit. */
 #include <glib-unix.h>
 #include <glib/gstdio.h>
@@ -75,9 +77,35 @@ static void start_container(TtrpcCall *call, const guint8 *p, gsize n, gpointer 
     ttrpc_call_return(call, &resp.base);
 }
 
+static gboolean late_output(gpointer call)
+{
+    Secure__Agent__V1__ReadStreamResponse resp = SECURE__AGENT__V1__READ_STREAM_RESPONSE__INIT;
+    resp.data.data = (guint8 *)"late\n";
+    resp.data.len = 5;
+    resp.eof = TRUE;
+    ttrpc_call_return(call, &resp.base);
+    return G_SOURCE_REMOVE;
+}
+
+/* late-output: the first read gets the bytes late; the other one in flight waits for good. */
+static void read_late(TtrpcCall *call)
+{
+    static gboolean sent;
+    if (sent) {
+        g_ptr_array_add(held, call);
+        return;
+    }
+    sent = TRUE;
+    g_timeout_add(3000, late_output, call);
+}
+
 static void read_stdout(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
 {
     Secure__Agent__V1__ReadStreamRequest *req;
+    if (is_mode("late-output")) {
+        read_late(call);
+        return;
+    }
     if (!is_mode("oversized") ||
         !(req = secure__agent__v1__read_stream_request__unpack(NULL, n, p))) {
         hold(call, p, n, d);
@@ -89,6 +117,28 @@ static void read_stdout(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
     resp.data.data = data;
     secure__agent__v1__read_stream_request__free_unpacked(req, NULL);
     ttrpc_call_return(call, &resp.base);
+}
+
+static void read_stderr(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
+{
+    Secure__Agent__V1__ReadStreamResponse eof = SECURE__AGENT__V1__READ_STREAM_RESPONSE__INIT;
+    if (!is_mode("late-output")) {
+        hold(call, p, n, d);
+        return;
+    }
+    eof.eof = TRUE;
+    ttrpc_call_return(call, &eof.base);
+}
+
+static void wait_process(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
+{
+    Secure__Agent__V1__WaitProcessResponse exited = SECURE__AGENT__V1__WAIT_PROCESS_RESPONSE__INIT;
+    if (!is_mode("late-output")) {
+        hold(call, p, n, d);
+        return;
+    }
+    exited.stdout_bytes = 5;
+    ttrpc_call_return(call, &exited.base);
 }
 
 static gboolean ghost_oom(gpointer user_data)
@@ -115,9 +165,9 @@ static const TtrpcMethod methods[] = {
     {"StartContainer", start_container},
     {"RemoveContainer", reply_empty},
     {"SignalProcess", reply_empty},
-    {"WaitProcess", hold},
+    {"WaitProcess", wait_process},
     {"ReadStdout", read_stdout},
-    {"ReadStderr", hold},
+    {"ReadStderr", read_stderr},
     {"CloseStdin", reply_empty},
     {"GetOOMEvent", get_oom_event},
 };

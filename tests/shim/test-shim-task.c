@@ -958,6 +958,28 @@ static void agent_breaks_running_pod(const char *fake_mode, guint within_ms)
     shim_test_fifos_close(&f);
 }
 
+/* Output that reaches the shim after the exit, later than the grace a pipe held open gets, is
+ * still relayed before the exit is reported: WaitProcess said how much the process wrote. */
+START_TEST(test_late_output_kept)
+{
+    use_fake_agent("late-output");
+    g_autofree char *bundle = shim_test_bundle(t, "o1", ARGS("true"), NULL, FALSE);
+    ShimTestFifos f;
+    ShimTestWait w;
+    create_and_wait("o1", bundle, &f, &w);
+    start_req("Start", "o1", NULL);
+    ck_assert_msg(shim_test_iterate_until(&w.done, 15000), "Wait did not return");
+    ck_assert_uint_eq(w.exit_status, 0);
+    g_autofree char *out = shim_test_read_all(f.out_fd, 2000);
+    ck_assert_str_eq(out, "late\n");
+    ck_assert_uint_eq(delete_task("o1", NULL), 0);
+    shutdown_daemon();
+    ck_assert_int_eq(shim_test_run_delete(t, "o1", bundle, NULL, NULL), 0);
+    shim_test_assert_clean(t);
+    shim_test_fifos_close(&f);
+}
+END_TEST
+
 START_TEST(test_agent_oversized_read)
 {
     agent_breaks_running_pod("oversized", 5000);
@@ -1002,6 +1024,7 @@ int main(int argc, char **argv)
     if (strcmp(kind, "none") == 0 && g_getenv("SC_FAKE_AGENT")) {
         tcase_add_test(tc, test_agent_garbage);
         tcase_add_test(tc, test_agent_oversized_read);
+        tcase_add_test(tc, test_late_output_kept);
         tcase_add_test(tc, test_agent_unknown_id);
         tcase_add_test(tc, test_agent_hangs);
     }

@@ -102,7 +102,7 @@ testenv_wait_until 60 settled || true
 after=$(account)
 failures=$(cat "$soak_dir"/failures-* 2>/dev/null | wc -l)
 echo "# soak: $cycles cycles, $parallel in parallel, $elapsed s, $failures failed"
-# Output the shim stopped waiting for (a reader stuck past the grace after an exit) is lost output.
+# Output the shim stopped waiting for: pipes held open past the grace after an exit.
 echo "# shims' 'output not drained' warnings: $(grep -c 'output not drained' "$TESTENV_DIR/containerd.log")"
 echo "# after: $(memory_mib)"
 printf '%-16s %8s %8s\n' "#" before after
