@@ -19,7 +19,8 @@ out=$(printf 'via-stdin\n' | sc_ctr task exec --exec-id e4 box head -n 1) \
 assert_eq "exec stdin" "via-stdin" "$out"
 
 # An exec whose child keeps its stdout open still ends: what it wrote before its exit arrives,
-# and the pipe its child holds is given up after the shim's grace (ours; runc's shim is not tested here).
+# and the pipe its child holds is given up after the shim's grace (VM runtime only: runc's shim
+# is not what this tests).
 if testenv_runtime_is_vm; then
     out=$(sc_ctr task exec --exec-id e5 box sh -c 'echo before-exit; sleep 1000 &') \
         || testenv_fail "exec with a child holding its stdout failed"
