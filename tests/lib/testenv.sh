@@ -237,6 +237,14 @@ testenv_check_sanitizer_reports() {
     local report found=1
     for report in "$TESTENV_SAN_DIR"/*; do
         [ -f "$report" ] || continue
+        # LeakSanitizer's own tracer crashing at exit (seen with libvirt's threads still winding
+        # down, on a loaded machine) means the leak check could not run: no finding to judge.
+        if grep -q 'LeakSanitizer has encountered a fatal error' "$report" &&
+            grep -q 'Tracer caught signal' "$report" &&
+            ! grep -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error' "$report"; then
+            echo "# $(basename "$report"): LeakSanitizer's tracer crashed, so no leak check ran" >&2
+            continue
+        fi
         echo "FAIL: sanitizer report $(basename "$report"):" >&2
         head -n 40 "$report" >&2
         found=0

@@ -48,13 +48,15 @@ memory_mib() {
 # cycle ID: one lifecycle, and an exec in the resident pod; on failure prints the step that
 # failed and returns 1.
 cycle() {
-    local id=$1 out
+    local id=$1 out status
     sc_ctr run --runtime "$SC_RUNTIME" -d "$IMAGE" "$id" sleep 100000 >/dev/null 2>&1 \
         || { echo "run"; return 1; }
     out=$(sc_ctr task exec --exec-id check "$id" echo "$id" 2>&1)
-    [ "$out" = "$id" ] || { echo "exec: '$out'"; return 1; }
+    status=$?
+    [ "$out" = "$id" ] || { echo "exec: '$out' (status $status)"; return 1; }
     out=$(sc_ctr task exec --exec-id "$id" resident echo "$id" 2>&1)
-    [ "$out" = "$id" ] || { echo "exec in the resident pod: '$out'"; return 1; }
+    status=$?
+    [ "$out" = "$id" ] || { echo "exec in the resident pod: '$out' (status $status)"; return 1; }
     sc_ctr task kill -s SIGKILL "$id" 2>/dev/null || { echo "kill"; return 1; }
     testenv_wait_status "$id" STOPPED 120 2>/dev/null || { echo "stop"; return 1; }
     sc_ctr task delete "$id" >/dev/null 2>&1 || { echo "task delete"; return 1; }
@@ -67,6 +69,8 @@ worker() {
     for ((n = $1; n <= cycles; n += parallel)); do
         if ! why=$(cycle "soak-$n"); then
             echo "cycle $n: $why" >>"$soak_dir/failures-$1"
+            # What the shims logged about it (containerd runs at debug level), for the report.
+            grep -F "soak-$n" "$TESTENV_DIR/containerd.log" | tail -n 40 >>"$soak_dir/log-$n"
             sc_remove "soak-$n"
         fi
     done
@@ -107,7 +111,13 @@ echo "# shims' 'output not drained' warnings: $(grep -c 'output not drained' "$T
 echo "# after: $(memory_mib)"
 printf '%-16s %8s %8s\n' "#" before after
 join <(sort <<<"$before") <(sort <<<"$after") | awk '{ printf "# %-14s %8s %8s\n", $1, $2, $3 }'
-[ "$failures" -eq 0 ] || testenv_fail "failed cycles: $(head -n 5 "$soak_dir"/failures-* | tr '\n' ' ')"
+if [ "$failures" -gt 0 ]; then
+    for log in "$soak_dir"/log-*; do
+        echo "--- the log's lines about ${log##*/log-}:" >&2
+        cat "$log" >&2
+    done
+    testenv_fail "failed cycles: $(head -n 5 "$soak_dir"/failures-* | tr '\n' ' ')"
+fi
 grown=$(join <(sort <<<"$before") <(sort <<<"$after") | awk '$3 > $2 { print $1 " " $2 " -> " $3 }')
 [ -z "$grown" ] || testenv_fail "grew over the soak: $(echo $grown)"
 sc_remove resident
