@@ -41,10 +41,10 @@ struct _ShimIo {
     ShimAgent *agent;
     char *container_id;
     char *exec_id;
-    ShimIoDrainedFunc drained;
+    ShimIoFunc drained;
     gpointer drained_data;
-    ShimIoDrainedFunc delivered; /* shim_io_when_delivered() */
-    gpointer delivered_data;
+    ShimIoFunc on_delivered; /* shim_io_when_delivered() */
+    gpointer on_delivered_data;
     OutStream out, err;
     int in_fd, in_hold;
     guint in_watch;
@@ -124,7 +124,7 @@ gboolean shim_io_is_drained(ShimIo *io)
 static void check_drained(ShimIo *io)
 {
     if (io->drained && shim_io_is_drained(io)) {
-        ShimIoDrainedFunc drained = io->drained;
+        ShimIoFunc drained = io->drained;
         io->drained = NULL;
         drained(io->drained_data);
     }
@@ -132,21 +132,21 @@ static void check_drained(ShimIo *io)
 
 static void check_delivered(ShimIo *io)
 {
-    if (io->delivered && io->out.delivered >= io->out.expected &&
+    if (io->on_delivered && io->out.delivered >= io->out.expected &&
         io->err.delivered >= io->err.expected) {
-        ShimIoDrainedFunc delivered = io->delivered;
-        io->delivered = NULL;
-        delivered(io->delivered_data);
+        ShimIoFunc func = io->on_delivered;
+        io->on_delivered = NULL;
+        func(io->on_delivered_data);
     }
 }
 
-void shim_io_when_delivered(ShimIo *io, guint64 out_bytes, guint64 err_bytes,
-                            ShimIoDrainedFunc func, gpointer user_data)
+void shim_io_when_delivered(ShimIo *io, guint64 out_bytes, guint64 err_bytes, ShimIoFunc func,
+                            gpointer user_data)
 {
     io->out.expected = out_bytes;
     io->err.expected = err_bytes;
-    io->delivered = func;
-    io->delivered_data = user_data;
+    io->on_delivered = func;
+    io->on_delivered_data = user_data;
     check_delivered(io);
 }
 
@@ -351,7 +351,7 @@ void shim_io_close_stdin(ShimIo *io)
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
 void shim_io_start(ShimIo *io, ShimAgent *agent, const char *container_id, const char *exec_id,
-                   ShimIoDrainedFunc drained, gpointer user_data)
+                   ShimIoFunc drained, gpointer user_data)
 {
     io->agent = agent;
     io->container_id = g_strdup(container_id);
@@ -379,7 +379,7 @@ void shim_io_free(ShimIo *io)
         return;
     io->closed = TRUE;
     io->drained = NULL;
-    io->delivered = NULL;
+    io->on_delivered = NULL;
     out_close(&io->out);
     out_close(&io->err);
     g_clear_handle_id(&io->in_watch, g_source_remove);

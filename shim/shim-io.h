@@ -7,8 +7,8 @@
 
 typedef struct _ShimIo ShimIo;
 
-/* Called once both output streams have reached EOF (or were closed). */
-typedef void (*ShimIoDrainedFunc)(gpointer user_data);
+/* A relay event for its owner: the streams drained, or delivered what was expected. */
+typedef void (*ShimIoFunc)(gpointer user_data);
 
 /* Opens the fifos ("" = not connected) the way that never blocks and never loses the reader:
  * stdout/stderr O_RDWR, stdin read end plus our own write end held until CloseIO. */
@@ -20,7 +20,7 @@ gboolean shim_io_has_stdin(ShimIo *io);
 /* Starts relaying for the process (@exec_id "" = init) once it runs. @agent must outlive the
  * relay or be freed first (pending reads then end the streams). */
 void shim_io_start(ShimIo *io, ShimAgent *agent, const char *container_id, const char *exec_id,
-                   ShimIoDrainedFunc drained, gpointer user_data);
+                   ShimIoFunc drained, gpointer user_data);
 /* CloseIO{stdin}: drop our own stdin writer; EOF reaches the process once the client's writer
  * is closed too. */
 void shim_io_close_stdin(ShimIo *io);
@@ -28,8 +28,8 @@ gboolean shim_io_is_drained(ShimIo *io);
 /* Calls @func once stdout and stderr have each delivered @out_bytes and @err_bytes since the
  * start (into their fifos, or discarded), at once if they already have; not after
  * shim_io_free(). */
-void shim_io_when_delivered(ShimIo *io, guint64 out_bytes, guint64 err_bytes,
-                            ShimIoDrainedFunc func, gpointer user_data);
+void shim_io_when_delivered(ShimIo *io, guint64 out_bytes, guint64 err_bytes, ShimIoFunc func,
+                            gpointer user_data);
 /* Stops every relay and closes the fifos (readers see EOF); the drained callback is not called
  * any more. Frees @io. */
 void shim_io_free(ShimIo *io);
