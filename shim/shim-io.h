@@ -18,7 +18,8 @@ ShimIo *shim_io_open(const char *stdin_path, const char *stdout_path, const char
 gboolean shim_io_has_stdin(ShimIo *io);
 
 /* Starts relaying for the process (@exec_id "" = init) once it runs. @agent must outlive the
- * relay or be freed first (pending reads then end the streams). */
+ * relay or be freed first (pending reads then end the streams). @drained is called once both
+ * output streams have reached EOF (or were closed). */
 void shim_io_start(ShimIo *io, ShimAgent *agent, const char *container_id, const char *exec_id,
                    ShimIoFunc drained, gpointer user_data);
 /* CloseIO{stdin}: drop our own stdin writer; EOF reaches the process once the client's writer
