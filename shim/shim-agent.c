@@ -9,6 +9,7 @@
 struct _ShimAgent {
     TtrpcClient *client;
     gint64 timeout_us;
+    gint64 health_timeout_us;
     ShimAgentFailedFunc failed;
     gpointer failed_data;
     gboolean closed;   /* freed by the owner; pending calls still hold references */
@@ -47,12 +48,13 @@ static void client_closed(TtrpcClient *client, gpointer user_data)
     report_failure(user_data, "the agent connection closed");
 }
 
-ShimAgent *shim_agent_new(TtrpcClient *client, gint64 timeout_us, ShimAgentFailedFunc failed,
-                          gpointer user_data)
+ShimAgent *shim_agent_new(TtrpcClient *client, gint64 timeout_us, gint64 health_timeout_us,
+                          ShimAgentFailedFunc failed, gpointer user_data)
 {
     ShimAgent *agent = g_new0(ShimAgent, 1);
     agent->client = client;
     agent->timeout_us = timeout_us;
+    agent->health_timeout_us = health_timeout_us;
     agent->failed = failed;
     agent->failed_data = user_data;
     agent->refs = 1;
@@ -92,9 +94,8 @@ static void call_done(const guint8 *payload, gsize len, const GError *error, gpo
     if (error) {
         local = g_error_copy(error);
         g_prefix_error(&local, "agent %s: ", call->method);
-        /* An agent that stops answering is as good as dead: its processes' waits would
-         * never return otherwise. */
-        if (call->kind == SHIM_AGENT_DEADLINE &&
+        /* An agent that stops answering is as good as dead (shim-agent.h). */
+        if (call->kind != SHIM_AGENT_LONG_POLL &&
             g_error_matches(error, TTRPC_ERROR, TTRPC_CODE_DEADLINE_EXCEEDED))
             report_failure(call->agent, local->message);
     } else {
@@ -137,6 +138,9 @@ void shim_agent_call(ShimAgent *agent, const char *method, const ProtobufCMessag
     call->func = func;
     call->user_data = user_data;
     call->started = g_get_monotonic_time();
-    ttrpc_client_call(agent->client, SHIM_AGENT_SERVICE, method, request,
-                      kind == SHIM_AGENT_DEADLINE ? agent->timeout_us : 0, call_done, call);
+    gint64 deadline_us = kind == SHIM_AGENT_DEADLINE       ? agent->timeout_us
+                         : kind == SHIM_AGENT_HEALTH_CHECK ? agent->health_timeout_us
+                                                           : 0;
+    ttrpc_client_call(agent->client, SHIM_AGENT_SERVICE, method, request, deadline_us, call_done,
+                      call);
 }

@@ -18,17 +18,21 @@ typedef void (*ShimAgentReplyFunc)(const ProtobufCMessage *reply, const GError *
 /* The agent is gone or broke the protocol; called at most once. */
 typedef void (*ShimAgentFailedFunc)(ShimAgent *agent, const char *reason, gpointer user_data);
 
-/* Takes ownership of @client. */
-ShimAgent *shim_agent_new(TtrpcClient *client, gint64 timeout_us, ShimAgentFailedFunc failed,
-                          gpointer user_data);
+/* Takes ownership of @client. @timeout_us: the deadline of SHIM_AGENT_DEADLINE calls;
+ * @health_timeout_us: of SHIM_AGENT_HEALTH_CHECK calls. */
+ShimAgent *shim_agent_new(TtrpcClient *client, gint64 timeout_us, gint64 health_timeout_us,
+                          ShimAgentFailedFunc failed, gpointer user_data);
 /* Pending calls complete with UNAVAILABLE (from the main context); the failed callback is not
  * called any more. */
 void shim_agent_free(ShimAgent *agent);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShimAgent, shim_agent_free)
 
+/* A call whose deadline passes reports the agent failed: an agent that stops answering is as
+ * good as dead (its processes' waits would never return otherwise). */
 typedef enum {
-    SHIM_AGENT_DEADLINE, /* the configured request timeout */
-    SHIM_AGENT_LONG_POLL /* no deadline: Wait, Read*, GetOOMEvent */
+    SHIM_AGENT_DEADLINE,     /* the configured request timeout */
+    SHIM_AGENT_HEALTH_CHECK, /* the configured health timeout: the periodic Health call */
+    SHIM_AGENT_LONG_POLL     /* no deadline: Wait, Read*, GetOOMEvent */
 } ShimAgentCallKind;
 
 /* Calls @method. @reply_type: the expected reply message. @func gets exactly one call, from the

@@ -38,15 +38,19 @@ static const KeySpec keys[] = {
     {"hypervisor", "kernel", KEY_PATH, F(kernel), SHIM_DEFAULT_KERNEL, NULL, 0, 0},
     {"hypervisor", "initrd", KEY_PATH, F(initrd), SHIM_DEFAULT_INITRD, NULL, 0, 0},
     {"hypervisor", "kernel_params", KEY_STRING, F(kernel_params), "", NULL, 0, 0},
-    {"hypervisor", "shared_fs", KEY_CHOICE, F(shared_fs), "virtio-9p", shared_fss, 0, 0},
+    {"hypervisor", "shared_fs", KEY_CHOICE, F(shared_fs), "virtio-fs", shared_fss, 0, 0},
     {"hypervisor", "machine_type", KEY_STRING, F(machine_type), "q35", NULL, 0, 0},
     {"hypervisor", "virtio_fs_daemon", KEY_PATH, F(virtiofsd), "/usr/lib/qemu/virtiofsd", NULL, 0,
      0},
-    {"template", "enable", KEY_BOOL, F(template_enabled), "true", NULL, 0, 0},
+    {"hypervisor", "pod_uid_base", KEY_UINT, F(pod_uid_base), "1879048192", NULL, 1,
+     G_MAXUINT32 - 1},
+    {"hypervisor", "pod_uid_count", KEY_UINT, F(pod_uid_count), "65536", NULL, 1, 16777216},
+    {"template", "enable", KEY_BOOL, F(template_enabled), "false", NULL, 0, 0},
     {"template", "directory", KEY_PATH, F(template_dir), "/var/lib/secure-container/templates",
      NULL, 0, 0},
     {"agent", "boot_timeout", KEY_UINT, F(agent_boot_timeout_s), "120", NULL, 1, 3600},
     {"agent", "request_timeout", KEY_UINT, F(agent_request_timeout_s), "30", NULL, 1, 3600},
+    {"agent", "health_timeout", KEY_UINT, F(agent_health_timeout_s), "10", NULL, 1, 3600},
     {"agent", "host_binary", KEY_PATH, F(agent_host_binary), SHIM_DEFAULT_AGENT, NULL, 0, 0},
     {"runtime", "enable_debug", KEY_BOOL, F(debug), "false", NULL, 0, 0},
     {"runtime", "log_level", KEY_CHOICE, F(log_level), "info", log_levels, 0, 0},
@@ -181,6 +185,17 @@ static gboolean apply_keys(ShimConfig *config, GKeyFile *file, GError **error)
     return TRUE;
 }
 
+/* The pods' uids must all be uids: (uid_t)-1 is "no change" to chown and setresuid. */
+static gboolean check_uids(const ShimConfig *config, GError **error)
+{
+    if ((guint64)config->pod_uid_base + config->pod_uid_count <= G_MAXUINT32)
+        return TRUE;
+    g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+                "[hypervisor] pod_uid_base %u + pod_uid_count %u: the last uid must be below %u",
+                config->pod_uid_base, config->pod_uid_count, G_MAXUINT32);
+    return FALSE;
+}
+
 ShimConfig *shim_config_load(const char *path, GError **error)
 {
     g_autoptr(GKeyFile) file = g_key_file_new();
@@ -189,7 +204,8 @@ ShimConfig *shim_config_load(const char *path, GError **error)
 
     config->path = g_strdup(path);
     if (!g_key_file_load_from_file(file, path, G_KEY_FILE_NONE, &local) ||
-        !check_known(file, &local) || !apply_keys(config, file, &local)) {
+        !check_known(file, &local) || !apply_keys(config, file, &local) ||
+        !check_uids(config, &local)) {
         g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT, "config '%s': %s", path,
                     local->message);
         return NULL;

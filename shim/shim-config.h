@@ -37,12 +37,17 @@ typedef struct {
     ShimSharedFs shared_fs;
     char *machine_type;
     char *virtiofsd;
+    /* With virtio-fs each pod's QEMU runs as a uid (and gid) of its own from
+     * pod_uid_base..pod_uid_base+pod_uid_count-1; virtio-9p needs it to run as root. */
+    guint pod_uid_base;
+    guint pod_uid_count;
 
     gboolean template_enabled; /* resume pods from a saved agent-ready VM (shim-template.c) */
     char *template_dir;
 
     guint agent_boot_timeout_s;    /* VM start -> agent healthy */
     guint agent_request_timeout_s; /* every agent call but the long polls */
+    guint agent_health_timeout_s;  /* the periodic Health call: a hung guest ends its pod */
     char *agent_host_binary;       /* kind=none: the secure-agent executable */
 
     gboolean debug;

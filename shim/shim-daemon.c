@@ -1,6 +1,8 @@
 /* Daemon entry: process setup (subreaper, signals, log), the event loop, teardown. */
 #include "shim-daemon.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -9,6 +11,7 @@
 #include "shim-config.h"
 #include "shim-log.h"
 #include "shim-pod.h"
+#include "shim-privileges.h"
 #include "shim-reaper.h"
 #include "shim-task-service.h"
 #include "ttrpc.h"
@@ -17,11 +20,39 @@
 /* start hands the listening socket over as this fd. */
 #define LISTEN_FD 3
 
-static gboolean quit_on_signal(gpointer user_data)
+/* SIGTERM and SIGINT reach the main loop through a pipe, not GLib's unix signal sources: those
+ * run a thread of GLib's that blocks every signal, which shim-privileges.c could then not ask
+ * to give up its capabilities. */
+static int signal_pipe[2] = {-1, -1};
+
+static void on_quit_signal(int signal_number)
 {
+    int saved = errno;
+    ssize_t written = write(signal_pipe[1], "q", 1);
+    (void)signal_number;
+    (void)written;
+    errno = saved;
+}
+
+static gboolean quit_on_signal(int fd, GIOCondition condition, gpointer user_data)
+{
+    (void)fd;
+    (void)condition;
     g_info("signal received: shutting down");
     g_main_loop_quit(user_data);
     return G_SOURCE_CONTINUE;
+}
+
+static guint watch_quit_signals(GMainLoop *loop)
+{
+    struct sigaction action = {.sa_handler = on_quit_signal, .sa_flags = SA_RESTART};
+
+    if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+        g_error("pipe for signals: %s", g_strerror(errno));
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGTERM, &action, NULL);
+    sigaction(SIGINT, &action, NULL);
+    return g_unix_fd_add(signal_pipe[0], G_IO_IN, quit_on_signal, loop);
 }
 
 int shim_daemon_run(const ShimArgs *args)
@@ -41,7 +72,10 @@ int shim_daemon_run(const ShimArgs *args)
         g_critical("%s", config ? "-socket is required" : error->message);
         return 1;
     }
-    if (!shim_reaper_start(&error)) {
+    /* kind = none runs the agent on the host, where it builds containers itself (setns into
+     * their namespaces, chroot...) with whatever the shim had: it keeps root's all. */
+    if ((config->kind != SHIM_HYPERVISOR_NONE && !shim_privileges_keep_start(&error)) ||
+        !shim_reaper_start(&error)) {
         g_critical("%s", error->message);
         return 1;
     }
@@ -60,14 +94,12 @@ int shim_daemon_run(const ShimArgs *args)
         g_critical("serve on '%s': %s", args->socket, error->message);
         return 1;
     }
-    guint term = g_unix_signal_add(SIGTERM, quit_on_signal, loop);
-    guint intr = g_unix_signal_add(SIGINT, quit_on_signal, loop);
+    guint quit = watch_quit_signals(loop);
     g_info("serving pod %s on %s", pod->pod, args->socket);
 
     g_main_loop_run(loop);
 
-    g_source_remove(term);
-    g_source_remove(intr);
+    g_source_remove(quit);
     g_clear_pointer(&server, ttrpc_server_free);
     g_clear_pointer(&pod, shim_pod_free);
     g_info("exiting");

@@ -53,6 +53,7 @@ typedef struct {
 
 struct _ShimNetwork {
     char *netns;
+    int netns_fd;      /* open from the start: see vmm_netns_enter_fd() */
     GPtrArray *links;  /* NetLink */
     GPtrArray *routes; /* NetRoute */
     VmmNic *nics;
@@ -338,11 +339,11 @@ static void unwire_link(struct nl_sock *sk, const char *veth, const char *tap)
         g_warning("remove the ingress qdisc of '%s': %s", veth, nl_geterror(err));
 }
 
-/* A netlink socket in the namespace at @netns (a socket stays in the namespace it was made in). */
-static struct nl_sock *netns_socket(const char *netns, GError **error)
+/* A netlink socket in the namespace @fd (named @netns), which it stays in wherever it is used. */
+static struct nl_sock *netns_socket(int fd, const char *netns, GError **error)
 {
     int saved = -1;
-    if (!vmm_netns_enter(netns, &saved, error))
+    if (!vmm_netns_enter_fd(fd, netns, &saved, error))
         return NULL;
     struct nl_sock *sk = nl_socket_alloc();
     int err = sk ? nl_connect(sk, NETLINK_ROUTE) : -NLE_NOMEM;
@@ -366,13 +367,13 @@ static void record_links(ShimNetwork *net, ShimState *state)
     shim_state_set(state, NULL, SHIM_STATE_NET_LINKS, text->str);
 }
 
-/* Removes what @links ("veth:tap;...") names in @netns. */
-static void unwire_recorded(const char *netns, const char *links)
+/* Removes what @links ("veth:tap;...") names in the namespace @fd (named @netns). */
+static void unwire_recorded(int fd, const char *netns, const char *links)
 {
     g_autoptr(GError) error = NULL;
-    if (!links || !*links || !g_file_test(netns, G_FILE_TEST_EXISTS))
+    if (!links || !*links)
         return;
-    g_autoptr(NlSock) sk = netns_socket(netns, &error);
+    g_autoptr(NlSock) sk = netns_socket(fd, netns, &error);
     if (!sk) {
         g_warning("%s", error->message);
         return;
@@ -387,6 +388,8 @@ static void unwire_recorded(const char *netns, const char *links)
 
 static void network_free(ShimNetwork *net)
 {
+    if (net->netns_fd >= 0)
+        close(net->netns_fd);
     g_free(net->netns);
     g_ptr_array_unref(net->links);
     g_ptr_array_unref(net->routes);
@@ -399,7 +402,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShimNetwork, network_free)
 static gboolean wire_all(ShimNetwork *net, struct nl_sock *sk, GError **error)
 {
     int saved = -1;
-    if (!vmm_netns_enter(net->netns, &saved, error))
+    if (!vmm_netns_enter_fd(net->netns_fd, net->netns, &saved, error))
         return FALSE;
     gboolean ok = TRUE;
     for (guint i = 0; ok && i < net->links->len; i++)
@@ -411,10 +414,14 @@ static gboolean wire_all(ShimNetwork *net, struct nl_sock *sk, GError **error)
 ShimNetwork *shim_network_new(const char *netns, ShimState *state, GError **error)
 {
     g_autoptr(ShimNetwork) net = g_new0(ShimNetwork, 1);
+    net->netns_fd = -1;
     net->netns = g_strdup(netns);
     net->links = g_ptr_array_new_with_free_func((GDestroyNotify)net_link_free);
     net->routes = g_ptr_array_new_with_free_func((GDestroyNotify)net_route_free);
-    g_autoptr(NlSock) sk = netns_socket(netns, error);
+    net->netns_fd = vmm_netns_open(netns, error);
+    if (net->netns_fd < 0)
+        return NULL;
+    g_autoptr(NlSock) sk = netns_socket(net->netns_fd, netns, error);
     if (!sk || !read_links(sk, net, error) || !read_addresses(sk, net, error) ||
         !read_routes(sk, net, error))
         return NULL;
@@ -456,7 +463,7 @@ void shim_network_free(ShimNetwork *net, ShimState *state)
     if (!net)
         return;
     g_autofree char *links = shim_state_get(state, NULL, SHIM_STATE_NET_LINKS);
-    unwire_recorded(net->netns, links);
+    unwire_recorded(net->netns_fd, net->netns, links);
     shim_state_set(state, NULL, SHIM_STATE_NETNS, NULL);
     shim_state_set(state, NULL, SHIM_STATE_NET_LINKS, NULL);
     network_free(net);
@@ -467,9 +474,12 @@ gboolean shim_network_cleanup_stale(ShimState *state, GError **error)
     g_autofree char *netns = shim_state_get(state, NULL, SHIM_STATE_NETNS);
     g_autofree char *links = shim_state_get(state, NULL, SHIM_STATE_NET_LINKS);
     (void)error;
-    if (netns) {
-        unwire_recorded(netns, links);
-        shim_port_forward_cleanup_stale(netns);
+    /* A namespace that is gone took the taps with it. */
+    int fd = netns ? open(netns, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd >= 0) {
+        unwire_recorded(fd, netns, links);
+        shim_port_forward_cleanup_stale(fd, netns);
+        close(fd);
     }
     return TRUE;
 }

@@ -15,13 +15,15 @@
 #include "shim-network.h"
 #include "shim-pod-cgroup.h"
 #include "shim-port-forward.h"
+#include "shim-privileges.h"
 #include "shim-rootfs.h"
 #include "shim-stale.h"
 #include "shim-template.h"
 
 /* An exit status for processes whose VM died: what runc reports for a lost process. */
 #define LOST_EXIT_STATUS 137
-#define HEALTH_INTERVAL_S 5
+/* With [agent] health_timeout, how soon a hung guest ends its pod: 3 + 10 s by default. */
+#define HEALTH_INTERVAL_S 3
 /* What a resumed VM gets from the host's getrandom() (256 bits make the guest CRNG ready). */
 #define SYNC_ENTROPY_BYTES 64
 
@@ -72,8 +74,9 @@ ShimPod *shim_pod_new(const char *namespace, const char *socket_path, ShimConfig
     shim_state_set(pod->state, NULL, SHIM_STATE_SOCKET, socket_path);
     shim_state_set_int(pod->state, NULL, SHIM_STATE_SHIM_PID, getpid());
     shim_state_set(pod->state, NULL, SHIM_STATE_SHARED_DIR, pod->shared_dir);
-    if (!shim_state_save(pod->state, error))
-        return NULL;
+    /* A state that cannot be written (a full /run) fails the pod's first Create, which says why;
+     * a shim that exited here would only be a closed connection to containerd. */
+    shim_state_save(pod->state, &pod->state_error);
     return g_steal_pointer(&pod);
 }
 
@@ -197,7 +200,7 @@ static gboolean health_cb(gpointer user_data)
 {
     ShimPod *pod = user_data;
     shim_agent_call(pod->host.agent, "Health", NULL,
-                    &secure__agent__v1__health_response__descriptor, SHIM_AGENT_DEADLINE,
+                    &secure__agent__v1__health_response__descriptor, SHIM_AGENT_HEALTH_CHECK,
                     health_done, pod);
     return G_SOURCE_CONTINUE;
 }
@@ -215,6 +218,12 @@ static void create_sandbox_done(const ProtobufCMessage *msg, const GError *error
         return;
     }
     pod->timings.sandbox_created = g_get_monotonic_time();
+    /* The pod is up: nothing more is spawned, only mounts, signals and the clean-up remain. */
+    g_autoptr(GError) drop_error = NULL;
+    if (!shim_privileges_keep_pod(&drop_error)) {
+        pod_end(pod, drop_error->message);
+        return;
+    }
     pod->phase = SHIM_POD_READY;
     if (pod->port_forward)
         shim_port_forward_start(pod->port_forward, pod->host.agent);
@@ -298,7 +307,8 @@ static void agent_ready(ShimSandbox *sandbox, TtrpcClient *client, const GError 
     }
     pod->timings.agent_ready = g_get_monotonic_time();
     pod->host.agent = shim_agent_new(
-        client, (gint64)pod->config->agent_request_timeout_s * G_USEC_PER_SEC, agent_failed, pod);
+        client, (gint64)pod->config->agent_request_timeout_s * G_USEC_PER_SEC,
+        (gint64)pod->config->agent_health_timeout_s * G_USEC_PER_SEC, agent_failed, pod);
     if (shim_sandbox_is_restored(pod->sandbox))
         sync_guest(pod);
     else
@@ -413,6 +423,12 @@ void shim_pod_when_ready(ShimPod *pod, const ShimPodSpec *spec, ShimPodReadyFunc
     case SHIM_POD_EMPTY:
         g_free(pod->hostname);
         pod->hostname = g_strdup(spec->hostname ? spec->hostname : "");
+        if (pod->state_error) {
+            error = g_error_new(SHIM_ERROR, TTRPC_CODE_UNAVAILABLE, "the pod's state: %s",
+                                pod->state_error->message);
+            shim_pod_complete_later(pod, func, user_data, error);
+            return;
+        }
         if (!boot(pod, spec, &error)) {
             shim_pod_complete_later(pod, func, user_data, error);
             return;
@@ -477,5 +493,6 @@ void shim_pod_free(ShimPod *pod)
     g_free(pod->shared_dir);
     g_free(pod->end_reason);
     g_free(pod->hostname);
+    g_clear_error(&pod->state_error);
     g_free(pod);
 }

@@ -20,6 +20,7 @@
 
 struct _ShimPortForward {
     char *netns;
+    int netns_fd; /* open from the start: see vmm_netns_enter_fd() */
     int listen_fd;
     guint16 port; /* of the listener */
     guint accept_watch;
@@ -308,12 +309,12 @@ static gboolean on_accept(int listen_fd, GIOCondition cond, gpointer user_data)
 
 /* ---- the namespace side -------------------------------------------------------------------- */
 
-/* Runs nft @commands with this thread in the namespace at @netns (libnftables talks netlink
- * from a socket it opens in the caller's namespace). */
-static gboolean run_nft(const char *netns, const char *commands, GError **error)
+/* Runs nft @commands with this thread in the namespace @fd, named @netns (libnftables talks
+ * netlink from a socket it opens in the caller's namespace). */
+static gboolean run_nft(int fd, const char *netns, const char *commands, GError **error)
 {
     int saved = -1;
-    if (!vmm_netns_enter(netns, &saved, error))
+    if (!vmm_netns_enter_fd(fd, netns, &saved, error))
         return FALSE;
     struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
     nft_ctx_buffer_error(nft);
@@ -334,7 +335,7 @@ static gboolean listen_in(ShimPortForward *pf, GError **error)
     int saved = -1;
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(addr);
-    if (!vmm_netns_enter(pf->netns, &saved, error))
+    if (!vmm_netns_enter_fd(pf->netns_fd, pf->netns, &saved, error))
         return FALSE;
     pf->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     gboolean ok = pf->listen_fd >= 0 && bind(pf->listen_fd, (void *)&addr, sizeof(addr)) == 0 &&
@@ -356,6 +357,8 @@ static void port_forward_free(ShimPortForward *pf)
     g_clear_handle_id(&pf->accept_watch, g_source_remove);
     if (pf->listen_fd >= 0)
         close(pf->listen_fd);
+    if (pf->netns_fd >= 0)
+        close(pf->netns_fd);
     g_hash_table_unref(pf->conns);
     g_free(pf->netns);
     g_free(pf);
@@ -365,11 +368,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShimPortForward, port_forward_free)
 ShimPortForward *shim_port_forward_new(const char *netns, GError **error)
 {
     g_autoptr(ShimPortForward) pf = g_new0(ShimPortForward, 1);
+    pf->netns_fd = -1;
     pf->netns = g_strdup(netns);
     pf->listen_fd = -1;
     pf->conns =
         g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)conn_unref);
-    if (!listen_in(pf, error))
+    pf->netns_fd = vmm_netns_open(netns, error);
+    if (pf->netns_fd < 0 || !listen_in(pf, error))
         return NULL;
     g_autofree char *rules =
         g_strdup_printf("add table ip " SHIM_PORT_FORWARD_TABLE "\n"
@@ -378,7 +383,7 @@ ShimPortForward *shim_port_forward_new(const char *netns, GError **error)
                         "add rule ip " SHIM_PORT_FORWARD_TABLE " output "
                         "ip daddr 127.0.0.1 tcp dport != %u redirect to :%u\n",
                         pf->port, pf->port);
-    if (!run_nft(netns, rules, error)) {
+    if (!run_nft(pf->netns_fd, netns, rules, error)) {
         g_prefix_error(error, "port forwarding: ");
         return NULL;
     }
@@ -391,11 +396,10 @@ void shim_port_forward_start(ShimPortForward *pf, ShimAgent *agent)
     pf->accept_watch = g_unix_fd_add(pf->listen_fd, G_IO_IN, on_accept, pf);
 }
 
-void shim_port_forward_cleanup_stale(const char *netns)
+void shim_port_forward_cleanup_stale(int netns_fd, const char *netns)
 {
     g_autoptr(GError) error = NULL;
-    if (g_file_test(netns, G_FILE_TEST_EXISTS) &&
-        !run_nft(netns, "delete table ip " SHIM_PORT_FORWARD_TABLE "\n", &error))
+    if (!run_nft(netns_fd, netns, "delete table ip " SHIM_PORT_FORWARD_TABLE "\n", &error))
         g_debug("%s", error->message);
 }
 
@@ -408,6 +412,6 @@ void shim_port_forward_free(ShimPortForward *pf)
     for (GList *l = conns; l; l = l->next)
         conn_close(l->data);
     g_list_free(conns);
-    shim_port_forward_cleanup_stale(pf->netns);
+    shim_port_forward_cleanup_stale(pf->netns_fd, pf->netns);
     port_forward_free(pf);
 }

@@ -21,5 +21,6 @@ ShimPortForward *shim_port_forward_new(const char *netns, GError **error);
 void shim_port_forward_start(ShimPortForward *pf, ShimAgent *agent);
 /* Ends every relay, closes the listener and removes the redirect. NULL is fine. */
 void shim_port_forward_free(ShimPortForward *pf);
-/* Removes the redirect a dead shim left in @netns; fine when there is none. */
-void shim_port_forward_cleanup_stale(const char *netns);
+/* Removes the redirect a dead shim left in the namespace @netns_fd (named @netns); fine when
+ * there is none. */
+void shim_port_forward_cleanup_stale(int netns_fd, const char *netns);

@@ -37,7 +37,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
+
 #include "shim-error.h"
+#include "shim-privileges.h"
 
 /* Long enough for a waiter woken by the same exit to have reaped its child, even on a busy
  * machine; short next to libvirt's 200 ms between checks that a killed QEMU is gone. */
@@ -46,6 +49,10 @@
 
 static struct {
     gboolean started;
+    GMutex lock; /* the thread's start, until it has given up its capabilities */
+    GCond dropped;
+    gboolean started_up;
+    GError *drop_error;
     pid_t pid;
     int forked; /* eventfd: counts forks, for the thread to wait on while we have no child */
     char comm[COMM_MAX];
@@ -138,9 +145,28 @@ static void reap_orphans(void)
     close(dir);
 }
 
+/* It needs no privilege to wait for children and read /proc: it gives all of them up first,
+ * while the thread that started it waits (so that nothing forks while this allocates). Then it
+ * starts GLib's worker threads, which inherit that: otherwise libvirt would start them from the
+ * main thread with all of its capabilities (its D-Bus probe during the VM start sets up GTask),
+ * and as they block every signal, shim-privileges.c could never ask them to give those up. */
+static void drop_privileges(void)
+{
+    GError *error = NULL;
+
+    if (shim_privileges_drop_all(&error))
+        g_type_ensure(G_TYPE_TASK);
+    g_mutex_lock(&reaper.lock);
+    reaper.drop_error = error;
+    reaper.started_up = TRUE;
+    g_cond_signal(&reaper.dropped);
+    g_mutex_unlock(&reaper.lock);
+}
+
 static gpointer reaper_thread(gpointer user_data)
 {
     (void)user_data;
+    drop_privileges();
     for (;;) {
         siginfo_t info;
         if (waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) == 0) {
@@ -187,5 +213,12 @@ gboolean shim_reaper_start(GError **error)
     }
     reaper.started = TRUE;
     g_thread_unref(g_thread_new("reaper", reaper_thread, NULL));
-    return TRUE;
+    g_mutex_lock(&reaper.lock);
+    while (!reaper.started_up)
+        g_cond_wait(&reaper.dropped, &reaper.lock);
+    g_mutex_unlock(&reaper.lock);
+    if (reaper.drop_error == NULL)
+        return TRUE;
+    g_propagate_prefixed_error(error, g_steal_pointer(&reaper.drop_error), "orphan reaper: ");
+    return FALSE;
 }

@@ -5,12 +5,16 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <glib-unix.h>
 
 #include "shim-error.h"
 #include "shim-host-cgroup.h"
 #include "shim-network.h"
+#include "shim-pod-uid.h"
 #include "shim-template.h"
 #include "vmm.h"
 
@@ -29,10 +33,13 @@ struct _ShimSandbox {
     ShimVmSize boot;    /* what it booted with, and the hot-plug ceilings */
     ShimVmSize current; /* after the last resize */
     gboolean restored;  /* resumed from a VM template */
+    char *pod_dir;      /* holds the reservation of qemu_uid (0: QEMU runs as root) */
+    guint qemu_uid;
 
     VmmDomain *domain; /* libvirt */
 
     GPid agent_pid; /* none */
+    int agent_pidfd;
     char *agent_socket;
     char *host_cgroup; /* the agent's --cgroup-root */
     ShimSandboxReadyFunc ready;
@@ -112,12 +119,33 @@ static void vm_resume(ShimSandbox *sandbox, const ShimConfig *config, const VmmC
     sandbox->current = size;
 }
 
+/* With virtio-fs QEMU runs as a uid of the pod's own; virtio-9p serves the containers' files
+ * from QEMU itself, which must then be root to read and write them as their owners. */
+static gboolean vm_user(ShimSandbox *sandbox, const ShimConfig *config, ShimState *state,
+                        const char *run_dir, VmmConfig *vc, GError **error)
+{
+    if (vc->shared_fs == VMM_SHARED_FS_9P) {
+        g_message("QEMU runs as root: [hypervisor] shared_fs = virtio-9p needs it (with "
+                  "virtio-fs it runs as a uid of the pod's own)");
+        return TRUE;
+    }
+    if (!shim_pod_uid_reserve(config->pod_uid_base, config->pod_uid_count, run_dir,
+                              &sandbox->qemu_uid, error))
+        return FALSE;
+    sandbox->pod_dir = g_strdup(run_dir);
+    vc->qemu_uid = vc->qemu_gid = sandbox->qemu_uid;
+    shim_state_set_int(state, NULL, SHIM_STATE_QEMU_UID, sandbox->qemu_uid);
+    return TRUE;
+}
+
 static gboolean vm_start(ShimSandbox *sandbox, const ShimConfig *config, ShimState *state,
                          const char *name, const char *run_dir, const char *shared_dir,
                          ShimNetwork *network, GError **error)
 {
     VmmConfig vc;
     shim_sandbox_vm_config(&vc, config, &sandbox->boot, name, run_dir, shared_dir);
+    if (!vm_user(sandbox, config, state, run_dir, &vc, error))
+        return FALSE;
     if (network) {
         vc.netns = shim_network_get_netns(network);
         vc.nics = shim_network_get_nics(network, &vc.n_nics);
@@ -153,17 +181,25 @@ static void vm_agent_ready(VmmDomain *domain, TtrpcClient *client, const VmmAgen
 
 /* ---- none: the agent as a host process ------------------------------------------------------ */
 
-static void host_child_exited(GPid pid, gint status, gpointer user_data)
+/* The agent's pidfd became readable: it exited (reaped here). A pidfd rather than GLib's child
+ * watch, whose SIGCHLD handling runs a thread of GLib's that no signal reaches
+ * (shim-privileges.c could not ask it to give up its capabilities). */
+static gboolean host_child_exited(int fd, GIOCondition condition, gpointer user_data)
 {
     ShimSandbox *sandbox = user_data;
-    (void)pid;
+    int status = 0;
+    (void)fd;
+    (void)condition;
     sandbox->child_watch = 0;
+    close(g_steal_fd(&sandbox->agent_pidfd));
+    waitpid(sandbox->agent_pid, &status, 0);
     g_spawn_close_pid(sandbox->agent_pid);
     sandbox->agent_pid = 0;
     if (sandbox->destroyed)
-        return;
+        return G_SOURCE_REMOVE;
     g_autofree char *reason = g_strdup_printf("the host agent exited (wait status %d)", status);
     sandbox->died(sandbox, reason, sandbox->died_data);
+    return G_SOURCE_REMOVE;
 }
 
 static gboolean host_start(ShimSandbox *sandbox, const ShimConfig *config, ShimState *state,
@@ -194,7 +230,13 @@ static gboolean host_start(ShimSandbox *sandbox, const ShimConfig *config, ShimS
     }
     /* Recorded right after the spawn: the pid does not exist before it. */
     shim_state_set_int(state, NULL, SHIM_STATE_VM_PID, sandbox->agent_pid);
-    sandbox->child_watch = g_child_watch_add(sandbox->agent_pid, host_child_exited, sandbox);
+    sandbox->agent_pidfd = pidfd_open(sandbox->agent_pid, 0);
+    if (sandbox->agent_pidfd < 0) {
+        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "pidfd of the host agent: %s",
+                    g_strerror(errno));
+        return FALSE;
+    }
+    sandbox->child_watch = g_unix_fd_add(sandbox->agent_pidfd, G_IO_IN, host_child_exited, sandbox);
     sandbox->guest_shared_dir = g_strdup(shared_dir);
     return shim_state_save(state, error);
 }
@@ -307,6 +349,7 @@ ShimSandbox *shim_sandbox_start(const ShimConfig *config, ShimState *state, cons
                                 gpointer user_data, GError **error)
 {
     g_autoptr(ShimSandbox) sandbox = g_new0(ShimSandbox, 1);
+    sandbox->agent_pidfd = -1;
     sandbox->kind = config->kind;
     sandbox->boot = *size;
     sandbox->current = *size;
@@ -404,6 +447,8 @@ void shim_sandbox_destroy(ShimSandbox *sandbox)
     sandbox->destroyed = TRUE;
     g_clear_handle_id(&sandbox->poll_source, g_source_remove);
     g_clear_handle_id(&sandbox->child_watch, g_source_remove);
+    if (sandbox->agent_pidfd >= 0)
+        close(g_steal_fd(&sandbox->agent_pidfd));
     if (sandbox->domain && !vmm_domain_destroy(sandbox->domain, &error))
         g_warning("destroy the pod VM: %s", error->message);
     host_stop(sandbox->agent_pid, TRUE);
@@ -413,6 +458,9 @@ void shim_sandbox_destroy(ShimSandbox *sandbox)
     g_autoptr(GError) cgroup_error = NULL;
     if (!shim_host_cgroup_remove(sandbox->host_cgroup, &cgroup_error))
         g_warning("%s", cgroup_error->message);
+    if (sandbox->qemu_uid != 0)
+        shim_pod_uid_release(sandbox->qemu_uid, sandbox->pod_dir);
+    sandbox->qemu_uid = 0;
 }
 
 void shim_sandbox_free(ShimSandbox *sandbox)
@@ -425,6 +473,7 @@ void shim_sandbox_free(ShimSandbox *sandbox)
     g_free(sandbox->agent_socket);
     g_free(sandbox->host_cgroup);
     g_free(sandbox->guest_shared_dir);
+    g_free(sandbox->pod_dir);
     g_free(sandbox);
 }
 
@@ -453,5 +502,9 @@ gboolean shim_sandbox_cleanup_stale(ShimState *state, GError **error)
         g_prefix_error(error, "pod VM '%s': ", name);
         return FALSE;
     }
+    /* Its QEMU is gone: the uid is free for another pod. */
+    guint uid = (guint)shim_state_get_int(state, NULL, SHIM_STATE_QEMU_UID);
+    if (uid != 0)
+        shim_pod_uid_release(uid, state->dir);
     return TRUE;
 }

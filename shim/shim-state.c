@@ -3,6 +3,8 @@
  * mix. */
 #include "shim-state.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -50,7 +52,9 @@ ShimState *shim_state_load(const char *dir, GError **error)
 
 ShimState *shim_state_open(const char *dir, GError **error)
 {
-    if (g_mkdir_with_parents(dir, 0700) < 0) {
+    /* The root mode 0711: a pod's QEMU, which runs as the pod's own uid, passes through it to
+     * its files in the pod's directory (vmm-libvirt makes that one 0711 too); nobody lists it. */
+    if (g_mkdir_with_parents(dir, 0700) < 0 || chmod(SHIM_STATE_ROOT, 0711) < 0) {
         int err = errno;
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "mkdir '%s': %s", dir,
                     g_strerror(err));

@@ -1,5 +1,7 @@
 /* A pod VM: start a transient libvirt domain, follow its lifecycle, destroy it. */
+#include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,13 +12,14 @@
 
 #include "vmm-internal.h"
 
-/* The embedded QEMU driver's settings: QEMU runs as root without cgroups, namespaces, a
- * security driver or virtlogd; the pod VM is the isolation boundary. libvirt's DAC driver, on
- * even without a security driver, would otherwise chown the kernel, initrd and console files
- * and keep reference counts in xattrs on them, which pods sharing one kernel would fight over. */
+/* The embedded QEMU driver's settings: no cgroups, namespaces or virtlogd; the pod VM is the
+ * isolation boundary. QEMU runs as the uid and gid of the domain's DAC label (VmmConfig.qemu_uid),
+ * with libvirt's default of no capabilities, and libvirt makes its own files for QEMU that uid's
+ * (dynamic_ownership); the domain's label says relabel='no' for everything else. No reference
+ * counts in xattrs (remember_owner): pods share the kernel and initrd. */
 static const char qemu_conf[] = "user = \"root\"\n"
                                 "group = \"root\"\n"
-                                "dynamic_ownership = 0\n"
+                                "dynamic_ownership = 1\n"
                                 "remember_owner = 0\n"
                                 "stdio_handler = \"file\"\n"
                                 "security_driver = \"none\"\n"
@@ -56,12 +59,42 @@ static gboolean check_file(const char *what, const char *path, GFileTest test, G
     return FALSE;
 }
 
+/* QEMU running as a uid of no user (VmmConfig.qemu_uid) opens @path as "others": the file
+ * must be readable, and every directory above it passable, by others. */
+static gboolean check_readable_by_qemu(const VmmConfig *c, const char *what, const char *path,
+                                       GError **error)
+{
+    g_autofree char *at = g_strdup(path);
+    struct stat st;
+
+    if (c->qemu_uid == 0)
+        return TRUE;
+    for (gboolean file = TRUE; !g_str_equal(at, "/"); file = FALSE) {
+        char *parent;
+
+        if (stat(at, &st) < 0 || !(st.st_mode & (file ? S_IROTH : S_IXOTH))) {
+            g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
+                        "%s '%s': QEMU runs as uid %u, and cannot %s '%s' (mode %o): it needs "
+                        "o+r on the file and o+x on every directory above it",
+                        what, path, c->qemu_uid, file ? "read" : "pass through", at,
+                        st.st_mode & 07777);
+            return FALSE;
+        }
+        parent = g_path_get_dirname(at);
+        g_free(at);
+        at = parent;
+    }
+    return TRUE;
+}
+
 /* Everything the VM needs is there: checked before any process starts. */
 static gboolean check_files(const VmmConfig *c, GError **error)
 {
     if (!check_file("kernel", c->kernel, G_FILE_TEST_IS_REGULAR, error) ||
         !check_file("initrd", c->initrd, G_FILE_TEST_IS_REGULAR, error) ||
-        !check_file("QEMU", c->emulator, G_FILE_TEST_IS_EXECUTABLE, error))
+        !check_file("QEMU", c->emulator, G_FILE_TEST_IS_EXECUTABLE, error) ||
+        !check_readable_by_qemu(c, "kernel", c->kernel, error) ||
+        !check_readable_by_qemu(c, "initrd", c->initrd, error))
         return FALSE;
     if (c->shared_fs != VMM_SHARED_FS_NONE &&
         !check_file("shared directory", c->shared_dir, G_FILE_TEST_IS_DIR, error))
@@ -94,6 +127,18 @@ static gboolean mkdir_private(const char *path, GError **error)
     return FALSE;
 }
 
+/* A directory QEMU, running as the pod's own uid, passes through to its files below (which
+ * libvirt makes its own), without seeing what else is there. */
+static gboolean mkdir_passable(const char *path, GError **error)
+{
+    if (!mkdir_private(path, error))
+        return FALSE;
+    if (chmod(path, 0711) == 0)
+        return TRUE;
+    g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "chmod '%s': %s", path, g_strerror(errno));
+    return FALSE;
+}
+
 /* The embed root with its qemu.conf and its capabilities cache pointing at the shared one. */
 static gboolean prepare_embed_root(const VmmConfig *c, GError **error)
 {
@@ -102,7 +147,8 @@ static gboolean prepare_embed_root(const VmmConfig *c, GError **error)
     g_autofree char *conf = g_build_filename(etc, "qemu.conf", NULL);
     g_autofree char *cache = g_build_filename(root, "cache", NULL);
 
-    if (!mkdir_private(etc, error) || !g_file_set_contents(conf, qemu_conf, -1, error))
+    if (!mkdir_passable(root, error) || !mkdir_private(etc, error) ||
+        !g_file_set_contents(conf, qemu_conf, -1, error))
         return FALSE;
     if (c->cache_dir == NULL)
         return TRUE;
@@ -122,7 +168,7 @@ static gboolean prepare_run_dir(const VmmConfig *c, GError **error)
 {
     g_autofree char *marker = g_build_filename(c->run_dir, VMM_SHARED_MOUNT_MARKER, NULL);
 
-    if (!mkdir_private(c->run_dir, error))
+    if (!mkdir_passable(c->run_dir, error))
         return FALSE;
     if (c->uri == NULL && !prepare_embed_root(c, error))
         return FALSE;
@@ -175,13 +221,15 @@ static const char *stopped_detail(int detail)
     }
 }
 
-static void stop_exit_watch(VmmDomain *domain)
+static void stop_exit_watches(VmmDomain *domain)
 {
     g_clear_handle_id(&domain->exit_watch, g_source_remove);
-    if (domain->pidfd >= 0) {
-        close(domain->pidfd);
-        domain->pidfd = -1;
-    }
+    g_clear_handle_id(&domain->virtiofsd_watch, g_source_remove);
+    g_clear_handle_id(&domain->exit_grace, g_source_remove);
+    if (domain->pidfd >= 0)
+        close(g_steal_fd(&domain->pidfd));
+    if (domain->virtiofsd_pidfd >= 0)
+        close(g_steal_fd(&domain->virtiofsd_pidfd));
 }
 
 /* The VM is gone (first report wins: libvirt's event or QEMU's exit). */
@@ -193,30 +241,47 @@ static void on_stopped(VmmDomain *domain, VmmEvent event, const char *text)
 
     domain->running = FALSE;
     domain->pid = 0;
-    stop_exit_watch(domain);
+    stop_exit_watches(domain);
     vmm_agent_wait_cancel(domain, VMM_ERROR_STOPPED, message, TRUE);
     emit(domain, event, text);
+}
+
+static gboolean qemu_exited(VmmDomain *domain)
+{
+    struct pollfd exit = {.fd = domain->pidfd, .events = POLLIN};
+
+    return domain->pidfd >= 0 && poll(&exit, 1, 0) == 1;
 }
 
 static gboolean on_exit_grace_over(gpointer data)
 {
     VmmDomain *domain = data;
 
-    domain->exit_watch = 0;
+    domain->exit_grace = 0;
     if (domain->running)
-        on_stopped(domain, VMM_EVENT_STOPPED, "QEMU exited");
+        on_stopped(domain, VMM_EVENT_STOPPED,
+                   qemu_exited(domain) ? "QEMU exited"
+                                       : "virtiofsd exited: the guest lost its files");
     return G_SOURCE_REMOVE;
 }
 
-/* QEMU is gone. libvirt may still have a queued event that says why (a guest panic makes it
- * kill QEMU right after queueing CRASHED): let that come first for a moment. */
-static gboolean on_qemu_exit(int fd, GIOCondition condition, gpointer data)
+/* QEMU or virtiofsd is gone. libvirt may still have a queued event that says why (a guest
+ * panic makes it kill QEMU right after queueing CRASHED), and virtiofsd also ends as QEMU does
+ * (it sees QEMU close the socket), a moment before QEMU's exit shows: after a grace, the first
+ * of libvirt's event, QEMU's exit or virtiofsd's says why. (QEMU 7.2 keeps running when its
+ * vhost-user-fs backend goes, and the guest's file accesses then wait for ever: the VM is as
+ * good as stopped.) */
+static gboolean on_process_exit(int fd, GIOCondition condition, gpointer data)
 {
     VmmDomain *domain = data;
 
-    (void)fd;
     (void)condition;
-    domain->exit_watch = g_timeout_add(EXIT_GRACE_MS, on_exit_grace_over, domain);
+    if (fd == domain->pidfd)
+        domain->exit_watch = 0;
+    else
+        domain->virtiofsd_watch = 0;
+    if (domain->exit_grace == 0)
+        domain->exit_grace = g_timeout_add(EXIT_GRACE_MS, on_exit_grace_over, domain);
     return G_SOURCE_REMOVE;
 }
 
@@ -227,7 +292,44 @@ static void watch_qemu_exit(VmmDomain *domain)
         return;
     domain->pidfd = pidfd_open(domain->pid, 0);
     if (domain->pidfd >= 0)
-        domain->exit_watch = g_unix_fd_add(domain->pidfd, G_IO_IN, on_qemu_exit, domain);
+        domain->exit_watch = g_unix_fd_add(domain->pidfd, G_IO_IN, on_process_exit, domain);
+}
+
+/* virtiofsd's pid from the embedded driver's pid file, <id>-<domain>-<alias>-fs.pid. */
+static pid_t read_virtiofsd_pid(VmmDomain *domain)
+{
+    g_autofree char *root = vmm_config_embed_root(&domain->config);
+    g_autofree char *dir_path = g_build_filename(root, "run", "qemu", NULL);
+    g_autofree char *infix = g_strdup_printf("-%s-", domain->name);
+    g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
+    const char *name;
+    guint64 pid = 0;
+
+    while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+        g_autofree char *path = NULL;
+        g_autofree char *text = NULL;
+
+        if (!g_str_has_suffix(name, "-fs.pid") || strstr(name, infix) == NULL)
+            continue;
+        path = g_build_filename(dir_path, name, NULL);
+        if (g_file_get_contents(path, &text, NULL, NULL))
+            g_ascii_string_to_unsigned(g_strstrip(text), 10, 1, G_MAXINT, &pid, NULL);
+        break;
+    }
+    return (pid_t)pid;
+}
+
+static void watch_virtiofsd_exit(VmmDomain *domain)
+{
+    pid_t pid;
+
+    if (domain->config.shared_fs != VMM_SHARED_FS_VIRTIOFS || domain->config.uri != NULL ||
+        (pid = read_virtiofsd_pid(domain)) <= 0)
+        return;
+    domain->virtiofsd_pidfd = pidfd_open(pid, 0);
+    if (domain->virtiofsd_pidfd >= 0)
+        domain->virtiofsd_watch =
+            g_unix_fd_add(domain->virtiofsd_pidfd, G_IO_IN, on_process_exit, domain);
 }
 
 static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
@@ -327,6 +429,7 @@ static VmmDomain *domain_new(const VmmConfig *config, VmmAccel accel)
     domain->console_log = vmm_config_console_log(config);
     domain->event_id = -1;
     domain->pidfd = -1;
+    domain->virtiofsd_pidfd = -1;
     domain->memory_mib = config->memory_mib;
     domain->vcpus = config->vcpus;
     return domain;
@@ -359,6 +462,7 @@ static VmmDomain *launch(const VmmConfig *config, const char *template, GError *
     domain->resumed = template != NULL;
     domain->pid = read_qemu_pid(domain);
     watch_qemu_exit(domain);
+    watch_virtiofsd_exit(domain);
     return domain;
 }
 
@@ -417,7 +521,11 @@ gboolean vmm_domain_destroy(VmmDomain *domain, GError **error)
     g_return_val_if_fail(domain != NULL, FALSE);
 
     vmm_agent_wait_cancel(domain, VMM_ERROR_STOPPED, "the VM was destroyed", TRUE);
-    stop_exit_watch(domain);
+    /* Nothing in a pod VM is worth a clean shutdown, and libvirt would give a QEMU that does not
+     * run (a hung guest's, stopped) 10 s to act on its SIGTERM. */
+    if (domain->pidfd >= 0)
+        pidfd_send_signal(domain->pidfd, SIGKILL, NULL, 0);
+    stop_exit_watches(domain);
     if (!stop_domain(domain, &stop_error))
         g_debug("%s; killing its processes instead", stop_error->message);
     domain->running = FALSE;

@@ -89,7 +89,11 @@ struct _VmmDomain {
     /* QEMU's exit seen directly (pidfd): libvirt reports it only once the process is reaped,
      * which a slow init delays by seconds. */
     int pidfd;
-    guint exit_watch; /* the pidfd watch, then the grace timer after QEMU exited */
+    guint exit_watch; /* the pidfd watch */
+    /* virtiofsd's exit: the guest's files are gone, the VM can only hang on them. */
+    int virtiofsd_pidfd;
+    guint virtiofsd_watch;
+    guint exit_grace; /* after QEMU's or virtiofsd's exit, for libvirt's event to come first */
 
     VmmLifecycleFunc lifecycle_func;
     gpointer lifecycle_data;

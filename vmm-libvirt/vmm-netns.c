@@ -11,7 +11,7 @@
 /* This thread's namespace, not the process's: another thread may have moved on its own. */
 #define THREAD_NETNS "/proc/thread-self/ns/net"
 
-static int open_netns(const char *path, GError **error)
+int vmm_netns_open(const char *path, GError **error)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
@@ -21,25 +21,32 @@ static int open_netns(const char *path, GError **error)
     return fd;
 }
 
-gboolean vmm_netns_enter(const char *path, int *out_saved, GError **error)
+gboolean vmm_netns_enter_fd(int fd, const char *name, int *out_saved, GError **error)
 {
-    int target, saved;
+    int saved = vmm_netns_open(THREAD_NETNS, error);
 
-    target = open_netns(path, error);
-    if (target < 0)
-        return FALSE;
-    saved = open_netns(THREAD_NETNS, error);
-    if (saved >= 0 && setns(target, CLONE_NEWNET) < 0) {
-        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "enter network namespace '%s': %s", path,
-                    g_strerror(errno));
-        close(saved);
-        saved = -1;
-    }
-    close(target);
     if (saved < 0)
         return FALSE;
+    if (setns(fd, CLONE_NEWNET) < 0) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "enter network namespace '%s': %s", name,
+                    g_strerror(errno));
+        close(saved);
+        return FALSE;
+    }
     *out_saved = saved;
     return TRUE;
+}
+
+gboolean vmm_netns_enter(const char *path, int *out_saved, GError **error)
+{
+    int target = vmm_netns_open(path, error);
+    gboolean ok;
+
+    if (target < 0)
+        return FALSE;
+    ok = vmm_netns_enter_fd(target, path, out_saved, error);
+    close(target);
+    return ok;
 }
 
 void vmm_netns_leave(int *saved)

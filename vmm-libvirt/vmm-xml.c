@@ -516,6 +516,15 @@ char *vmm_domain_xml(const VmmConfig *config, GError **error)
                          "  <on_reboot>destroy</on_reboot>\n"
                          "  <on_crash>destroy</on_crash>\n");
     append_devices(xml, config);
+    /* QEMU's uid and gid. relabel='no': libvirt chowns only its own files for QEMU (the
+     * private directory with the monitor, the virtiofsd socket); the console log and the agent
+     * socket it opens itself and hands over, and the kernel and initrd, which every pod shares
+     * and reads, stay as they are (libvirt would otherwise make them the pod's). */
+    g_string_append_printf(xml,
+                           "  <seclabel type='static' model='dac' relabel='no'>\n"
+                           "    <label>+%u:+%u</label>\n"
+                           "  </seclabel>\n",
+                           config->qemu_uid, config->qemu_gid);
     g_string_append(xml, "</domain>\n");
     return g_string_free(g_steal_pointer(&xml), FALSE);
 }

@@ -9,7 +9,8 @@
  * caller must run the default main context (g_main_loop_run() on a loop of NULL context) for
  * lifecycle events and vmm_domain_wait_agent() to make progress. Nothing here is thread-safe.
  *
- * Files of one pod, all under VmmConfig.run_dir (created if missing, mode 0700):
+ * Files of one pod, all under VmmConfig.run_dir (created if missing, mode 0711: QEMU, as its own
+ * uid, passes through to what libvirt makes its own there):
  *   <run_dir>/libvirt/       the embedded driver's root (etc/qemu.conf is generated there)
  *   <run_dir>/agent.sock     the virtio-serial agent channel (QEMU listens, we connect)
  *   <run_dir>/console.log    the guest's serial console (ttyS0)
@@ -139,6 +140,11 @@ typedef struct {
      * memory makes every guest page resident) and at most VMM_TEMPLATE_NICS_MAX NICs. */
     gboolean template_layout;
 
+    /* The uid and gid QEMU runs as (libvirt's DAC driver sets them before it starts QEMU, with
+     * no capabilities); 0: root. Another pod's QEMU must never have the same. */
+    guint qemu_uid;
+    guint qemu_gid;
+
     VmmAgentTransport agent; /* default VMM_AGENT_VIRTIO_SERIAL */
     guint vsock_cid;         /* VMM_AGENT_VSOCK: guest CID (>= 3) */
     guint vsock_port;        /* VMM_AGENT_VSOCK: agent port (default 1024) */
@@ -176,6 +182,11 @@ char *vmm_domain_xml(const VmmConfig *config, GError **error);
  * is then an fd of the one it was in, for vmm_netns_leave(). The shim also uses it to make the
  * taps and read the pod's network there. */
 gboolean vmm_netns_enter(const char *path, int *out_saved, GError **error);
+/* The same with an fd of the namespace (vmm_netns_open()); @name names it in errors. Opening a
+ * namespace by /proc/PID/ns/net needs the right to ptrace PID, which a process that gave up
+ * capabilities may no longer have: it keeps the fd instead. */
+int vmm_netns_open(const char *path, GError **error);
+gboolean vmm_netns_enter_fd(int fd, const char *name, int *out_saved, GError **error);
 /* Moves the calling thread back into *@saved and closes it (sets it to -1). -1 is fine. */
 void vmm_netns_leave(int *saved);
 

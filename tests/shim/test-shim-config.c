@@ -61,14 +61,16 @@ START_TEST(test_defaults)
     ck_assert_uint_eq(config->memory_overhead_mib, 128);
     ck_assert_uint_eq(config->max_memory_mib, 16384);
     ck_assert_uint_eq(config->max_vcpus, 16);
-    ck_assert_int_eq(config->shared_fs, SHIM_SHARED_FS_9P);
+    ck_assert_int_eq(config->shared_fs, SHIM_SHARED_FS_VIRTIOFS);
+    ck_assert_uint_eq(config->pod_uid_base, 1879048192);
+    ck_assert_uint_eq(config->pod_uid_count, 65536);
     ck_assert_str_eq(config->machine_type, "q35");
     ck_assert(g_path_is_absolute(config->kernel));
     ck_assert(g_path_is_absolute(config->initrd));
     ck_assert_uint_gt(config->agent_boot_timeout_s, 0);
     ck_assert_int_eq(config->debug, FALSE);
     ck_assert_int_eq(config->log_level, SHIM_LOG_INFO);
-    ck_assert_int_eq(config->template_enabled, TRUE);
+    ck_assert_int_eq(config->template_enabled, FALSE);
     ck_assert_str_eq(config->template_dir, "/var/lib/secure-container/templates");
 }
 END_TEST
@@ -78,11 +80,12 @@ START_TEST(test_values)
     g_autofree char *path = write_config("[hypervisor]\nkind = none\naccelerator = tcg\n"
                                          "default_memory = 2048\ndefault_vcpus = 4\n"
                                          "kernel = /k\ninitrd = /i\nkernel_params = quiet x=1\n"
-                                         "shared_fs = virtio-fs\nmachine_type = pc\n"
+                                         "shared_fs = virtio-9p\nmachine_type = pc\n"
+                                         "pod_uid_base = 4294901760\npod_uid_count = 65535\n"
                                          "[agent]\nboot_timeout = 7\nrequest_timeout = 9\n"
                                          "host_binary = /opt/agent\n"
                                          "[runtime]\nenable_debug = true\nlog_level = debug\n"
-                                         "[template]\nenable = false\ndirectory = /x\n");
+                                         "[template]\nenable = true\ndirectory = /x\n");
     g_autoptr(GError) error = NULL;
     g_autoptr(ShimConfig) config = shim_config_load(path, &error);
     ck_assert_msg(config != NULL, "%s", error ? error->message : "");
@@ -93,14 +96,16 @@ START_TEST(test_values)
     ck_assert_str_eq(config->kernel, "/k");
     ck_assert_str_eq(config->initrd, "/i");
     ck_assert_str_eq(config->kernel_params, "quiet x=1");
-    ck_assert_int_eq(config->shared_fs, SHIM_SHARED_FS_VIRTIOFS);
+    ck_assert_int_eq(config->shared_fs, SHIM_SHARED_FS_9P);
+    ck_assert_uint_eq(config->pod_uid_base, 4294901760u);
+    ck_assert_uint_eq(config->pod_uid_count, 65535);
     ck_assert_str_eq(config->machine_type, "pc");
     ck_assert_uint_eq(config->agent_boot_timeout_s, 7);
     ck_assert_uint_eq(config->agent_request_timeout_s, 9);
     ck_assert_str_eq(config->agent_host_binary, "/opt/agent");
     ck_assert_int_eq(config->debug, TRUE);
     ck_assert_int_eq(config->log_level, SHIM_LOG_DEBUG);
-    ck_assert_int_eq(config->template_enabled, FALSE);
+    ck_assert_int_eq(config->template_enabled, TRUE);
     ck_assert_str_eq(config->template_dir, "/x");
 }
 END_TEST
@@ -118,6 +123,12 @@ START_TEST(test_bad_number)
                  (const char *[]){"default_memory", "'12'", "from 64 to", NULL});
     expect_error("[agent]\nboot_timeout = soon\n",
                  (const char *[]){"boot_timeout", "'soon'", "integer", NULL});
+    /* The last uid would be (uid_t)-1. */
+    expect_error("[hypervisor]\npod_uid_base = 4294901760\npod_uid_count = 65536\n",
+                 (const char *[]){"pod_uid_base 4294901760 + pod_uid_count 65536",
+                                  "below 4294967295", NULL});
+    expect_error("[hypervisor]\npod_uid_count = 0\n",
+                 (const char *[]){"pod_uid_count", "from 1 to", NULL});
 }
 END_TEST
 
@@ -174,6 +185,11 @@ START_TEST(test_shipped_default_parses)
     g_autoptr(ShimConfig) config = shim_config_load(g_getenv("SC_DEFAULT_CONFIG"), &error);
     ck_assert_msg(config != NULL, "%s", error ? error->message : "");
     ck_assert_int_eq(config->kind, SHIM_HYPERVISOR_LIBVIRT);
+    /* What keeps QEMU unprivileged ships as the built-in defaults have it. */
+    ck_assert_int_eq(config->shared_fs, SHIM_SHARED_FS_VIRTIOFS);
+    ck_assert_int_eq(config->template_enabled, FALSE);
+    ck_assert_uint_eq(config->pod_uid_base, 1879048192);
+    ck_assert_uint_eq(config->pod_uid_count, 65536);
 }
 END_TEST
 

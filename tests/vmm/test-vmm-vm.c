@@ -24,6 +24,8 @@
 #define BOOT_TIMEOUT_US (120 * G_USEC_PER_SEC)
 #define NEVER_TIMEOUT_US (15 * G_USEC_PER_SEC)
 #define EVENT_MAX_US G_USEC_PER_SEC
+/* A uid (and gid) of no user here: QEMU's in the boot test. */
+#define TEST_QEMU_UID 1879113000u
 
 typedef struct {
     gboolean done;
@@ -200,39 +202,50 @@ static void remove_run_dir(const VmmConfig *config)
 }
 
 typedef struct {
-    const char *source_arg; /* "source=<shared dir>" */
-    const char *mount_source;
-    char *own_ns;
-    gboolean seen;
-} MountSearch;
+    char *source_arg; /* "source=<shared dir>" */
+    GArray *pids;
+} VirtiofsdSearch;
 
-static void look_in_virtiofsd(pid_t pid, const char *cmdline, gpointer data)
+static void add_virtiofsd(pid_t pid, const char *cmdline, gpointer data)
 {
-    MountSearch *search = data;
-    g_autofree char *ns_path = g_strdup_printf("/proc/%d/ns/mnt", pid);
-    g_autofree char *info_path = g_strdup_printf("/proc/%d/mountinfo", pid);
-    g_autofree char *ns = NULL;
-    g_autofree char *mountinfo = NULL;
+    VirtiofsdSearch *search = data;
 
-    if (strstr(cmdline, "virtiofsd") == NULL || strstr(cmdline, search->source_arg) == NULL)
-        return;
-    ns = g_file_read_link(ns_path, NULL);
-    if (ns != NULL && g_strcmp0(ns, search->own_ns) != 0 &&
-        g_file_get_contents(info_path, &mountinfo, NULL, NULL) &&
-        strstr(mountinfo, search->mount_source) != NULL)
-        search->seen = TRUE;
+    if (strstr(cmdline, "virtiofsd") != NULL && strstr(cmdline, search->source_arg) != NULL)
+        g_array_append_val(search->pids, pid);
+}
+
+/* The virtiofsd processes serving @shared_dir: the one libvirt started, and the one that serves
+ * the files, which it forked into namespaces of its own. */
+static GArray *virtiofsd_pids(const char *shared_dir)
+{
+    VirtiofsdSearch search = {g_strdup_printf("source=%s", shared_dir),
+                              g_array_new(FALSE, FALSE, sizeof(pid_t))};
+
+    vmm_test_foreach_process(add_virtiofsd, &search);
+    g_free(search.source_arg);
+    return search.pids;
 }
 
 /* TRUE when a virtiofsd serving @shared_dir from a mount namespace of its own sees a mount
  * whose source is @source. */
 static gboolean virtiofsd_sees(const char *shared_dir, const char *source)
 {
-    g_autofree char *source_arg = g_strdup_printf("source=%s", shared_dir);
+    g_autoptr(GArray) pids = virtiofsd_pids(shared_dir);
     g_autofree char *own_ns = g_file_read_link("/proc/self/ns/mnt", NULL);
-    MountSearch search = {source_arg, source, own_ns, FALSE};
 
-    vmm_test_foreach_process(look_in_virtiofsd, &search);
-    return search.seen;
+    for (guint i = 0; i < pids->len; i++) {
+        pid_t pid = g_array_index(pids, pid_t, i);
+        g_autofree char *ns_path = g_strdup_printf("/proc/%d/ns/mnt", pid);
+        g_autofree char *info_path = g_strdup_printf("/proc/%d/mountinfo", pid);
+        g_autofree char *ns = g_file_read_link(ns_path, NULL);
+        g_autofree char *mountinfo = NULL;
+
+        if (ns != NULL && g_strcmp0(ns, own_ns) != 0 &&
+            g_file_get_contents(info_path, &mountinfo, NULL, NULL) &&
+            strstr(mountinfo, source) != NULL)
+            return TRUE;
+    }
+    return FALSE;
 }
 
 /* A mount made in the shared directory after boot reaches virtiofsd's own namespace. */
@@ -296,15 +309,91 @@ static void assert_power_off(VmmDomain *domain, TtrpcClient *client)
 
 /* libvirt left @path alone: no ownership change remembered in trusted.libvirt.* xattrs (pods
  * share the kernel and initrd). */
-static void assert_untouched(const char *path)
+/* libvirt left @path as it was (@before): no owner of a pod's, no reference-count xattrs. */
+static void assert_untouched(const char *path, const struct stat *before)
 {
     char names[4096];
     ssize_t len = listxattr(path, names, sizeof(names));
+    struct stat now;
+
+    ck_assert_int_eq(stat(path, &now), 0);
+    ck_assert_msg(now.st_uid == before->st_uid && now.st_gid == before->st_gid &&
+                      now.st_mode == before->st_mode,
+                  "'%s' changed: %u:%u %o, was %u:%u %o", path, now.st_uid, now.st_gid, now.st_mode,
+                  before->st_uid, before->st_gid, before->st_mode);
 
     ck_assert_msg(len >= 0, "listxattr '%s': %s", path, g_strerror(errno));
     for (ssize_t at = 0; at < len; at += strlen(names + at) + 1)
         ck_assert_msg(!g_str_has_prefix(names + at, "trusted.libvirt"), "'%s' has xattr %s", path,
                       names + at);
+}
+
+static char *proc_link(pid_t pid, const char *what)
+{
+    g_autofree char *path = pid > 0 ? g_strdup_printf("/proc/%d/%s", pid, what)
+                                    : g_strdup_printf("/proc/thread-self/%s", what);
+    char *target = g_file_read_link(path, NULL);
+
+    ck_assert_msg(target != NULL, "readlink '%s'", path);
+    return target;
+}
+
+/* Field @name of /proc/@pid/status ("Uid", "CapEff", ...), its value only. */
+static char *status_field(pid_t pid, const char *name)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/status", pid);
+    g_autofree char *text = NULL;
+    g_autofree char *prefix = g_strdup_printf("\n%s:", name);
+    const char *at;
+
+    ck_assert_msg(g_file_get_contents(path, &text, NULL, NULL), "read %s", path);
+    at = strstr(text, prefix);
+    ck_assert_msg(at != NULL, "no %s in %s", name, path);
+    at += strlen(prefix);
+    return g_strstrip(g_strndup(at, strcspn(at, "\n")));
+}
+
+static void assert_status(pid_t pid, const char *name, const char *expected)
+{
+    g_autofree char *value = status_field(pid, name);
+
+    ck_assert_msg(g_str_equal(value, expected), "pid %d: %s is '%s', not '%s'", pid, name, value,
+                  expected);
+}
+
+/* QEMU runs as the pod's uid and gid with no capability and its seccomp sandbox (which brings
+ * no_new_privs); virtiofsd serves the share confined (it stays root to act as the files'
+ * owners). */
+static void assert_confined(pid_t qemu, const char *shared_dir)
+{
+    g_autofree char *ids = g_strdup_printf("%u\t%u\t%u\t%u", TEST_QEMU_UID, TEST_QEMU_UID,
+                                           TEST_QEMU_UID, TEST_QEMU_UID);
+    g_autoptr(GArray) pids = virtiofsd_pids(shared_dir);
+    g_autofree char *own_pid_ns = proc_link(0, "ns/pid");
+    guint serving = 0;
+
+    assert_status(qemu, "Uid", ids);
+    assert_status(qemu, "Gid", ids);
+    assert_status(qemu, "CapInh", "0000000000000000");
+    assert_status(qemu, "CapPrm", "0000000000000000");
+    assert_status(qemu, "CapEff", "0000000000000000");
+    assert_status(qemu, "CapAmb", "0000000000000000");
+    assert_status(qemu, "NoNewPrivs", "1");
+    assert_status(qemu, "Seccomp", "2");
+    /* The process that serves the files (in a pid namespace of its own; the other only waits)
+     * has its seccomp filter, no_new_privs and an empty bounding set. */
+    for (guint i = 0; i < pids->len; i++) {
+        pid_t pid = g_array_index(pids, pid_t, i);
+        g_autofree char *pid_ns = proc_link(pid, "ns/pid");
+
+        if (g_str_equal(pid_ns, own_pid_ns))
+            continue;
+        assert_status(pid, "Seccomp", "2");
+        assert_status(pid, "NoNewPrivs", "1");
+        assert_status(pid, "CapBnd", "0000000000000000");
+        serving++;
+    }
+    ck_assert_uint_eq(serving, 1);
 }
 
 static VmmDomain *start_vm(const VmmConfig *config)
@@ -351,12 +440,17 @@ START_TEST(test_boot_health_destroy)
     g_autofree char *exe_link = NULL;
     g_autofree char *exe = NULL;
     g_autofree char *line = NULL;
+    struct stat kernel_before, initrd_before;
 
     test_config(&config, strings, "boot", "VMM_TEST_INITRD");
     add_shared_dir(&config, strings, VMM_SHARED_FS_VIRTIOFS);
+    config.qemu_uid = config.qemu_gid = TEST_QEMU_UID;
+    ck_assert_int_eq(stat(config.kernel, &kernel_before), 0);
+    ck_assert_int_eq(stat(config.initrd, &initrd_before), 0);
     domain = start_vm(&config);
-    assert_untouched(config.kernel);
-    assert_untouched(config.initrd);
+    assert_untouched(config.kernel, &kernel_before);
+    assert_untouched(config.initrd, &initrd_before);
+    assert_confined(vmm_domain_get_pid(domain), config.shared_dir);
     /* A shared mount, so what the shim mounts there later reaches virtiofsd. */
     line = mountinfo_line(config.shared_dir);
     ck_assert_msg(line != NULL && strstr(line, " shared:") != NULL, "%s", line);
@@ -582,49 +676,22 @@ static char *netns_id(const char *path)
     return g_strdup_printf("net:[%lu]", (unsigned long)st.st_ino);
 }
 
-static char *proc_link(pid_t pid, const char *what)
-{
-    g_autofree char *path = pid > 0 ? g_strdup_printf("/proc/%d/%s", pid, what)
-                                    : g_strdup_printf("/proc/thread-self/%s", what);
-    char *target = g_file_read_link(path, NULL);
-
-    ck_assert_msg(target != NULL, "readlink '%s'", path);
-    return target;
-}
-
-typedef struct {
-    const char *source_arg; /* "source=<shared dir>" */
-    const char *host_ns;
-    const char *pod_ns;
-    guint seen;
-} NetnsSearch;
-
-static void check_virtiofsd_netns(pid_t pid, const char *cmdline, gpointer data)
-{
-    NetnsSearch *search = data;
-    g_autofree char *path = g_strdup_printf("/proc/%d/ns/net", pid);
-    g_autofree char *ns = NULL;
-
-    if (strstr(cmdline, "virtiofsd") == NULL || strstr(cmdline, search->source_arg) == NULL)
-        return;
-    ns = g_file_read_link(path, NULL);
-    ck_assert_msg(ns != NULL && g_strcmp0(ns, search->host_ns) != 0 &&
-                      g_strcmp0(ns, search->pod_ns) != 0,
-                  "virtiofsd %d in %s (host %s, pod %s)", pid, ns, search->host_ns, search->pod_ns);
-    search->seen++;
-}
-
 /* virtiofsd's own sandbox gives it a network namespace of its own (it needs none), so the
  * namespace it was started in does not matter. */
 static void assert_virtiofsd_isolated(const char *shared_dir, const char *netns_path)
 {
-    g_autofree char *source_arg = g_strdup_printf("source=%s", shared_dir);
+    g_autoptr(GArray) pids = virtiofsd_pids(shared_dir);
     g_autofree char *host_ns = proc_link(0, "ns/net");
     g_autofree char *pod_ns = netns_id(netns_path);
-    NetnsSearch search = {source_arg, host_ns, pod_ns, 0};
 
-    vmm_test_foreach_process(check_virtiofsd_netns, &search);
-    ck_assert_uint_gt(search.seen, 0);
+    ck_assert_uint_gt(pids->len, 0);
+    for (guint i = 0; i < pids->len; i++) {
+        pid_t pid = g_array_index(pids, pid_t, i);
+        g_autofree char *ns = proc_link(pid, "ns/net");
+
+        ck_assert_msg(g_strcmp0(ns, host_ns) != 0 && g_strcmp0(ns, pod_ns) != 0,
+                      "virtiofsd %d in %s (host %s, pod %s)", pid, ns, host_ns, pod_ns);
+    }
 }
 
 /* QEMU runs in the pod's namespace and got the tap as an open fd. */

@@ -74,6 +74,8 @@ static void load_config(const char *path, VmmConfig *config, GStringChunk *strin
     config->tcg_tb_cache_mib = uint_key(file, "tcg_tb_cache_mib", config->tcg_tb_cache_mib);
     config->vsock_cid = uint_key(file, "vsock_cid", config->vsock_cid);
     config->vsock_port = uint_key(file, "vsock_port", config->vsock_port);
+    config->qemu_uid = uint_key(file, "qemu_uid", config->qemu_uid);
+    config->qemu_gid = uint_key(file, "qemu_gid", config->qemu_gid);
     config->netns = string_key(file, strings, "netns", NULL);
     load_nics(file, config, strings, nics);
     config->template_layout = g_key_file_get_boolean(file, GROUP, "template_layout", NULL);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <sys/mount.h>
 
+#include <glib/gstdio.h>
+
 #include "vmm-internal.h"
 #include "vmm-test.h"
 
@@ -28,6 +30,8 @@ int vmm_test_run(const char *name, const TTest *const *tests, double timeout,
         fprintf(stderr, "%s: %s\n", name, error->message);
         return EXIT_FAILURE;
     }
+    /* QEMU runs as a pod's own uid, and passes through here to its files. */
+    g_chmod(scratch_dir, 0711);
     tcase_set_timeout(tcase, timeout);
     for (guint i = 0; tests[i] != NULL; i++)
         _tcase_add_test(tcase, tests[i], 0, 0, 0, 1);
