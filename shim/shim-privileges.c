@@ -42,7 +42,8 @@
 
 /* Not used by glibc (which keeps SIGRTMIN-2 and -1), GLib or libvirt. */
 #define ASK_SIGNAL (SIGRTMIN + 7)
-#define ANSWER_TIMEOUT_MS 5000
+/* A thread runs the handler as soon as it is scheduled: generous, for a machine that is busy. */
+#define ANSWER_TIMEOUT_MS 30000
 
 /* What the threads are asked to keep; set before any is asked. */
 static struct {

@@ -84,6 +84,10 @@ sc_ctr container delete restart || testenv_fail "container delete after the rest
 # /run/secure-container full during a Create: it fails, saying so, and leaves nothing. (The test's
 # own tmpfs there, in its own mount namespace: testenv_isolate_run.)
 [ "${TESTENV_OWN_MOUNTS:-}" = "$$" ] || testenv_fail "no mount namespace of the test's own"
+# The last pod's shim removes its directory after the Delete reply: filling the tmpfs before
+# that would leave room once it has.
+run_empty() { [ -z "$(ls -A /run/secure-container)" ]; }
+testenv_wait_until 60 run_empty || testenv_fail "/run/secure-container kept: $(ls -A /run/secure-container)"
 mount -o remount,size=1m /run/secure-container || testenv_fail "cannot shrink the test's /run tmpfs"
 dd if=/dev/zero of=/run/secure-container/filler bs=4k 2>/dev/null
 out=$(sc_run full true 2>&1) && testenv_fail "a pod started on a full /run/secure-container: $out"

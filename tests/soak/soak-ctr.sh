@@ -49,8 +49,8 @@ memory_mib() {
 # failed and returns 1.
 cycle() {
     local id=$1 out status
-    sc_ctr run --runtime "$SC_RUNTIME" -d "$IMAGE" "$id" sleep 100000 >/dev/null 2>&1 \
-        || { echo "run"; return 1; }
+    out=$(sc_ctr run --runtime "$SC_RUNTIME" -d "$IMAGE" "$id" sleep 100000 2>&1 >/dev/null) \
+        || { echo "run: $out"; return 1; }
     out=$(sc_ctr task exec --exec-id check "$id" echo "$id" 2>&1)
     status=$?
     [ "$out" = "$id" ] || { echo "exec: '$out' (status $status)"; return 1; }
