@@ -21,10 +21,19 @@
 #define READ_MAX SHIM_AGENT_READ_MAX /* what shim_agent_reply_check() lets through */
 #define READS_IN_FLIGHT 2
 #define STDIN_CHUNK (64 * 1024)
+/* containerd opens its end of an output fifo in the background, blocking until a writer comes:
+ * a writer that opened and closed before it did would take the bytes with it (seen in the soak:
+ * an exec's `echo` printed nothing, status 0). So the output's end is opened write-only, which
+ * succeeds once a reader is there, retried until then; what comes meanwhile waits. */
+#define READER_POLL_MS 10
+#define READER_WAIT_US (60 * G_USEC_PER_SEC)
 
 typedef struct {
     ShimIo *io;
-    int fd; /* -1: output discarded */
+    int fd;     /* -1: output discarded, or (path set) its reader not there yet */
+    char *path; /* the fifo, while its reader is awaited */
+    guint reader_watch;
+    gint64 reader_deadline;
     const char *method;
     gboolean eof;        /* no more data from the agent */
     guint in_flight;     /* reads sent and not answered */
@@ -75,10 +84,48 @@ static int open_fifo(const char *path, int flags, GError **error)
         return -1;
     }
     int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC);
+    /* ENXIO: a write-only end with no reader yet (open_output() waits for one). */
     if (fd < 0)
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT, "open '%s': %s", path,
-                    g_strerror(errno));
+        g_set_error(error, SHIM_ERROR,
+                    errno == ENXIO ? TTRPC_CODE_UNAVAILABLE : TTRPC_CODE_INVALID_ARGUMENT,
+                    "open '%s': %s", path, g_strerror(errno));
     return fd;
+}
+
+static void drain(OutStream *s);
+
+static gboolean reader_check(gpointer user_data)
+{
+    OutStream *s = user_data;
+    int fd = open(s->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd < 0 && errno == ENXIO && g_get_monotonic_time() < s->reader_deadline)
+        return G_SOURCE_CONTINUE;
+    if (fd < 0)
+        g_warning("%s/%s: %s: no reader of '%s' (%s): its output is discarded", s->io->container_id,
+                  s->io->exec_id, s->method, s->path, g_strerror(errno));
+    s->fd = fd;
+    s->reader_watch = 0;
+    g_clear_pointer(&s->path, g_free);
+    /* Before shim_io_start() nothing waits; it starts the reads itself. */
+    if (s->io->agent)
+        drain(s);
+    return G_SOURCE_REMOVE;
+}
+
+/* The output fifo at @path, for writing, once it has its reader (READER_WAIT_US). */
+static gboolean open_output(OutStream *s, const char *path, GError **error)
+{
+    if (!path || !*path)
+        return TRUE;
+    s->fd = open_fifo(path, O_WRONLY, error);
+    if (s->fd >= 0 || !g_error_matches(*error, SHIM_ERROR, TTRPC_CODE_UNAVAILABLE))
+        return s->fd >= 0;
+    g_clear_error(error);
+    s->path = g_strdup(path);
+    s->reader_deadline = g_get_monotonic_time() + READER_WAIT_US;
+    s->reader_watch = g_timeout_add(READER_POLL_MS, reader_check, s);
+    return TRUE;
 }
 
 ShimIo *shim_io_open(const char *stdin_path, const char *stdout_path, const char *stderr_path,
@@ -92,9 +139,7 @@ ShimIo *shim_io_open(const char *stdin_path, const char *stdout_path, const char
         (OutStream){.io = io, .fd = -1, .method = "ReadStderr", .pending = g_byte_array_new()};
     io->in_fd = io->in_hold = -1;
 
-    if (stdout_path && *stdout_path && (io->out.fd = open_fifo(stdout_path, O_RDWR, error)) < 0)
-        return NULL;
-    if (stderr_path && *stderr_path && (io->err.fd = open_fifo(stderr_path, O_RDWR, error)) < 0)
+    if (!open_output(&io->out, stdout_path, error) || !open_output(&io->err, stderr_path, error))
         return NULL;
     if (stdin_path && *stdin_path) {
         /* The read end first: then our own write end opens without blocking. */
@@ -172,7 +217,7 @@ static gsize write_some(OutStream *s, const guint8 *data, gsize len)
         }
         done += (gsize)n;
     }
-    if (s->fd < 0)
+    if (s->fd < 0 && !s->path)
         done = len;
     s->delivered += done;
     return done;
@@ -215,11 +260,12 @@ static gboolean writable_cb(int fd, GIOCondition cond, gpointer user_data)
     return G_SOURCE_REMOVE;
 }
 
-/* Writes what the fifo takes; the rest waits for room, and reading goes on once all is out. */
+/* Writes what the fifo takes; the rest waits for room (or for the reader), and reading goes on
+ * once all is out. */
 static void drain(OutStream *s)
 {
     if (!flush(s)) {
-        if (s->out_watch == 0)
+        if (s->out_watch == 0 && s->fd >= 0)
             s->out_watch = g_unix_fd_add(s->fd, G_IO_OUT, writable_cb, s);
         return;
     }
@@ -367,6 +413,8 @@ void shim_io_start(ShimIo *io, ShimAgent *agent, const char *container_id, const
 static void out_close(OutStream *s)
 {
     g_clear_handle_id(&s->out_watch, g_source_remove);
+    g_clear_handle_id(&s->reader_watch, g_source_remove);
+    g_clear_pointer(&s->path, g_free);
     if (s->fd >= 0)
         flush(s);
     close_fd(&s->fd);
