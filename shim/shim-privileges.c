@@ -44,6 +44,7 @@
 #define ASK_SIGNAL (SIGRTMIN + 7)
 /* A thread runs the handler as soon as it is scheduled: generous, for a machine that is busy. */
 #define ANSWER_TIMEOUT_MS 30000
+#define BLOCKED_RETRY_US (10 * 1000)
 
 /* What the threads are asked to keep; set before any is asked. */
 static struct {
@@ -120,27 +121,42 @@ static guint64 status_mask(const char *status, const char *name)
     return line ? g_ascii_strtoull(line + strlen(key), NULL, 16) : 0;
 }
 
+/* Thread @tid's status, or NULL once it is gone. */
+static char *thread_status(pid_t tid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/self/task/%d/status", (int)tid);
+    char *status = NULL;
+
+    return g_file_get_contents(path, &status, NULL, NULL) ? status : NULL;
+}
+
 /* Asks thread @tid and waits for its answer, unless it has no more than asked for already (GLib's
  * worker threads, which block every signal, are born so: shim-reaper.c). A thread that has
- * exited meanwhile is done. */
+ * exited meanwhile is done. A thread blocks every signal for a moment while it starts (glibc
+ * sets its mask after the clone), so one that blocks the signal is looked at again until the
+ * answer's timeout. */
 static gboolean ask(pid_t tid, GError **error)
 {
     struct pollfd answer = {.fd = request.answers[0], .events = POLLIN};
-    g_autofree char *path = g_strdup_printf("/proc/self/task/%d/status", (int)tid);
-    g_autofree char *status = NULL;
+    gint64 deadline = g_get_monotonic_time() + ANSWER_TIMEOUT_MS * 1000;
     int result;
 
-    if (!g_file_get_contents(path, &status, NULL, NULL))
-        return TRUE;
-    if (!(status_mask(status, "CapPrm") & ~request.keep) &&
-        !(status_mask(status, "CapBnd") & ~request.keep) &&
-        status_mask(status, "NoNewPrivs") == (guint64)request.no_new_privs)
-        return TRUE;
-    if ((status_mask(status, "SigBlk") >> (ASK_SIGNAL - 1)) & 1) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL,
-                    "give up capabilities: thread %d blocks signal %d, which asks it", (int)tid,
-                    ASK_SIGNAL);
-        return FALSE;
+    for (;;) {
+        g_autofree char *status = thread_status(tid);
+
+        if (!status || (!(status_mask(status, "CapPrm") & ~request.keep) &&
+                        !(status_mask(status, "CapBnd") & ~request.keep) &&
+                        status_mask(status, "NoNewPrivs") == (guint64)request.no_new_privs))
+            return TRUE;
+        if (!((status_mask(status, "SigBlk") >> (ASK_SIGNAL - 1)) & 1))
+            break;
+        if (g_get_monotonic_time() > deadline) {
+            g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL,
+                        "give up capabilities: thread %d blocks signal %d, which asks it", (int)tid,
+                        ASK_SIGNAL);
+            return FALSE;
+        }
+        g_usleep(BLOCKED_RETRY_US);
     }
     if (syscall(SYS_tgkill, getpid(), tid, ASK_SIGNAL) < 0)
         return errno == ESRCH || fail(error, errno, "signal a thread");
