@@ -62,7 +62,7 @@ struct _ShimPod {
     ShimResources annotated;       /* the CRI sandbox annotations' pod size; 0: none */
     ShimPodPhase phase;
     char *end_reason;
-    GError *state_error; /* the first state write failed: every Create fails with it */
+    GError *state_error;    /* the first state write failed: every Create fails with it */
     char *hostname;         /* of the first container's spec, for CreateSandbox */
     GQueue waiting;         /* of WhenReady, while BOOTING */
     GHashTable *containers; /* id -> ShimContainer */
