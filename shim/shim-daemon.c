@@ -43,12 +43,15 @@ static gboolean quit_on_signal(int fd, GIOCondition condition, gpointer user_dat
     return G_SOURCE_CONTINUE;
 }
 
+/* The main loop's source for SIGTERM and SIGINT; 0 (logged) if there can be none. */
 static guint watch_quit_signals(GMainLoop *loop)
 {
     struct sigaction action = {.sa_handler = on_quit_signal, .sa_flags = SA_RESTART};
 
-    if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-        g_error("pipe for signals: %s", g_strerror(errno));
+    if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+        g_critical("pipe for signals: %s", g_strerror(errno));
+        return 0;
+    }
     sigemptyset(&action.sa_mask);
     sigaction(SIGTERM, &action, NULL);
     sigaction(SIGINT, &action, NULL);
@@ -95,6 +98,8 @@ int shim_daemon_run(const ShimArgs *args)
         return 1;
     }
     guint quit = watch_quit_signals(loop);
+    if (quit == 0)
+        return 1;
     g_info("serving pod %s on %s", pod->pod, args->socket);
 
     g_main_loop_run(loop);

@@ -475,7 +475,7 @@ gboolean shim_network_cleanup_stale(ShimState *state, GError **error)
     g_autofree char *links = shim_state_get(state, NULL, SHIM_STATE_NET_LINKS);
     (void)error;
     /* A namespace that is gone took the taps with it. */
-    int fd = netns ? open(netns, O_RDONLY | O_CLOEXEC) : -1;
+    int fd = netns ? vmm_netns_open(netns, NULL) : -1;
     if (fd >= 0) {
         unwire_recorded(fd, netns, links);
         shim_port_forward_cleanup_stale(fd, netns);

@@ -112,7 +112,7 @@ static gboolean fail(GError **error, int err, const char *what)
     return FALSE;
 }
 
-/* Field @name of /proc/self/task/@tid/status, as a hexadecimal mask; 0 if it cannot be read. */
+/* Field @name of a /proc status text, as a hexadecimal mask; 0 if it is not there. */
 static guint64 status_mask(const char *status, const char *name)
 {
     g_autofree char *key = g_strdup_printf("\n%s:", name);
@@ -217,32 +217,35 @@ static gboolean keep_everywhere(GError **error)
     return ok;
 }
 
-gboolean shim_privileges_drop_all(GError **error)
+/* What the next give_up_in_this_thread() calls keep. */
+static void set_request(guint64 keep, gboolean no_new_privs)
+{
+    request.keep = keep;
+    request.no_new_privs = no_new_privs;
+    request.last_cap = last_cap();
+}
+
+static gboolean keep_in_this_thread(guint64 keep, gboolean no_new_privs, GError **error)
 {
     int err;
 
-    request.keep = 0;
-    request.no_new_privs = TRUE;
-    request.last_cap = last_cap();
+    set_request(keep, no_new_privs);
     err = give_up_in_this_thread();
     return err == 0 || fail(error, err, "in this thread");
 }
 
+gboolean shim_privileges_drop_all(GError **error)
+{
+    return keep_in_this_thread(0, TRUE, error);
+}
+
 gboolean shim_privileges_keep_start(GError **error)
 {
-    int err;
-
-    request.keep = START_CAPS;
-    request.no_new_privs = FALSE;
-    request.last_cap = last_cap();
-    err = give_up_in_this_thread();
-    return err == 0 || fail(error, err, "at the shim's start");
+    return keep_in_this_thread(START_CAPS, FALSE, error);
 }
 
 gboolean shim_privileges_keep_pod(GError **error)
 {
-    request.keep = POD_CAPS;
-    request.no_new_privs = TRUE;
-    request.last_cap = last_cap();
+    set_request(POD_CAPS, TRUE);
     return keep_everywhere(error);
 }

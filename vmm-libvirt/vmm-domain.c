@@ -180,13 +180,9 @@ static gboolean prepare_run_dir(const VmmConfig *c, GError **error)
 }
 
 /* QEMU's pid from the pid file libvirt writes next to the domain's state. */
-static pid_t read_qemu_pid(VmmDomain *domain)
+/* The pid in a pid file libvirt wrote, or 0. */
+static pid_t read_pid_file(const char *path)
 {
-    g_autofree char *root = vmm_config_embed_root(&domain->config);
-    g_autofree char *file = g_strconcat(domain->name, ".pid", NULL);
-    g_autofree char *path = domain->config.uri == NULL
-                                ? g_build_filename(root, "run", "qemu", file, NULL)
-                                : g_build_filename("/run/libvirt/qemu", file, NULL);
     g_autofree char *text = NULL;
     guint64 pid = 0;
 
@@ -194,6 +190,17 @@ static pid_t read_qemu_pid(VmmDomain *domain)
         !g_ascii_string_to_unsigned(g_strstrip(text), 10, 1, G_MAXINT, &pid, NULL))
         return 0;
     return (pid_t)pid;
+}
+
+static pid_t read_qemu_pid(VmmDomain *domain)
+{
+    g_autofree char *root = vmm_config_embed_root(&domain->config);
+    g_autofree char *file = g_strconcat(domain->name, ".pid", NULL);
+    g_autofree char *path = domain->config.uri == NULL
+                                ? g_build_filename(root, "run", "qemu", file, NULL)
+                                : g_build_filename("/run/libvirt/qemu", file, NULL);
+
+    return read_pid_file(path);
 }
 
 static void emit(VmmDomain *domain, VmmEvent event, const char *detail)
@@ -303,20 +310,15 @@ static pid_t read_virtiofsd_pid(VmmDomain *domain)
     g_autofree char *infix = g_strdup_printf("-%s-", domain->name);
     g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
     const char *name;
-    guint64 pid = 0;
 
     while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-        g_autofree char *path = NULL;
-        g_autofree char *text = NULL;
+        if (g_str_has_suffix(name, "-fs.pid") && strstr(name, infix) != NULL) {
+            g_autofree char *path = g_build_filename(dir_path, name, NULL);
 
-        if (!g_str_has_suffix(name, "-fs.pid") || strstr(name, infix) == NULL)
-            continue;
-        path = g_build_filename(dir_path, name, NULL);
-        if (g_file_get_contents(path, &text, NULL, NULL))
-            g_ascii_string_to_unsigned(g_strstrip(text), 10, 1, G_MAXINT, &pid, NULL);
-        break;
+            return read_pid_file(path);
+        }
     }
-    return (pid_t)pid;
+    return 0;
 }
 
 static void watch_virtiofsd_exit(VmmDomain *domain)
