@@ -17,9 +17,8 @@
 #define SHIM_STATE_VM_NAME "vm_name"
 #define SHIM_STATE_EMBED_ROOT "embed_root"
 #define SHIM_STATE_VM_PID "vm_pid" /* QEMU, or the host-mode agent */
-#define SHIM_STATE_QEMU_UID                                                                        \
-    "qemu_uid" /* the uid QEMU runs as; its reservation (shim-pod-uid.h)                           \
-                */
+/* The uid QEMU runs as; its reservation is shim-pod-uid.h's. */
+#define SHIM_STATE_QEMU_UID "qemu_uid"
 #define SHIM_STATE_SHARED_DIR "shared_dir"   /* bound onto itself (MS_SHARED) */
 #define SHIM_STATE_HOST_CGROUP "host_cgroup" /* kind = none: the host agent's cgroup root */
 /* Container keys */
