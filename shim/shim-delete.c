@@ -2,9 +2,11 @@
  * serves containers (containerd runs delete after every normal task deletion too). */
 #include "shim-delete.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <unistd.h>
 
 #include "shim-error.h"
@@ -16,6 +18,7 @@
 
 /* What runc reports when it cannot know the exit of a process it lost. */
 #define LOST_EXIT_STATUS 137
+#define DAEMON_EXIT_MS 2000
 
 /* The pod's socket: from the bundle's address file, else computed as start would. */
 static char *find_socket(const ShimArgs *args, const char *bundle)
@@ -29,19 +32,36 @@ static char *find_socket(const ShimArgs *args, const char *bundle)
     return shim_start_socket_path(args->address ? args->address : "", args->namespace, group);
 }
 
-static void kill_hung_daemon(ShimState *state, const char *socket)
+/* The pod's daemon as a pidfd, or -1 when it is gone. It is ours if its command line names the
+ * socket, read after the pidfd is held so a reused pid cannot pass. A SIGKILLed daemon fails this
+ * as soon as containerd can see it die: its memory, and so its command line, goes before its
+ * files, and with them the connection whose close tells containerd. */
+static int open_daemon(ShimState *state, const char *socket)
 {
     pid_t pid = (pid_t)shim_state_get_int(state, NULL, SHIM_STATE_SHIM_PID);
+    if (pid <= 1 || pid == getpid())
+        return -1;
+    int pidfd = pidfd_open(pid, 0);
+    if (pidfd < 0)
+        return -1;
     g_autofree char *path = g_strdup_printf("/proc/%d/cmdline", (int)pid);
     g_autofree char *cmdline = NULL;
     gsize len;
-    if (pid <= 1 || pid == getpid() || !g_file_get_contents(path, &cmdline, &len, NULL))
-        return;
-    /* Only our daemon for this pod: its command line names the socket. */
-    if (memmem(cmdline, len, socket, strlen(socket)))
-        kill(pid, SIGKILL);
+    if (!g_file_get_contents(path, &cmdline, &len, NULL) ||
+        !memmem(cmdline, len, socket, strlen(socket))) {
+        close(pidfd);
+        return -1;
+    }
+    return pidfd;
 }
 
+/* A daemon that no longer answers is hung: it goes before its pod is cleaned up under it. */
+static void kill_daemon(int pidfd)
+{
+    struct pollfd exited = {.fd = pidfd, .events = POLLIN};
+    if (pidfd_send_signal(pidfd, SIGKILL, NULL, 0) == 0 && poll(&exited, 1, DAEMON_EXIT_MS) == 0)
+        g_warning("the hung shim daemon did not exit within %d ms of SIGKILL", DAEMON_EXIT_MS);
+}
 
 static void print_response(void)
 {
@@ -72,12 +92,18 @@ gboolean shim_delete(const ShimArgs *args, GError **error)
         g_propagate_error(error, g_steal_pointer(&local));
         return FALSE;
     }
-    if (!shim_start_socket_answers(socket)) {
-        if (state) {
-            kill_hung_daemon(state, socket);
-            if (!shim_stale_cleanup(state, error))
-                return FALSE;
-        }
+    /* A live daemon answers on its socket. The socket alone does not tell: a SIGKILLed daemon's
+     * listener outlives its connection to containerd by as long as closing its other files
+     * takes, and a delete run at once found it answering and left the whole pod behind. */
+    int daemon = state ? open_daemon(state, socket) : -1;
+    gboolean live = (state == NULL || daemon >= 0) && shim_start_socket_answers(socket);
+    if (!live && daemon >= 0)
+        kill_daemon(daemon);
+    if (daemon >= 0)
+        close(daemon);
+    if (!live) {
+        if (state && !shim_stale_cleanup(state, error))
+            return FALSE;
         unlink(socket);
     }
     print_response();
