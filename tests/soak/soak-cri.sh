@@ -7,7 +7,11 @@
 # iptables rules (CNI's portmap and bridge write them per pod); then the CRI suite's leftover
 # check.
 #
-#   tests/soak/soak-cri.sh [--cycles N] [--parallel P]      (default 1000 cycles, 4 at a time)
+#   tests/soak/soak-cri.sh [--pod-every K] [--cycles N] [--parallel P]
+#
+# Every K-th cycle (default 1: every one) is a pod cycle; the others run their container in the
+# resident pod, which then has P containers coming and going at once (soak_cri.py). Default
+# 1000 cycles, 4 at a time.
 #
 # meson runs a short one in every test run (suite soak); README.md has a long run's figures.
 
@@ -19,6 +23,11 @@ SOAK_SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/soak/soak-lib.sh
 . "$SOAK_SCRIPT_DIR/soak-lib.sh"
 
+pod_every=1
+if [ "${1:-}" = --pod-every ]; then
+    pod_every=$2
+    shift 2
+fi
 soak_options "$@"
 cri_setup
 export SOAK_DIR=$TESTENV_DIR/soak
@@ -33,20 +42,21 @@ SOAK_ACCOUNT_EXTRA=iptables_rules
 # Every CRI call it makes has a deadline of its own (cri_client.py).
 driver() { "$CRI_PYTHON" -u "$SOAK_SCRIPT_DIR/soak_cri.py" "$@"; }
 
-resident=$(driver resident) || testenv_fail "the resident pod did not start"
+driver resident || testenv_fail "the resident pod did not start"
 resident_processes=$(testenv_our_processes "$TESTENV_WATCHED_EXE" | wc -l)
-# A first cycle before the account: containerd and CNI make what they keep on first use.
-driver cycle 0 "$resident" || testenv_fail "the warm-up cycle failed"
+# A first cycle of each kind before the account: containerd, CNI and the resident pod's shim
+# make what they keep on first use.
+driver warmup || testenv_fail "the warm-up cycle failed"
 resident_only() {
     [ "$(testenv_our_processes "$TESTENV_WATCHED_EXE" | wc -l)" -le "$resident_processes" ]
 }
 testenv_wait_until 60 resident_only || testenv_fail "the warm-up pod's processes did not go"
 soak_begin "$(private_containerd_shim_pids "$CRI_SOCKET" | head -n 1)"
-driver cycles "$SOAK_CYCLES" "$SOAK_PARALLEL" "$resident" || testenv_fail "the soak's driver failed"
+driver cycles "$SOAK_CYCLES" "$SOAK_PARALLEL" "$pod_every" || testenv_fail "the soak's driver failed"
 for failure in "$SOAK_DIR"/failures-*; do
     [ -e "$failure" ] || continue
-    while read -r _ name _; do
-        soak_keep_log "${name%:}"
+    while read -r what name _; do
+        [ "$what" = cycle ] && soak_keep_log "${name%:}"
     done <"$failure"
 done
 soak_end

@@ -2,14 +2,17 @@
 """The CRI churn soak's cycles, driven by soak-cri.sh (which sets up containerd and takes the
 leak account around them):
 
-    soak_cri.py resident             runs the resident pod; prints its container's id
-    soak_cri.py cycles N P RESIDENT  runs cycles 1..N, P at a time (threads)
-    soak_cri.py cycle N RESIDENT     cycle N alone (the warm-up is cycle 0)
+    soak_cri.py resident                 runs the resident pod and its first container
+    soak_cri.py warmup                   a pod cycle and a container cycle
+    soak_cri.py cycles N P K             cycles 1..N, P at a time (threads); every K-th is a
+                                         pod cycle, the others container cycles
 
-A cycle is what the kubelet does for a short-lived pod: RunPodSandbox (with its CNI network),
-CreateContainer and StartContainer, an ExecSync whose output is checked, an ExecSync into the
-resident pod, StopContainer, RemoveContainer, StopPodSandbox, RemovePodSandbox. A failed cycle
-writes "cycle soak-N: STEP: ERROR" to SOAK_DIR/failures-W and its pod is still removed.
+A pod cycle is what the kubelet does for a short-lived pod: RunPodSandbox (with its CNI network
+and a hostPort), CreateContainer and StartContainer, an ExecSync whose output is checked, an
+ExecSync into the resident pod, StopContainer, RemoveContainer, StopPodSandbox,
+RemovePodSandbox. A container cycle does the same with a container of the resident pod, whose
+VM then lives through the whole soak with P containers coming and going at once. A failed cycle
+writes "cycle soak-N: STEP: ERROR" to SOAK_DIR/failures-W, and what it made is still removed.
 
 Environment (from soak-cri.sh): CRI_SOCKET, CRI_HANDLER, CRI_IMAGE, CRI_WORK, SOAK_DIR.
 """
@@ -26,6 +29,8 @@ HANDLER = os.environ.get("CRI_HANDLER", "secure")
 IMAGE = os.environ.get("CRI_IMAGE", "")
 # Cycle N's hostPort is CYCLE_PORTS + N % 10000: portmap only writes NAT rules, nothing binds it.
 CYCLE_PORTS = 40001
+RESIDENT = "resident"
+SLEEP = ["sleep", "100000"]
 
 
 class CycleFailed(Exception):
@@ -39,80 +44,124 @@ def step(what, call, *args, **kw):
         raise CycleFailed(f"{what}: {err}") from None
 
 
+def quietly(call, *args):
+    """For removing what a failed cycle made: the teardown's clean-up reports what stays."""
+    try:
+        call(*args)
+    except CriError:
+        pass
+
+
+def pod_config(cri, name, host_port):
+    """The same config every time for a name (the uid too): container cycles pass the resident
+    pod's config again with each CreateContainer, as the kubelet does."""
+    log_dir = os.path.join(os.environ["CRI_WORK"], "logs", name)
+    os.makedirs(log_dir, exist_ok=True)
+    return cri.pod_config(name, log_directory=log_dir, uid=f"soak-{name}",
+                          port_mappings=((80, host_port),))
+
+
+def resident_pod(cri):
+    """The resident pod's (id, config), found by name."""
+    pods = [p.id for p in cri.list_pods() if p.metadata.name == RESIDENT]
+    if len(pods) != 1:
+        raise CycleFailed(f"the resident pod: {len(pods)} pods named {RESIDENT!r}")
+    return pods[0], pod_config(cri, RESIDENT, CYCLE_PORTS - 1)
+
+
 def check_echo(cri, container_id, text, where):
     res = step(f"exec {where}", cri.exec_sync, container_id, ["echo", text])
     if res.exit_code != 0 or res.stdout != text + "\n":
         raise CycleFailed(f"exec {where}: {res!r}")
 
 
-def run_pod(cri, name, command, host_port):
-    """A pod with one busybox container running `command` and a hostPort (so that CNI's portmap
-    writes iptables rules for it); returns (pod id, container id). The pod is removed again if
-    its container cannot be started."""
-    log_dir = os.path.join(os.environ["CRI_WORK"], "logs", name)
-    os.makedirs(log_dir, exist_ok=True)
-    config = cri.pod_config(name, log_directory=log_dir, port_mappings=((80, host_port),))
-    pod_id = step("RunPodSandbox", cri.run_pod, config, HANDLER)
+def container_cycle(cri, pod, name, resident_box):
+    """A container of pod (id, config) created, started, exec'd into, stopped and removed."""
+    config = cri.container_config(name, IMAGE, SLEEP)
+    container_id = step("CreateContainer/StartContainer", cri.run_container, pod[0], pod[1],
+                        config)
     try:
-        container = cri.container_config("box", IMAGE, command)
-        return pod_id, step("CreateContainer/StartContainer", cri.run_container, pod_id, config,
-                            container)
+        check_echo(cri, container_id, name, "in the container")
+        if resident_box:
+            check_echo(cri, resident_box, name, "in the resident pod")
+        step("StopContainer", cri.stop_container, container_id, 0)
+        step("RemoveContainer", cri.remove_container, container_id)
     except CycleFailed:
-        remove_pod(cri, pod_id)
+        quietly(cri.remove_container, container_id)
         raise
 
 
-def remove_pod(cri, pod_id):
+def pod_cycle(cri, name, host_port, resident_box):
+    config = pod_config(cri, name, host_port)
+    pod_id = step("RunPodSandbox", cri.run_pod, config, HANDLER)
     try:
-        cri.stop_pod(pod_id)
-        cri.remove_pod(pod_id)
-    except CriError:
-        pass  # the cycle already failed; the teardown's clean-up reports what stays
-
-
-def cycle(cri, n, resident):
-    name = f"soak-{n}"
-    pod_id, container_id = run_pod(cri, name, ["sleep", "100000"], CYCLE_PORTS + n % 10000)
-    try:
-        check_echo(cri, container_id, name, "in the pod")
-        check_echo(cri, resident, name, "in the resident pod")
-        step("StopContainer", cri.stop_container, container_id, 0)
-        step("RemoveContainer", cri.remove_container, container_id)
+        container_cycle(cri, (pod_id, config), name, resident_box)
         step("StopPodSandbox", cri.stop_pod, pod_id)
         step("RemovePodSandbox", cri.remove_pod, pod_id)
     except CycleFailed:
-        remove_pod(cri, pod_id)
+        quietly(cri.stop_pod, pod_id)
+        quietly(cri.remove_pod, pod_id)
         raise
 
 
-def worker(socket, first, cycles, parallel, resident):
-    cri = cri_client.Cri(socket)
-    for n in range(first, cycles + 1, parallel):
-        try:
-            cycle(cri, n, resident)
-        except CycleFailed as err:
-            with open(os.path.join(os.environ["SOAK_DIR"], f"failures-{first}"), "a") as out:
-                print(f"cycle soak-{n}: {err}", file=out)
-    cri.close()
+def resident_box(cri, resident):
+    """The resident pod's first container (named "box")."""
+    boxes = [c.id for c in cri.list_containers(resident[0]) if c.metadata.name == "box"]
+    if len(boxes) != 1:
+        raise CycleFailed(f"the resident pod's container: {len(boxes)} named 'box'")
+    return boxes[0]
+
+
+def failed(worker_no, what):
+    with open(os.path.join(os.environ["SOAK_DIR"], f"failures-{worker_no}"), "a") as out:
+        print(what, file=out)
+
+
+def worker(first, cycles, parallel, pod_every):
+    cri = cri_client.Cri(os.environ["CRI_SOCKET"])
+    try:
+        resident = resident_pod(cri)
+        box = resident_box(cri, resident)
+        for n in range(first, cycles + 1, parallel):
+            name = f"soak-{n}"
+            try:
+                if n % pod_every == 0:
+                    pod_cycle(cri, name, CYCLE_PORTS + n % 10000, box)
+                else:
+                    container_cycle(cri, resident, name, box)
+            except CycleFailed as err:
+                failed(first, f"cycle {name}: {err}")
+    except Exception as err:  # a worker that stops must fail the soak, not shorten it
+        failed(first, f"worker {first} stopped: {err!r}")
+    finally:
+        cri.close()
+
+
+def run_cycles(cycles, parallel, pod_every):
+    threads = [threading.Thread(target=worker, args=(w, cycles, parallel, pod_every))
+               for w in range(1, parallel + 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def main(argv):
-    socket = os.environ["CRI_SOCKET"]
-    cri = cri_client.Cri(socket)
+    cri = cri_client.Cri(os.environ["CRI_SOCKET"])
     try:
-        if argv[1:2] == ["resident"] and len(argv) == 2:
-            print(run_pod(cri, "resident", ["sleep", "100000"], CYCLE_PORTS - 1)[1])
-        elif argv[1:2] == ["cycle"] and len(argv) == 4:
-            cycle(cri, int(argv[2]), argv[3])
+        if argv[1:] == ["resident"]:
+            config = pod_config(cri, RESIDENT, CYCLE_PORTS - 1)
+            pod_id = step("RunPodSandbox", cri.run_pod, config, HANDLER)
+            step("CreateContainer/StartContainer", cri.run_container, pod_id, config,
+                 cri.container_config("box", IMAGE, SLEEP))
+        elif argv[1:] == ["warmup"]:
+            resident = resident_pod(cri)
+            box = resident_box(cri, resident)
+            pod_cycle(cri, "warmup-pod", CYCLE_PORTS - 2, box)
+            container_cycle(cri, resident, "warmup-container", box)
         elif argv[1:2] == ["cycles"] and len(argv) == 5:
-            cycles, parallel = int(argv[2]), int(argv[3])
-            threads = [threading.Thread(target=worker,
-                                        args=(socket, w, cycles, parallel, argv[4]))
-                       for w in range(1, parallel + 1)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            resident_pod(cri)  # there, before the threads look for it
+            run_cycles(int(argv[2]), int(argv[3]), int(argv[4]))
         else:
             print(__doc__, file=sys.stderr)
             return 2
