@@ -24,6 +24,8 @@
 /* Longer than the shim's own boot timeout, so a slow boot fails with the shim's error (which
  * quotes the guest console) rather than with the stand-in's deadline. */
 #define CALL_TIMEOUT_US ((BOOT_TIMEOUT_S + 30) * G_USEC_PER_SEC)
+/* Check packs a failure message into at most a few KiB: quote no more of a log than this. */
+#define LOG_TAIL_BYTES 2000
 
 static void skip(const char *reason)
 {
@@ -657,6 +659,27 @@ gboolean shim_test_wait_gone(guint32 pid, guint seconds)
         g_usleep(10000);
     }
     return TRUE;
+}
+
+gboolean shim_test_wait_log(const char *bundle, const char *needle, guint timeout_ms,
+                            char **out_tail)
+{
+    g_autofree char *path = g_build_filename(bundle, "log", NULL);
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    g_autofree char *log = NULL;
+    gboolean found;
+    for (;;) {
+        g_clear_pointer(&log, g_free);
+        if (!g_file_get_contents(path, &log, NULL, NULL))
+            log = g_strdup("");
+        found = strstr(log, needle) != NULL;
+        if (found || g_get_monotonic_time() > deadline)
+            break;
+        g_usleep(20000);
+    }
+    gsize len = strlen(log);
+    *out_tail = g_strdup(log + (len > LOG_TAIL_BYTES ? len - LOG_TAIL_BYTES : 0));
+    return found;
 }
 
 /* A live process (not us) whose /proc/PID/@file (cmdline, cgroup) contains @needle, or 0. */

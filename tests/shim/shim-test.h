@@ -128,5 +128,10 @@ gboolean shim_test_pid_alive(guint32 pid);
  * it went. A SIGKILLed process still holds its sockets while it tears down its memory, which an
  * ASan build on a loaded machine was seen to take more than a second for. */
 gboolean shim_test_wait_gone(guint32 pid, guint seconds);
+/* Waits until the shim's log in @bundle holds @needle, at most @timeout_ms: a shim may log what
+ * it does after the event a test waited for (an exit it reported first). TRUE if it did; the end
+ * of the log in *@out_tail either way (a bounded length: it goes into a failure message). */
+gboolean shim_test_wait_log(const char *bundle, const char *needle, guint timeout_ms,
+                            char **out_tail);
 /* How long a daemon may take to exit (after SIGKILL, or Shutdown). */
 #define SHIM_TEST_DAEMON_EXIT_S 60
