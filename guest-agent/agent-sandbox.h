@@ -32,6 +32,13 @@ void agent_sandbox_free(AgentSandbox *sandbox);
 gboolean agent_sandbox_create(AgentSandbox *sandbox, const AgentSandboxConfig *config,
                               GError **error);
 
+/* After a container is removed: in a VM, the guest kernel lets go of the inodes it no longer
+ * uses, and with them the host's file server (virtiofsd, QEMU's 9p) closes the file it holds
+ * open for each. Left to memory pressure, a pod whose containers come and go ran virtiofsd out
+ * of fds (the CRI soak: about 500 containers in one pod). Never in host mode: those caches are
+ * the host's. */
+void agent_sandbox_forget_unused_files(AgentSandbox *sandbox);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentSandbox, agent_sandbox_free)
 
 G_END_DECLS

@@ -228,7 +228,10 @@ static void service_remove_container(TtrpcCall *call, const guint8 *payload, gsi
 
     if (req == NULL)
         return;
-    service_finish(call, agent_pod_remove(agent->pod, req->container_id, &error), &error);
+    gboolean removed = agent_pod_remove(agent->pod, req->container_id, &error);
+    if (removed)
+        agent_sandbox_forget_unused_files(agent->sandbox);
+    service_finish(call, removed, &error);
 }
 
 static void service_exec_process(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)

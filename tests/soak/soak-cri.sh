@@ -53,6 +53,8 @@ resident_only() {
 testenv_wait_until 60 resident_only || testenv_fail "the warm-up pod's processes did not go"
 soak_begin "$(private_containerd_shim_pids "$CRI_SOCKET" | head -n 1)"
 driver cycles "$SOAK_CYCLES" "$SOAK_PARALLEL" "$pod_every" || testenv_fail "the soak's driver failed"
+# As before the account, the resident pod's last removal comes after every exec into it.
+driver last || testenv_fail "the last container cycle failed"
 for failure in "$SOAK_DIR"/failures-*; do
     [ -e "$failure" ] || continue
     while read -r what name _; do

@@ -26,6 +26,7 @@ soak_options() {
 soak_account() {
     echo "processes $(testenv_our_processes "$TESTENV_WATCHED_EXE" | wc -l)"
     echo "resident-shim-fds $(find "/proc/$SOAK_RESIDENT_SHIM/fd" -mindepth 1 | wc -l)"
+    echo "resident-virtiofsd-fds $(soak_resident_virtiofsd_fds)"
     echo "containerd-fds $(find "/proc/$CONTAINERD_PID/fd" -mindepth 1 | wc -l)"
     echo "mounts $(wc -l <"/proc/$CONTAINERD_PID/mountinfo")"
     echo "netns $(find /run/netns -mindepth 1 2>/dev/null | wc -l)"
@@ -33,6 +34,17 @@ soak_account() {
     echo "cgroups $(find /sys/fs/cgroup -type d | wc -l)"
     echo "run-entries $(find /run/secure-container "$TESTENV_DIR/state" -mindepth 1 2>/dev/null | wc -l)"
     [ -z "${SOAK_ACCOUNT_EXTRA:-}" ] || "$SOAK_ACCOUNT_EXTRA"
+}
+
+# The fds of the resident pod's virtiofsd (0 over virtio-9p): it holds one for every inode the
+# guest caches, so files the guest never lets go of show here.
+soak_resident_virtiofsd_fds() {
+    local pid total=0
+    for pid in $(pgrep -x virtiofsd); do
+        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "source=$SOAK_RESIDENT_DIR/" || continue
+        total=$((total + $(find "/proc/$pid/fd" -mindepth 1 2>/dev/null | wc -l)))
+    done
+    echo "$total"
 }
 
 # Kept apart: memory moves with the page cache, so it is reported, not judged.
@@ -45,6 +57,10 @@ soak_memory_mib() {
 soak_begin() {
     SOAK_RESIDENT_SHIM=$1
     [ -n "$SOAK_RESIDENT_SHIM" ] || testenv_fail "no shim for the resident pod"
+    # Its pod directory: the first 16 characters of its socket's name (shim_state_pod_dir()).
+    local socket
+    socket=$(tr '\0' '\n' <"/proc/$SOAK_RESIDENT_SHIM/cmdline" | grep -A1 -x -- -socket | tail -n 1)
+    SOAK_RESIDENT_DIR=/run/secure-container/$(basename "$socket" | cut -c1-16)
     SOAK_BEFORE=$(soak_account)
     echo "# before: $(soak_memory_mib)"
     SOAK_START=$SECONDS

@@ -4,6 +4,8 @@ leak account around them):
 
     soak_cri.py resident                 runs the resident pod and its first container
     soak_cri.py warmup                   a pod cycle and a container cycle
+    soak_cri.py last                     a container cycle (its removal is the resident pod's
+                                         last: the guest lets go of the files the others used)
     soak_cri.py cycles N P K             cycles 1..N, P at a time (threads); every K-th is a
                                          pod cycle, the others container cycles
 
@@ -159,6 +161,9 @@ def main(argv):
             box = resident_box(cri, resident)
             pod_cycle(cri, "warmup-pod", CYCLE_PORTS - 2, box)
             container_cycle(cri, resident, "warmup-container", box)
+        elif argv[1:] == ["last"]:
+            resident = resident_pod(cri)
+            container_cycle(cri, resident, "last-container", resident_box(cri, resident))
         elif argv[1:2] == ["cycles"] and len(argv) == 5:
             resident_pod(cri)  # there, before the threads look for it
             run_cycles(int(argv[2]), int(argv[3]), int(argv[4]))
