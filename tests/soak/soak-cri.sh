@@ -23,11 +23,7 @@ SOAK_SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/soak/soak-lib.sh
 . "$SOAK_SCRIPT_DIR/soak-lib.sh"
 
-pod_every=1
-if [ "${1:-}" = --pod-every ]; then
-    pod_every=$2
-    shift 2
-fi
+SOAK_POD_EVERY=1
 soak_options "$@"
 cri_setup
 export SOAK_DIR=$TESTENV_DIR/soak
@@ -39,8 +35,9 @@ iptables_rules() { echo "iptables-rules $(iptables-save 2>/dev/null | grep -c '^
 # shellcheck disable=SC2034 # read by soak_account
 SOAK_ACCOUNT_EXTRA=iptables_rules
 
-# Every CRI call it makes has a deadline of its own (cri_client.py).
-driver() { "$CRI_PYTHON" -u "$SOAK_SCRIPT_DIR/soak_cri.py" "$@"; }
+# Every CRI call it makes has a deadline of its own (cri_client.py). -B: no bytecode caches in
+# the source tree.
+driver() { "$CRI_PYTHON" -B -u "$SOAK_SCRIPT_DIR/soak_cri.py" "$@"; }
 
 driver resident || testenv_fail "the resident pod did not start"
 resident_processes=$(testenv_our_processes "$TESTENV_WATCHED_EXE" | wc -l)
@@ -52,7 +49,7 @@ resident_only() {
 }
 testenv_wait_until 60 resident_only || testenv_fail "the warm-up pod's processes did not go"
 soak_begin "$(private_containerd_shim_pids "$CRI_SOCKET" | head -n 1)"
-driver cycles "$SOAK_CYCLES" "$SOAK_PARALLEL" "$pod_every" || testenv_fail "the soak's driver failed"
+driver cycles "$SOAK_CYCLES" "$SOAK_PARALLEL" "$SOAK_POD_EVERY" || testenv_fail "the soak's driver failed"
 # As before the account, the resident pod's last removal comes after every exec into it.
 driver last || testenv_fail "the last container cycle failed"
 for failure in "$SOAK_DIR"/failures-*; do

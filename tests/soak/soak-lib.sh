@@ -12,12 +12,16 @@
 SOAK_CYCLES=1000
 SOAK_PARALLEL=4
 
+# --pod-every K is taken only by a soak that set SOAK_POD_EVERY (its default) before.
 soak_options() {
+    local usage="usage: $0 ${SOAK_POD_EVERY:+[--pod-every K] }[--cycles N] [--parallel P]"
     while [ $# -gt 0 ]; do
         case "$1" in
         --cycles) SOAK_CYCLES=$2; shift 2 ;;
         --parallel) SOAK_PARALLEL=$2; shift 2 ;;
-        *) echo "usage: $0 [--cycles N] [--parallel P]" >&2; exit 2 ;;
+        --pod-every) [ -n "${SOAK_POD_EVERY:-}" ] || { echo "$usage" >&2; exit 2; }
+            SOAK_POD_EVERY=$2; shift 2 ;;
+        *) echo "$usage" >&2; exit 2 ;;
         esac
     done
 }
