@@ -2,6 +2,7 @@
  * parsing, defaults and "what is allowed" messages cannot drift apart. */
 #include "shim-config.h"
 
+#include <glib/gstdio.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -196,6 +197,17 @@ static gboolean check_uids(const ShimConfig *config, GError **error)
     return FALSE;
 }
 
+/* The guest unpacks its initrd (an uncompressed cpio) into RAM and keeps the files there, so a
+ * bigger guest image (a sanitizer build, a debug agent) takes that much from the containers.
+ * 0 when it cannot be read: booting the VM then reports the file. */
+static guint file_mib(const char *path)
+{
+    GStatBuf st;
+    if (g_stat(path, &st) != 0)
+        return 0;
+    return (guint)MIN(((guint64)st.st_size + (1 << 20) - 1) >> 20, 1048576);
+}
+
 ShimConfig *shim_config_load(const char *path, GError **error)
 {
     g_autoptr(GKeyFile) file = g_key_file_new();
@@ -210,6 +222,7 @@ ShimConfig *shim_config_load(const char *path, GError **error)
                     local->message);
         return NULL;
     }
+    config->guest_files_mib = file_mib(config->initrd);
     return g_steal_pointer(&config);
 }
 

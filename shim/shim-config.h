@@ -29,6 +29,7 @@ typedef struct {
     guint vcpus;
     guint min_memory_mib;      /* a sized pod's VM never boots smaller */
     guint memory_overhead_mib; /* the guest kernel's and agent's share, on top of the limits */
+    guint guest_files_mib;     /* not a key: the initrd's size, its files live in guest RAM */
     guint max_memory_mib;      /* hot-plug ceiling; a pod that needs more is refused */
     guint max_vcpus;
     char *kernel;

@@ -173,14 +173,19 @@ static void ceilings(const ShimConfig *config, ShimVmSize *size)
     size->max_vcpus = MIN(config->max_vcpus, host_cpus());
 }
 
-/* What @demand needs: its memory plus the guest's overhead (0 when it has no memory limit), and
- * one vCPU per started CPU (0 when no CPU limit). */
+/* What the guest itself takes: its kernel and agent, and its files (shim-config.c). */
+static guint guest_mib(const ShimConfig *config)
+{
+    return config->memory_overhead_mib + config->guest_files_mib;
+}
+
+/* What @demand needs: its memory plus the guest's own (0 when it has no memory limit), and one
+ * vCPU per started CPU (0 when no CPU limit). */
 static void needs(const ShimConfig *config, const ShimResources *demand, guint64 *memory_mib,
                   guint64 *vcpus)
 {
-    *memory_mib = demand->memory_bytes
-                      ? div_round_up(demand->memory_bytes, MIB) + config->memory_overhead_mib
-                      : 0;
+    *memory_mib =
+        demand->memory_bytes ? div_round_up(demand->memory_bytes, MIB) + guest_mib(config) : 0;
     *vcpus = div_round_up(demand->cpu_millis, MILLIS_PER_CPU);
 }
 
@@ -192,9 +197,8 @@ static gboolean within(const ShimConfig *config, const ShimResources *demand, gu
                     "the pod needs %" G_GUINT64_FORMAT " MiB of memory (limits %" G_GUINT64_FORMAT
                     " MiB + %u MiB for the guest), above the maximum of %u MiB ([hypervisor] "
                     "max_memory = %u in '%s', and the host's memory)",
-                    memory_mib, div_round_up(demand->memory_bytes, MIB),
-                    config->memory_overhead_mib, size->max_memory_mib, config->max_memory_mib,
-                    config->path);
+                    memory_mib, div_round_up(demand->memory_bytes, MIB), guest_mib(config),
+                    size->max_memory_mib, config->max_memory_mib, config->path);
         return FALSE;
     }
     if (vcpus > size->max_vcpus) {

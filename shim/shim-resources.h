@@ -39,10 +39,10 @@ void shim_resources_add(ShimResources *a, const ShimResources *b);
 void shim_resources_max(ShimResources *a, const ShimResources *b);
 
 /* The boot size of a pod whose first spec asks for @demand: with any limit, the limits plus
- * [hypervisor] memory_overhead, at least min_memory MiB and one vCPU per started CPU; with none,
- * the config's default_memory / default_vcpus. Ceilings: max_memory / max_vcpus, and no more
- * than the host has. A demand above a ceiling is refused (RESOURCE_EXHAUSTED) with a message
- * naming the config key. */
+ * [hypervisor] memory_overhead and the initrd's size, at least min_memory MiB and one vCPU per
+ * started CPU; with none, the config's default_memory / default_vcpus. Ceilings: max_memory /
+ * max_vcpus, and no more than the host has. A demand above a ceiling is refused
+ * (RESOURCE_EXHAUSTED) with a message naming the config key. */
 gboolean shim_resources_boot_size(const ShimConfig *config, const ShimResources *demand,
                                   ShimVmSize *out, GError **error);
 

@@ -2,6 +2,7 @@
 #include <check.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "shim-config.h"
 #include "shim-check.h"
@@ -110,6 +111,26 @@ START_TEST(test_values)
 }
 END_TEST
 
+/* The guest's files are its initrd's size in MiB, rounded up; 0 when there is no such file. */
+START_TEST(test_guest_files)
+{
+    g_autofree char *initrd = g_build_filename(tmpdir, "initramfs.img", NULL);
+    g_autofree char *text = g_strdup_printf("[hypervisor]\ninitrd = %s\n", initrd);
+    g_autofree char *path = write_config(text);
+    g_autoptr(GError) error = NULL;
+
+    g_autoptr(ShimConfig) missing = shim_config_load(path, &error);
+    ck_assert_msg(missing != NULL, "%s", error ? error->message : "");
+    ck_assert_uint_eq(missing->guest_files_mib, 0);
+
+    ck_assert(g_file_set_contents(initrd, "", 0, NULL));
+    ck_assert_int_eq(truncate(initrd, 3 * 1024 * 1024 + 1), 0);
+    g_autoptr(ShimConfig) config = shim_config_load(path, &error);
+    ck_assert_msg(config != NULL, "%s", error ? error->message : "");
+    ck_assert_uint_eq(config->guest_files_mib, 4);
+}
+END_TEST
+
 START_TEST(test_bad_choice)
 {
     expect_error("[hypervisor]\naccelerator = hvf\n",
@@ -200,6 +221,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_values);
+    tcase_add_test(tc, test_guest_files);
     tcase_add_test(tc, test_bad_choice);
     tcase_add_test(tc, test_bad_number);
     tcase_add_test(tc, test_bad_bool_and_path);

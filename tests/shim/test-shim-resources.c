@@ -129,6 +129,11 @@ START_TEST(test_boot_size)
     ck_assert(shim_resources_boot_size(&config, &mid, &size, NULL));
     ck_assert_uint_eq(size.memory_mib, 601 + 128);
     ck_assert_uint_eq(size.vcpus, 1);
+    /* The guest's files (its initrd) live in its RAM: they come on top. */
+    config.guest_files_mib = 24;
+    ck_assert(shim_resources_boot_size(&config, &mid, &size, NULL));
+    ck_assert_uint_eq(size.memory_mib, 601 + 128 + 24);
+    config.guest_files_mib = 0;
     /* Never below the minimum. */
     ShimResources tiny = {16 * MIB, 0};
     ck_assert(shim_resources_boot_size(&config, &tiny, &size, NULL));
