@@ -80,7 +80,8 @@ build_and_install() {
         <(cat "$record/files" 2>/dev/null) >"$record/files.new"
     mv "$record/files.new" "$record/files"
     local f
-    for f in bin/containerd-shim-secure-v2 libexec/secure-agent share/secure-container/vmlinux \
+    for f in bin/containerd-shim-secure-v2 bin/secure-container libexec/secure-agent \
+        share/secure-container/vmlinux \
         share/secure-container/initramfs.img share/secure-container/secure-container.conf; do
         [ -e "$prefix/$f" ] || die "the build did not install $prefix/$f"
     done
@@ -222,4 +223,5 @@ install_config
 register_containerd
 build_template
 [ "$enable_ksm" = 0 ] || enable_ksm
-say "done"
+say "done; what this host offers pods (secure-container check):"
+"$prefix/bin/secure-container" check | sed 's/^/install:   /' || true

@@ -57,6 +57,7 @@ static const KeySpec keys[] = {
     {"runtime", "log_level", KEY_CHOICE, F(log_level), "info", log_levels, 0, 0},
 };
 #undef F
+G_STATIC_ASSERT(G_N_ELEMENTS(keys) <= 64); /* ShimConfig.keys_set */
 
 void shim_config_free(ShimConfig *config)
 {
@@ -177,6 +178,7 @@ static gboolean apply_keys(ShimConfig *config, GKeyFile *file, GError **error)
                             spec->group, spec->key, local->message);
                 return FALSE;
             }
+            config->keys_set |= G_GUINT64_CONSTANT(1) << i;
         } else {
             value = g_strdup(spec->def);
         }
@@ -226,15 +228,75 @@ ShimConfig *shim_config_load(const char *path, GError **error)
     return g_steal_pointer(&config);
 }
 
+static void clear_candidate(gpointer data)
+{
+    g_free(((ShimConfigCandidate *)data)->path);
+}
+
+/* @found: whether an earlier candidate was taken. */
+static void add_candidate(GArray *all, const char *source, const char *path, gboolean usable,
+                          gboolean *found)
+{
+    ShimConfigCandidate c = {source, path && *path ? g_strdup(path) : NULL, FALSE};
+    c.taken = !*found && c.path && usable;
+    *found |= c.taken;
+    g_array_append_val(all, c);
+}
+
+GArray *shim_config_candidates(const char *config_path)
+{
+    GArray *all = g_array_new(FALSE, FALSE, sizeof(ShimConfigCandidate));
+    g_array_set_clear_func(all, clear_candidate);
+    gboolean found = FALSE;
+    add_candidate(all, "runtime option ConfigPath", config_path, TRUE, &found);
+    add_candidate(all, "$SECURE_CONTAINER_CONFIG", g_getenv("SECURE_CONTAINER_CONFIG"), TRUE,
+                  &found);
+    add_candidate(all, "system file", SHIM_SYSTEM_CONFIG,
+                  g_file_test(SHIM_SYSTEM_CONFIG, G_FILE_TEST_EXISTS), &found);
+    add_candidate(all, "installed default", SHIM_DEFAULT_CONFIG, TRUE, &found);
+    return all;
+}
+
 char *shim_config_find(const char *config_path)
 {
-    const char *env = g_getenv("SECURE_CONTAINER_CONFIG");
+    g_autoptr(GArray) all = shim_config_candidates(config_path);
+    for (guint i = 0; i < all->len; i++) {
+        ShimConfigCandidate *c = &g_array_index(all, ShimConfigCandidate, i);
+        if (c->taken)
+            return g_strdup(c->path);
+    }
+    g_assert_not_reached();
+}
 
-    if (config_path && *config_path)
-        return g_strdup(config_path);
-    if (env && *env)
-        return g_strdup(env);
-    if (g_file_test(SHIM_SYSTEM_CONFIG, G_FILE_TEST_EXISTS))
-        return g_strdup(SHIM_SYSTEM_CONFIG);
-    return g_strdup(SHIM_DEFAULT_CONFIG);
+static char *value_string(const ShimConfig *config, const KeySpec *spec)
+{
+    switch (spec->type) {
+    case KEY_STRING:
+    case KEY_PATH:
+        return g_strdup(G_STRUCT_MEMBER(char *, config, spec->offset));
+    case KEY_CHOICE:
+        return g_strdup(spec->choices[G_STRUCT_MEMBER(int, config, spec->offset)]);
+    case KEY_UINT:
+        return g_strdup_printf("%u", G_STRUCT_MEMBER(guint, config, spec->offset));
+    case KEY_BOOL:
+        return g_strdup(G_STRUCT_MEMBER(gboolean, config, spec->offset) ? "true" : "false");
+    }
+    g_assert_not_reached();
+}
+
+static void clear_entry(gpointer data)
+{
+    g_free(((ShimConfigEntry *)data)->value);
+}
+
+GArray *shim_config_entries(const ShimConfig *config)
+{
+    GArray *all = g_array_sized_new(FALSE, FALSE, sizeof(ShimConfigEntry), G_N_ELEMENTS(keys));
+    g_array_set_clear_func(all, clear_entry);
+    for (gsize i = 0; i < G_N_ELEMENTS(keys); i++) {
+        ShimConfigEntry e = {keys[i].group, keys[i].key, value_string(config, &keys[i]),
+                             (config->keys_set >> i) & 1};
+        g_array_append_val(all, e);
+    }
+    return all;
 }

@@ -53,6 +53,8 @@ typedef struct {
 
     gboolean debug;
     ShimLogLevel log_level;
+
+    guint64 keys_set; /* bit i: the file set the i-th key of shim_config_entries() */
 } ShimConfig;
 
 void shim_config_free(ShimConfig *config);
@@ -61,6 +63,27 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShimConfig, shim_config_free)
 /* Parses the key file @path. Errors name the file, the group/key and what is allowed. */
 ShimConfig *shim_config_load(const char *path, GError **error);
 
-/* The file to use: @config_path (the runtime options' ConfigPath) if not empty, else
- * $SECURE_CONTAINER_CONFIG, else the system file if it exists, else the installed default. */
+/* One place the shim looks for its config file, in the order it looks. */
+typedef struct {
+    const char *source; /* "runtime option ConfigPath", "$SECURE_CONTAINER_CONFIG", ... */
+    char *path;         /* NULL: not set */
+    gboolean taken;     /* the first one set (and, for the system file, present) */
+} ShimConfigCandidate;
+
+/* The candidates for @config_path (the runtime options' ConfigPath): it if not empty, else
+ * $SECURE_CONTAINER_CONFIG, else the system file if it exists, else the installed default.
+ * Exactly one is taken. Free with g_array_unref(). */
+GArray *shim_config_candidates(const char *config_path);
+/* The path of the candidate taken. */
 char *shim_config_find(const char *config_path);
+
+/* One key in force: its value as the file would spell it, and whether the file set it. */
+typedef struct {
+    const char *group;
+    const char *key;
+    char *value;
+    gboolean from_file;
+} ShimConfigEntry;
+
+/* Every key of the format, group by group. Free with g_array_unref(). */
+GArray *shim_config_entries(const ShimConfig *config);

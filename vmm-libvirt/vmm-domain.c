@@ -87,8 +87,7 @@ static gboolean check_readable_by_qemu(const VmmConfig *c, const char *what, con
     return TRUE;
 }
 
-/* Everything the VM needs is there: checked before any process starts. */
-static gboolean check_files(const VmmConfig *c, GError **error)
+gboolean vmm_check_host_files(const VmmConfig *c, GError **error)
 {
     if (!check_file("kernel", c->kernel, G_FILE_TEST_IS_REGULAR, error) ||
         !check_file("initrd", c->initrd, G_FILE_TEST_IS_REGULAR, error) ||
@@ -96,23 +95,31 @@ static gboolean check_files(const VmmConfig *c, GError **error)
         !check_readable_by_qemu(c, "kernel", c->kernel, error) ||
         !check_readable_by_qemu(c, "initrd", c->initrd, error))
         return FALSE;
-    if (c->shared_fs != VMM_SHARED_FS_NONE &&
-        !check_file("shared directory", c->shared_dir, G_FILE_TEST_IS_DIR, error))
-        return FALSE;
     if (c->shared_fs == VMM_SHARED_FS_VIRTIOFS &&
         !check_file("virtiofsd", c->virtiofsd, G_FILE_TEST_IS_EXECUTABLE, error))
+        return FALSE;
+    if (c->uri == NULL && getpwnam(LIBVIRT_QEMU_USER) == NULL) {
+        g_set_error(error, VMM_ERROR, VMM_ERROR_NOT_FOUND,
+                    "system user '%s' missing: libvirt's embedded QEMU driver needs it",
+                    LIBVIRT_QEMU_USER);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* Everything the VM needs is there: checked before any process starts. */
+static gboolean check_files(const VmmConfig *c, GError **error)
+{
+    if (!vmm_check_host_files(c, error))
+        return FALSE;
+    if (c->shared_fs != VMM_SHARED_FS_NONE &&
+        !check_file("shared directory", c->shared_dir, G_FILE_TEST_IS_DIR, error))
         return FALSE;
     if (c->netns != NULL && !check_file("network namespace", c->netns, G_FILE_TEST_EXISTS, error))
         return FALSE;
     if (c->cache_dir != NULL && !g_path_is_absolute(c->cache_dir)) {
         g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
                     "cache directory '%s' is not an absolute path", c->cache_dir);
-        return FALSE;
-    }
-    if (c->uri == NULL && getpwnam(LIBVIRT_QEMU_USER) == NULL) {
-        g_set_error(error, VMM_ERROR, VMM_ERROR_NOT_FOUND,
-                    "system user '%s' missing: libvirt's embedded QEMU driver needs it",
-                    LIBVIRT_QEMU_USER);
         return FALSE;
     }
     return TRUE;

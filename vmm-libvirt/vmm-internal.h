@@ -32,10 +32,6 @@ char *vmm_xml_template_nic(const VmmNic *nic);
  * restored domain, or NULL when libvirt refused the restore (its error says why); FALSE with
  * @error when a NIC could not be attached (the caller destroys the domain). */
 gboolean vmm_template_resume(VmmDomain *domain, const char *xml, const char *path, GError **error);
-/* The accelerator this host can really run: kvm only when @sys_module_dir (normally
- * /sys/module) shows a hardware KVM module (kvm_intel or kvm_amd) and no kvm_pvm, and
- * @kvm_device opens and answers KVM_GET_API_VERSION with 12. */
-VmmAccel vmm_accel_probe(const char *sys_module_dir, const char *kvm_device);
 
 /* The last lines of the console log at @path (at most @max_lines lines and 2 KiB), with control
  * characters other than newline replaced: the guest wrote them. Never NULL. */

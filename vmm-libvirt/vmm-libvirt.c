@@ -33,3 +33,13 @@ const char *vmm_libvirt_error(void)
 
     return message != NULL ? message : "unknown libvirt error";
 }
+
+char *vmm_libvirt_version(void)
+{
+    unsigned long v = 0;
+
+    vmm_init(); /* libvirt reads its log settings at its first call */
+    if (virGetVersion(&v, NULL, NULL) < 0)
+        return NULL;
+    return g_strdup_printf("%lu.%lu.%lu", v / 1000000, v / 1000 % 1000, v % 1000);
+}

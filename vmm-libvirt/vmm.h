@@ -173,6 +173,19 @@ gboolean vmm_accel_from_name(const char *name, VmmAccel *out_accel);
  * version 12 and the loaded KVM module is a hardware one (kvm_intel/kvm_amd), never the software
  * kvm_pvm; else tcg. Other values are returned unchanged. */
 VmmAccel vmm_accel_resolve(VmmAccel requested);
+/* The accelerator this host can really run: kvm only when @sys_module_dir (normally
+ * /sys/module) shows a hardware KVM module (kvm_intel or kvm_amd) and no kvm_pvm, and
+ * @kvm_device opens and answers KVM_GET_API_VERSION with 12. @out_reason (may be NULL) gets
+ * the fact that decided it, in words. */
+VmmAccel vmm_accel_probe(const char *sys_module_dir, const char *kvm_device, char **out_reason);
+
+/* The libvirt library's version, "9.0.0"; NULL if it cannot tell. */
+char *vmm_libvirt_version(void);
+
+/* What a VM of @config needs from the host is there: kernel and initrd (readable by QEMU's
+ * uid), QEMU, virtiofsd for virtio-fs, and libvirt's system user for the embedded driver. The
+ * error names the first thing missing. vmm_domain_start() checks it too. */
+gboolean vmm_check_host_files(const VmmConfig *config, GError **error);
 
 /* The libvirt domain XML for @config, as a pure function of its fields (no file is looked at;
  * VMM_ACCEL_AUTO is an error: resolve it first). Caller frees. */

@@ -200,6 +200,58 @@ START_TEST(test_find_order)
 }
 END_TEST
 
+/* The places looked at, in order, exactly one taken: what `secure-container env` lists. */
+START_TEST(test_candidates)
+{
+    g_setenv("SECURE_CONTAINER_CONFIG", "/from/env.conf", TRUE);
+    g_autoptr(GArray) all = shim_config_candidates(NULL);
+    g_unsetenv("SECURE_CONTAINER_CONFIG");
+    ck_assert_uint_eq(all->len, 4);
+    ShimConfigCandidate *c = (ShimConfigCandidate *)(void *)all->data;
+    ck_assert_str_eq(c[0].source, "runtime option ConfigPath");
+    ck_assert_ptr_null(c[0].path);
+    ck_assert(!c[0].taken);
+    ck_assert_str_eq(c[1].path, "/from/env.conf");
+    ck_assert(c[1].taken);
+    ck_assert(!c[2].taken && !c[3].taken);
+    ck_assert_ptr_nonnull(c[3].path);
+}
+END_TEST
+
+/* Each key's value in force, spelled as in the file, and whether the file set it. */
+START_TEST(test_entries)
+{
+    g_autofree char *path = write_config("[hypervisor]\naccelerator = tcg\ndefault_memory = 640\n"
+                                         "[runtime]\nenable_debug = true\n");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ShimConfig) config = shim_config_load(path, &error);
+    ck_assert_msg(config != NULL, "%s", error ? error->message : "");
+    static const struct {
+        const char *group, *key, *value;
+        gboolean from_file;
+    } expect[] = {
+        {"hypervisor", "accelerator", "tcg", TRUE}, {"hypervisor", "default_memory", "640", TRUE},
+        {"runtime", "enable_debug", "true", TRUE},  {"hypervisor", "kind", "libvirt", FALSE},
+        {"template", "enable", "false", FALSE},
+    };
+    g_autoptr(GArray) all = shim_config_entries(config);
+    guint seen = 0, from_file = 0;
+    for (guint i = 0; i < all->len; i++) {
+        ShimConfigEntry *e = &g_array_index(all, ShimConfigEntry, i);
+        from_file += e->from_file;
+        for (gsize k = 0; k < G_N_ELEMENTS(expect); k++) {
+            if (!g_str_equal(e->group, expect[k].group) || !g_str_equal(e->key, expect[k].key))
+                continue;
+            ck_assert_str_eq(e->value, expect[k].value);
+            ck_assert_int_eq(e->from_file, expect[k].from_file);
+            seen++;
+        }
+    }
+    ck_assert_uint_eq(seen, G_N_ELEMENTS(expect));
+    ck_assert_uint_eq(from_file, 3);
+}
+END_TEST
+
 START_TEST(test_shipped_default_parses)
 {
     g_autoptr(GError) error = NULL;
@@ -228,6 +280,8 @@ int main(void)
     tcase_add_test(tc, test_unknown_key_and_group);
     tcase_add_test(tc, test_not_a_key_file);
     tcase_add_test(tc, test_find_order);
+    tcase_add_test(tc, test_candidates);
+    tcase_add_test(tc, test_entries);
     tcase_add_test(tc, test_shipped_default_parses);
     suite_add_tcase(s, tc);
     return shim_check_run(s, 0);

@@ -1,6 +1,7 @@
 /* Accelerator probing against fake /sys/module trees: kvm only with a hardware KVM module,
  * never with kvm_pvm, and only when the device answers the KVM API. */
 #include <stdlib.h>
+#include <string.h>
 
 #include <glib/gstdio.h>
 
@@ -30,24 +31,31 @@ static gboolean host_kvm_answers(void)
 
 START_TEST(test_no_module_is_tcg)
 {
+    g_autofree char *reason = NULL;
     make_modules((const char *const[]){"kvm", NULL});
-    ck_assert_int_eq(vmm_accel_probe(sys_dir, "/dev/kvm"), VMM_ACCEL_TCG);
+    ck_assert_int_eq(vmm_accel_probe(sys_dir, "/dev/kvm", &reason), VMM_ACCEL_TCG);
+    ck_assert_ptr_nonnull(strstr(reason, "no hardware KVM module"));
 }
 END_TEST
 
 START_TEST(test_pvm_is_tcg)
 {
+    g_autofree char *reason = NULL;
     make_modules((const char *const[]){"kvm", "kvm_intel", "kvm_pvm", NULL});
-    ck_assert_int_eq(vmm_accel_probe(sys_dir, "/dev/kvm"), VMM_ACCEL_TCG);
+    ck_assert_int_eq(vmm_accel_probe(sys_dir, "/dev/kvm", &reason), VMM_ACCEL_TCG);
+    ck_assert_ptr_nonnull(strstr(reason, "software one (module kvm_pvm)"));
 }
 END_TEST
 
 START_TEST(test_missing_or_dead_device_is_tcg)
 {
     make_modules((const char *const[]){"kvm", "kvm_amd", NULL});
-    ck_assert_int_eq(vmm_accel_probe(sys_dir, "/nonexistent/kvm"), VMM_ACCEL_TCG);
+    g_autofree char *missing = NULL, *dead = NULL;
+    ck_assert_int_eq(vmm_accel_probe(sys_dir, "/nonexistent/kvm", &missing), VMM_ACCEL_TCG);
+    ck_assert_ptr_nonnull(strstr(missing, "'/nonexistent/kvm' cannot be opened"));
     /* Opens, but the ioctl fails. */
-    ck_assert_int_eq(vmm_accel_probe(sys_dir, "/dev/null"), VMM_ACCEL_TCG);
+    ck_assert_int_eq(vmm_accel_probe(sys_dir, "/dev/null", &dead), VMM_ACCEL_TCG);
+    ck_assert_ptr_nonnull(strstr(dead, "does not answer the KVM API"));
 }
 END_TEST
 
@@ -58,7 +66,7 @@ START_TEST(test_hardware_module_and_device_is_kvm)
         return;
     }
     make_modules((const char *const[]){"kvm", "kvm_intel", NULL});
-    ck_assert_int_eq(vmm_accel_probe(sys_dir, "/dev/kvm"), VMM_ACCEL_KVM);
+    ck_assert_int_eq(vmm_accel_probe(sys_dir, "/dev/kvm", NULL), VMM_ACCEL_KVM);
 }
 END_TEST
 
