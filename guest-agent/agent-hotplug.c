@@ -4,6 +4,7 @@
  * loop is idle otherwise. */
 #include "agent-hotplug.h"
 #include "agent-error.h"
+#include "agent-proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,6 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
-#define SHOWN_MAX 80
 #define CPU_ID_MAX 8191     /* CONFIG_NR_CPUS is at most 8192 */
 #define DEVICE_DIGITS_MAX 9 /* of cpuN and memoryN */
 #define UEVENT_GROUP 1      /* the kernel's own uevents (udev re-sends them on 2) */
@@ -64,16 +64,6 @@ struct _AgentHotplug {
     GQueue requests;      /* HotplugRequest */
 };
 
-static gboolean hotplug_malformed(GError **error, const char *path, const char *text)
-{
-    g_autofree char *cut = g_strndup(text, SHOWN_MAX);
-    g_autofree char *shown = g_strescape(cut, NULL);
-
-    g_set_error(error, AGENT_ERROR, AGENT_ERROR_FAILED, "unexpected content in '%s': '%s'%s", path,
-                shown, strlen(text) > SHOWN_MAX ? "..." : "");
-    return FALSE;
-}
-
 /* A one-line sysfs file without its newline. */
 static gboolean hotplug_read_line(const char *path, char **out_text, GError **error)
 {
@@ -85,7 +75,7 @@ static gboolean hotplug_read_line(const char *path, char **out_text, GError **er
     if (len > 0 && text[len - 1] == '\n')
         text[--len] = '\0';
     if (strlen(text) != len || strchr(text, '\n') != NULL)
-        return hotplug_malformed(error, path, text);
+        return agent_proc_malformed(error, path, text);
     *out_text = g_steal_pointer(&text);
     return TRUE;
 }
@@ -149,7 +139,7 @@ static gboolean hotplug_online_device(const char *sysfs, const HotplugKind *kind
     }
     if (g_str_equal(state, kind->online) || g_strv_contains(kind->others, state))
         return TRUE;
-    return hotplug_malformed(error, path, state);
+    return agent_proc_malformed(error, path, state);
 }
 
 static gboolean hotplug_online_all(const char *sysfs, const HotplugKind *kind, guint *out_onlined,
@@ -205,13 +195,13 @@ gboolean agent_hotplug_parse_cpu_list(const char *path, const char *text, guint 
     guint count = 0;
 
     if (ranges[0] == NULL)
-        return hotplug_malformed(error, path, text);
+        return agent_proc_malformed(error, path, text);
     for (char **range = ranges; *range != NULL; range++) {
         guint64 first;
         guint64 last;
 
         if (!hotplug_parse_range(*range, &first, &last) || first < next)
-            return hotplug_malformed(error, path, text);
+            return agent_proc_malformed(error, path, text);
         count += last - first + 1;
         next = last + 1;
     }
@@ -228,37 +218,15 @@ gboolean agent_hotplug_count_cpus(const char *sysfs, guint *out_count, GError **
            agent_hotplug_parse_cpu_list(path, text, out_count, error);
 }
 
-/* The value of a meminfo line after its "Name:": spaces, a number and " kB". */
-static gboolean hotplug_parse_kib(const char *path, const char *line, const char *value,
-                                  guint64 *out_bytes, GError **error)
+/* MemTotal in bytes. */
+static gboolean hotplug_mem_total(const char *meminfo, guint64 *out_bytes, GError **error)
 {
-    g_autofree char *number = NULL;
     guint64 kib;
 
-    value += strspn(value, " ");
-    if (!g_str_has_suffix(value, " kB"))
-        return hotplug_malformed(error, path, line);
-    number = g_strndup(value, strlen(value) - strlen(" kB"));
-    if (!g_ascii_string_to_unsigned(number, 10, 0, G_MAXUINT64 / 1024, &kib, NULL))
-        return hotplug_malformed(error, path, line);
+    if (!agent_proc_read_kib(meminfo, "MemTotal", &kib, error))
+        return FALSE;
     *out_bytes = kib * 1024;
     return TRUE;
-}
-
-gboolean agent_hotplug_read_mem_total(const char *path, guint64 *out_bytes, GError **error)
-{
-    g_autofree char *text = NULL;
-    g_auto(GStrv) lines = NULL;
-
-    if (!g_file_get_contents(path, &text, NULL, error))
-        return FALSE;
-    lines = g_strsplit(text, "\n", -1);
-    for (char **line = lines; *line != NULL; line++) {
-        if (g_str_has_prefix(*line, "MemTotal:"))
-            return hotplug_parse_kib(path, *line, *line + strlen("MemTotal:"), out_bytes, error);
-    }
-    g_set_error(error, AGENT_ERROR, AGENT_ERROR_FAILED, "no MemTotal in '%s'", path);
-    return FALSE;
 }
 
 /* ---- requests */
@@ -276,7 +244,7 @@ static gboolean hotplug_measure(AgentHotplug *hotplug, AgentHotplugResources *ou
 {
     out_have->boot_memory_total = hotplug->boot_memory_total;
     return agent_hotplug_count_cpus(hotplug->sysfs, &out_have->cpus_online, error) &&
-           agent_hotplug_read_mem_total(hotplug->meminfo, &out_have->memory_total, error);
+           hotplug_mem_total(hotplug->meminfo, &out_have->memory_total, error);
 }
 
 static gboolean hotplug_online_everything(AgentHotplug *hotplug, GError **error)
@@ -467,7 +435,7 @@ AgentHotplug *agent_hotplug_new(GMainContext *context, const AgentHotplugOptions
     hotplug->may_change = options->may_change;
     g_queue_init(&hotplug->requests);
     if (hotplug->may_change &&
-        !agent_hotplug_read_mem_total(hotplug->meminfo, &hotplug->boot_memory_total, error))
+        !hotplug_mem_total(hotplug->meminfo, &hotplug->boot_memory_total, error))
         return NULL;
     if (options->listen_uevents && !hotplug_listen(hotplug, error))
         return NULL;

@@ -31,8 +31,6 @@ gboolean agent_hotplug_count_cpus(const char *sysfs, guint *out_count, GError **
  * one); @path names the file it came from in errors. */
 gboolean agent_hotplug_parse_cpu_list(const char *path, const char *text, guint *out_count,
                                       GError **error);
-/* MemTotal of the meminfo file at @path (normally /proc/meminfo), in bytes. */
-gboolean agent_hotplug_read_mem_total(const char *path, guint64 *out_bytes, GError **error);
 
 /* ---- the service side */
 

@@ -7,6 +7,7 @@
 #include "agent-hotplug.h"
 #include "agent-init.h"
 #include "agent-network.h"
+#include "agent-proc.h"
 #include "agent-sync.h"
 
 #include "agent.pb-c.h"
@@ -722,6 +723,30 @@ static void service_sync_guest(TtrpcCall *call, const guint8 *payload, gsize len
                    &error);
 }
 
+static void service_guest_stats(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+{
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__guest_stats_request__descriptor, payload, len);
+    Secure__Agent__V1__GuestStatsResponse reply = SECURE__AGENT__V1__GUEST_STATS_RESPONSE__INIT;
+    g_autoptr(GError) error = NULL;
+    AgentGuestStats stats;
+
+    (void)data;
+    if (msg == NULL)
+        return;
+    if (!agent_proc_guest_stats("/proc", &stats, &error)) {
+        service_fail(call, error);
+        return;
+    }
+    reply.mem_total_kib = stats.mem_total_kib;
+    reply.mem_available_kib = stats.mem_available_kib;
+    reply.load1 = stats.load[0];
+    reply.load5 = stats.load[1];
+    reply.load15 = stats.load[2];
+    reply.agent_rss_kib = stats.agent_rss_kib;
+    ttrpc_call_return(call, &reply.base);
+}
+
 static const TtrpcMethod service_methods[] = {
     {"Health", service_health},
     {"CreateSandbox", service_create_sandbox},
@@ -752,6 +777,7 @@ static const TtrpcMethod service_methods[] = {
     {"ClosePort", service_close_port},
     {"OnlineResources", service_online_resources},
     {"SyncGuest", service_sync_guest},
+    {"GuestStats", service_guest_stats},
 };
 
 void agent_service_register(Agent *agent)

@@ -13,7 +13,7 @@ fi
 # Build: compiler, meson, code generators and the libraries we link.
 build="gcc meson ninja-build pkg-config protobuf-c-compiler libprotobuf-c-dev
        libglib2.0-dev libjson-c-dev libseccomp-dev libcap-dev libvirt-dev check
-       libnl-3-dev libnl-route-3-dev libnftables-dev"
+       libnl-3-dev libnl-route-3-dev libnftables-dev libsoup-3.0-dev"
 
 # Run: libvirt's embedded QEMU driver, QEMU (with virtiofsd), the guest kernel, containerd.
 run="libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system qemu-system-x86
@@ -21,10 +21,11 @@ run="libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system qemu-system
      containernetworking-plugins iptables"
 
 # Test: containerd's .proto files (conformance oracle), protoc, runc (differential checks),
-# busybox for test images, clang + libFuzzer for the fuzz targets, gRPC for the CRI test client.
+# busybox for test images, clang + libFuzzer for the fuzz targets, gRPC for the CRI test client,
+# Prometheus' own text-format parser to read the metrics endpoint as a scraper does.
 test="golang-github-containerd-containerd-dev protobuf-compiler libprotobuf-dev runc
       busybox-static clang libclang-rt-14-dev llvm psmisc libvirt-clients
-      python3-grpcio python3-protobuf libc6-dev nftables"
+      python3-grpcio python3-protobuf libc6-dev nftables python3-prometheus-client"
 
 # The lean guest kernel (meson -Dguest_kernel=lean): Debian's source tarball and the tools its
 # build runs.

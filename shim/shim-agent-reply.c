@@ -1,6 +1,7 @@
 /* Bounds on agent replies (see shim-agent-reply.h). */
 #include "shim-agent-reply.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "agent.pb-c.h"
@@ -48,6 +49,22 @@ static gboolean check_wait(const Secure__Agent__V1__WaitProcessResponse *r,
 }
 
 /* The replies that carry a guest pid, as field 1 of the same layout. */
+/* A guest of at most 1 TiB (the hot-plug ceiling's bound), its loads finite and not negative. */
+static gboolean check_guest_stats(const Secure__Agent__V1__GuestStatsResponse *r,
+                                  const ProtobufCMessage *m, GError **error)
+{
+    const guint64 max_kib = G_GUINT64_CONSTANT(1) << 30;
+    const double loads[] = {r->load1, r->load5, r->load15};
+
+    if (r->mem_total_kib > max_kib || r->mem_available_kib > r->mem_total_kib ||
+        r->agent_rss_kib > r->mem_total_kib)
+        return fail(error, m, "memory figures out of range");
+    for (gsize i = 0; i < G_N_ELEMENTS(loads); i++)
+        if (!isfinite(loads[i]) || loads[i] < 0 || loads[i] > 1e6)
+            return fail(error, m, "a load that is not a number from 0 to 10^6");
+    return TRUE;
+}
+
 static const ProtobufCMessageDescriptor *const pid_replies[] = {
     &secure__agent__v1__create_container_response__descriptor,
     &secure__agent__v1__start_container_response__descriptor,
@@ -80,6 +97,8 @@ gboolean shim_agent_reply_check(const ProtobufCMessage *m, GError **error)
                fail(error, m, "container_id is not an id");
     if (d == &secure__agent__v1__open_port_response__descriptor)
         return ((const Secure__Agent__V1__OpenPortResponse *)m)->id != 0 || fail(error, m, "id 0");
+    if (d == &secure__agent__v1__guest_stats_response__descriptor)
+        return check_guest_stats((const void *)m, m, error);
     if (d == &secure__agent__v1__health_response__descriptor) {
         const Secure__Agent__V1__HealthResponse *h = (const void *)m;
         return (printable(h->agent_version) && printable(h->kernel_release)) ||

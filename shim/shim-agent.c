@@ -14,6 +14,7 @@ struct _ShimAgent {
     gpointer failed_data;
     gboolean closed;   /* freed by the owner; pending calls still hold references */
     gboolean reported; /* failed() was called */
+    guint64 errors;    /* calls that failed, for the pod's metrics */
     gint refs;
 };
 
@@ -111,6 +112,7 @@ static void call_done(const guint8 *payload, gsize len, const GError *error, gpo
             g_clear_pointer(&reply, free_reply);
         }
     }
+    call->agent->errors += local != NULL;
     if (g_log_get_debug_enabled()) {
         /* An error's message already starts with "agent <method>: ". */
         g_autofree char *ok = local ? NULL : g_strdup_printf("agent %s: OK", call->method);
@@ -143,4 +145,9 @@ void shim_agent_call(ShimAgent *agent, const char *method, const ProtobufCMessag
                                                            : 0;
     ttrpc_client_call(agent->client, SHIM_AGENT_SERVICE, method, request, deadline_us, call_done,
                       call);
+}
+
+guint64 shim_agent_get_errors(ShimAgent *agent)
+{
+    return agent->errors;
 }

@@ -41,6 +41,9 @@ void shim_agent_call(ShimAgent *agent, const char *method, const ProtobufCMessag
                      const ProtobufCMessageDescriptor *reply_type, ShimAgentCallKind kind,
                      ShimAgentReplyFunc func, gpointer user_data);
 
+/* How many calls failed (an error reply, a deadline, a reply refused by the checks). */
+guint64 shim_agent_get_errors(ShimAgent *agent);
+
 /* Reports a reply that decoded but is not acceptable (unknown id, count over a limit): the pod
  * must end. */
 void shim_agent_fail(ShimAgent *agent, const char *format, ...) G_GNUC_PRINTF(2, 3);

@@ -159,6 +159,10 @@ typedef struct {
     char *netns;
     char *cgroups_path;
     ShimResources annotated;
+    char *sandbox_id;
+    char *cri_name;
+    char *cri_namespace;
+    char *cri_uid;
 } PodSpecCopy;
 
 static void pod_spec_copy_clear(PodSpecCopy *p)
@@ -166,6 +170,10 @@ static void pod_spec_copy_clear(PodSpecCopy *p)
     g_free(p->hostname);
     g_free(p->netns);
     g_free(p->cgroups_path);
+    g_free(p->sandbox_id);
+    g_free(p->cri_name);
+    g_free(p->cri_namespace);
+    g_free(p->cri_uid);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PodSpecCopy, pod_spec_copy_clear)
 
@@ -181,6 +189,11 @@ static gboolean prepare_spec(ShimPod *pod, ShimContainer *c, PodSpecCopy *out_po
         return FALSE;
     out_pod->netns = g_strdup(shim_spec_netns_path(spec));
     out_pod->cgroups_path = g_strdup(shim_spec_cgroups_path(spec));
+    out_pod->sandbox_id = g_strdup(shim_spec_group(spec, c->id));
+    out_pod->cri_name = g_strdup(shim_spec_annotation(spec, "io.kubernetes.cri.sandbox-name"));
+    out_pod->cri_namespace =
+        g_strdup(shim_spec_annotation(spec, "io.kubernetes.cri.sandbox-namespace"));
+    out_pod->cri_uid = g_strdup(shim_spec_annotation(spec, "io.kubernetes.cri.sandbox-uid"));
     g_autofree char *guest_dir = g_build_filename(shim_pod_guest_shared_dir(pod), c->id, NULL);
     if (!shim_spec_prepare(spec, c->host_dir, guest_dir, pod->first_pid,
                            pod->config->kind == SHIM_HYPERVISOR_NONE, c->binds, error))
@@ -280,9 +293,12 @@ static void agent_create_done(const ProtobufCMessage *msg, const GError *error, 
         ShimPod *pod = cc->pod;
         c->created = TRUE;
         shim_process_set_created(c->init, reply->pid);
-        if (!pod->first_pid)
-            pod->first_pid = reply->pid;
         pod->timings.container_created = g_get_monotonic_time();
+        if (!pod->first_pid) {
+            pod->first_pid = reply->pid;
+            pod->start_seconds = (pod->timings.container_created - pod->timings.create_received) /
+                                 (double)G_USEC_PER_SEC;
+        }
         log_timings(pod);
         publish_create(pod, c);
         free_request(g_steal_pointer(&c->request));
@@ -375,8 +391,15 @@ void shim_container_create(ShimPod *pod, Containerd__Task__V2__CreateTaskRequest
         create_failed(pod, c);
         return;
     }
-    ShimPodSpec pod_spec = {copy.hostname, copy.netns, copy.cgroups_path, c->limits,
-                            copy.annotated};
+    ShimPodSpec pod_spec = {.hostname = copy.hostname,
+                            .netns = copy.netns,
+                            .cgroups_path = copy.cgroups_path,
+                            .limits = c->limits,
+                            .annotated = copy.annotated,
+                            .sandbox_id = copy.sandbox_id,
+                            .cri_name = copy.cri_name,
+                            .cri_namespace = copy.cri_namespace,
+                            .cri_uid = copy.cri_uid};
     shim_pod_when_ready(pod, &pod_spec, create_when_ready, container_call_new(pod, c->id, call));
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "shim-config.h"
+#include "shim-debug-service.h"
 #include "shim-log.h"
 #include "shim-pod.h"
 #include "shim-privileges.h"
@@ -101,10 +102,15 @@ int shim_daemon_run(const ShimArgs *args)
     if (quit == 0)
         return 1;
     g_info("serving pod %s on %s", pod->pod, args->socket);
+    /* Without it the pod runs; only `secure-container ps` and `metrics` miss it. */
+    g_autoptr(ShimDebugService) debug = shim_debug_service_start(pod, &error);
+    if (!debug)
+        g_warning("no debug socket for `secure-container`: %s", error->message);
 
     g_main_loop_run(loop);
 
     g_source_remove(quit);
+    g_clear_pointer(&debug, shim_debug_service_free);
     g_clear_pointer(&server, ttrpc_server_free);
     g_clear_pointer(&pod, shim_pod_free);
     g_info("exiting");

@@ -373,7 +373,7 @@ static gboolean boot(ShimPod *pod, const ShimPodSpec *spec, GError **error)
         stop_sandbox(pod);
         return FALSE;
     }
-    pod->timings.sandbox_started = g_get_monotonic_time();
+    pod->timings.sandbox_started = pod->sandbox_since = g_get_monotonic_time();
     pod->host.task_pid = (guint32)shim_sandbox_get_pid(pod->sandbox);
     pod->phase = SHIM_POD_BOOTING;
     shim_sandbox_wait_agent(pod->sandbox, agent_ready, pod);
@@ -406,6 +406,18 @@ void shim_pod_complete_later(ShimPod *pod, ShimPodReadyFunc func, gpointer user_
     g_idle_add(complete_later_cb, r);
 }
 
+static void remember_identity(ShimPod *pod, const ShimPodSpec *spec)
+{
+    g_free(pod->sandbox_id);
+    g_free(pod->cri_name);
+    g_free(pod->cri_namespace);
+    g_free(pod->cri_uid);
+    pod->sandbox_id = g_strdup(spec->sandbox_id);
+    pod->cri_name = g_strdup(spec->cri_name);
+    pod->cri_namespace = g_strdup(spec->cri_namespace);
+    pod->cri_uid = g_strdup(spec->cri_uid);
+}
+
 void shim_pod_when_ready(ShimPod *pod, const ShimPodSpec *spec, ShimPodReadyFunc func,
                          gpointer user_data)
 {
@@ -423,6 +435,7 @@ void shim_pod_when_ready(ShimPod *pod, const ShimPodSpec *spec, ShimPodReadyFunc
     case SHIM_POD_EMPTY:
         g_free(pod->hostname);
         pod->hostname = g_strdup(spec->hostname ? spec->hostname : "");
+        remember_identity(pod, spec);
         if (pod->state_error) {
             error = g_error_new(SHIM_ERROR, TTRPC_CODE_UNAVAILABLE, "the pod's state: %s",
                                 pod->state_error->message);
@@ -493,6 +506,10 @@ void shim_pod_free(ShimPod *pod)
     g_free(pod->shared_dir);
     g_free(pod->end_reason);
     g_free(pod->hostname);
+    g_free(pod->sandbox_id);
+    g_free(pod->cri_name);
+    g_free(pod->cri_namespace);
+    g_free(pod->cri_uid);
     g_clear_error(&pod->state_error);
     g_free(pod);
 }

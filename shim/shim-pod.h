@@ -27,12 +27,16 @@ typedef struct _ShimPortForward ShimPortForward;
 
 /* What the pod's first container says about the whole pod (borrowed strings). */
 typedef struct {
-    const char *hostname;     /* for the guest; NULL: none */
-    const char *netns;        /* the host network namespace CNI filled; NULL: none */
-    const char *cgroups_path; /* linux.cgroupsPath: where the pod's host processes go; NULL: */
-                              /* they stay where containerd started the shim */
-    ShimResources limits;     /* the first container's own limits */
-    ShimResources annotated;  /* the pod size of the CRI sandbox annotations */
+    const char *hostname;      /* for the guest; NULL: none */
+    const char *netns;         /* the host network namespace CNI filled; NULL: none */
+    const char *cgroups_path;  /* linux.cgroupsPath: where the pod's host processes go; NULL: */
+                               /* they stay where containerd started the shim */
+    ShimResources limits;      /* the first container's own limits */
+    ShimResources annotated;   /* the pod size of the CRI sandbox annotations */
+    const char *sandbox_id;    /* the CRI sandbox's id, or the standalone container's */
+    const char *cri_name;      /* the CRI sandbox annotations' pod name, namespace, uid; */
+    const char *cri_namespace; /* NULL: not a CRI pod */
+    const char *cri_uid;
 } ShimPodSpec;
 typedef struct _ShimPod ShimPod;
 
@@ -62,8 +66,12 @@ struct _ShimPod {
     ShimResources annotated;       /* the CRI sandbox annotations' pod size; 0: none */
     ShimPodPhase phase;
     char *end_reason;
-    GError *state_error;    /* the first state write failed: every Create fails with it */
-    char *hostname;         /* of the first container's spec, for CreateSandbox */
+    GError *state_error; /* the first state write failed: every Create fails with it */
+    char *hostname;      /* of the first container's spec, for CreateSandbox */
+    char *sandbox_id;    /* who the pod is (ShimPodSpec), for the debug service */
+    char *cri_name;
+    char *cri_namespace;
+    char *cri_uid;
     GQueue waiting;         /* of WhenReady, while BOOTING */
     GHashTable *containers; /* id -> ShimContainer */
     guint32 first_pid;      /* guest pid of the pod's first container (the CRI sandbox) */
@@ -71,7 +79,9 @@ struct _ShimPod {
     guint health_source; /* periodic Health while READY */
     GMainLoop *loop;
     gint64 shutdown_deadline; /* Shutdown accepted: exit once events are out, or then */
-    ShimPodTimings timings;
+    ShimPodTimings timings;   /* of the pod start under way (reset once logged) */
+    gint64 sandbox_since;     /* monotonic µs when the running sandbox started */
+    double start_seconds;     /* Create received -> first container created, of the last start */
 };
 
 /* @config: transfer full. Records the pod in its state file. */

@@ -424,6 +424,22 @@ gboolean shim_sandbox_is_vm(ShimSandbox *sandbox)
     return sandbox->domain != NULL;
 }
 
+const char *shim_sandbox_kind_name(ShimSandbox *sandbox)
+{
+    if (sandbox->domain == NULL)
+        return "host";
+    return vmm_accel_name(vmm_domain_get_accel(sandbox->domain));
+}
+
+gboolean shim_sandbox_get_stats(ShimSandbox *sandbox, VmmDomainStats *out, GError **error)
+{
+    if (sandbox->domain != NULL)
+        return vmm_domain_get_stats(sandbox->domain, out, error);
+    g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_FAILED_PRECONDITION,
+                        "a host agent has no VM");
+    return FALSE;
+}
+
 void shim_sandbox_fill_create(ShimSandbox *sandbox, Secure__Agent__V1__CreateSandboxRequest *req)
 {
     req->shared_fs_path = sandbox->guest_shared_dir;

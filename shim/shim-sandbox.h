@@ -47,6 +47,10 @@ gboolean shim_sandbox_resize(ShimSandbox *sandbox, const ShimVmSize *size, GErro
 void shim_sandbox_get_size(ShimSandbox *sandbox, ShimVmSize *out_boot, ShimVmSize *out_current);
 /* FALSE for a host agent (kind=none), which has nothing to hot-plug. */
 gboolean shim_sandbox_is_vm(ShimSandbox *sandbox);
+/* "kvm" or "tcg" for a VM, "host" for a host agent. */
+const char *shim_sandbox_kind_name(ShimSandbox *sandbox);
+/* The VM's libvirt stats; FAILED_PRECONDITION for a host agent, which has no VM. */
+gboolean shim_sandbox_get_stats(ShimSandbox *sandbox, VmmDomainStats *out, GError **error);
 /* The VM resumed from a template (its clock and random state are the template's until the
  * agent's SyncGuest). */
 gboolean shim_sandbox_is_restored(ShimSandbox *sandbox);

@@ -44,16 +44,24 @@ json_object *shim_spec_load(const char *bundle, GError **error)
     return spec;
 }
 
-const char *shim_spec_group(json_object *spec, const char *id)
+const char *shim_spec_annotation(json_object *spec, const char *key)
 {
     json_object *annotations, *value;
     if (json_object_object_get_ex(spec, "annotations", &annotations) &&
-        json_object_is_type(annotations, json_type_object))
-        for (gsize i = 0; i < G_N_ELEMENTS(sandbox_id_keys); i++)
-            if (json_object_object_get_ex(annotations, sandbox_id_keys[i], &value) &&
-                json_object_is_type(value, json_type_string) &&
-                json_object_get_string_len(value) > 0)
-                return json_object_get_string(value);
+        json_object_is_type(annotations, json_type_object) &&
+        json_object_object_get_ex(annotations, key, &value) &&
+        json_object_is_type(value, json_type_string) && json_object_get_string_len(value) > 0)
+        return json_object_get_string(value);
+    return NULL;
+}
+
+const char *shim_spec_group(json_object *spec, const char *id)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(sandbox_id_keys); i++) {
+        const char *group = shim_spec_annotation(spec, sandbox_id_keys[i]);
+        if (group)
+            return group;
+    }
     return id;
 }
 

@@ -11,6 +11,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_put)
  * JSON, or not an object. */
 json_object *shim_spec_load(const char *bundle, GError **error);
 
+/* The string annotation @key of @spec, NULL when it is absent, empty or not a string. */
+const char *shim_spec_annotation(json_object *spec, const char *key);
+
 /* The pod a container belongs to: the first sandbox-id annotation of CRI, cri-o or dockershim,
  * else @id itself (a standalone container is its own pod). */
 const char *shim_spec_group(json_object *spec, const char *id);

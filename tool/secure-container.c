@@ -7,6 +7,8 @@
 
 #include "tool-check.h"
 #include "tool-env.h"
+#include "tool-metrics.h"
+#include "tool-ps.h"
 
 typedef struct {
     const char *name;
@@ -17,6 +19,8 @@ typedef struct {
 static const Command commands[] = {
     {"check", tool_check, "is this host ready for pods? one line per prerequisite"},
     {"env", tool_env, "the config in force and where it came from, component versions"},
+    {"ps", tool_ps, "the pods on this host: who they are, their VM, memory, uptime"},
+    {"metrics", tool_metrics, "the pods' figures in Prometheus' format, printed or served"},
 };
 
 static int usage(FILE *out)

@@ -596,6 +596,28 @@ gboolean vmm_domain_is_running(VmmDomain *domain)
     return domain->running;
 }
 
+gboolean vmm_domain_get_stats(VmmDomain *domain, VmmDomainStats *out, GError **error)
+{
+    virDomainMemoryStatStruct mem[VIR_DOMAIN_MEMORY_STAT_NR];
+    virDomainInfo info;
+    int n;
+
+    *out = (VmmDomainStats){0};
+    if (!domain->running || virDomainGetInfo(domain->dom, &info) < 0 ||
+        (n = virDomainMemoryStats(domain->dom, mem, VIR_DOMAIN_MEMORY_STAT_NR, 0)) < 0) {
+        g_set_error(error, VMM_ERROR, domain->running ? VMM_ERROR_FAILED : VMM_ERROR_STOPPED,
+                    "stats of domain '%s': %s", domain->name,
+                    domain->running ? vmm_libvirt_error() : "not running");
+        return FALSE;
+    }
+    out->cpu_ns = info.cpuTime;
+    out->memory_kib = info.memory;
+    for (int i = 0; i < n; i++)
+        if (mem[i].tag == VIR_DOMAIN_MEMORY_STAT_RSS)
+            out->rss_kib = mem[i].val;
+    return TRUE;
+}
+
 void vmm_domain_get_timings(VmmDomain *domain, VmmTimings *out_timings)
 {
     *out_timings = domain->timings;

@@ -408,6 +408,15 @@ char *agent_test_run(AgentTest *test, const char *id, json_object *spec, guint32
     return out;
 }
 
+void agent_test_write(const char *root, const char *relative, const char *text)
+{
+    g_autofree char *path = g_build_filename(root, relative, NULL);
+    g_autofree char *dir = g_path_get_dirname(path);
+
+    ck_assert_int_eq(g_mkdir_with_parents(dir, 0755), 0);
+    ck_assert_msg(g_file_set_contents(path, text, -1, NULL), "write %s", path);
+}
+
 guint agent_test_count_entries(GPid pid, const char *dir_name)
 {
     g_autofree char *path = g_strdup_printf("/proc/%d/%s", (int)pid, dir_name);

@@ -73,6 +73,10 @@ void agent_test_remove(AgentTest *test, const char *id);
 /* Creates and starts @spec, collects its stdout and exit status, removes it. */
 char *agent_test_run(AgentTest *test, const char *id, json_object *spec, guint32 *out_status);
 
+/* Writes @text to @relative below @root, making the directories it needs (fake /proc and /sys
+ * trees). */
+void agent_test_write(const char *root, const char *relative, const char *text);
+
 /* Number of entries in /proc/@pid/@dir_name ("fd": open fds, "task": threads). */
 guint agent_test_count_entries(GPid pid, const char *dir_name);
 

@@ -20,11 +20,7 @@ static char *meminfo;
 
 static void test_write(const char *relative, const char *text)
 {
-    g_autofree char *path = g_build_filename(root, relative, NULL);
-    g_autofree char *dir = g_path_get_dirname(path);
-
-    ck_assert_int_eq(g_mkdir_with_parents(dir, 0755), 0);
-    ck_assert_msg(g_file_set_contents(path, text, -1, NULL), "write %s", path);
+    agent_test_write(root, relative, text);
 }
 
 /* A file of the fake tree holds @expected. */
@@ -203,32 +199,6 @@ START_TEST(test_count_cpus)
     ck_assert(!agent_hotplug_count_cpus(root, &count, &error));
     ck_assert_msg(strstr(error->message, "devices/system/cpu/online") != NULL, "%s",
                   error->message);
-}
-END_TEST
-
-START_TEST(test_mem_total)
-{
-    static const char *const bad[] = {
-        "MemTotal:       2048 MB\n",
-        "MemTotal:       kB\n",
-        "MemTotal:       -5 kB\n",
-        "MemTotal:       5 kB extra\n",
-        "MemTotal:       99999999999999999999 kB\n",
-        "MemFree:        5 kB\n",
-        "",
-    };
-    g_autoptr(GError) error = NULL;
-    guint64 bytes = 0;
-
-    ck_assert_msg(agent_hotplug_read_mem_total(meminfo, &bytes, &error), "%s", error->message);
-    ck_assert_uint_eq(bytes, BOOT_KIB * 1024);
-    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
-        g_clear_error(&error);
-        test_write("meminfo", bad[i]);
-        ck_assert_msg(!agent_hotplug_read_mem_total(meminfo, &bytes, &error), "'%s' accepted",
-                      bad[i]);
-        ck_assert_msg(strstr(error->message, meminfo) != NULL, "%s", error->message);
-    }
 }
 END_TEST
 
@@ -523,7 +493,6 @@ int main(void)
         test_malformed_device_files,
         test_cpu_list,
         test_count_cpus,
-        test_mem_total,
         test_request_already_satisfied,
         test_requests_wait,
         test_request_times_out,

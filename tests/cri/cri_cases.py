@@ -6,7 +6,8 @@
                              cgroup, security, limits, resources
 
 Environment (set by cri-test.sh): CRI_SOCKET, CRI_HANDLER (secure or runc), CRI_IMAGE (busybox),
-CRI_WORK (a scratch dir), CRI_SUBNET (the pods' /24), CRI_CGROUP_PARENT, TESTENV_SUBREAPER.
+CRI_WORK (a scratch dir), CRI_SUBNET (the pods' /24), CRI_CGROUP_PARENT, TESTENV_SUBREAPER;
+SC_TOOL (the secure-container tool, from meson).
 
 A failed check is reported and the case goes on where later checks still mean something, so one
 run shows everything that fails; `require` stops the case. Tests wait for states (polling with
@@ -171,6 +172,30 @@ def host_send(ip, port, text):
 # --- cases
 
 
+def check_tool_sees_pod(t, pod, containers):
+    """`secure-container ps --json` and `metrics` know the pod by its CRI name, namespace and
+    uid, in containerd's k8s.io namespace, with its pause container counted."""
+    tool = os.environ.get("SC_TOOL")
+    if not t.check(tool is not None, "SC_TOOL names the secure-container tool"):
+        return
+    pods = json.loads(subprocess.run([tool, "ps", "--json"], check=True, capture_output=True,
+                                     text=True).stdout)
+    ours = [p for p in pods if p.get("sandbox_id") == pod[0]]
+    if not t.check(len(ours) == 1, "ps --json lists the pod once", repr(pods)):
+        return
+    meta = pod[1].metadata
+    t.check_eq("ps: the pod's CRI identity",
+               {"name": meta.name, "namespace": meta.namespace, "uid": meta.uid},
+               ours[0].get("cri"))
+    t.check_eq("ps: containerd's namespace", "k8s.io", ours[0]["namespace"])
+    t.check_eq("ps: containers (the pause container counted)", containers, ours[0]["containers"])
+    scrape = subprocess.run([tool, "metrics"], check=True, capture_output=True, text=True).stdout
+    labels = (f'cri_name="{meta.name}",cri_namespace="{meta.namespace}",cri_uid="{meta.uid}"')
+    t.check(f'secure_container_containers{{namespace="k8s.io",pod="{ours[0]["pod"][:16]}",'
+            f'sandbox_id="{pod[0]}",{labels}}} {containers}' in scrape,
+            "metrics: the pod's containers, labelled with its CRI identity", scrape[-2000:])
+
+
 def case_pod_lifecycle(t):
     """A pod as the kubelet runs one: exec, exit codes, logs, stop with a grace period, a
     container created again after the first exited, and the pod's removal."""
@@ -198,6 +223,9 @@ def case_pod_lifecycle(t):
         t.check(True, "UpdateContainerResources (memory limit)")
     except CriError as err:
         t.check(False, "UpdateContainerResources (memory limit)", str(err))
+
+    if t.handler == "secure":
+        check_tool_sees_pod(t, pod, containers=2)
 
     printer = t.container(pod, "printer", ["sh", "-c", "echo hi; echo err >&2"],
                           wait_running=False, log_path="printer.log")

@@ -1,5 +1,6 @@
 /* Unit tests of the bounds every agent reply is held to before a handler sees it. */
 #include <check.h>
+#include <math.h>
 #include <string.h>
 
 #include "agent.pb-c.h"
@@ -109,6 +110,29 @@ START_TEST(test_health)
 }
 END_TEST
 
+START_TEST(test_guest_stats)
+{
+    Secure__Agent__V1__GuestStatsResponse stats = SECURE__AGENT__V1__GUEST_STATS_RESPONSE__INIT;
+    stats.mem_total_kib = 2048000;
+    stats.mem_available_kib = 1500000;
+    stats.agent_rss_kib = 4000;
+    stats.load1 = 0.5;
+    ck_assert_ptr_null(check(&stats.base));
+    stats.mem_available_kib = 2048001;
+    assert_refused(&stats.base, "memory figures");
+    stats.mem_available_kib = 0;
+    stats.mem_total_kib = (G_GUINT64_CONSTANT(1) << 30) + 1;
+    assert_refused(&stats.base, "memory figures");
+    stats.mem_total_kib = 2048000;
+    stats.load15 = NAN;
+    assert_refused(&stats.base, "load");
+    stats.load15 = -1;
+    assert_refused(&stats.base, "load");
+    stats.load15 = 2e6;
+    assert_refused(&stats.base, "load");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("shim-agent-reply");
@@ -117,6 +141,7 @@ int main(void)
     tcase_add_test(tc, test_wait);
     tcase_add_test(tc, test_sizes_and_ids);
     tcase_add_test(tc, test_health);
+    tcase_add_test(tc, test_guest_stats);
     suite_add_tcase(s, tc);
     return shim_check_run(s, 0);
 }

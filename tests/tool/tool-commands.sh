@@ -91,7 +91,7 @@ assert_match "the bad key is named" "^FAIL +config .*unknown key 'acceleratr'" "
 printf '[hypervisor]\naccelerator = tcg\ndefault_memory = 640\nkernel = %s\n' \
     "$(sed -n 's/^kernel *= *//p' "$SC_CONFIG")" >"$dir/env.conf"
 "$tool" env --json --config "$dir/env.conf" >"$dir/env.json" || testenv_fail "env --json failed"
-python3 - "$dir/env.json" "$dir/env.conf" "$SC_CONFIG" <<'PY' || testenv_fail "env --json: see above"
+/usr/bin/python3 - "$dir/env.json" "$dir/env.conf" "$SC_CONFIG" <<'PY' || testenv_fail "env --json: see above"
 import json, sys
 env = json.load(open(sys.argv[1]))
 def expect(what, want, got):

@@ -1,0 +1,184 @@
+/* secure.debug.v1.Debug: what the pod is (Status) and its figures (Metrics), answered from the
+ * pod's own records, libvirt's domain stats and, for the guest's, one GuestStats call to the
+ * agent. Read-only: nothing here changes the pod. */
+#include "shim-debug-service.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "agent.pb-c.h"
+#include "debug.pb-c.h"
+#include "shim-error.h"
+#include "wellknown.pb-c.h"
+
+struct _ShimDebugService {
+    TtrpcServer *server;
+    char *path;
+};
+
+static const char *const phase_names[] = {"empty", "booting", "running", "ended"};
+G_STATIC_ASSERT(G_N_ELEMENTS(phase_names) == SHIM_POD_LAST);
+
+static char *or_empty(const char *s)
+{
+    return (char *)(s ? s : "");
+}
+
+/* Strings borrowed from @pod: valid until the handler returns to the loop. */
+static void fill_status(ShimPod *pod, Secure__Debug__V1__PodStatus *s)
+{
+    s->namespace_ = pod->namespace;
+    s->pod = pod->pod;
+    s->sandbox_id = or_empty(pod->sandbox_id);
+    s->cri_name = or_empty(pod->cri_name);
+    s->cri_namespace = or_empty(pod->cri_namespace);
+    s->cri_uid = or_empty(pod->cri_uid);
+    s->phase = (char *)phase_names[pod->phase];
+    s->end_reason = or_empty(pod->end_reason);
+    s->containers = g_hash_table_size(pod->containers);
+    s->shim_pid = (guint32)getpid();
+    s->sandbox = (char *)"";
+    if (pod->sandbox) {
+        ShimVmSize boot, now;
+        shim_sandbox_get_size(pod->sandbox, &boot, &now);
+        s->sandbox = (char *)shim_sandbox_kind_name(pod->sandbox);
+        s->memory_mib = now.memory_mib;
+        s->vcpus = now.vcpus;
+        s->vm_pid = (guint32)shim_sandbox_get_pid(pod->sandbox);
+        s->uptime_seconds = (g_get_monotonic_time() - pod->sandbox_since) / (double)G_USEC_PER_SEC;
+    }
+}
+
+/* The request must be an Empty: anything else is a client of another protocol. */
+static gboolean empty_request(TtrpcCall *call, const guint8 *payload, gsize len)
+{
+    ProtobufCMessage *msg =
+        protobuf_c_message_unpack(&google__protobuf__empty__descriptor, NULL, len, payload);
+    if (msg) {
+        protobuf_c_message_free_unpacked(msg, NULL);
+        return TRUE;
+    }
+    ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT, "the request is not an Empty");
+    return FALSE;
+}
+
+static void debug_status(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+{
+    Secure__Debug__V1__PodStatus reply = SECURE__DEBUG__V1__POD_STATUS__INIT;
+
+    if (!empty_request(call, payload, len))
+        return;
+    fill_status(data, &reply);
+    ttrpc_call_return(call, &reply.base);
+}
+
+/* This process's resident memory, from /proc/self/statm (pages). */
+static guint64 shim_rss_kib(void)
+{
+    g_autofree char *text = NULL;
+    unsigned long pages;
+
+    if (!g_file_get_contents("/proc/self/statm", &text, NULL, NULL) ||
+        sscanf(text, "%*u %lu", &pages) != 1)
+        return 0;
+    return (guint64)pages * (guint64)sysconf(_SC_PAGESIZE) / 1024;
+}
+
+typedef struct {
+    TtrpcCall *call;
+    ShimPod *pod;
+} MetricsCall;
+
+/* Everything but the guest's figures. */
+static void fill_metrics(ShimPod *pod, Secure__Debug__V1__PodMetrics *m,
+                         Secure__Debug__V1__PodStatus *status)
+{
+    VmmDomainStats vm;
+
+    fill_status(pod, status);
+    m->status = status;
+    m->shim_rss_kib = shim_rss_kib();
+    m->start_seconds = pod->start_seconds;
+    if (pod->host.agent)
+        m->agent_call_errors = shim_agent_get_errors(pod->host.agent);
+    if (pod->sandbox && shim_sandbox_get_stats(pod->sandbox, &vm, NULL)) {
+        m->vm_cpu_ns = vm.cpu_ns;
+        m->vm_memory_kib = vm.memory_kib;
+        m->vm_rss_kib = vm.rss_kib;
+    }
+}
+
+static void on_guest_stats(const ProtobufCMessage *reply, const GError *error, gpointer user_data)
+{
+    MetricsCall *mc = user_data;
+    const Secure__Agent__V1__GuestStatsResponse *g = (const void *)reply;
+    Secure__Debug__V1__PodMetrics m = SECURE__DEBUG__V1__POD_METRICS__INIT;
+    Secure__Debug__V1__PodStatus status = SECURE__DEBUG__V1__POD_STATUS__INIT;
+
+    fill_metrics(mc->pod, &m, &status);
+    if (g) {
+        m.guest_answered = TRUE;
+        m.guest_mem_total_kib = g->mem_total_kib;
+        m.guest_mem_available_kib = g->mem_available_kib;
+        m.guest_load1 = g->load1;
+        m.guest_load5 = g->load5;
+        m.guest_load15 = g->load15;
+        m.agent_rss_kib = g->agent_rss_kib;
+    } else {
+        g_info("metrics without the guest's figures: %s", error->message);
+    }
+    ttrpc_call_return(mc->call, &m.base);
+    g_free(mc);
+}
+
+static void debug_metrics(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+{
+    ShimPod *pod = data;
+    Secure__Agent__V1__GuestStatsRequest req = SECURE__AGENT__V1__GUEST_STATS_REQUEST__INIT;
+
+    if (!empty_request(call, payload, len))
+        return;
+    if (pod->phase != SHIM_POD_READY || !pod->host.agent) {
+        Secure__Debug__V1__PodMetrics m = SECURE__DEBUG__V1__POD_METRICS__INIT;
+        Secure__Debug__V1__PodStatus status = SECURE__DEBUG__V1__POD_STATUS__INIT;
+        fill_metrics(pod, &m, &status);
+        ttrpc_call_return(call, &m.base);
+        return;
+    }
+    MetricsCall *mc = g_new0(MetricsCall, 1);
+    mc->call = call;
+    mc->pod = pod;
+    shim_agent_call(pod->host.agent, "GuestStats", &req.base,
+                    &secure__agent__v1__guest_stats_response__descriptor, SHIM_AGENT_DEADLINE,
+                    on_guest_stats, mc);
+}
+
+static const TtrpcMethod debug_methods[] = {
+    {"Status", debug_status},
+    {"Metrics", debug_metrics},
+};
+
+ShimDebugService *shim_debug_service_start(ShimPod *pod, GError **error)
+{
+    g_autoptr(ShimDebugService) service = g_new0(ShimDebugService, 1);
+
+    service->path = g_build_filename(pod->run_dir, SHIM_DEBUG_SOCKET, NULL);
+    service->server = ttrpc_server_new(NULL);
+    ttrpc_server_register(service->server, SHIM_DEBUG_SERVICE, debug_methods,
+                          G_N_ELEMENTS(debug_methods), pod);
+    unlink(service->path); /* a previous shim's, of this pod dir */
+    if (!ttrpc_server_listen_unix(service->server, service->path, error))
+        return NULL;
+    return g_steal_pointer(&service);
+}
+
+void shim_debug_service_free(ShimDebugService *service)
+{
+    if (!service)
+        return;
+    g_clear_pointer(&service->server, ttrpc_server_free);
+    if (service->path)
+        unlink(service->path);
+    g_free(service->path);
+    g_free(service);
+}
