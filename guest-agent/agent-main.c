@@ -31,6 +31,18 @@ static void main_log(const gchar *domain, GLogLevelFlags level, const gchar *mes
     g_printerr("secure-agent: %s\n", message);
 }
 
+/* Whether the kernel command line allows ExecGuest (/proc is mounted by now); always TRUE. */
+static gboolean main_debug_exec(AgentOptions *options)
+{
+    g_autofree char *cmdline = NULL;
+
+    options->debug_exec = g_file_get_contents("/proc/cmdline", &cmdline, NULL, NULL) &&
+                          agent_debug_exec_enabled(cmdline);
+    if (options->debug_exec)
+        g_printerr("secure-agent: ExecGuest is on (%s=1)\n", AGENT_DEBUG_EXEC_PARAM);
+    return TRUE;
+}
+
 /* As PID 1: any failure powers the VM off, so the host sees the pod die instead of a hang. */
 static int main_init(void)
 {
@@ -47,7 +59,7 @@ static int main_init(void)
 
     g_printerr("secure-agent: %s starting as init\n", SC_VERSION);
     if (agent_init_setup(&error) && agent_init_find_channel(&port_path, &vsock_port, &error) &&
-        (agent = agent_new(&options, &error)) != NULL &&
+        main_debug_exec(&options) && (agent = agent_new(&options, &error)) != NULL &&
         agent_serve_channel(agent, port_path, vsock_port, &error)) {
         g_printerr("secure-agent: serving %s\n", port_path != NULL ? port_path : "vsock");
         agent_run(agent);

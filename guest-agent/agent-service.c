@@ -747,6 +747,47 @@ static void service_guest_stats(TtrpcCall *call, const guint8 *payload, gsize le
     ttrpc_call_return(call, &reply.base);
 }
 
+static void service_exec_guest_done(const AgentDebugExecResult *result, const GError *error,
+                                    gpointer user_data)
+{
+    TtrpcCall *call = user_data;
+    Secure__Agent__V1__ExecGuestResponse reply = SECURE__AGENT__V1__EXEC_GUEST_RESPONSE__INIT;
+
+    if (result == NULL) {
+        service_fail(call, error);
+        return;
+    }
+    reply.exit_status = (uint32_t)result->exit_status;
+    reply.stdout.data = (uint8_t *)g_bytes_get_data(result->out, &reply.stdout.len);
+    reply.stderr.data = (uint8_t *)g_bytes_get_data(result->err, &reply.stderr.len);
+    reply.timed_out = result->timed_out;
+    reply.truncated = result->truncated;
+    ttrpc_call_return(call, &reply.base);
+}
+
+static void service_exec_guest(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+{
+    Agent *agent = data;
+    g_autoptr(ProtobufCMessage) msg =
+        service_unpack(call, &secure__agent__v1__exec_guest_request__descriptor, payload, len);
+    Secure__Agent__V1__ExecGuestRequest *req = (void *)msg;
+
+    if (req == NULL)
+        return;
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autoptr(GPtrArray) envp = g_ptr_array_new();
+    for (size_t i = 0; i < req->n_args; i++)
+        g_ptr_array_add(argv, req->args[i]);
+    g_ptr_array_add(argv, NULL);
+    for (size_t i = 0; i < req->n_env; i++)
+        g_ptr_array_add(envp, req->env[i]);
+    g_ptr_array_add(envp, NULL);
+    g_autoptr(GBytes) in = g_bytes_new(req->stdin.data, req->stdin.len);
+    agent_debug_exec_run(agent->debug_exec, (const char *const *)argv->pdata,
+                         (const char *const *)envp->pdata, in, req->timeout_ms,
+                         service_exec_guest_done, call);
+}
+
 static const TtrpcMethod service_methods[] = {
     {"Health", service_health},
     {"CreateSandbox", service_create_sandbox},
@@ -778,6 +819,7 @@ static const TtrpcMethod service_methods[] = {
     {"OnlineResources", service_online_resources},
     {"SyncGuest", service_sync_guest},
     {"GuestStats", service_guest_stats},
+    {"ExecGuest", service_exec_guest},
 };
 
 void agent_service_register(Agent *agent)

@@ -2,6 +2,14 @@
 #include "agent.h"
 #include "agent-service.h"
 
+/* Every reaped child: ExecGuest's own, else a container's process. */
+static void agent_reaped(pid_t pid, int wait_status, gpointer user_data)
+{
+    Agent *agent = user_data;
+    if (!agent_debug_exec_reaped(agent->debug_exec, pid, wait_status))
+        agent_pod_reaped(pid, wait_status, agent->pod);
+}
+
 Agent *agent_new(const AgentOptions *options, GError **error)
 {
     g_autoptr(Agent) agent = g_new0(Agent, 1);
@@ -17,7 +25,9 @@ Agent *agent_new(const AgentOptions *options, GError **error)
         agent_pod_new(agent->context, options->cgroup_root, options->own_cgroup_root, error);
     if (agent->pod == NULL)
         return NULL;
-    agent->reaper = agent_reaper_new(agent->context, agent_pod_reaped, agent->pod, error);
+    agent->debug_exec =
+        agent_debug_exec_new(agent->context, options->init_mode && options->debug_exec);
+    agent->reaper = agent_reaper_new(agent->context, agent_reaped, agent, error);
     if (agent->reaper == NULL)
         return NULL;
     agent->ports = agent_ports_new(agent->context);
@@ -42,6 +52,7 @@ void agent_free(Agent *agent)
         agent_pod_destroy_all(agent->pod);
     agent_ports_free(agent->ports);
     agent_hotplug_free(agent->hotplug);
+    agent_debug_exec_free(agent->debug_exec);
     if (agent->reaper != NULL)
         agent_reaper_reap_now(agent->reaper);
     agent_reaper_free(agent->reaper);

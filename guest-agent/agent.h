@@ -4,6 +4,7 @@
 #pragma once
 
 #include "agent-channel.h"
+#include "agent-debug-exec.h"
 #include "agent-hotplug.h"
 #include "agent-pod.h"
 #include "agent-port.h"
@@ -18,6 +19,7 @@ typedef struct {
     const char *cgroup_root;  /* containers' cgroups go below */
     gboolean own_cgroup_root; /* remove cgroup_root at exit */
     const char *etc_dir;      /* resolv.conf and hostname files */
+    gboolean debug_exec;      /* the kernel command line allows ExecGuest */
 } AgentOptions;
 
 typedef struct {
@@ -31,6 +33,7 @@ typedef struct {
     AgentReaper *reaper;
     AgentSandbox *sandbox;
     AgentChannel *channel;
+    AgentDebugExec *debug_exec;
 } Agent;
 
 /* Sets up everything but the listeners, on the thread-default main context. */

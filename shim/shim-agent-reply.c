@@ -97,6 +97,12 @@ gboolean shim_agent_reply_check(const ProtobufCMessage *m, GError **error)
                fail(error, m, "container_id is not an id");
     if (d == &secure__agent__v1__open_port_response__descriptor)
         return ((const Secure__Agent__V1__OpenPortResponse *)m)->id != 0 || fail(error, m, "id 0");
+    if (d == &secure__agent__v1__exec_guest_response__descriptor) {
+        const Secure__Agent__V1__ExecGuestResponse *x = (const void *)m;
+        return (x->stdout.len <= SHIM_AGENT_READ_MAX && x->stderr.len <= SHIM_AGENT_READ_MAX &&
+                x->exit_status <= EXIT_STATUS_MAX) ||
+               fail(error, m, "more than 1 MiB of output, or an exit status above 255");
+    }
     if (d == &secure__agent__v1__guest_stats_response__descriptor)
         return check_guest_stats((const void *)m, m, error);
     if (d == &secure__agent__v1__health_response__descriptor) {

@@ -53,6 +53,8 @@ static const KeySpec keys[] = {
     {"agent", "request_timeout", KEY_UINT, F(agent_request_timeout_s), "30", NULL, 1, 3600},
     {"agent", "health_timeout", KEY_UINT, F(agent_health_timeout_s), "10", NULL, 1, 3600},
     {"agent", "host_binary", KEY_PATH, F(agent_host_binary), SHIM_DEFAULT_AGENT, NULL, 0, 0},
+    {"agent", "debug_exec", KEY_BOOL, F(debug_exec), "false", NULL, 0, 0},
+    {"agent", "debug_exec_tools", KEY_PATH, F(debug_exec_tools), "/bin/busybox", NULL, 0, 0},
     {"runtime", "enable_debug", KEY_BOOL, F(debug), "false", NULL, 0, 0},
     {"runtime", "log_level", KEY_CHOICE, F(log_level), "info", log_levels, 0, 0},
 };
@@ -67,6 +69,7 @@ void shim_config_free(ShimConfig *config)
         if (keys[i].type == KEY_STRING || keys[i].type == KEY_PATH)
             g_free(G_STRUCT_MEMBER(char *, config, keys[i].offset));
     g_free(config->path);
+    g_free(config->guest_kernel_params);
     g_free(config);
 }
 
@@ -225,6 +228,8 @@ ShimConfig *shim_config_load(const char *path, GError **error)
         return NULL;
     }
     config->guest_files_mib = file_mib(config->initrd);
+    config->guest_kernel_params = g_strstrip(g_strdup_printf(
+        "%s%s", config->kernel_params, config->debug_exec ? " " SHIM_DEBUG_EXEC_PARAM : ""));
     return g_steal_pointer(&config);
 }
 

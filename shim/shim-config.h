@@ -19,6 +19,10 @@ typedef enum {
     SHIM_LOG_LAST
 } ShimLogLevel;
 
+/* What the guest's kernel command line carries when debug_exec is on: the agent refuses
+ * ExecGuest without it, whatever a host later asks. */
+#define SHIM_DEBUG_EXEC_PARAM "sc.debug_exec=1"
+
 typedef struct {
     char *path; /* the file it came from */
 
@@ -50,11 +54,16 @@ typedef struct {
     guint agent_request_timeout_s; /* every agent call but the long polls */
     guint agent_health_timeout_s;  /* the periodic Health call: a hung guest ends its pod */
     char *agent_host_binary;       /* kind=none: the secure-agent executable */
+    /* `secure-container exec`: commands in the guest, outside any container, run by a copy
+     * of debug_exec_tools (a static busybox) the shim puts in the pod's shared directory. */
+    gboolean debug_exec;
+    char *debug_exec_tools;
 
     gboolean debug;
     ShimLogLevel log_level;
 
-    guint64 keys_set; /* bit i: the file set the i-th key of shim_config_entries() */
+    guint64 keys_set;          /* bit i: the file set the i-th key of shim_config_entries() */
+    char *guest_kernel_params; /* not a key: kernel_params, and what debug_exec adds */
 } ShimConfig;
 
 void shim_config_free(ShimConfig *config);

@@ -14,6 +14,7 @@
 #include "shim-pod.h"
 #include "shim-privileges.h"
 #include "shim-reaper.h"
+#include "shim-state.h"
 #include "shim-task-service.h"
 #include "ttrpc.h"
 #include "vmm.h"
@@ -59,6 +60,16 @@ static guint watch_quit_signals(GMainLoop *loop)
     return g_unix_fd_add(signal_pipe[0], G_IO_IN, quit_on_signal, loop);
 }
 
+/* Lines name the pod by its directory, as `secure-container ps --json` and /run show it; set
+ * before the reaper thread starts logging. */
+static void log_pod_name(const char *socket)
+{
+    g_autofree char *pod = g_path_get_basename(socket);
+    g_autofree char *dir = shim_state_pod_dir(pod);
+    g_autofree char *name = g_path_get_basename(dir);
+    shim_log_set_pod(name);
+}
+
 int shim_daemon_run(const ShimArgs *args)
 {
     g_autoptr(GError) error = NULL;
@@ -76,6 +87,7 @@ int shim_daemon_run(const ShimArgs *args)
         g_critical("%s", config ? "-socket is required" : error->message);
         return 1;
     }
+    log_pod_name(args->socket);
     /* kind = none runs the agent on the host, where it builds containers itself (setns into
      * their namespaces, chroot...) with whatever the shim had: it keeps root's all. */
     if ((config->kind != SHIM_HYPERVISOR_NONE && !shim_privileges_keep_start(&error)) ||

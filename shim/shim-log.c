@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 static GLogLevelFlags max_level = G_LOG_LEVEL_INFO;
+/* " pod=<dir name>" once the pod is known: lines of many pods mix in containerd's log. */
+static char *pod_field;
 
 static const char *level_name(GLogLevelFlags level)
 {
@@ -40,8 +42,8 @@ static GLogWriterOutput write_line(GLogLevelFlags level, const GLogField *fields
      * UTF-8 stays readable. */
     g_autofree char *escaped = g_strescape(message, utf8_bytes);
     g_autofree char *line =
-        g_strdup_printf("time=\"%s\" level=%s msg=\"%s\" runtime=secure pid=%d\n", stamp,
-                        level_name(level), escaped, (int)getpid());
+        g_strdup_printf("time=\"%s\" level=%s msg=\"%s\" runtime=secure%s pid=%d\n", stamp,
+                        level_name(level), escaped, pod_field ? pod_field : "", (int)getpid());
     gsize len = strlen(line);
     if (write(STDERR_FILENO, line, len) < 0) {
         /* nobody reads; the line is lost on purpose */
@@ -66,4 +68,10 @@ void shim_log_setup(const char *bundle, ShimLogLevel level, gboolean debug)
     /* Lets costly debug output (the ttrpc call trace) know whether anyone will see it. */
     g_log_set_debug_enabled(max_level == G_LOG_LEVEL_DEBUG);
     g_log_set_writer_func(write_line, NULL, NULL);
+}
+
+void shim_log_set_pod(const char *pod)
+{
+    g_free(pod_field);
+    pod_field = g_strdup_printf(" pod=%s", pod);
 }

@@ -9,3 +9,7 @@
  * per message, dropping messages below @level (debug when @debug). Without the fifo, fd 2 is
  * left as it is. */
 void shim_log_setup(const char *bundle, ShimLogLevel level, gboolean debug);
+
+/* Every later line carries pod=@pod (the pod's directory name under /run/secure-container). Call
+ * from the main thread before other threads log. */
+void shim_log_set_pod(const char *pod);

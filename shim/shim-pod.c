@@ -142,8 +142,13 @@ static void pod_end(ShimPod *pod, const char *reason)
     g_hash_table_iter_init(&iter, pod->containers);
     while (g_hash_table_iter_next(&iter, NULL, &value))
         shim_container_force_exit(value, LOST_EXIT_STATUS);
-    g_autoptr(GError) error =
-        g_error_new(SHIM_ERROR, TTRPC_CODE_UNAVAILABLE, "the pod ended: %s", reason);
+    g_autofree char *dir = g_path_get_basename(pod->run_dir);
+    /* The pod's directory, console log included, goes with the pod: the log keeps its end. */
+    g_autoptr(GError) error = g_error_new(
+        SHIM_ERROR, TTRPC_CODE_UNAVAILABLE,
+        "the pod ended: %s (the guest console's last lines are in containerd's log, lines with "
+        "runtime=secure pod=%s)",
+        reason, dir);
     finish_waiting(pod, error);
     stop_sandbox(pod);
 }

@@ -9,7 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
 #include <glib-unix.h>
+#include <sys/stat.h>
 
 #include "shim-error.h"
 #include "shim-host-cgroup.h"
@@ -36,7 +38,8 @@ struct _ShimSandbox {
     char *pod_dir;      /* holds the reservation of qemu_uid (0: QEMU runs as root) */
     guint qemu_uid;
 
-    VmmDomain *domain; /* libvirt */
+    VmmDomain *domain;           /* libvirt */
+    VmmConsoleFollower *console; /* at debug level: the guest console into the log */
 
     GPid agent_pid; /* none */
     int agent_pidfd;
@@ -68,7 +71,7 @@ void shim_sandbox_vm_config(VmmConfig *vc, const ShimConfig *config, const ShimV
         vc->max_vcpus = size->max_vcpus;
         vc->kernel = config->kernel;
         vc->initrd = config->initrd;
-        vc->kernel_params = *config->kernel_params ? config->kernel_params : NULL;
+        vc->kernel_params = *config->guest_kernel_params ? config->guest_kernel_params : NULL;
         vc->accel = accels[config->accelerator];
         vc->machine = config->machine_type;
         vc->shared_fs =
@@ -76,6 +79,21 @@ void shim_sandbox_vm_config(VmmConfig *vc, const ShimConfig *config, const ShimV
         vc->shared_dir = shared_dir;
         vc->virtiofsd = config->virtiofsd;
     }
+}
+
+static void console_line(const char *line, gpointer user_data)
+{
+    (void)user_data;
+    g_debug("guest: %s", line);
+}
+
+static void follow_console(ShimSandbox *sandbox)
+{
+    g_autoptr(GError) error = NULL;
+    sandbox->console = vmm_console_follow(vmm_domain_get_console_log(sandbox->domain), console_line,
+                                          sandbox, &error);
+    if (!sandbox->console)
+        g_warning("the guest console stays out of the log: %s", error->message);
 }
 
 static void vm_lifecycle(VmmDomain *domain, VmmEvent event, const char *detail, gpointer user_data)
@@ -138,6 +156,42 @@ static gboolean vm_user(ShimSandbox *sandbox, const ShimConfig *config, ShimStat
     return TRUE;
 }
 
+/* [agent] debug_exec: a copy of debug_exec_tools (a static busybox) and a link for each of its
+ * applets in the shared directory, from which the guest runs ExecGuest's commands. They go
+ * with the pod's directory. */
+static gboolean put_debug_tools(const ShimConfig *config, const char *shared_dir, GError **error)
+{
+    g_autofree char *dir = g_build_filename(shared_dir, SHIM_DEBUG_TOOLS_DIR, NULL);
+    g_autofree char *binary = g_build_filename(dir, SHIM_DEBUG_TOOLS_BINARY, NULL);
+    g_autoptr(GFile) from = g_file_new_for_path(config->debug_exec_tools);
+    g_autoptr(GFile) to = g_file_new_for_path(binary);
+    const char *argv[] = {config->debug_exec_tools, "--list", NULL};
+    g_autofree char *list = NULL;
+    int status;
+
+    if (g_mkdir_with_parents(dir, 0755) < 0) {
+        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "mkdir '%s': %s", dir,
+                    g_strerror(errno));
+        return FALSE;
+    }
+    if (!g_file_copy(from, to, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error) ||
+        !g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &list,
+                      NULL, &status, error) ||
+        !g_spawn_check_wait_status(status, error)) {
+        g_prefix_error(
+            error, "[agent] debug_exec_tools '%s' (a static busybox): ", config->debug_exec_tools);
+        return FALSE;
+    }
+    chmod(binary, 0755);
+    g_auto(GStrv) applets = g_strsplit(list, "\n", -1);
+    for (char **a = applets; *a; a++) {
+        g_autofree char *link = g_build_filename(dir, *a, NULL);
+        if (**a && !strchr(*a, '/') && !g_str_equal(*a, SHIM_DEBUG_TOOLS_BINARY))
+            symlink(SHIM_DEBUG_TOOLS_BINARY, link);
+    }
+    return TRUE;
+}
+
 static gboolean vm_start(ShimSandbox *sandbox, const ShimConfig *config, ShimState *state,
                          const char *name, const char *run_dir, const char *shared_dir,
                          ShimNetwork *network, GError **error)
@@ -154,7 +208,8 @@ static gboolean vm_start(ShimSandbox *sandbox, const ShimConfig *config, ShimSta
     shim_state_set(state, NULL, SHIM_STATE_VM_NAME, name);
     shim_state_set(state, NULL, SHIM_STATE_EMBED_ROOT, run_dir);
     shim_state_set(state, NULL, "libvirt_uri", uri);
-    if (!shim_state_save(state, error))
+    if (!shim_state_save(state, error) ||
+        (config->debug_exec && !put_debug_tools(config, shared_dir, error)))
         return FALSE;
     vm_resume(sandbox, config, &vc);
     if (!sandbox->domain)
@@ -164,6 +219,8 @@ static gboolean vm_start(ShimSandbox *sandbox, const ShimConfig *config, ShimSta
         return FALSE;
     }
     vmm_domain_set_lifecycle_func(sandbox->domain, vm_lifecycle, sandbox);
+    if (g_log_get_debug_enabled())
+        follow_console(sandbox);
     sandbox->guest_shared_dir = g_strdup(SHIM_GUEST_SHARED_DIR);
     shim_state_set_int(state, NULL, SHIM_STATE_VM_PID, vmm_domain_get_pid(sandbox->domain));
     return shim_state_save(state, error);
@@ -465,6 +522,8 @@ void shim_sandbox_destroy(ShimSandbox *sandbox)
     g_clear_handle_id(&sandbox->child_watch, g_source_remove);
     if (sandbox->agent_pidfd >= 0)
         close(g_steal_fd(&sandbox->agent_pidfd));
+    /* Before the console log goes with the VM. */
+    g_clear_pointer(&sandbox->console, vmm_console_follower_free);
     if (sandbox->domain && !vmm_domain_destroy(sandbox->domain, &error))
         g_warning("destroy the pod VM: %s", error->message);
     host_stop(sandbox->agent_pid, TRUE);

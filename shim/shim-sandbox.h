@@ -14,6 +14,9 @@
 #include "vmm.h"
 
 #define SHIM_GUEST_SHARED_DIR "/run/secure-agent/shared"
+/* With [agent] debug_exec: the shared directory's copy of debug_exec_tools, and its applets. */
+#define SHIM_DEBUG_TOOLS_DIR ".debug"
+#define SHIM_DEBUG_TOOLS_BINARY "busybox"
 
 typedef struct _ShimSandbox ShimSandbox;
 

@@ -7,6 +7,7 @@
 
 #include "tool-check.h"
 #include "tool-env.h"
+#include "tool-exec.h"
 #include "tool-metrics.h"
 #include "tool-ps.h"
 
@@ -20,6 +21,7 @@ static const Command commands[] = {
     {"check", tool_check, "is this host ready for pods? one line per prerequisite"},
     {"env", tool_env, "the config in force and where it came from, component versions"},
     {"ps", tool_ps, "the pods on this host: who they are, their VM, memory, uptime"},
+    {"exec", tool_exec, "a command or a line shell in a pod's guest, outside any container"},
     {"metrics", tool_metrics, "the pods' figures in Prometheus' format, printed or served"},
 };
 

@@ -2,6 +2,7 @@
  * with the reason instead: the operator needs to see those most. */
 #include "tool-pods.h"
 
+#include <gio/gio.h>
 #include <string.h>
 
 #include "shim-debug-service.h"
@@ -27,16 +28,18 @@ static void pod_free(gpointer data)
 }
 
 /* On a context of its own: `metrics --listen` asks from inside a dispatch of the default one. */
-static ProtobufCMessage *ask(const char *socket, const char *method,
-                             const ProtobufCMessageDescriptor *reply_type, GError **error)
+ProtobufCMessage *tool_pod_call(const char *dir, const char *method,
+                                const ProtobufCMessage *request,
+                                const ProtobufCMessageDescriptor *reply_type, gint64 timeout_us,
+                                GError **error)
 {
-    Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
+    g_autofree char *socket = g_build_filename(dir, SHIM_DEBUG_SOCKET, NULL);
     g_autoptr(GMainContext) context = g_main_context_new();
     g_autoptr(TtrpcClient) client = ttrpc_client_connect_unix(socket, context, error);
     if (!client)
         return NULL;
-    g_autoptr(GBytes) reply = ttrpc_client_call_sync(client, SHIM_DEBUG_SERVICE, method,
-                                                     &empty.base, CALL_TIMEOUT_US, error);
+    g_autoptr(GBytes) reply =
+        ttrpc_client_call_sync(client, SHIM_DEBUG_SERVICE, method, request, timeout_us, error);
     if (!reply)
         return NULL;
     gsize len;
@@ -48,18 +51,24 @@ static ProtobufCMessage *ask(const char *socket, const char *method,
     return m;
 }
 
+static ProtobufCMessage *ask(const char *dir, const char *method,
+                             const ProtobufCMessageDescriptor *reply_type, GError **error)
+{
+    Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
+    return tool_pod_call(dir, method, &empty.base, reply_type, CALL_TIMEOUT_US, error);
+}
+
 static void query_one(ToolPod *pod, gboolean metrics)
 {
-    g_autofree char *socket = g_build_filename(pod->dir, SHIM_DEBUG_SOCKET, NULL);
     g_autoptr(GError) error = NULL;
 
     if (metrics) {
         pod->metrics =
-            (void *)ask(socket, "Metrics", &secure__debug__v1__pod_metrics__descriptor, &error);
+            (void *)ask(pod->dir, "Metrics", &secure__debug__v1__pod_metrics__descriptor, &error);
         pod->status = pod->metrics ? pod->metrics->status : NULL;
     } else {
         pod->status =
-            (void *)ask(socket, "Status", &secure__debug__v1__pod_status__descriptor, &error);
+            (void *)ask(pod->dir, "Status", &secure__debug__v1__pod_status__descriptor, &error);
     }
     if (!pod->status) {
         pod->error = g_strdup(error ? error->message : "the reply has no status");
@@ -96,4 +105,41 @@ GPtrArray *tool_pods_query(const char *root, gboolean metrics)
     }
     g_ptr_array_sort(pods, by_dir);
     return pods;
+}
+
+static gboolean names(const ToolPod *pod, const char *name, gboolean by_cri_name)
+{
+    const Secure__Debug__V1__PodStatus *s = pod->status;
+    g_autofree char *dir = g_path_get_basename(pod->dir);
+    g_autofree char *cri =
+        s && *s->cri_name ? g_strdup_printf("%s/%s", s->cri_namespace, s->cri_name) : NULL;
+    if (by_cri_name)
+        return s && *s->cri_name && g_str_equal(s->cri_name, name);
+    return (s && g_str_equal(s->sandbox_id, name)) || (cri && g_str_equal(cri, name)) ||
+           (strlen(name) >= 4 && g_str_has_prefix(dir, name));
+}
+
+ToolPod *tool_pods_find(GPtrArray *pods, const char *name, GError **error)
+{
+    /* Exact names first; a CRI name alone only when nothing else matched. */
+    for (int by_cri_name = 0; by_cri_name < 2; by_cri_name++) {
+        ToolPod *found = NULL;
+        guint n = 0;
+        for (guint i = 0; i < pods->len; i++) {
+            if (names(pods->pdata[i], name, by_cri_name)) {
+                found = pods->pdata[i];
+                n++;
+            }
+        }
+        if (n == 1)
+            return found;
+        if (n > 1) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                        "'%s' names %u pods: give its sandbox id or directory", name, n);
+            return NULL;
+        }
+    }
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                "no pod named '%s' (`secure-container ps` lists them)", name);
+    return NULL;
 }

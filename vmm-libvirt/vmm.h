@@ -270,6 +270,15 @@ const char *vmm_domain_get_name(VmmDomain *domain);
 /* QEMU's pid (the shim reports it as the task pid), or 0 once stopped. */
 pid_t vmm_domain_get_pid(VmmDomain *domain);
 const char *vmm_domain_get_console_log(VmmDomain *domain);
+
+/* Follows a console log from its start: @func gets each line (sanitized, at most 512 bytes, at
+ * most 100 a second; a note says how many were dropped) from the main context, and the last
+ * ones when the follower is freed. */
+typedef void (*VmmConsoleLineFunc)(const char *line, gpointer user_data);
+typedef struct _VmmConsoleFollower VmmConsoleFollower;
+VmmConsoleFollower *vmm_console_follow(const char *path, VmmConsoleLineFunc func,
+                                       gpointer user_data, GError **error);
+void vmm_console_follower_free(VmmConsoleFollower *follower);
 /* The last lines of the guest console (at most @max_lines and 2 KiB), control characters other
  * than newline replaced: the guest wrote them. Never NULL. */
 char *vmm_domain_console_tail(VmmDomain *domain, guint max_lines);

@@ -113,6 +113,26 @@ START_TEST(test_health)
 }
 END_TEST
 
+/* GuestStats answers with this host's figures; ExecGuest is refused by a host-mode agent (it
+ * would run on the host) whatever it is asked, and checks its arguments. */
+START_TEST(test_guest_stats_and_exec_guest)
+{
+    g_autoptr(ProtobufCMessage) msg =
+        agent_test_ok(t, "GuestStats", NULL, &secure__agent__v1__guest_stats_response__descriptor);
+    Secure__Agent__V1__GuestStatsResponse *stats = (void *)msg;
+    ck_assert_uint_gt(stats->mem_total_kib, 0);
+    ck_assert_uint_le(stats->mem_available_kib, stats->mem_total_kib);
+    ck_assert_uint_gt(stats->agent_rss_kib, 0);
+
+    Secure__Agent__V1__ExecGuestRequest req = SECURE__AGENT__V1__EXEC_GUEST_REQUEST__INIT;
+    char *args[] = {(char *)"/bin/true"};
+    req.args = args;
+    req.n_args = 1;
+    req.timeout_ms = 1000;
+    ck_assert_int_eq(agent_test_code(t, "ExecGuest", &req.base), TTRPC_CODE_FAILED_PRECONDITION);
+}
+END_TEST
+
 START_TEST(test_output_and_exit_code)
 {
     const char *id = test_id("out");
@@ -1444,6 +1464,7 @@ int main(void)
 {
     const TTest *const tests[] = {
         test_health,
+        test_guest_stats_and_exec_guest,
         test_output_and_exit_code,
         test_large_output_is_complete,
         test_signal_death,

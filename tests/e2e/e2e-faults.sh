@@ -113,7 +113,9 @@ never_boots() { # never_boots ID KEY FILE EXPECTED-REGEX
     echo "# $1: ctr run failed $(($(now_ms) - start)) ms after it started: ${out:0:300}" >&2
 }
 never_boots bad-kernel kernel "$bad/kernel" 'qemu: .*kernel'
-never_boots bad-initrd initrd "$bad/initrd" 'the pod VM (panicked|stopped \((crashed|destroyed|shutdown|QEMU exited)\))'
+# The error names where the console's last lines went: the pod's directory goes with it.
+never_boots bad-initrd initrd "$bad/initrd" \
+    'the pod VM (panicked|stopped \((crashed|destroyed|shutdown|QEMU exited)\)).*containerd.s log, lines with runtime=secure pod=[0-9a-f]{16}'
 cp "$bad/kernel" "$TESTENV_DIR/kernel"
 never_boots hidden-kernel kernel "$TESTENV_DIR/kernel" 'QEMU runs as uid [0-9]+, and cannot pass through'
 rm -rf "$bad"

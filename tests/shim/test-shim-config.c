@@ -200,6 +200,22 @@ START_TEST(test_find_order)
 }
 END_TEST
 
+/* debug_exec puts its parameter on the guest's kernel command line, after the configured ones. */
+START_TEST(test_debug_exec_params)
+{
+    g_autofree char *off = write_config("[hypervisor]\nkernel_params = loglevel=7\n");
+    g_autoptr(ShimConfig) a = shim_config_load(off, NULL);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_str_eq(a->guest_kernel_params, "loglevel=7");
+    g_autofree char *on = write_config("[agent]\ndebug_exec = true\n");
+    g_autoptr(ShimConfig) b = shim_config_load(on, NULL);
+    ck_assert_ptr_nonnull(b);
+    ck_assert(b->debug_exec);
+    ck_assert_str_eq(b->guest_kernel_params, SHIM_DEBUG_EXEC_PARAM);
+    ck_assert_str_eq(b->debug_exec_tools, "/bin/busybox");
+}
+END_TEST
+
 /* The places looked at, in order, exactly one taken: what `secure-container env` lists. */
 START_TEST(test_candidates)
 {
@@ -281,6 +297,7 @@ int main(void)
     tcase_add_test(tc, test_not_a_key_file);
     tcase_add_test(tc, test_find_order);
     tcase_add_test(tc, test_candidates);
+    tcase_add_test(tc, test_debug_exec_params);
     tcase_add_test(tc, test_entries);
     tcase_add_test(tc, test_shipped_default_parses);
     suite_add_tcase(s, tc);

@@ -2,7 +2,9 @@
 # `secure-container ps` and `metrics` against live pods: what they say about each pod matches
 # the pod (containerd's task pid is its VM's, the VM's size follows its limits, the guest's
 # MemTotal is what a container reads), the scrape parses with Prometheus' own parser, served
-# over HTTP as printed, and a pod that is gone is gone from both.
+# over HTTP as printed, and a pod that is gone is gone from both. `exec` runs commands in the
+# guest of a pod whose config allows it, and only there. At debug level the guest console
+# reaches containerd's log, line by line with the pod's id.
 . "$(dirname "$0")/../lib/testenv.sh"
 testenv_setup
 
@@ -17,8 +19,11 @@ mib=$((1024 * 1024))
 pod_count() { "$tool" ps --json | $py -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
 assert_eq "pods before any" 0 "$(pod_count)"
 
-sc_ctr run -d --runtime "$SC_RUNTIME" --memory-limit $((256 * mib)) "$IMAGE" sized sleep 600 \
-    >/dev/null || testenv_fail "sized run failed"
+# The sized pod may be exec'd into ([agent] debug_exec); the plain one keeps the default.
+{ cat "$SC_CONFIG"; printf '[agent]\ndebug_exec = true\n'; } >"$dir/debug.conf"
+sc_ctr run -d --runtime "$SC_RUNTIME" --runtime-config-path "$dir/debug.conf" \
+    --memory-limit $((256 * mib)) "$IMAGE" sized sleep 600 >/dev/null \
+    || testenv_fail "sized run failed"
 testenv_wait_status sized RUNNING || testenv_fail "sized never ran"
 sc_run_detached plain sleep 600
 sc_ctr task exec --exec-id meminfo plain cat /proc/meminfo >"$dir/meminfo" \
@@ -126,6 +131,30 @@ def check_scrape(path):
 check_scrape(f"{d}/metrics.txt")
 check_scrape(f"{d}/served.txt")
 PY
+
+# exec: in the guest itself (its PID 1 is the agent, a container's is its own process), output,
+# exit status, stdin, the line shell, the timeout; refused where debug_exec is off.
+assert_eq "exec: the guest's PID 1" "/init" "$("$tool" exec sized cat /proc/1/cmdline | tr -d '\0')"
+out=$("$tool" exec sized sh -c 'echo out; echo err >&2; exit 3' 2>"$dir/err")
+assert_eq "exec: its exit status" 3 "$?"
+assert_eq "exec: its stdout" out "$out"
+assert_eq "exec: its stderr" err "$(cat "$dir/err")"
+assert_eq "exec -i: stdin" hello "$(echo hello | "$tool" exec -i sized cat)"
+assert_eq "exec: the line shell, up to exit" one \
+    "$(printf 'echo one\nexit\necho never\n' | "$tool" exec sized)"
+"$tool" exec --timeout 2 sized sleep 60 2>"$dir/err"
+assert_eq "exec: killed at --timeout" 137 "$?"
+assert_match "exec: says it was killed" 'killed after 2 s' "$(cat "$dir/err")"
+"$tool" exec plain true 2>"$dir/err" && testenv_fail "exec into a pod without debug_exec ran"
+assert_match "exec: the refusal names the key" 'set \[agent\] debug_exec = true' "$(cat "$dir/err")"
+"$tool" exec nopod true 2>/dev/null && testenv_fail "exec into no pod ran"
+
+# At debug level (the test's containerd runs shims with -debug) the guest console is in the log,
+# each line with its pod.
+plain_dir=$($py -c 'import json, sys; print([p["pod"][:16] for p in json.load(open(sys.argv[1]))
+                                             if p["sandbox_id"] == "plain"][0])' "$dir/ps.json")
+grep -Eq "msg=\"guest: secure-agent: [0-9.]+ starting as init\" runtime=secure pod=$plain_dir " \
+    "$TESTENV_DIR/containerd.log" || testenv_fail "no console line of pod $plain_dir in the log"
 
 sc_remove sized
 sc_remove plain
