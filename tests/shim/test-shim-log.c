@@ -61,8 +61,24 @@ START_TEST(test_message_escaped)
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
     ck_assert_uint_eq(g_strv_length(lines), 2);
     ck_assert_str_eq(lines[1], "");
-    ck_assert_ptr_nonnull(
-        strstr(lines[0], "msg=\"guest said \\\"no\\\"\\nfake=\\\"line\\\" \\\\ é\" runtime=secure"));
+    ck_assert_ptr_nonnull(strstr(
+        lines[0], "msg=\"guest said \\\"no\\\"\\nfake=\\\"line\\\" \\\\ é\" runtime=secure"));
+}
+END_TEST
+
+static void emit_with_pod(void)
+{
+    g_info("before");
+    shim_log_set_pod("0d517bdcb439f791");
+    g_info("after");
+}
+
+/* Once the pod is known every line names it, between the runtime and the pid. */
+START_TEST(test_pod_named)
+{
+    g_autofree char *text = log_lines(SHIM_LOG_INFO, FALSE, emit_with_pod);
+    ck_assert_ptr_nonnull(strstr(text, "msg=\"before\" runtime=secure pid="));
+    ck_assert_ptr_nonnull(strstr(text, "msg=\"after\" runtime=secure pod=0d517bdcb439f791 pid="));
 }
 END_TEST
 
@@ -73,6 +89,7 @@ static Suite *log_suite(void)
     tcase_add_test(tc, test_level_filters);
     tcase_add_test(tc, test_debug_shows_everything);
     tcase_add_test(tc, test_message_escaped);
+    tcase_add_test(tc, test_pod_named);
     suite_add_tcase(suite, tc);
     return suite;
 }

@@ -6,8 +6,9 @@ leak account around them):
     soak_cri.py warmup                   a pod cycle and a container cycle
     soak_cri.py last                     a container cycle (its removal is the resident pod's
                                          last: the guest lets go of the files the others used)
-    soak_cri.py cycles N P K             cycles 1..N, P at a time (threads); every K-th is a
-                                         pod cycle, the others container cycles
+    soak_cri.py cycles N P K             cycles 1..N, P at a time (threads); every K-th of
+                                         each thread's is a pod cycle, the others container
+                                         cycles
 
 A pod cycle is what the kubelet does for a short-lived pod: RunPodSandbox (with its CNI network
 and a hostPort), CreateContainer and StartContainer, an ExecSync whose output is checked, an
@@ -127,7 +128,9 @@ def worker(first, cycles, parallel, pod_every):
         for n in range(first, cycles + 1, parallel):
             name = f"soak-{n}"
             try:
-                if n % pod_every == 0:
+                # Every K-th of each worker's own cycles: with n % K, some workers would get
+                # every pod cycle and others none (P = 4, K = 10), and finish far apart.
+                if (n - first) // parallel % pod_every == pod_every - 1:
                     pod_cycle(cri, name, CYCLE_PORTS + n % 10000, box)
                 else:
                     container_cycle(cri, resident, name, box)
