@@ -2,8 +2,11 @@
 #include "shim-error.h"
 
 #include <gio/gio.h>
+#include <string.h>
 
-G_DEFINE_QUARK(shim-error-quark, shim_error)
+#include "shim-log.h"
+
+G_DEFINE_QUARK(shim - error - quark, shim_error)
 
 TtrpcCode shim_error_code(const GError *error)
 {
@@ -21,7 +24,23 @@ TtrpcCode shim_error_code(const GError *error)
     return TTRPC_CODE_UNKNOWN;
 }
 
+/* Failures on our side, whose message may not be the whole story: the log has the rest. */
+static gboolean log_has_more(TtrpcCode code)
+{
+    return code == TTRPC_CODE_UNKNOWN || code == TTRPC_CODE_INTERNAL ||
+           code == TTRPC_CODE_UNAVAILABLE || code == TTRPC_CODE_DEADLINE_EXCEEDED ||
+           code == TTRPC_CODE_ABORTED || code == TTRPC_CODE_DATA_LOSS;
+}
+
 void shim_error_return(TtrpcCall *call, const GError *error)
 {
-    ttrpc_call_return_error(call, shim_error_code(error), "%s", error->message);
+    TtrpcCode code = shim_error_code(error);
+    const char *pod = shim_log_get_pod();
+
+    if (log_has_more(code) && pod && !strstr(error->message, "containerd's log"))
+        ttrpc_call_return_error(call, code,
+                                "%s (more in containerd's log, lines with runtime=secure pod=%s)",
+                                error->message, pod);
+    else
+        ttrpc_call_return_error(call, code, "%s", error->message);
 }

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 static GLogLevelFlags max_level = G_LOG_LEVEL_INFO;
@@ -74,4 +75,9 @@ void shim_log_set_pod(const char *pod)
 {
     g_free(pod_field);
     pod_field = g_strdup_printf(" pod=%s", pod);
+}
+
+const char *shim_log_get_pod(void)
+{
+    return pod_field ? pod_field + strlen(" pod=") : NULL;
 }

@@ -13,3 +13,5 @@ void shim_log_setup(const char *bundle, ShimLogLevel level, gboolean debug);
 /* Every later line carries pod=@pod (the pod's directory name under /run/secure-container). Call
  * from the main thread before other threads log. */
 void shim_log_set_pod(const char *pod);
+/* The pod set above, or NULL. */
+const char *shim_log_get_pod(void);

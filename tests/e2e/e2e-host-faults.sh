@@ -92,6 +92,8 @@ mount -o remount,size=1m /run/secure-container || testenv_fail "cannot shrink th
 dd if=/dev/zero of=/run/secure-container/filler bs=4k 2>/dev/null
 out=$(sc_run full true 2>&1) && testenv_fail "a pod started on a full /run/secure-container: $out"
 assert_match "why the pod did not start" 'No space left on device' "$out"
+assert_match "where the rest is" "more in containerd's log, lines with runtime=secure pod=[0-9a-f]{16}" \
+    "$out"
 echo "# /run/secure-container full: ctr run failed: ${out:0:200}" >&2
 sc_ctr container delete full >/dev/null 2>&1
 left=$(find /run/secure-container -mindepth 1 ! -name filler)
