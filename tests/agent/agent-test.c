@@ -282,9 +282,7 @@ static const char spec_template[] =
     "   \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1024, \"soft\": 1024}],"
     "   \"noNewPrivileges\": true},"
     " \"root\": {\"path\": \"rootfs\", \"readonly\": false},"
-    " \"hostname\": \"sc-test\","
-    OCI_TEST_DEFAULT_MOUNTS
-    " \"linux\": {"
+    " \"hostname\": \"sc-test\"," OCI_TEST_DEFAULT_MOUNTS " \"linux\": {"
     "   \"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"network\"}, {\"type\": \"ipc\"},"
     "                  {\"type\": \"uts\"}, {\"type\": \"mount\"}],"
     "   \"maskedPaths\": [\"/proc/kcore\", \"/proc/keys\", \"/sys/firmware\"],"
