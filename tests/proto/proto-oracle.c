@@ -79,7 +79,8 @@ const ProtoOracle *proto_oracle_find(const char *package)
 
 gboolean proto_oracle_is_ours_only(const char *package)
 {
-    return g_str_equal(package, "secure.agent.v1");
+    /* The agent's API, and the shim's debug service for `secure-container`. */
+    return g_str_equal(package, "secure.agent.v1") || g_str_equal(package, "secure.debug.v1");
 }
 
 static const ProtoNewerField newer_fields[] = {

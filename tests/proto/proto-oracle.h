@@ -33,7 +33,8 @@ extern const ProtoOracle proto_oracles[];
 /* The oracle entry for @package, or NULL when containerd has no counterpart. */
 const ProtoOracle *proto_oracle_find(const char *package);
 
-/* TRUE for packages of ours that by design have no counterpart (the agent API). */
+/* TRUE for packages of ours that by design have no counterpart (the agent API, the shim's
+ * debug service). */
 gboolean proto_oracle_is_ours_only(const char *package);
 
 /* A field we define on purpose beyond containerd 1.6 (a later containerd added it). The oracle
