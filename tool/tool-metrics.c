@@ -29,39 +29,28 @@ static gboolean is_vm(Metrics *m)
     return g_str_equal(m->status->sandbox, "kvm") || g_str_equal(m->status->sandbox, "tcg");
 }
 
-#define VM_VALUE(fn, expr)                                                                         \
+/* fn(m, &out): the value @expr, present when @has holds for the pod. */
+#define VALUE(fn, has, expr)                                                                       \
     static gboolean fn(Metrics *m, double *out)                                                    \
     {                                                                                              \
         *out = (expr);                                                                             \
-        return is_vm(m);                                                                           \
-    }
-#define GUEST_VALUE(fn, expr)                                                                      \
-    static gboolean fn(Metrics *m, double *out)                                                    \
-    {                                                                                              \
-        *out = (expr);                                                                             \
-        return m->guest_answered;                                                                  \
-    }
-#define POD_VALUE(fn, expr)                                                                        \
-    static gboolean fn(Metrics *m, double *out)                                                    \
-    {                                                                                              \
-        *out = (expr);                                                                             \
-        return TRUE;                                                                               \
+        return (has);                                                                              \
     }
 
-VM_VALUE(vm_cpu, m->vm_cpu_ns / 1e9)
-VM_VALUE(vm_memory, m->vm_memory_kib * 1024.0)
-VM_VALUE(vm_rss, m->vm_rss_kib * 1024.0)
-VM_VALUE(vm_vcpus, m->status->vcpus)
-GUEST_VALUE(guest_total, m->guest_mem_total_kib * 1024.0)
-GUEST_VALUE(guest_available, m->guest_mem_available_kib * 1024.0)
-GUEST_VALUE(guest_load1, m->guest_load1)
-GUEST_VALUE(guest_load5, m->guest_load5)
-GUEST_VALUE(guest_load15, m->guest_load15)
-GUEST_VALUE(agent_rss, m->agent_rss_kib * 1024.0)
-POD_VALUE(shim_rss, m->shim_rss_kib * 1024.0)
-POD_VALUE(containers, m->status->containers)
-POD_VALUE(agent_errors, (double)m->agent_call_errors)
-POD_VALUE(uptime, m->status->uptime_seconds)
+VALUE(vm_cpu, is_vm(m), m->vm_cpu_ns / 1e9)
+VALUE(vm_memory, is_vm(m), m->vm_memory_kib * 1024.0)
+VALUE(vm_rss, is_vm(m), m->vm_rss_kib * 1024.0)
+VALUE(vm_vcpus, is_vm(m), m->status->vcpus)
+VALUE(guest_total, m->guest_answered, m->guest_mem_total_kib * 1024.0)
+VALUE(guest_available, m->guest_answered, m->guest_mem_available_kib * 1024.0)
+VALUE(guest_load1, m->guest_answered, m->guest_load1)
+VALUE(guest_load5, m->guest_answered, m->guest_load5)
+VALUE(guest_load15, m->guest_answered, m->guest_load15)
+VALUE(agent_rss, m->guest_answered, m->agent_rss_kib * 1024.0)
+VALUE(shim_rss, TRUE, m->shim_rss_kib * 1024.0)
+VALUE(containers, TRUE, m->status->containers)
+VALUE(agent_errors, TRUE, (double)m->agent_call_errors)
+VALUE(uptime, TRUE, m->status->uptime_seconds)
 
 static const PodFamily families[] = {
     {"vm_cpu_seconds_total", "counter", "CPU time of the pod's VM (libvirt)", vm_cpu},
