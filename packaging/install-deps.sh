@@ -21,10 +21,11 @@ run="libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system qemu-system
      containernetworking-plugins iptables"
 
 # Test: containerd's .proto files (conformance oracle), protoc, runc (differential checks),
-# busybox for test images, clang + libFuzzer for the fuzz targets, gRPC for the CRI test client,
-# Prometheus' own text-format parser to read the metrics endpoint as a scraper does.
+# busybox for test images, clang + libFuzzer for the fuzz targets, clang-format (the format
+# test), gRPC for the CRI test client, Prometheus' own text-format parser to read the metrics
+# endpoint as a scraper does.
 test="golang-github-containerd-containerd-dev protobuf-compiler libprotobuf-dev runc
-      busybox-static clang libclang-rt-14-dev llvm psmisc libvirt-clients
+      busybox-static clang clang-format libclang-rt-14-dev llvm psmisc libvirt-clients
       python3-grpcio python3-protobuf libc6-dev nftables python3-prometheus-client"
 
 # The lean guest kernel (meson -Dguest_kernel=lean): Debian's source tarball and the tools its

@@ -20,8 +20,17 @@ void shim_args_clear(ShimArgs *args)
     memset(args, 0, sizeof(*args));
 }
 
-enum { OPT_NAMESPACE = 256, OPT_ADDRESS, OPT_PUBLISH, OPT_ID, OPT_BUNDLE, OPT_SOCKET,
-       OPT_CONFIG, OPT_DEBUG, OPT_VERSION };
+enum {
+    OPT_NAMESPACE = 256,
+    OPT_ADDRESS,
+    OPT_PUBLISH,
+    OPT_ID,
+    OPT_BUNDLE,
+    OPT_SOCKET,
+    OPT_CONFIG,
+    OPT_DEBUG,
+    OPT_VERSION
+};
 
 static const struct option options[] = {
     {"namespace", required_argument, NULL, OPT_NAMESPACE},
@@ -40,14 +49,22 @@ static const struct option options[] = {
 static char **field_of(ShimArgs *args, int opt)
 {
     switch (opt) {
-    case OPT_NAMESPACE: return &args->namespace;
-    case OPT_ADDRESS: return &args->address;
-    case OPT_PUBLISH: return &args->publish_binary;
-    case OPT_ID: return &args->id;
-    case OPT_BUNDLE: return &args->bundle;
-    case OPT_SOCKET: return &args->socket;
-    case OPT_CONFIG: return &args->config;
-    default: return NULL;
+    case OPT_NAMESPACE:
+        return &args->namespace;
+    case OPT_ADDRESS:
+        return &args->address;
+    case OPT_PUBLISH:
+        return &args->publish_binary;
+    case OPT_ID:
+        return &args->id;
+    case OPT_BUNDLE:
+        return &args->bundle;
+    case OPT_SOCKET:
+        return &args->socket;
+    case OPT_CONFIG:
+        return &args->config;
+    default:
+        return NULL;
     }
 }
 
@@ -70,8 +87,7 @@ gboolean shim_args_parse(ShimArgs *args, int argc, char **argv, GError **error)
             args->version = TRUE;
         } else {
             g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT, "%s '%s'",
-                        opt == ':' ? "missing value for flag" : "unknown flag",
-                        argv[optind - 1]);
+                        opt == ':' ? "missing value for flag" : "unknown flag", argv[optind - 1]);
             return FALSE;
         }
     }

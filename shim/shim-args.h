@@ -6,15 +6,15 @@
 
 typedef struct {
     char *namespace;
-    char *address;        /* containerd's gRPC socket (no unix:// prefix) */
+    char *address; /* containerd's gRPC socket (no unix:// prefix) */
     char *publish_binary;
     char *id;
-    char *bundle;         /* delete only; else the working directory */
-    char *socket;         /* daemon: the socket path whose listening fd is 3 */
-    char *config;         /* daemon: the config file start chose */
+    char *bundle; /* delete only; else the working directory */
+    char *socket; /* daemon: the socket path whose listening fd is 3 */
+    char *config; /* daemon: the config file start chose */
     gboolean debug;
     gboolean version;
-    char *action;         /* "start", "delete", or NULL for the daemon */
+    char *action; /* "start", "delete", or NULL for the daemon */
 } ShimArgs;
 
 void shim_args_clear(ShimArgs *args);

@@ -84,8 +84,7 @@ static gboolean retry_cb(gpointer user_data)
     return G_SOURCE_REMOVE;
 }
 
-static void forward_done(const guint8 *payload, gsize len, const GError *error,
-                         gpointer user_data)
+static void forward_done(const guint8 *payload, gsize len, const GError *error, gpointer user_data)
 {
     ShimEvents *events = user_data;
     (void)payload;

@@ -8,8 +8,14 @@
 #include "shim-error.h"
 #include "wellknown.pb-c.h"
 
-enum { BOOTSTRAP_EXTENSIONS = 8, EXTENSION_VALUE = 1, WIRE_VARINT = 0, WIRE_I64 = 1,
-       WIRE_LEN = 2, WIRE_I32 = 5 };
+enum {
+    BOOTSTRAP_EXTENSIONS = 8,
+    EXTENSION_VALUE = 1,
+    WIRE_VARINT = 0,
+    WIRE_I64 = 1,
+    WIRE_LEN = 2,
+    WIRE_I32 = 5
+};
 
 static gboolean read_varint(const guint8 *data, gsize len, gsize *pos, guint64 *out)
 {
@@ -65,13 +71,12 @@ static gboolean find_bytes_field(const guint8 *data, gsize len, guint field,
     return TRUE;
 }
 
-static gboolean decode_any(const Google__Protobuf__Any *any, char **out_config_path,
-                           GError **error)
+static gboolean decode_any(const Google__Protobuf__Any *any, char **out_config_path, GError **error)
 {
     if (strcmp(any->type_url, SHIM_OPTIONS_TYPE_URL) != 0) {
         g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
-                    "runtime options of type '%s' are not supported (expected '%s')",
-                    any->type_url, SHIM_OPTIONS_TYPE_URL);
+                    "runtime options of type '%s' are not supported (expected '%s')", any->type_url,
+                    SHIM_OPTIONS_TYPE_URL);
         return FALSE;
     }
     Runtimeoptions__V1__Options *options =
@@ -86,8 +91,7 @@ static gboolean decode_any(const Google__Protobuf__Any *any, char **out_config_p
     return TRUE;
 }
 
-gboolean shim_options_decode(const guint8 *data, gsize len, char **out_config_path,
-                             GError **error)
+gboolean shim_options_decode(const guint8 *data, gsize len, char **out_config_path, GError **error)
 {
     const guint8 *ext, *value;
     gsize ext_len, value_len;

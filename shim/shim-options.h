@@ -9,5 +9,4 @@
  * BootstrapParams whose extensions carry the Any). Sets *@out_config_path to the options'
  * ConfigPath (NULL when none is given). Fails on bytes that are neither, or on an options type
  * this shim does not understand. */
-gboolean shim_options_decode(const guint8 *data, gsize len, char **out_config_path,
-                             GError **error);
+gboolean shim_options_decode(const guint8 *data, gsize len, char **out_config_path, GError **error);

@@ -107,13 +107,12 @@ gboolean shim_rootfs_mount(Containerd__Types__Mount **mounts, gsize n_mounts,
     return TRUE;
 }
 
-gboolean shim_rootfs_bind(const char *source, const char *target, gboolean readonly,
-                          GError **error)
+gboolean shim_rootfs_bind(const char *source, const char *target, gboolean readonly, GError **error)
 {
     struct stat st;
     if (stat(source, &st) < 0) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT, "mount source '%s': %s",
-                    source, g_strerror(errno));
+        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT, "mount source '%s': %s", source,
+                    g_strerror(errno));
         return FALSE;
     }
     if (S_ISDIR(st.st_mode)) {

@@ -1,6 +1,7 @@
-/* The start action. It creates and listens on the pod socket BEFORE printing the address (containerd
- * dials once, at once), hands the listening fd to a detached daemon that does not inherit
- * containerd's pipe, and answers with an existing pod's address when the socket is taken. */
+/* The start action. It creates and listens on the pod socket BEFORE printing the address
+ * (containerd dials once, at once), hands the listening fd to a detached daemon that does not
+ * inherit containerd's pipe, and answers with an existing pod's address when the socket is taken.
+ */
 #include "shim-start.h"
 
 #include <errno.h>

@@ -43,19 +43,19 @@ static ShimProcess *find_process(ShimPod *pod, const char *id, const char *exec_
         return NULL;
     ShimProcess *p = shim_container_lookup(c, exec_id);
     if (!p)
-        ttrpc_call_return_error(call, TTRPC_CODE_NOT_FOUND, "exec '%s' of '%s' not found",
-                                exec_id, id);
+        ttrpc_call_return_error(call, TTRPC_CODE_NOT_FOUND, "exec '%s' of '%s' not found", exec_id,
+                                id);
     if (out_container)
         *out_container = c;
     return p;
 }
 
 /* Declares `req` of the given type from the payload, or returns after answering. */
-#define DECODE(Type, type_lc)                                                                  \
-    g_autoptr(ProtobufCMessage) msg_ =                                                         \
-        decode(call, &containerd__task__v2__##type_lc##__descriptor, payload, len);           \
-    if (!msg_)                                                                                 \
-        return;                                                                                \
+#define DECODE(Type, type_lc)                                                                      \
+    g_autoptr(ProtobufCMessage) msg_ =                                                             \
+        decode(call, &containerd__task__v2__##type_lc##__descriptor, payload, len);                \
+    if (!msg_)                                                                                     \
+        return;                                                                                    \
     Containerd__Task__V2__##Type *req = (Containerd__Task__V2__##Type *)msg_
 
 static void handle_create(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
@@ -219,12 +219,15 @@ static void handle_shutdown(TtrpcCall *call, const guint8 *payload, gsize len, g
 }
 
 static const TtrpcMethod methods[] = {
-    {"State", handle_state},       {"Create", handle_create},     {"Start", handle_start},
-    {"Delete", handle_delete},     {"Pids", handle_pids},         {"Pause", handle_pause},
-    {"Resume", handle_resume},     {"Checkpoint", handle_checkpoint}, {"Kill", handle_kill},
-    {"Exec", handle_exec},         {"ResizePty", handle_resize},  {"CloseIO", handle_close_io},
-    {"Update", handle_update},     {"Wait", handle_wait},         {"Stats", handle_stats},
-    {"Connect", handle_connect},   {"Shutdown", handle_shutdown},
+    {"State", handle_state},       {"Create", handle_create},
+    {"Start", handle_start},       {"Delete", handle_delete},
+    {"Pids", handle_pids},         {"Pause", handle_pause},
+    {"Resume", handle_resume},     {"Checkpoint", handle_checkpoint},
+    {"Kill", handle_kill},         {"Exec", handle_exec},
+    {"ResizePty", handle_resize},  {"CloseIO", handle_close_io},
+    {"Update", handle_update},     {"Wait", handle_wait},
+    {"Stats", handle_stats},       {"Connect", handle_connect},
+    {"Shutdown", handle_shutdown},
 };
 
 void shim_task_service_register(TtrpcServer *server, ShimPod *pod)

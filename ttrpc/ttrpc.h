@@ -135,8 +135,7 @@ void ttrpc_client_call(TtrpcClient *client, const char *service, const char *met
 /* Blocking form for command-line tools and tests: iterates the client's context until the
  * reply arrives. Returns the reply bytes (g_bytes, never NULL on success; may be empty). */
 GBytes *ttrpc_client_call_sync(TtrpcClient *client, const char *service, const char *method,
-                               const ProtobufCMessage *request, gint64 timeout_us,
-                               GError **error);
+                               const ProtobufCMessage *request, gint64 timeout_us, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TtrpcServer, ttrpc_server_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TtrpcClient, ttrpc_client_free)

@@ -6,12 +6,12 @@
 
 static inline void container_fd_close(int *fd)
 {
-  if (*fd >= 0) {
-    int saved = errno;
-    close(*fd);
-    errno = saved;
-    *fd = -1;
-  }
+    if (*fd >= 0) {
+        int saved = errno;
+        close(*fd);
+        errno = saved;
+        *fd = -1;
+    }
 }
 
 /* Closes the fd when the variable goes out of scope; hand it on with container_fd_steal(). */
@@ -19,7 +19,7 @@ static inline void container_fd_close(int *fd)
 
 static inline int container_fd_steal(int *fd)
 {
-  int v = *fd;
-  *fd = -1;
-  return v;
+    int v = *fd;
+    *fd = -1;
+    return v;
 }

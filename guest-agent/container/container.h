@@ -38,12 +38,13 @@ G_BEGIN_DECLS
 GQuark container_error_quark(void);
 
 typedef enum {
-  CONTAINER_ERROR_INVALID,     /* malformed or out-of-bounds input (JSON, ids, sizes, paths) */
-  CONTAINER_ERROR_UNSUPPORTED, /* a spec feature this builder does not implement (named in the message) */
-  CONTAINER_ERROR_ESCAPE,      /* a path would leave the container root */
-  CONTAINER_ERROR_STATE,       /* wrong state for the call (e.g. start twice, exec before start) */
-  CONTAINER_ERROR_FAILED,      /* a system call failed; the message names it and the errno text */
-  CONTAINER_ERROR_LAST
+    CONTAINER_ERROR_INVALID,     /* malformed or out-of-bounds input (JSON, ids, sizes, paths) */
+    CONTAINER_ERROR_UNSUPPORTED, /* a spec feature this builder does not implement (named in the
+                                    message) */
+    CONTAINER_ERROR_ESCAPE,      /* a path would leave the container root */
+    CONTAINER_ERROR_STATE,  /* wrong state for the call (e.g. start twice, exec before start) */
+    CONTAINER_ERROR_FAILED, /* a system call failed; the message names it and the errno text */
+    CONTAINER_ERROR_LAST
 } ContainerErrorCode;
 
 /* Largest config.json / process / resources JSON accepted. */
@@ -76,15 +77,15 @@ gboolean oci_process_get_terminal(const OciProcess *process);
 
 /* Where a container process's stdio goes. */
 typedef struct {
-  /* TRUE: the builder allocates a pty inside the container (its own devpts instance when /dev/pts
-   * is mounted there), makes the slave the process's controlling terminal and stdio, and hands the
-   * master back to the caller. The fds below are then ignored. */
-  gboolean terminal;
-  /* Borrowed; dup'ed into the child as 0, 1, 2. -1 means /dev/null. The caller keeps (and
-   * closes) its copies. */
-  int stdin_fd;
-  int stdout_fd;
-  int stderr_fd;
+    /* TRUE: the builder allocates a pty inside the container (its own devpts instance when /dev/pts
+     * is mounted there), makes the slave the process's controlling terminal and stdio, and hands
+     * the master back to the caller. The fds below are then ignored. */
+    gboolean terminal;
+    /* Borrowed; dup'ed into the child as 0, 1, 2. -1 means /dev/null. The caller keeps (and
+     * closes) its copies. */
+    int stdin_fd;
+    int stdout_fd;
+    int stderr_fd;
 } ContainerStdio;
 
 typedef struct Container Container;
@@ -152,7 +153,7 @@ gboolean container_destroy(Container *container, GError **error);
 
 static inline void container_destroy_quietly(Container *container)
 {
-  container_destroy(container, NULL);
+    container_destroy(container, NULL);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Container, container_destroy_quietly)
 

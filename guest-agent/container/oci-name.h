@@ -17,4 +17,3 @@ gboolean oci_name_is(const char *s, const char *set, gsize min);
 /* TRUE when `s` is one or more non-empty words of `set` joined by single `sep` characters
  * ("a.b.c", not ".a", "a..b" or "a."). */
 gboolean oci_name_is_joined(const char *s, const char *set, char sep);
-

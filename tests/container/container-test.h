@@ -21,11 +21,11 @@ int ct_run_suite(Suite *suite);
 void ct_require_controllers(const char *const *names);
 
 typedef struct {
-  char *dir;           /* temp dir holding rootfs/ and host-side files */
-  char *rootfs;
-  char *cgroup_root;   /* temporary cgroup v2 directory */
-  int fd_count;        /* open fds when the environment was made */
-  int next_id;
+    char *dir; /* temp dir holding rootfs/ and host-side files */
+    char *rootfs;
+    char *cgroup_root; /* temporary cgroup v2 directory */
+    int fd_count;      /* open fds when the environment was made */
+    int next_id;
 } CtEnv;
 
 CtEnv *ct_env_new(void);

@@ -8,13 +8,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  OciSpec *spec = oci_spec_parse((const char *)data, size, NULL);
-  if (spec) {
-    const OciProcess *p = oci_spec_get_process(spec);
-    g_assert(p != NULL);
-    (void)oci_process_get_terminal(p);
-    oci_spec_free(spec);
-  }
-  oci_process_free(oci_process_parse((const char *)data, size, NULL));
-  return 0;
+    OciSpec *spec = oci_spec_parse((const char *)data, size, NULL);
+    if (spec) {
+        const OciProcess *p = oci_spec_get_process(spec);
+        g_assert(p != NULL);
+        (void)oci_process_get_terminal(p);
+        oci_spec_free(spec);
+    }
+    oci_process_free(oci_process_parse((const char *)data, size, NULL));
+    return 0;
 }

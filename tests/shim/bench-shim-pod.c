@@ -31,8 +31,8 @@ static double cpu_ms(guint32 pid)
     ck_assert(g_file_get_contents(path, &text, NULL, NULL));
     /* Fields 14 and 15, counted after the ")" that ends the command name. */
     const char *p = strrchr(text, ')');
-    ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-                            &stime), 2);
+    ck_assert_int_eq(
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime), 2);
     return (utime + stime) * 1000.0 / sysconf(_SC_CLK_TCK);
 }
 
@@ -78,7 +78,8 @@ START_TEST(bench_pod)
     start.id = "b1";
     start.exec_id = "";
     protobuf_c_message_free_unpacked(
-        shim_test_call_ok(t, "Start", &start.base, &containerd__task__v2__start_response__descriptor),
+        shim_test_call_ok(t, "Start", &start.base,
+                          &containerd__task__v2__start_response__descriptor),
         NULL);
     gint64 t2 = g_get_monotonic_time();
     double cpu1 = cpu_ms(pid);

@@ -93,11 +93,12 @@ START_TEST(test_rewrite)
         "   {\"type\": \"network\", \"path\": \"/var/run/netns/cni-1\"}]}}",
         dir, file, sock);
     g_autoptr(json_object) spec = json_tokener_parse(text);
-    g_autoptr(GPtrArray) binds = g_ptr_array_new_with_free_func((GDestroyNotify)shim_spec_bind_free);
+    g_autoptr(GPtrArray) binds =
+        g_ptr_array_new_with_free_func((GDestroyNotify)shim_spec_bind_free);
     g_autoptr(GError) error = NULL;
-    ck_assert_msg(shim_spec_prepare(spec, "/host/shared/c1", "/guest/shared/c1", 42, FALSE,
-                                    binds, &error),
-                  "%s", error ? error->message : "");
+    ck_assert_msg(
+        shim_spec_prepare(spec, "/host/shared/c1", "/guest/shared/c1", 42, FALSE, binds, &error),
+        "%s", error ? error->message : "");
 
     /* The proc mount is untouched; both binds go through the shared dir; the socket is gone. */
     json_object *mounts;
@@ -132,7 +133,8 @@ START_TEST(test_rewrite_without_sandbox_and_errors)
         "{\"linux\": {\"namespaces\": [{\"type\": \"ipc\", \"path\": \"/proc/77/ns/ipc\"},"
         " {\"type\": \"network\", \"path\": \"/var/run/netns/cni-1\"}]}}";
     g_autoptr(json_object) first = json_tokener_parse(first_json);
-    g_autoptr(GPtrArray) binds = g_ptr_array_new_with_free_func((GDestroyNotify)shim_spec_bind_free);
+    g_autoptr(GPtrArray) binds =
+        g_ptr_array_new_with_free_func((GDestroyNotify)shim_spec_bind_free);
     ck_assert_str_eq(shim_spec_netns_path(first), "/var/run/netns/cni-1");
     ck_assert(shim_spec_prepare(first, "/h", "/g", 0, FALSE, binds, NULL));
     json_object *linux_, *ns;

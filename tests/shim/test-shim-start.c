@@ -24,10 +24,10 @@ START_TEST(test_socket_path)
 END_TEST
 
 /* Options{config_path = "/etc/x.conf"} inside Any{"runtimeoptions.v1.Options"}, byte by byte. */
-static const guint8 options_any[] = {
-    0x0a, 0x19, 'r', 'u', 'n', 't', 'i', 'm', 'e', 'o', 'p', 't', 'i', 'o', 'n', 's', '.', 'v',
-    '1',  '.',  'O', 'p', 't', 'i', 'o', 'n', 's', 0x12, 0x0d, 0x12, 0x0b, '/', 'e', 't', 'c',
-    '/',  'x',  '.', 'c', 'o', 'n', 'f'};
+static const guint8 options_any[] = {0x0a, 0x19, 'r', 'u', 'n', 't',  'i',  'm',  'e',  'o', 'p',
+                                     't',  'i',  'o', 'n', 's', '.',  'v',  '1',  '.',  'O', 'p',
+                                     't',  'i',  'o', 'n', 's', 0x12, 0x0d, 0x12, 0x0b, '/', 'e',
+                                     't',  'c',  '/', 'x', '.', 'c',  'o',  'n',  'f'};
 
 START_TEST(test_options_any)
 {
@@ -52,8 +52,8 @@ START_TEST(test_options_bootstrap)
     /* containerd 2.3 BootstrapParams: instance_id, namespace, log_level, version, the options Any
      * in extensions[0].value. */
     g_autoptr(GByteArray) b = g_byte_array_new();
-    static const guint8 head[] = {0x0a, 0x02, 'c', '1', 0x12, 0x07, 'd', 'e', 'f', 'a', 'u',
-                                  'l', 't', 0x18, 0x08, 0x22, 0x05, '2', '.', '3', '.', '0'};
+    static const guint8 head[] = {0x0a, 0x02, 'c',  '1',  0x12, 0x07, 'd', 'e', 'f', 'a', 'u',
+                                  'l',  't',  0x18, 0x08, 0x22, 0x05, '2', '.', '3', '.', '0'};
     guint8 ext[] = {0x42, (guint8)(sizeof(options_any) + 2), 0x0a, (guint8)sizeof(options_any)};
     g_byte_array_append(b, head, sizeof(head));
     g_byte_array_append(b, ext, sizeof(ext));
@@ -75,7 +75,9 @@ START_TEST(test_options_bad)
 {
     static const guint8 garbage[] = {0xff, 0xff, 0xff};
     /* Any{"containerd.runc.v1.Options", empty value}: 0x0a, 26, the name, 0x12, 0. */
-    static const guint8 runc[] = "\x0a\x1a" "containerd.runc.v1.Options" "\x12";
+    static const guint8 runc[] = "\x0a\x1a"
+                                 "containerd.runc.v1.Options"
+                                 "\x12";
     g_autofree char *path = NULL;
     g_autoptr(GError) e1 = NULL, e2 = NULL;
     ck_assert(!shim_options_decode(garbage, sizeof(garbage), &path, &e1));
@@ -112,8 +114,18 @@ END_TEST
 
 START_TEST(test_args_go_style)
 {
-    char *argv[] = {"shim", "-namespace", "k8s.io", "-address", "/run/c.sock", "-publish-binary",
-                    "/usr/bin/containerd", "-id", "abc", "-debug", "start", NULL};
+    char *argv[] = {"shim",
+                    "-namespace",
+                    "k8s.io",
+                    "-address",
+                    "/run/c.sock",
+                    "-publish-binary",
+                    "/usr/bin/containerd",
+                    "-id",
+                    "abc",
+                    "-debug",
+                    "start",
+                    NULL};
     g_auto(ShimArgs) args = {0};
     g_autoptr(GError) error = NULL;
     ck_assert_msg(shim_args_parse(&args, G_N_ELEMENTS(argv) - 1, argv, &error), "%s",
@@ -151,10 +163,10 @@ END_TEST
 
 START_TEST(test_group_and_ids)
 {
-    json_object *cri = json_tokener_parse(
-        "{\"annotations\": {\"io.kubernetes.cri.sandbox-id\": \"pod9\"}}");
-    json_object *crio = json_tokener_parse(
-        "{\"annotations\": {\"io.kubernetes.cri-o.SandboxID\": \"pod7\"}}");
+    json_object *cri =
+        json_tokener_parse("{\"annotations\": {\"io.kubernetes.cri.sandbox-id\": \"pod9\"}}");
+    json_object *crio =
+        json_tokener_parse("{\"annotations\": {\"io.kubernetes.cri-o.SandboxID\": \"pod7\"}}");
     json_object *plain = json_tokener_parse("{\"annotations\": {\"x\": \"y\"}}");
     ck_assert_str_eq(shim_spec_group(cri, "c1"), "pod9");
     ck_assert_str_eq(shim_spec_group(crio, "c1"), "pod7");

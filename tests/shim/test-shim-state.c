@@ -91,8 +91,8 @@ END_TEST
 
 START_TEST(test_pod_dir)
 {
-    g_autofree char *dir = shim_state_pod_dir(
-        "d7ddcf8855c574bb9f6303100a7919bd8f9f6e011c611945861f6fa26dc0c66d");
+    g_autofree char *dir =
+        shim_state_pod_dir("d7ddcf8855c574bb9f6303100a7919bd8f9f6e011c611945861f6fa26dc0c66d");
     ck_assert_str_eq(dir, "/run/secure-container/d7ddcf8855c574bb");
 }
 END_TEST
