@@ -17,7 +17,7 @@
 
 static gboolean fail(GError **error, const ProtobufCMessage *reply, const char *what)
 {
-    g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "%s: %s", reply->descriptor->short_name,
+    g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "%s: %s", reply->descriptor->short_name,
                 what);
     return FALSE;
 }

@@ -102,7 +102,7 @@ static void call_done(const guint8 *payload, gsize len, const GError *error, gpo
     } else {
         reply = protobuf_c_message_unpack(call->reply_type, NULL, len, payload);
         if (!reply) {
-            g_set_error(&local, SHIM_ERROR, TTRPC_CODE_INTERNAL,
+            g_set_error(&local, SHIM_ERROR, SHIM_ERROR_FAILED,
                         "agent %s: reply of %zu bytes is not a valid %s", call->method, len,
                         call->reply_type->name);
             report_failure(call->agent, local->message);

@@ -86,7 +86,7 @@ gboolean shim_args_parse(ShimArgs *args, int argc, char **argv, GError **error)
         } else if (opt == OPT_VERSION) {
             args->version = TRUE;
         } else {
-            g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT, "%s '%s'",
+            g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID, "%s '%s'",
                         opt == ':' ? "missing value for flag" : "unknown flag", argv[optind - 1]);
             return FALSE;
         }
@@ -94,19 +94,19 @@ gboolean shim_args_parse(ShimArgs *args, int argc, char **argv, GError **error)
     if (optind < argc) {
         const char *action = argv[optind];
         if (strcmp(action, "start") != 0 && strcmp(action, "delete") != 0) {
-            g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+            g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                         "unknown action '%s': allowed: start, delete", action);
             return FALSE;
         }
         if (optind + 1 < argc) {
-            g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+            g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                         "unexpected argument '%s' after the action", argv[optind + 1]);
             return FALSE;
         }
         args->action = g_strdup(action);
     }
     if (!args->version && (!args->namespace || !args->id)) {
-        g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+        g_set_error_literal(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                             "-namespace and -id are required");
         return FALSE;
     }

@@ -124,8 +124,8 @@ static gboolean set_value(ShimConfig *config, const KeySpec *spec, const char *v
         allowed = g_strdup("true or false");
     else
         allowed = g_strdup("an absolute path");
-    g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT, "[%s] %s = '%s': allowed: %s",
-                spec->group, spec->key, value, allowed);
+    g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID, "[%s] %s = '%s': allowed: %s", spec->group,
+                spec->key, value, allowed);
     return FALSE;
 }
 
@@ -153,14 +153,14 @@ static gboolean check_known(GKeyFile *file, GError **error)
     for (gsize g = 0; groups[g]; g++) {
         g_autofree char *known = keys_of_group(groups[g]);
         if (!*known) {
-            g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+            g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                         "unknown group [%s]: allowed: hypervisor, agent, runtime", groups[g]);
             return FALSE;
         }
         g_auto(GStrv) names = g_key_file_get_keys(file, groups[g], NULL, NULL);
         for (gsize k = 0; names[k]; k++)
             if (!find_key(groups[g], names[k])) {
-                g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+                g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                             "[%s] unknown key '%s': allowed: %s", groups[g], names[k], known);
                 return FALSE;
             }
@@ -177,8 +177,8 @@ static gboolean apply_keys(ShimConfig *config, GKeyFile *file, GError **error)
             g_autoptr(GError) local = NULL;
             value = g_key_file_get_string(file, spec->group, spec->key, &local);
             if (!value) {
-                g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT, "[%s] %s: %s",
-                            spec->group, spec->key, local->message);
+                g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID, "[%s] %s: %s", spec->group,
+                            spec->key, local->message);
                 return FALSE;
             }
             config->keys_set |= G_GUINT64_CONSTANT(1) << i;
@@ -196,7 +196,7 @@ static gboolean check_uids(const ShimConfig *config, GError **error)
 {
     if ((guint64)config->pod_uid_base + config->pod_uid_count <= G_MAXUINT32)
         return TRUE;
-    g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+    g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                 "[hypervisor] pod_uid_base %u + pod_uid_count %u: the last uid must be below %u",
                 config->pod_uid_base, config->pod_uid_count, G_MAXUINT32);
     return FALSE;
@@ -223,8 +223,7 @@ ShimConfig *shim_config_load(const char *path, GError **error)
     if (!g_key_file_load_from_file(file, path, G_KEY_FILE_NONE, &local) ||
         !check_known(file, &local) || !apply_keys(config, file, &local) ||
         !check_uids(config, &local)) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT, "config '%s': %s", path,
-                    local->message);
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID, "config '%s': %s", path, local->message);
         return NULL;
     }
     config->guest_files_mib = file_mib(config->initrd);

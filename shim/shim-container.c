@@ -8,6 +8,7 @@
 #include "cgroups-v2-metrics.pb-c.h"
 #include "events-task.pb-c.h"
 #include "shim-error.h"
+#include "shim-task-service.h"
 #include "shim-hotplug.h"
 #include "shim-rootfs.h"
 #include "shim-spec.h"
@@ -205,7 +206,7 @@ static gboolean prepare_spec(ShimPod *pod, ShimContainer *c, PodSpecCopy *out_po
         json_object_object_get_ex(root, "path", &path);
         const char *p = json_object_get_string(path);
         if (!p || !*p) {
-            g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+            g_set_error_literal(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                                 "no rootfs mounts and no root.path in config.json");
             return FALSE;
         }
@@ -287,7 +288,7 @@ static void agent_create_done(const ProtobufCMessage *msg, const GError *error, 
     if (!c) {
         ttrpc_call_return_error(cc->call, TTRPC_CODE_ABORTED, "container '%s' went away", cc->id);
     } else if (error) {
-        shim_error_return(cc->call, error);
+        shim_task_service_return_error(cc->call, error);
         create_failed(cc->pod, c);
     } else {
         ShimPod *pod = cc->pod;
@@ -319,7 +320,7 @@ static void create_fits(ShimPod *pod, const GError *fit_error, gpointer user_dat
 
     if (!c || error || !prepare_host(pod, c, &error)) {
         if (error)
-            shim_error_return(cc->call, error);
+            shim_task_service_return_error(cc->call, error);
         else
             ttrpc_call_return_error(cc->call, TTRPC_CODE_ABORTED, "container '%s' went away",
                                     cc->id);
@@ -387,7 +388,7 @@ void shim_container_create(ShimPod *pod, Containerd__Task__V2__CreateTaskRequest
 
     g_auto(PodSpecCopy) copy = {0};
     if (!prepare_spec(pod, c, &copy, &error)) {
-        shim_error_return(call, error);
+        shim_task_service_return_error(call, error);
         create_failed(pod, c);
         return;
     }
@@ -509,7 +510,7 @@ void shim_container_exec(ShimPod *pod, ShimContainer *c,
     }
     ShimIo *io = shim_io_open(req->stdin, req->stdout, req->stderr, &error);
     if (!io) {
-        shim_error_return(call, error);
+        shim_task_service_return_error(call, error);
         return;
     }
     g_autoptr(GBytes) json = g_bytes_new(req->spec->value.data, req->spec->value.len);
@@ -533,7 +534,7 @@ static void pause_done(const ProtobufCMessage *msg, const GError *error, gpointe
     gboolean pause = g_strcmp0(method, "Pause") == 0;
     (void)msg;
     if (error) {
-        shim_error_return(cc->call, error);
+        shim_task_service_return_error(cc->call, error);
     } else {
         if (c)
             c->paused = pause;
@@ -569,7 +570,7 @@ static void stats_done(const ProtobufCMessage *msg, const GError *error, gpointe
     ContainerCall *cc = user_data;
     const Secure__Agent__V1__StatsContainerResponse *reply = (const void *)msg;
     if (error) {
-        shim_error_return(cc->call, error);
+        shim_task_service_return_error(cc->call, error);
     } else {
         Io__Containerd__Cgroups__V2__Metrics empty = IO__CONTAINERD__CGROUPS__V2__METRICS__INIT;
         const ProtobufCMessage *metrics = reply->metrics ? &reply->metrics->base : &empty.base;
@@ -600,7 +601,7 @@ static void pids_done(const ProtobufCMessage *msg, const GError *error, gpointer
     ContainerCall *cc = user_data;
     const Secure__Agent__V1__ListProcessesResponse *reply = (const void *)msg;
     if (error) {
-        shim_error_return(cc->call, error);
+        shim_task_service_return_error(cc->call, error);
     } else {
         g_autofree Containerd__V1__Types__ProcessInfo *infos =
             g_new0(Containerd__V1__Types__ProcessInfo, reply->n_pids + 1);
@@ -632,7 +633,7 @@ static void empty_done(const ProtobufCMessage *msg, const GError *error, gpointe
     ContainerCall *cc = user_data;
     (void)msg;
     if (error)
-        shim_error_return(cc->call, error);
+        shim_task_service_return_error(cc->call, error);
     else
         ttrpc_call_return(cc->call, NULL);
     container_call_free(cc);
@@ -660,7 +661,7 @@ static void update_fits(ShimPod *pod, const GError *error, gpointer user_data)
     ShimContainer *c = container_call_find(cc);
     if (!c || error) {
         if (error)
-            shim_error_return(cc->call, error);
+            shim_task_service_return_error(cc->call, error);
         else
             ttrpc_call_return_error(cc->call, TTRPC_CODE_NOT_FOUND, "container '%s' went away",
                                     cc->id);
@@ -681,7 +682,7 @@ static gboolean update_limits(const Containerd__Task__V2__UpdateTaskRequest *req
                               ShimResources *out, GError **error)
 {
     if (!req->resources || req->resources->value.len > (1 << 20)) {
-        g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+        g_set_error_literal(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                             "resources missing or over 1 MiB");
         return FALSE;
     }
@@ -692,8 +693,7 @@ static gboolean update_limits(const Containerd__Task__V2__UpdateTaskRequest *req
     gboolean parsed = json_tokener_get_error(tok) == json_tokener_success;
     json_tokener_free(tok);
     if (!parsed) {
-        g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
-                            "resources are not JSON");
+        g_set_error_literal(error, SHIM_ERROR, SHIM_ERROR_INVALID, "resources are not JSON");
         return FALSE;
     }
     return shim_resources_parse(resources, out, error);
@@ -705,8 +705,8 @@ void shim_container_update(ShimPod *pod, ShimContainer *c,
     g_autoptr(GError) error = NULL;
     ShimResources limits;
     if (!update_limits(req, &limits, &error)) {
-        ttrpc_call_return_error(call, shim_error_code(error), "update '%s': %s", c->id,
-                                error->message);
+        g_prefix_error(&error, "update '%s': ", c->id);
+        shim_task_service_return_error(call, error);
         return;
     }
     ContainerCall *cc = container_call_new(pod, c->id, call);

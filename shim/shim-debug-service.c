@@ -8,7 +8,7 @@
 
 #include "agent.pb-c.h"
 #include "debug.pb-c.h"
-#include "shim-error.h"
+#include "shim-task-service.h"
 #include "wellknown.pb-c.h"
 
 struct _ShimDebugService {
@@ -160,7 +160,7 @@ static void on_exec_guest(const ProtobufCMessage *reply, const GError *error, gp
     Secure__Debug__V1__ExecResponse r = SECURE__DEBUG__V1__EXEC_RESPONSE__INIT;
 
     if (!g) {
-        shim_error_return(call, error);
+        shim_task_service_return_error(call, error);
         return;
     }
     r.exit_status = g->exit_status;

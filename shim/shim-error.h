@@ -1,17 +1,22 @@
-/* The shim's error domain. Codes are gRPC status codes (TtrpcCode), so that the Task service can
- * answer containerd with the code the failing layer chose. */
+/* The shim's error domain: what went wrong, independent of the wire. The Task service maps each
+ * code to a ttrpc status code (shim-task-service.c); errors of the agent keep the code it sent. */
 #pragma once
 
 #include <glib.h>
 
-#include "ttrpc.h"
-
 #define SHIM_ERROR (shim_error_quark())
 GQuark shim_error_quark(void);
 
-/* The status code to send for @error: SHIM_ERROR and TTRPC_ERROR keep their code, G_IO_ERROR
- * NOT_FOUND/EXISTS map to NotFound/AlreadyExists, anything else is Unknown. */
-TtrpcCode shim_error_code(const GError *error);
-
-/* Completes @call with the status code and message of @error. */
-void shim_error_return(TtrpcCall *call, const GError *error);
+typedef enum {
+    SHIM_ERROR_INVALID,     /* a malformed or out-of-limits request, spec, option or config */
+    SHIM_ERROR_NOT_FOUND,   /* no container or process with that id, or it already finished */
+    SHIM_ERROR_EXISTS,      /* the id is already taken */
+    SHIM_ERROR_STATE,       /* not possible in the object's or the host's current state */
+    SHIM_ERROR_UNSUPPORTED, /* a feature this runtime does not have (checkpoints) */
+    SHIM_ERROR_EXHAUSTED,   /* more than the configured ceilings or ranges hold */
+    SHIM_ERROR_UNAVAILABLE, /* the pod's sandbox, agent or state is gone or not there yet */
+    SHIM_ERROR_ABORTED,     /* the container went away while the request ran */
+    SHIM_ERROR_CANCELLED,   /* the user interrupted it */
+    SHIM_ERROR_FAILED,      /* a system call or a host service failed */
+    SHIM_ERROR_LAST
+} ShimErrorCode;

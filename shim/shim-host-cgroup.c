@@ -24,8 +24,7 @@ char *shim_host_cgroup_mount(GError **error)
         if (g_strv_length(fields) >= 5)
             return g_strcompress(fields[4]); /* mountinfo escapes blanks as octal */
     }
-    g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_FAILED_PRECONDITION,
-                        "no cgroup2 filesystem is mounted");
+    g_set_error_literal(error, SHIM_ERROR, SHIM_ERROR_STATE, "no cgroup2 filesystem is mounted");
     return NULL;
 }
 
@@ -53,7 +52,7 @@ static gboolean remove_tree(const char *path, GError **error)
             return FALSE;
     }
     if (rmdir(path) < 0 && errno != ENOENT) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "rmdir '%s': %s", path,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "rmdir '%s': %s", path,
                     g_strerror(errno));
         return FALSE;
     }

@@ -43,9 +43,9 @@ static void online_done(const ProtobufCMessage *msg, const GError *error, gpoint
     gint64 now = g_get_monotonic_time();
 
     if (error) {
-        grow_finish(g, g_error_new(SHIM_ERROR, shim_error_code(error),
-                                   "the guest did not online the hot-plugged resources: %s",
-                                   error->message));
+        GError *online_error = g_error_copy(error);
+        g_prefix_error(&online_error, "the guest did not online the hot-plugged resources: ");
+        grow_finish(g, online_error);
         return;
     }
     g_info("hot-plug: the guest has %u CPUs and %" G_GUINT64_FORMAT " MiB online after %.1f ms "
@@ -86,8 +86,8 @@ void shim_hotplug_grow(ShimPod *pod, ShimPodReadyFunc done, gpointer user_data)
     g->user_data = user_data;
     g->started = g_get_monotonic_time();
     if (!pod->sandbox || !pod->host.agent) {
-        grow_finish(g, g_error_new(SHIM_ERROR, TTRPC_CODE_FAILED_PRECONDITION,
-                                   "the pod's sandbox is not running"));
+        grow_finish(g,
+                    g_error_new(SHIM_ERROR, SHIM_ERROR_STATE, "the pod's sandbox is not running"));
         return;
     }
     pod_demand(pod, &demand);

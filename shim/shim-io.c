@@ -79,15 +79,14 @@ static void io_unref(ShimIo *io)
 static int open_fifo(const char *path, int flags, GError **error)
 {
     if (!g_path_is_absolute(path)) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                     "stdio '%s': only absolute fifo paths are supported", path);
         return -1;
     }
     int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC);
     /* ENXIO: a write-only end with no reader yet (open_output() waits for one). */
     if (fd < 0)
-        g_set_error(error, SHIM_ERROR,
-                    errno == ENXIO ? TTRPC_CODE_UNAVAILABLE : TTRPC_CODE_INVALID_ARGUMENT,
+        g_set_error(error, SHIM_ERROR, errno == ENXIO ? SHIM_ERROR_UNAVAILABLE : SHIM_ERROR_INVALID,
                     "open '%s': %s", path, g_strerror(errno));
     return fd;
 }
@@ -119,7 +118,7 @@ static gboolean open_output(OutStream *s, const char *path, GError **error)
     if (!path || !*path)
         return TRUE;
     s->fd = open_fifo(path, O_WRONLY, error);
-    if (s->fd >= 0 || !g_error_matches(*error, SHIM_ERROR, TTRPC_CODE_UNAVAILABLE))
+    if (s->fd >= 0 || !g_error_matches(*error, SHIM_ERROR, SHIM_ERROR_UNAVAILABLE))
         return s->fd >= 0;
     g_clear_error(error);
     s->path = g_strdup(path);

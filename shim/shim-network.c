@@ -97,7 +97,7 @@ static gboolean nl_failed(GError **error, int err, const char *format, ...)
     va_start(args, format);
     g_autofree char *what = g_strdup_vprintf(format, args);
     va_end(args);
-    g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "%s: %s", what, nl_geterror(err));
+    g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "%s: %s", what, nl_geterror(err));
     return FALSE;
 }
 
@@ -139,7 +139,7 @@ static gboolean read_links(struct nl_sock *sk, ShimNetwork *net, GError **error)
             g_str_has_prefix(rtnl_link_get_name(link), TAP_PREFIX))
             continue;
         if (net->links->len == NET_MAX_LINKS) {
-            g_set_error(error, SHIM_ERROR, TTRPC_CODE_FAILED_PRECONDITION,
+            g_set_error(error, SHIM_ERROR, SHIM_ERROR_STATE,
                         "the pod's network namespace '%s' has more than %d interfaces", net->netns,
                         NET_MAX_LINKS);
             return FALSE;
@@ -178,7 +178,7 @@ static gboolean read_addresses(struct nl_sock *sk, ShimNetwork *net, GError **er
         }
         if (l->addresses->len == NET_MAX_ADDRESSES) {
             g_free(text);
-            g_set_error(error, SHIM_ERROR, TTRPC_CODE_FAILED_PRECONDITION,
+            g_set_error(error, SHIM_ERROR, SHIM_ERROR_STATE,
                         "interface '%s' has more than %d addresses", l->name, NET_MAX_ADDRESSES);
             return FALSE;
         }
@@ -227,7 +227,7 @@ static gboolean read_routes(struct nl_sock *sk, ShimNetwork *net, GError **error
             continue;
         if (net->routes->len == NET_MAX_ROUTES) {
             net_route_free(r);
-            g_set_error(error, SHIM_ERROR, TTRPC_CODE_FAILED_PRECONDITION,
+            g_set_error(error, SHIM_ERROR, SHIM_ERROR_STATE,
                         "the pod's network namespace has more than %d routes", NET_MAX_ROUTES);
             return FALSE;
         }
@@ -249,7 +249,7 @@ static gboolean tap_create(const char *name, GError **error)
     if (fd >= 0)
         close(fd);
     if (!ok)
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "create tap '%s': %s", name,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "create tap '%s': %s", name,
                     g_strerror(saved));
     return ok;
 }

@@ -74,7 +74,7 @@ static gboolean find_bytes_field(const guint8 *data, gsize len, guint field,
 static gboolean decode_any(const Google__Protobuf__Any *any, char **out_config_path, GError **error)
 {
     if (strcmp(any->type_url, SHIM_OPTIONS_TYPE_URL) != 0) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                     "runtime options of type '%s' are not supported (expected '%s')", any->type_url,
                     SHIM_OPTIONS_TYPE_URL);
         return FALSE;
@@ -82,7 +82,7 @@ static gboolean decode_any(const Google__Protobuf__Any *any, char **out_config_p
     Runtimeoptions__V1__Options *options =
         runtimeoptions__v1__options__unpack(NULL, any->value.len, any->value.data);
     if (!options) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                     "runtime options '%s': not a valid message", any->type_url);
         return FALSE;
     }
@@ -113,7 +113,7 @@ gboolean shim_options_decode(const guint8 *data, gsize len, char **out_config_pa
     /* BootstrapParams: the options Any sits in extensions[0].value; none means no options. */
     if (!find_bytes_field(data, len, BOOTSTRAP_EXTENSIONS, &ext, &ext_len) ||
         (ext && !find_bytes_field(ext, ext_len, EXTENSION_VALUE, &value, &value_len))) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                     "runtime options on stdin (%zu bytes): neither an Any nor BootstrapParams",
                     len);
         return FALSE;
@@ -123,7 +123,7 @@ gboolean shim_options_decode(const guint8 *data, gsize len, char **out_config_pa
     /* The extension holds the options Any itself; no further nesting is accepted. */
     Google__Protobuf__Any *inner = google__protobuf__any__unpack(NULL, value_len, value);
     if (!inner) {
-        g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+        g_set_error_literal(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                             "BootstrapParams: the extension is not an Any");
         return FALSE;
     }

@@ -28,7 +28,7 @@ struct _ShimPodCgroup {
 
 static gboolean invalid(const char *cgroups_path, GError **error)
 {
-    g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+    g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                 "linux.cgroupsPath '%s' is neither a cgroupfs path nor systemd's "
                 "'slice:prefix:name'",
                 cgroups_path);
@@ -193,7 +193,7 @@ static GPtrArray *own_hierarchies(GError **error)
         g_ptr_array_add(hs, h);
     }
     if (hs->len == 0) {
-        g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_FAILED_PRECONDITION,
+        g_set_error_literal(error, SHIM_ERROR, SHIM_ERROR_STATE,
                             "no cgroup hierarchy of this process is mounted");
         g_clear_pointer(&hs, g_ptr_array_unref);
     }
@@ -259,7 +259,7 @@ static gboolean make_dirs(Hierarchy *h, GError **error)
         g_string_append_printf(path, "/%s", *p);
         gboolean made = mkdir(path->str, 0755) == 0;
         if (!made && errno != EEXIST) {
-            g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "mkdir '%s': %s", path->str,
+            g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "mkdir '%s': %s", path->str,
                         g_strerror(errno));
             return FALSE;
         }

@@ -44,11 +44,11 @@ static gboolean reserve_locked(guint base, guint count, const char *pod_dir, gui
             *out_uid = uid;
             return TRUE;
         }
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "reserve uid %u: symlink '%s': %s", uid,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "reserve uid %u: symlink '%s': %s", uid,
                     path, g_strerror(errno));
         return FALSE;
     }
-    g_set_error(error, SHIM_ERROR, TTRPC_CODE_RESOURCE_EXHAUSTED,
+    g_set_error(error, SHIM_ERROR, SHIM_ERROR_EXHAUSTED,
                 "no free uid for the pod's QEMU: all %u of [hypervisor] pod_uid_base %u.. are "
                 "taken by running pods",
                 count, base);
@@ -61,7 +61,7 @@ gboolean shim_pod_uid_reserve(guint base, guint count, const char *pod_dir, guin
     int dir = open(SHIM_STATE_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
     if (dir < 0 || flock(dir, LOCK_EX) < 0) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "lock '%s': %s", SHIM_STATE_ROOT,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "lock '%s': %s", SHIM_STATE_ROOT,
                     g_strerror(errno));
         if (dir >= 0)
             close(dir);

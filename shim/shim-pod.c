@@ -145,7 +145,7 @@ static void pod_end(ShimPod *pod, const char *reason)
     g_autofree char *dir = g_path_get_basename(pod->run_dir);
     /* The pod's directory, console log included, goes with the pod: the log keeps its end. */
     g_autoptr(GError) error = g_error_new(
-        SHIM_ERROR, TTRPC_CODE_UNAVAILABLE,
+        SHIM_ERROR, SHIM_ERROR_UNAVAILABLE,
         "the pod ended: %s (the guest console's last lines are in containerd's log, lines with "
         "runtime=secure pod=%s)",
         reason, dir);
@@ -363,7 +363,7 @@ static gboolean boot(ShimPod *pod, const ShimPodSpec *spec, GError **error)
         return FALSE;
     pod->annotated = spec->annotated;
     if (g_mkdir_with_parents(pod->shared_dir, 0700) < 0) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "mkdir '%s': %s", pod->shared_dir,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "mkdir '%s': %s", pod->shared_dir,
                     g_strerror(errno));
         return FALSE;
     }
@@ -433,16 +433,16 @@ void shim_pod_when_ready(ShimPod *pod, const ShimPodSpec *spec, ShimPodReadyFunc
         shim_pod_complete_later(pod, func, user_data, NULL);
         return;
     case SHIM_POD_ENDED:
-        shim_pod_complete_later(pod, func, user_data,
-                                g_error_new(SHIM_ERROR, TTRPC_CODE_FAILED_PRECONDITION,
-                                            "the pod ended: %s", pod->end_reason));
+        shim_pod_complete_later(
+            pod, func, user_data,
+            g_error_new(SHIM_ERROR, SHIM_ERROR_STATE, "the pod ended: %s", pod->end_reason));
         return;
     case SHIM_POD_EMPTY:
         g_free(pod->hostname);
         pod->hostname = g_strdup(spec->hostname ? spec->hostname : "");
         remember_identity(pod, spec);
         if (pod->state_error) {
-            error = g_error_new(SHIM_ERROR, TTRPC_CODE_UNAVAILABLE, "the pod's state: %s",
+            error = g_error_new(SHIM_ERROR, SHIM_ERROR_UNAVAILABLE, "the pod's state: %s",
                                 pod->state_error->message);
             shim_pod_complete_later(pod, func, user_data, error);
             return;

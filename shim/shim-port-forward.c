@@ -322,7 +322,7 @@ static gboolean run_nft(int fd, const char *netns, const char *commands, GError 
     vmm_netns_leave(&saved);
     if (rc != 0) {
         g_autofree char *text = g_strdup(nft_ctx_get_error_buffer(nft));
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "nft in '%s': %s", netns,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "nft in '%s': %s", netns,
                     g_strstrip(text));
     }
     nft_ctx_free(nft);
@@ -344,7 +344,7 @@ static gboolean listen_in(ShimPortForward *pf, GError **error)
     int saved_errno = errno;
     vmm_netns_leave(&saved);
     if (!ok) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "listen on 127.0.0.1 in '%s': %s",
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "listen on 127.0.0.1 in '%s': %s",
                     pf->netns, g_strerror(saved_errno));
         return FALSE;
     }

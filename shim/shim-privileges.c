@@ -107,7 +107,7 @@ static void on_ask(int signal_number)
 
 static gboolean fail(GError **error, int err, const char *what)
 {
-    g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "give up capabilities: %s: %s", what,
+    g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "give up capabilities: %s: %s", what,
                 g_strerror(err));
     return FALSE;
 }
@@ -151,7 +151,7 @@ static gboolean ask(pid_t tid, GError **error)
         if (!((status_mask(status, "SigBlk") >> (ASK_SIGNAL - 1)) & 1))
             break;
         if (g_get_monotonic_time() > deadline) {
-            g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL,
+            g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED,
                         "give up capabilities: thread %d blocks signal %d, which asks it", (int)tid,
                         ASK_SIGNAL);
             return FALSE;

@@ -8,6 +8,7 @@
 #include "agent.pb-c.h"
 #include "events-task.pb-c.h"
 #include "shim-error.h"
+#include "shim-task-service.h"
 
 #define DRAIN_GRACE_MS 2000
 /* The exit status of a process that never started: no real exit exists to report. */
@@ -243,7 +244,7 @@ static void start_done(const ProtobufCMessage *msg, const GError *error, gpointe
 
     if (error || p->status != SHIM_PROCESS_CREATED) {
         if (error)
-            shim_error_return(pc->call, error);
+            shim_task_service_return_error(pc->call, error);
         else
             ttrpc_call_return_error(pc->call, TTRPC_CODE_FAILED_PRECONDITION,
                                     "process '%s' stopped while starting", p->exec_id);
@@ -326,7 +327,7 @@ static void empty_reply_done(const ProtobufCMessage *msg, const GError *error, g
     PendingCall *pc = user_data;
     (void)msg;
     if (error)
-        shim_error_return(pc->call, error);
+        shim_task_service_return_error(pc->call, error);
     else
         ttrpc_call_return(pc->call, NULL);
     pending_free(pc);

@@ -199,7 +199,7 @@ gboolean shim_reaper_start(GError **error)
         reaper.comm[0] = '\0';
     reaper.forked = eventfd(0, EFD_CLOEXEC);
     if (reaper.forked < 0) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "orphan reaper: eventfd: %s",
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "orphan reaper: eventfd: %s",
                     g_strerror(errno));
         return FALSE;
     }
@@ -207,7 +207,7 @@ gboolean shim_reaper_start(GError **error)
     if (err != 0) {
         close(reaper.forked);
         reaper.forked = -1;
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "orphan reaper: pthread_atfork: %s",
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "orphan reaper: pthread_atfork: %s",
                     g_strerror(err));
         return FALSE;
     }

@@ -26,7 +26,7 @@ static guint64 div_round_up(guint64 n, guint64 d)
 
 static gboolean invalid(GError **error, const char *where, const char *what)
 {
-    g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT, "'%s' %s", where, what);
+    g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID, "'%s' %s", where, what);
     return FALSE;
 }
 
@@ -193,7 +193,7 @@ static gboolean within(const ShimConfig *config, const ShimResources *demand, gu
                        guint64 vcpus, const ShimVmSize *size, GError **error)
 {
     if (memory_mib > size->max_memory_mib) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_RESOURCE_EXHAUSTED,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_EXHAUSTED,
                     "the pod needs %" G_GUINT64_FORMAT " MiB of memory (limits %" G_GUINT64_FORMAT
                     " MiB + %u MiB for the guest), above the maximum of %u MiB ([hypervisor] "
                     "max_memory = %u in '%s', and the host's memory)",
@@ -202,7 +202,7 @@ static gboolean within(const ShimConfig *config, const ShimResources *demand, gu
         return FALSE;
     }
     if (vcpus > size->max_vcpus) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_RESOURCE_EXHAUSTED,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_EXHAUSTED,
                     "the pod needs %" G_GUINT64_FORMAT " vCPUs (CPU limits %.3f), above the "
                     "maximum of %u ([hypervisor] max_vcpus = %u in '%s', and the host's CPUs)",
                     vcpus, demand->cpu_millis / (double)MILLIS_PER_CPU, size->max_vcpus,

@@ -53,7 +53,7 @@ static gboolean do_mount(const char *source, const char *target, const char *typ
                          unsigned long flags, const char *data, GError **error)
 {
     if (mount(source, target, type, flags, data) < 0) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "mount '%s' (%s) on '%s': %s", source,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "mount '%s' (%s) on '%s': %s", source,
                     type ? type : "bind", target, g_strerror(errno));
         return FALSE;
     }
@@ -77,7 +77,7 @@ static gboolean bind_mount(const char *source, const char *target, unsigned long
 static gboolean make_dir(const char *path, GError **error)
 {
     if (g_mkdir_with_parents(path, 0755) < 0) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "mkdir '%s': %s", path,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "mkdir '%s': %s", path,
                     g_strerror(errno));
         return FALSE;
     }
@@ -111,7 +111,7 @@ gboolean shim_rootfs_bind(const char *source, const char *target, gboolean reado
 {
     struct stat st;
     if (stat(source, &st) < 0) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT, "mount source '%s': %s", source,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID, "mount source '%s': %s", source,
                     g_strerror(errno));
         return FALSE;
     }
@@ -125,7 +125,7 @@ gboolean shim_rootfs_bind(const char *source, const char *target, gboolean reado
             return FALSE;
         fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0) {
-            g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "create '%s': %s", target,
+            g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "create '%s': %s", target,
                         g_strerror(errno));
             return FALSE;
         }
@@ -177,13 +177,13 @@ gboolean shim_rootfs_remove_tree(const char *dir, GError **error)
      * while anything is still mounted under @dir (a container's rootfs source would go). */
     g_autoptr(GPtrArray) left = mounts_below(dir);
     if (left->len > 0) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED,
                     "'%s' is still mounted; '%s' is left in place", (char *)left->pdata[0], dir);
         return FALSE;
     }
     nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
     if (access(dir, F_OK) == 0) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "'%s' could not be removed entirely",
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "'%s' could not be removed entirely",
                     dir);
         return FALSE;
     }

@@ -170,8 +170,7 @@ static gboolean put_debug_tools(const ShimConfig *config, const char *shared_dir
     int status;
 
     if (g_mkdir_with_parents(dir, 0755) < 0) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "mkdir '%s': %s", dir,
-                    g_strerror(errno));
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "mkdir '%s': %s", dir, g_strerror(errno));
         return FALSE;
     }
     if (!g_file_copy(from, to, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error) ||
@@ -289,7 +288,7 @@ static gboolean host_start(ShimSandbox *sandbox, const ShimConfig *config, ShimS
     shim_state_set_int(state, NULL, SHIM_STATE_VM_PID, sandbox->agent_pid);
     sandbox->agent_pidfd = pidfd_open(sandbox->agent_pid, 0);
     if (sandbox->agent_pidfd < 0) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "pidfd of the host agent: %s",
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "pidfd of the host agent: %s",
                     g_strerror(errno));
         return FALSE;
     }
@@ -331,7 +330,7 @@ static gboolean host_poll(gpointer user_data)
     sandbox->poll_source = 0;
     if (g_get_monotonic_time() > sandbox->ready_deadline || !sandbox->agent_pid) {
         g_autoptr(GError) error =
-            g_error_new(SHIM_ERROR, TTRPC_CODE_UNAVAILABLE, "host agent '%s' did not answer %s",
+            g_error_new(SHIM_ERROR, SHIM_ERROR_UNAVAILABLE, "host agent '%s' did not answer %s",
                         sandbox->agent_socket, sandbox->agent_pid ? "in time" : "(it exited)");
         host_ready(sandbox, error);
         return G_SOURCE_REMOVE;
@@ -492,8 +491,7 @@ gboolean shim_sandbox_get_stats(ShimSandbox *sandbox, VmmDomainStats *out, GErro
 {
     if (sandbox->domain != NULL)
         return vmm_domain_get_stats(sandbox->domain, out, error);
-    g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_FAILED_PRECONDITION,
-                        "a host agent has no VM");
+    g_set_error_literal(error, SHIM_ERROR, SHIM_ERROR_STATE, "a host agent has no VM");
     return FALSE;
 }
 

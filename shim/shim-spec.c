@@ -26,7 +26,7 @@ json_object *shim_spec_load(const char *bundle, GError **error)
         return NULL;
     }
     if (len > MAX_SPEC_BYTES) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                     "'%s': %zu bytes, more than the %d allowed", path, len, MAX_SPEC_BYTES);
         return NULL;
     }
@@ -35,8 +35,7 @@ json_object *shim_spec_load(const char *bundle, GError **error)
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     json_tokener_free(tok);
     if (!spec || jerr != json_tokener_success || !json_object_is_type(spec, json_type_object)) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT, "'%s' is not a JSON object: %s",
-                    path,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID, "'%s' is not a JSON object: %s", path,
                     jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "wrong type");
         json_object_put(spec);
         return NULL;
@@ -117,14 +116,13 @@ static gboolean prepare_mount(json_object *mount, gsize index, const char *host_
 
     *out_keep = TRUE;
     if (!dest) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
-                    "mounts[%zu] has no destination", index);
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID, "mounts[%zu] has no destination", index);
         return FALSE;
     }
     if (g_strcmp0(type, "bind") != 0 && !has_option(mount, "bind") && !has_option(mount, "rbind"))
         return TRUE; /* proc, tmpfs, sysfs...: made inside the guest */
     if (!source || !g_path_is_absolute(source) || stat(source, &st) < 0) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                     "mount '%s' -> '%s': the source is not an existing absolute host path",
                     source ? source : "", dest);
         return FALSE;
@@ -153,7 +151,7 @@ static gboolean prepare_mounts(json_object *spec, const char *host_dir, const ch
     if (!json_object_object_get_ex(spec, "mounts", &mounts))
         return TRUE;
     if (!json_object_is_type(mounts, json_type_array)) {
-        g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+        g_set_error_literal(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                             "config.json: 'mounts' is not an array");
         return FALSE;
     }
@@ -162,7 +160,7 @@ static gboolean prepare_mounts(json_object *spec, const char *host_dir, const ch
         json_object *mount = json_object_array_get_idx(mounts, i);
         gboolean keep;
         if (!json_object_is_type(mount, json_type_object)) {
-            g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+            g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                         "config.json: mounts[%zu] is not an object", i);
             json_object_put(kept);
             return FALSE;
@@ -258,7 +256,7 @@ static gboolean prepare_namespaces(json_object *spec, guint32 sandbox_pid, gbool
     json_object_object_get_ex(spec, "linux", &linux_);
     json_object_object_add(linux_, "namespaces", kept);
     if (!network) {
-        g_set_error_literal(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+        g_set_error_literal(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                             "host network is not supported by secure containers: every pod runs "
                             "in its own VM, with a network of its own (config.json lists no "
                             "network namespace)");

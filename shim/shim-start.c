@@ -38,14 +38,13 @@ static gboolean read_all(int fd, GByteArray *out, GError **error)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT, "read stdin: %s",
-                        g_strerror(errno));
+            g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID, "read stdin: %s", g_strerror(errno));
             return FALSE;
         }
         if (n == 0)
             return TRUE;
         if (out->len + (gsize)n > MAX_OPTIONS_BYTES) {
-            g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT,
+            g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID,
                         "runtime options on stdin exceed %d bytes", MAX_OPTIONS_BYTES);
             return FALSE;
         }
@@ -58,8 +57,7 @@ static gboolean set_unix_address(struct sockaddr_un *sun, const char *path, GErr
     memset(sun, 0, sizeof(*sun));
     sun->sun_family = AF_UNIX;
     if (strlen(path) >= sizeof(sun->sun_path)) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INVALID_ARGUMENT, "socket path '%s' is too long",
-                    path);
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_INVALID, "socket path '%s' is too long", path);
         return FALSE;
     }
     strcpy(sun->sun_path, path);
@@ -87,7 +85,7 @@ static int listen_socket(const char *path, gboolean *out_in_use, GError **error)
     if (!set_unix_address(&sun, path, error))
         return -1;
     if (g_mkdir_with_parents(SHIM_SOCKET_DIR, 0700) < 0) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "mkdir '%s': %s", SHIM_SOCKET_DIR,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "mkdir '%s': %s", SHIM_SOCKET_DIR,
                     g_strerror(errno));
         return -1;
     }
@@ -117,7 +115,7 @@ static int listen_socket(const char *path, gboolean *out_in_use, GError **error)
         unlink(path);
         errno = EADDRINUSE;
     }
-    g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "listen on '%s': %s", path,
+    g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "listen on '%s': %s", path,
                 g_strerror(errno));
     return -1;
 }
@@ -165,7 +163,7 @@ static gboolean spawn_daemon(const ShimArgs *args, const char *socket_path, cons
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (err) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "spawn daemon '%s': %s", self,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "spawn daemon '%s': %s", self,
                     g_strerror(err));
         return FALSE;
     }
@@ -206,8 +204,7 @@ gboolean shim_start(const ShimArgs *args, int stdin_fd, GError **error)
         int high = fcntl(fd, F_DUPFD_CLOEXEC, DAEMON_LISTEN_FD + 1);
         close(fd);
         if (high < 0)
-            g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "dup socket: %s",
-                        g_strerror(errno));
+            g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "dup socket: %s", g_strerror(errno));
         gboolean ok = high >= 0 && write_address(address, error) &&
                       spawn_daemon(args, path, config, high, error);
         if (high >= 0)

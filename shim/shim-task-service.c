@@ -1,14 +1,67 @@
 /* Task service handlers. Each one completes its call exactly once, now or from a callback. */
 #include "shim-task-service.h"
 
+#include <gio/gio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "shim-container.h"
 #include "shim-error.h"
+#include "shim-log.h"
 #include "shim.pb-c.h"
 
 #define SHUTDOWN_FLUSH_POLL_MS 20
 #define SHUTDOWN_FLUSH_MAX_MS 2000
+
+TtrpcCode shim_task_service_code(const GError *error)
+{
+    static const TtrpcCode shim_codes[SHIM_ERROR_LAST] = {
+        [SHIM_ERROR_INVALID] = TTRPC_CODE_INVALID_ARGUMENT,
+        [SHIM_ERROR_NOT_FOUND] = TTRPC_CODE_NOT_FOUND,
+        [SHIM_ERROR_EXISTS] = TTRPC_CODE_ALREADY_EXISTS,
+        [SHIM_ERROR_STATE] = TTRPC_CODE_FAILED_PRECONDITION,
+        [SHIM_ERROR_UNSUPPORTED] = TTRPC_CODE_UNIMPLEMENTED,
+        [SHIM_ERROR_EXHAUSTED] = TTRPC_CODE_RESOURCE_EXHAUSTED,
+        [SHIM_ERROR_UNAVAILABLE] = TTRPC_CODE_UNAVAILABLE,
+        [SHIM_ERROR_ABORTED] = TTRPC_CODE_ABORTED,
+        [SHIM_ERROR_CANCELLED] = TTRPC_CODE_CANCELLED,
+        [SHIM_ERROR_FAILED] = TTRPC_CODE_INTERNAL,
+    };
+
+    if (error->domain == SHIM_ERROR && error->code >= 0 && error->code < SHIM_ERROR_LAST)
+        return shim_codes[error->code];
+    /* The agent's answer (or the transport's verdict) already is a status code. */
+    if (error->domain == TTRPC_ERROR && error->code > TTRPC_CODE_OK &&
+        error->code < TTRPC_CODE_LAST)
+        return (TtrpcCode)error->code;
+    if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ||
+        g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return TTRPC_CODE_NOT_FOUND;
+    if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_EXISTS))
+        return TTRPC_CODE_ALREADY_EXISTS;
+    return TTRPC_CODE_UNKNOWN;
+}
+
+/* Failures on our side, whose message may not be the whole story: the log has the rest. */
+static gboolean log_has_more(TtrpcCode code)
+{
+    return code == TTRPC_CODE_UNKNOWN || code == TTRPC_CODE_INTERNAL ||
+           code == TTRPC_CODE_UNAVAILABLE || code == TTRPC_CODE_DEADLINE_EXCEEDED ||
+           code == TTRPC_CODE_ABORTED || code == TTRPC_CODE_DATA_LOSS;
+}
+
+void shim_task_service_return_error(TtrpcCall *call, const GError *error)
+{
+    TtrpcCode code = shim_task_service_code(error);
+    const char *pod = shim_log_get_pod();
+
+    if (log_has_more(code) && pod && !strstr(error->message, "containerd's log"))
+        ttrpc_call_return_error(call, code,
+                                "%s (more in containerd's log, lines with runtime=secure pod=%s)",
+                                error->message, pod);
+    else
+        ttrpc_call_return_error(call, code, "%s", error->message);
+}
 
 /* Decodes @payload as @type or answers InvalidArgument. */
 static ProtobufCMessage *decode(TtrpcCall *call, const ProtobufCMessageDescriptor *type,

@@ -41,7 +41,7 @@ static void on_died(ShimSandbox *sandbox, const char *reason, gpointer user_data
     Boot *boot = user_data;
     (void)sandbox;
     if (!boot->done)
-        g_set_error(&boot->error, SHIM_ERROR, TTRPC_CODE_UNAVAILABLE, "%s", reason);
+        g_set_error(&boot->error, SHIM_ERROR, SHIM_ERROR_UNAVAILABLE, "%s", reason);
     boot->done = TRUE;
 }
 
@@ -49,7 +49,7 @@ static gboolean on_signal(gpointer user_data)
 {
     Boot *boot = user_data;
     if (!boot->done)
-        g_set_error(&boot->error, SHIM_ERROR, TTRPC_CODE_CANCELLED, "interrupted");
+        g_set_error(&boot->error, SHIM_ERROR, SHIM_ERROR_CANCELLED, "interrupted");
     boot->done = TRUE;
     return G_SOURCE_CONTINUE;
 }
@@ -72,7 +72,7 @@ static gboolean boot_in(const ShimConfig *config, ShimState *state, const char *
     Boot boot = {0};
 
     if (g_mkdir_with_parents(shared, 0700) < 0) {
-        g_set_error(error, SHIM_ERROR, TTRPC_CODE_INTERNAL, "mkdir '%s': %s", shared,
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "mkdir '%s': %s", shared,
                     g_strerror(errno));
         return FALSE;
     }

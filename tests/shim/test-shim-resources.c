@@ -69,7 +69,7 @@ static void expect_invalid(const char *text, const char *needle)
     g_autoptr(GError) error = NULL;
     ShimResources r;
     ck_assert_msg(!shim_resources_parse(resources, &r, &error), "accepted: %s", text);
-    ck_assert_int_eq(error->code, TTRPC_CODE_INVALID_ARGUMENT);
+    ck_assert_int_eq(error->code, SHIM_ERROR_INVALID);
     ck_assert_msg(strstr(error->message, needle), "'%s' not in: %s", needle, error->message);
 }
 
@@ -152,13 +152,13 @@ START_TEST(test_boot_size_refused)
 
     ShimResources big = {1024 * MIB, 0};
     ck_assert(!shim_resources_boot_size(&config, &big, &size, &error));
-    ck_assert_int_eq(error->code, TTRPC_CODE_RESOURCE_EXHAUSTED);
+    ck_assert_int_eq(error->code, SHIM_ERROR_EXHAUSTED);
     ck_assert_msg(strstr(error->message, "1152 MiB") && strstr(error->message, "max_memory") &&
                       strstr(error->message, "/etc/test.conf"),
                   "%s", error->message);
     ShimResources cpus = {0, 1001};
     ck_assert(!shim_resources_boot_size(&config, &cpus, &size, &cpu_error));
-    ck_assert_int_eq(cpu_error->code, TTRPC_CODE_RESOURCE_EXHAUSTED);
+    ck_assert_int_eq(cpu_error->code, SHIM_ERROR_EXHAUSTED);
     ck_assert_msg(strstr(cpu_error->message, "2 vCPUs") && strstr(cpu_error->message, "max_vcpus"),
                   "%s", cpu_error->message);
 }
@@ -188,7 +188,7 @@ START_TEST(test_running_size)
 
     ShimResources over = {900 * MIB, 0};
     ck_assert(!shim_resources_running_size(&config, &boot, &grown, &over, &shrunk, &error));
-    ck_assert_int_eq(error->code, TTRPC_CODE_RESOURCE_EXHAUSTED);
+    ck_assert_int_eq(error->code, SHIM_ERROR_EXHAUSTED);
 }
 END_TEST
 
