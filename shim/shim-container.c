@@ -32,8 +32,14 @@ struct _ShimContainer {
     ShimResources limits;  /* what the pod's VM must hold for it */
 };
 
+struct _ShimContainers {
+    ShimPod *pod;
+    GHashTable *table; /* id -> ShimContainer */
+};
+
 /* A Task call waiting for the agent. */
 typedef struct {
+    ShimContainers *containers;
     ShimPod *pod;
     char *id;
     TtrpcCall *call;
@@ -42,10 +48,11 @@ typedef struct {
     ProtobufCBinaryData resources; /* Update: the new linux.resources, JSON */
 } ContainerCall;
 
-static ContainerCall *container_call_new(ShimPod *pod, const char *id, TtrpcCall *call)
+static ContainerCall *container_call_new(ShimContainers *cs, const char *id, TtrpcCall *call)
 {
     ContainerCall *cc = g_new0(ContainerCall, 1);
-    cc->pod = pod;
+    cc->containers = cs;
+    cc->pod = cs->pod;
     cc->id = g_strdup(id);
     cc->call = call;
     return cc;
@@ -54,7 +61,7 @@ static ContainerCall *container_call_new(ShimPod *pod, const char *id, TtrpcCall
 /* The container of @cc if it still exists. */
 static ShimContainer *container_call_find(ContainerCall *cc)
 {
-    return g_hash_table_lookup(cc->pod->containers, cc->id);
+    return shim_containers_lookup(cc->containers, cc->id);
 }
 
 static void container_call_free(ContainerCall *cc)
@@ -65,19 +72,19 @@ static void container_call_free(ContainerCall *cc)
 }
 
 /* Sends @req to the agent for @call, or answers FailedPrecondition when the pod has no agent. */
-static void container_agent_call(ShimPod *pod, ShimContainer *c, TtrpcCall *call,
+static void container_agent_call(ShimContainers *cs, ShimContainer *c, TtrpcCall *call,
                                  const char *method, const ProtobufCMessage *req,
                                  const ProtobufCMessageDescriptor *reply_type,
                                  ShimAgentReplyFunc done)
 {
-    if (!pod->host.agent) {
-        ttrpc_call_return_error(call, TTRPC_CODE_FAILED_PRECONDITION,
-                                "the pod's sandbox is not running%s%s", pod->end_reason ? ": " : "",
-                                pod->end_reason ? pod->end_reason : "");
+    g_autoptr(GError) error = NULL;
+    ShimAgent *agent = shim_pod_require_agent(cs->pod, &error);
+    if (!agent) {
+        shim_task_service_return_error(call, error);
         return;
     }
-    shim_agent_call(pod->host.agent, method, req, reply_type, SHIM_AGENT_DEADLINE, done,
-                    container_call_new(pod, c->id, call));
+    shim_agent_call(agent, method, req, reply_type, SHIM_AGENT_DEADLINE, done,
+                    container_call_new(cs, c->id, call));
 }
 
 static void free_request(Containerd__Task__V2__CreateTaskRequest *req)
@@ -124,6 +131,113 @@ void shim_container_force_exit(ShimContainer *c, guint32 status)
         shim_process_force_exit(c->init, status);
 }
 
+/* ---- The pod's containers ----------------------------------------------------------------- */
+
+ShimContainer *shim_containers_lookup(ShimContainers *cs, const char *id)
+{
+    return g_hash_table_lookup(cs->table, id);
+}
+
+guint shim_containers_count(ShimContainers *cs)
+{
+    return g_hash_table_size(cs->table);
+}
+
+ShimPod *shim_containers_get_pod(ShimContainers *cs)
+{
+    return cs->pod;
+}
+
+/* @c: transfer full. */
+static void containers_add(ShimContainers *cs, ShimContainer *c)
+{
+    g_hash_table_insert(cs->table, c->id, c);
+}
+
+/* Frees @c. */
+static void containers_remove(ShimContainers *cs, ShimContainer *c)
+{
+    g_hash_table_remove(cs->table, c->id);
+}
+
+static void containers_foreach(ShimContainers *cs, GFunc func, gpointer user_data)
+{
+    GHashTableIter iter;
+    gpointer value;
+    g_hash_table_iter_init(&iter, cs->table);
+    while (g_hash_table_iter_next(&iter, NULL, &value))
+        func(value, user_data);
+}
+
+static guint pod_count(gpointer user_data)
+{
+    return shim_containers_count(user_data);
+}
+
+static gboolean pod_contains(gpointer user_data, const char *id)
+{
+    return shim_containers_lookup(user_data, id) != NULL;
+}
+
+static void force_exit_one(gpointer container, gpointer status)
+{
+    shim_container_force_exit(container, GPOINTER_TO_UINT(status));
+}
+
+static void pod_lost(gpointer user_data, guint32 status)
+{
+    containers_foreach(user_data, force_exit_one, GUINT_TO_POINTER(status));
+}
+
+static const ShimPodContainerOps pod_ops = {
+    .count = pod_count,
+    .contains = pod_contains,
+    .lost = pod_lost,
+};
+
+ShimContainers *shim_containers_new(ShimPod *pod)
+{
+    ShimContainers *cs = g_new0(ShimContainers, 1);
+    cs->pod = pod;
+    cs->table =
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)shim_container_free);
+    shim_pod_set_containers(pod, &pod_ops, cs);
+    return cs;
+}
+
+void shim_containers_free(ShimContainers *cs)
+{
+    if (!cs)
+        return;
+    /* Every process exits (and says so) before its container goes. */
+    if (shim_pod_get_sandbox(cs->pod))
+        shim_pod_end(cs->pod, "the shim is exiting");
+    shim_pod_set_containers(cs->pod, NULL, NULL);
+    g_hash_table_unref(cs->table);
+    g_free(cs);
+}
+
+static void add_limits(gpointer container, gpointer sum)
+{
+    shim_resources_add(sum, shim_container_get_limits(container));
+}
+
+/* Makes the VM hold every container at its limits, then calls @done (shim-hotplug.h). */
+static void containers_grow(ShimContainers *cs, ShimPodReadyFunc done, gpointer user_data)
+{
+    ShimResources sum = {0};
+    containers_foreach(cs, add_limits, &sum);
+    shim_hotplug_grow(cs->pod, &sum, done, user_data);
+}
+
+/* Gives back the memory that the containers' limits no longer need. */
+static void containers_fit(ShimContainers *cs)
+{
+    ShimResources sum = {0};
+    containers_foreach(cs, add_limits, &sum);
+    shim_hotplug_fit(cs->pod, &sum);
+}
+
 /* ---- Create -------------------------------------------------------------------------------- */
 
 /* Unmounts and removes the container's directory in the shared dir, then forgets it in the
@@ -134,24 +248,24 @@ static void remove_host_side(ShimPod *pod, ShimContainer *c)
     g_autoptr(GError) save_error = NULL;
     if (!shim_rootfs_remove_tree(c->host_dir, &error))
         g_warning("%s", error->message);
-    shim_state_remove_container(pod->state, c->id);
-    if (!shim_state_save(pod->state, &save_error))
+    shim_state_remove_container(shim_pod_get_state(pod), c->id);
+    if (!shim_state_save(shim_pod_get_state(pod), &save_error))
         g_warning("%s", save_error->message);
 }
 
 /* The pod forgets @c (freed): its VM may shrink, or go when it was the last. */
-static void forget(ShimPod *pod, ShimContainer *c)
+static void forget(ShimContainers *cs, ShimContainer *c)
 {
-    g_hash_table_remove(pod->containers, c->id);
-    shim_pod_container_removed(pod);
-    shim_hotplug_fit(pod);
+    containers_remove(cs, c);
+    shim_pod_container_removed(cs->pod);
+    containers_fit(cs);
 }
 
 /* Undoes a Create that failed before the agent had the container. */
-static void create_failed(ShimPod *pod, ShimContainer *c)
+static void create_failed(ShimContainers *cs, ShimContainer *c)
 {
-    remove_host_side(pod, c);
-    forget(pod, c);
+    remove_host_side(cs->pod, c);
+    forget(cs, c);
 }
 
 /* What a pod's first spec says about the pod, kept until the sandbox boots. */
@@ -196,8 +310,8 @@ static gboolean prepare_spec(ShimPod *pod, ShimContainer *c, PodSpecCopy *out_po
         g_strdup(shim_spec_annotation(spec, "io.kubernetes.cri.sandbox-namespace"));
     out_pod->cri_uid = g_strdup(shim_spec_annotation(spec, "io.kubernetes.cri.sandbox-uid"));
     g_autofree char *guest_dir = g_build_filename(shim_pod_guest_shared_dir(pod), c->id, NULL);
-    if (!shim_spec_prepare(spec, c->host_dir, guest_dir, pod->first_pid,
-                           pod->config->kind == SHIM_HYPERVISOR_NONE, c->binds, error))
+    if (!shim_spec_prepare(spec, c->host_dir, guest_dir, shim_pod_get_first_pid(pod),
+                           shim_pod_get_config(pod)->kind == SHIM_HYPERVISOR_NONE, c->binds, error))
         return FALSE;
 
     json_object *root = NULL, *path = NULL, *hostname = NULL;
@@ -226,9 +340,10 @@ static gboolean prepare_spec(ShimPod *pod, ShimContainer *c, PodSpecCopy *out_po
 static gboolean prepare_host(ShimPod *pod, ShimContainer *c, GError **error)
 {
     Containerd__Task__V2__CreateTaskRequest *req = c->request;
-    shim_state_set(pod->state, c->id, SHIM_STATE_BUNDLE, c->bundle);
-    shim_state_set(pod->state, c->id, SHIM_STATE_ROOTFS, c->host_dir);
-    if (!shim_state_save(pod->state, error))
+    ShimState *state = shim_pod_get_state(pod);
+    shim_state_set(state, c->id, SHIM_STATE_BUNDLE, c->bundle);
+    shim_state_set(state, c->id, SHIM_STATE_ROOTFS, c->host_dir);
+    if (!shim_state_save(state, error))
         return FALSE;
     g_autofree char *target = g_build_filename(c->host_dir, "rootfs", NULL);
     if (!shim_rootfs_mount(req->rootfs, req->n_rootfs, c->rootfs_fallback, target, error))
@@ -241,8 +356,8 @@ static gboolean prepare_host(ShimPod *pod, ShimContainer *c, GError **error)
     ShimIo *io = shim_io_open(req->stdin, req->stdout, req->stderr, error);
     if (!io)
         return FALSE;
-    c->init = shim_process_new(&pod->host, c->id, "", io, req->terminal, req->stdin, req->stdout,
-                               req->stderr, NULL);
+    c->init = shim_process_new(shim_pod_get_process_host(pod), c->id, "", io, req->terminal,
+                               req->stdin, req->stdout, req->stderr, NULL);
     return TRUE;
 }
 
@@ -260,23 +375,7 @@ static void publish_create(ShimPod *pod, ShimContainer *c)
     ev.rootfs = c->request->rootfs;
     ev.io = &io;
     ev.pid = shim_process_get_pid(c->init);
-    shim_events_publish(pod->events, "/tasks/create", &ev.base);
-}
-
-/* Where the first Create's time went (for the measurements in the report). */
-static void log_timings(ShimPod *pod)
-{
-    const ShimPodTimings *t = &pod->timings;
-    if (!t->create_received || !t->sandbox_created)
-        return;
-    g_info("pod start: sandbox start %.1f ms (%s), agent ready %.1f ms, CreateSandbox %.1f ms, "
-           "CreateContainer %.1f ms",
-           (t->sandbox_started - t->create_received) / 1000.0,
-           pod->sandbox && shim_sandbox_is_restored(pod->sandbox) ? "resumed" : "booted",
-           (t->agent_ready - t->sandbox_started) / 1000.0,
-           (t->sandbox_created - t->agent_ready) / 1000.0,
-           (t->container_created - t->sandbox_created) / 1000.0);
-    memset(&pod->timings, 0, sizeof(pod->timings));
+    shim_events_publish(shim_pod_get_events(pod), "/tasks/create", &ev.base);
 }
 
 static void agent_create_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
@@ -289,18 +388,12 @@ static void agent_create_done(const ProtobufCMessage *msg, const GError *error, 
         ttrpc_call_return_error(cc->call, TTRPC_CODE_ABORTED, "container '%s' went away", cc->id);
     } else if (error) {
         shim_task_service_return_error(cc->call, error);
-        create_failed(cc->pod, c);
+        create_failed(cc->containers, c);
     } else {
         ShimPod *pod = cc->pod;
         c->created = TRUE;
         shim_process_set_created(c->init, reply->pid);
-        pod->timings.container_created = g_get_monotonic_time();
-        if (!pod->first_pid) {
-            pod->first_pid = reply->pid;
-            pod->start_seconds = (pod->timings.container_created - pod->timings.create_received) /
-                                 (double)G_USEC_PER_SEC;
-        }
-        log_timings(pod);
+        shim_pod_container_created(pod, reply->pid);
         publish_create(pod, c);
         free_request(g_steal_pointer(&c->request));
         Containerd__Task__V2__CreateTaskResponse resp =
@@ -325,7 +418,7 @@ static void create_fits(ShimPod *pod, const GError *fit_error, gpointer user_dat
             ttrpc_call_return_error(cc->call, TTRPC_CODE_ABORTED, "container '%s' went away",
                                     cc->id);
         if (c)
-            create_failed(pod, c);
+            create_failed(cc->containers, c);
         container_call_free(cc);
         return;
     }
@@ -337,7 +430,7 @@ static void create_fits(ShimPod *pod, const GError *fit_error, gpointer user_dat
     req.config_json.data = (guint8 *)g_bytes_get_data(c->spec_json, &req.config_json.len);
     req.rootfs_path = rootfs;
     req.stdin = shim_process_has_stdin(c->init);
-    shim_agent_call(pod->host.agent, "CreateContainer", &req.base,
+    shim_agent_call(shim_pod_get_agent(pod), "CreateContainer", &req.base,
                     &secure__agent__v1__create_container_response__descriptor, SHIM_AGENT_DEADLINE,
                     agent_create_done, cc);
 }
@@ -349,12 +442,14 @@ static void create_when_ready(ShimPod *pod, const GError *ready_error, gpointer 
         create_fits(pod, ready_error, cc);
         return;
     }
-    shim_hotplug_grow(pod, create_fits, cc);
+    (void)pod;
+    containers_grow(cc->containers, create_fits, cc);
 }
 
-void shim_container_create(ShimPod *pod, Containerd__Task__V2__CreateTaskRequest *req,
+void shim_container_create(ShimContainers *cs, Containerd__Task__V2__CreateTaskRequest *req,
                            TtrpcCall *call)
 {
+    ShimPod *pod = cs->pod;
     g_autoptr(GError) error = NULL;
     if (!shim_spec_id_is_valid(req->id)) {
         ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT,
@@ -364,7 +459,7 @@ void shim_container_create(ShimPod *pod, Containerd__Task__V2__CreateTaskRequest
         free_request(req);
         return;
     }
-    if (g_hash_table_contains(pod->containers, req->id)) {
+    if (shim_containers_lookup(cs, req->id)) {
         ttrpc_call_return_error(call, TTRPC_CODE_ALREADY_EXISTS, "container '%s' already exists",
                                 req->id);
         free_request(req);
@@ -379,17 +474,17 @@ void shim_container_create(ShimPod *pod, Containerd__Task__V2__CreateTaskRequest
     ShimContainer *c = g_new0(ShimContainer, 1);
     c->id = g_strdup(req->id);
     c->bundle = g_strdup(req->bundle);
-    c->host_dir = g_build_filename(pod->shared_dir, req->id, NULL);
+    c->host_dir = g_build_filename(shim_pod_get_shared_dir(pod), req->id, NULL);
     c->execs =
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)shim_process_unref);
     c->binds = g_ptr_array_new_with_free_func((GDestroyNotify)shim_spec_bind_free);
     c->request = req;
-    g_hash_table_insert(pod->containers, c->id, c);
+    containers_add(cs, c);
 
     g_auto(PodSpecCopy) copy = {0};
     if (!prepare_spec(pod, c, &copy, &error)) {
         shim_task_service_return_error(call, error);
-        create_failed(pod, c);
+        create_failed(cs, c);
         return;
     }
     ShimPodSpec pod_spec = {.hostname = copy.hostname,
@@ -401,7 +496,7 @@ void shim_container_create(ShimPod *pod, Containerd__Task__V2__CreateTaskRequest
                             .cri_name = copy.cri_name,
                             .cri_namespace = copy.cri_namespace,
                             .cri_uid = copy.cri_uid};
-    shim_pod_when_ready(pod, &pod_spec, create_when_ready, container_call_new(pod, c->id, call));
+    shim_pod_when_ready(pod, &pod_spec, create_when_ready, container_call_new(cs, c->id, call));
 }
 
 /* ---- Delete -------------------------------------------------------------------------------- */
@@ -414,17 +509,17 @@ static void reply_delete(TtrpcCall *call, ShimProcess *p)
     ttrpc_call_return(call, &resp.base);
 }
 
-static void finish_delete(ShimPod *pod, ShimContainer *c, TtrpcCall *call)
+static void finish_delete(ShimContainers *cs, ShimContainer *c, TtrpcCall *call)
 {
-    remove_host_side(pod, c);
+    remove_host_side(cs->pod, c);
 
     Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
     ev.container_id = c->id;
     ev.pid = shim_process_get_pid(c->init);
     shim_process_fill_exit(c->init, &ev.exit_status, &ev.exited_at);
-    shim_events_publish(pod->events, "/tasks/delete", &ev.base);
+    shim_events_publish(shim_pod_get_events(cs->pod), "/tasks/delete", &ev.base);
     reply_delete(call, c->init);
-    forget(pod, c);
+    forget(cs, c);
 }
 
 static void remove_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
@@ -435,7 +530,7 @@ static void remove_done(const ProtobufCMessage *msg, const GError *error, gpoint
     if (error)
         g_warning("delete '%s': %s (removing it on the host anyway)", cc->id, error->message);
     if (c)
-        finish_delete(cc->pod, c, cc->call);
+        finish_delete(cc->containers, c, cc->call);
     else
         ttrpc_call_return_error(cc->call, TTRPC_CODE_NOT_FOUND, "container '%s' not found", cc->id);
     container_call_free(cc);
@@ -450,8 +545,10 @@ static gboolean check_deletable(ShimContainer *c, ShimProcess *p, TtrpcCall *cal
     return FALSE;
 }
 
-void shim_container_delete(ShimPod *pod, ShimContainer *c, const char *exec_id, TtrpcCall *call)
+void shim_container_delete(ShimContainers *cs, ShimContainer *c, const char *exec_id,
+                           TtrpcCall *call)
 {
+    ShimAgent *agent = shim_pod_get_agent(cs->pod);
     ShimProcess *p = shim_container_lookup(c, exec_id);
     if (!p) {
         ttrpc_call_return_error(call, TTRPC_CODE_NOT_FOUND, "exec '%s' of '%s' not found", exec_id,
@@ -468,21 +565,20 @@ void shim_container_delete(ShimPod *pod, ShimContainer *c, const char *exec_id, 
     }
     /* Execs still running die with the container in the guest; end them here too. */
     shim_container_force_exit(c, NEVER_RAN_STATUS);
-    if (!c->created || !pod->host.agent) {
-        finish_delete(pod, c, call);
+    if (!c->created || !agent) {
+        finish_delete(cs, c, call);
         return;
     }
     Secure__Agent__V1__RemoveContainerRequest req =
         SECURE__AGENT__V1__REMOVE_CONTAINER_REQUEST__INIT;
     req.container_id = c->id;
-    shim_agent_call(pod->host.agent, "RemoveContainer", &req.base,
-                    &google__protobuf__empty__descriptor, SHIM_AGENT_DEADLINE, remove_done,
-                    container_call_new(pod, c->id, call));
+    shim_agent_call(agent, "RemoveContainer", &req.base, &google__protobuf__empty__descriptor,
+                    SHIM_AGENT_DEADLINE, remove_done, container_call_new(cs, c->id, call));
 }
 
 /* ---- Exec ---------------------------------------------------------------------------------- */
 
-void shim_container_exec(ShimPod *pod, ShimContainer *c,
+void shim_container_exec(ShimContainers *cs, ShimContainer *c,
                          const Containerd__Task__V2__ExecProcessRequest *req, TtrpcCall *call)
 {
     g_autoptr(GError) error = NULL;
@@ -514,13 +610,13 @@ void shim_container_exec(ShimPod *pod, ShimContainer *c,
         return;
     }
     g_autoptr(GBytes) json = g_bytes_new(req->spec->value.data, req->spec->value.len);
-    ShimProcess *p = shim_process_new(&pod->host, c->id, req->exec_id, io, req->terminal,
-                                      req->stdin, req->stdout, req->stderr, json);
+    ShimProcess *p = shim_process_new(shim_pod_get_process_host(cs->pod), c->id, req->exec_id, io,
+                                      req->terminal, req->stdin, req->stdout, req->stderr, json);
     g_hash_table_insert(c->execs, g_strdup(req->exec_id), p);
     Containerd__Events__TaskExecAdded ev = CONTAINERD__EVENTS__TASK_EXEC_ADDED__INIT;
     ev.container_id = c->id;
     ev.exec_id = req->exec_id;
-    shim_events_publish(pod->events, "/tasks/exec-added", &ev.base);
+    shim_events_publish(shim_pod_get_events(cs->pod), "/tasks/exec-added", &ev.base);
     ttrpc_call_return(call, NULL);
 }
 
@@ -541,18 +637,18 @@ static void pause_done(const ProtobufCMessage *msg, const GError *error, gpointe
         if (pause) {
             Containerd__Events__TaskPaused ev = CONTAINERD__EVENTS__TASK_PAUSED__INIT;
             ev.container_id = cc->id;
-            shim_events_publish(cc->pod->events, "/tasks/paused", &ev.base);
+            shim_events_publish(shim_pod_get_events(cc->pod), "/tasks/paused", &ev.base);
         } else {
             Containerd__Events__TaskResumed ev = CONTAINERD__EVENTS__TASK_RESUMED__INIT;
             ev.container_id = cc->id;
-            shim_events_publish(cc->pod->events, "/tasks/resumed", &ev.base);
+            shim_events_publish(shim_pod_get_events(cc->pod), "/tasks/resumed", &ev.base);
         }
         ttrpc_call_return(cc->call, NULL);
     }
     container_call_free(cc);
 }
 
-void shim_container_pause(ShimPod *pod, ShimContainer *c, gboolean pause, TtrpcCall *call)
+void shim_container_pause(ShimContainers *cs, ShimContainer *c, gboolean pause, TtrpcCall *call)
 {
     if (shim_process_get_status(c->init) != SHIM_PROCESS_RUNNING) {
         ttrpc_call_return_error(call, TTRPC_CODE_FAILED_PRECONDITION,
@@ -561,7 +657,7 @@ void shim_container_pause(ShimPod *pod, ShimContainer *c, gboolean pause, TtrpcC
     }
     Secure__Agent__V1__ContainerRequest req = SECURE__AGENT__V1__CONTAINER_REQUEST__INIT;
     req.container_id = c->id;
-    container_agent_call(pod, c, call, pause ? "PauseContainer" : "ResumeContainer", &req.base,
+    container_agent_call(cs, c, call, pause ? "PauseContainer" : "ResumeContainer", &req.base,
                          &google__protobuf__empty__descriptor, pause_done);
 }
 
@@ -588,11 +684,11 @@ static void stats_done(const ProtobufCMessage *msg, const GError *error, gpointe
     container_call_free(cc);
 }
 
-void shim_container_stats(ShimPod *pod, ShimContainer *c, TtrpcCall *call)
+void shim_container_stats(ShimContainers *cs, ShimContainer *c, TtrpcCall *call)
 {
     Secure__Agent__V1__ContainerRequest req = SECURE__AGENT__V1__CONTAINER_REQUEST__INIT;
     req.container_id = c->id;
-    container_agent_call(pod, c, call, "StatsContainer", &req.base,
+    container_agent_call(cs, c, call, "StatsContainer", &req.base,
                          &secure__agent__v1__stats_container_response__descriptor, stats_done);
 }
 
@@ -620,11 +716,11 @@ static void pids_done(const ProtobufCMessage *msg, const GError *error, gpointer
     container_call_free(cc);
 }
 
-void shim_container_pids(ShimPod *pod, ShimContainer *c, TtrpcCall *call)
+void shim_container_pids(ShimContainers *cs, ShimContainer *c, TtrpcCall *call)
 {
     Secure__Agent__V1__ListProcessesRequest req = SECURE__AGENT__V1__LIST_PROCESSES_REQUEST__INIT;
     req.container_id = c->id;
-    container_agent_call(pod, c, call, "ListProcesses", &req.base,
+    container_agent_call(cs, c, call, "ListProcesses", &req.base,
                          &secure__agent__v1__list_processes_response__descriptor, pids_done);
 }
 
@@ -644,7 +740,7 @@ static void update_settle(ContainerCall *cc, ShimContainer *c, gboolean applied)
 {
     if (c)
         c->limits = applied ? cc->limits : cc->previous;
-    shim_hotplug_fit(cc->pod);
+    containers_fit(cc->containers);
 }
 
 static void update_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
@@ -673,7 +769,7 @@ static void update_fits(ShimPod *pod, const GError *error, gpointer user_data)
         SECURE__AGENT__V1__UPDATE_CONTAINER_REQUEST__INIT;
     areq.container_id = c->id;
     areq.resources_json = cc->resources;
-    shim_agent_call(pod->host.agent, "UpdateContainer", &areq.base,
+    shim_agent_call(shim_pod_get_agent(pod), "UpdateContainer", &areq.base,
                     &google__protobuf__empty__descriptor, SHIM_AGENT_DEADLINE, update_done, cc);
 }
 
@@ -699,7 +795,7 @@ static gboolean update_limits(const Containerd__Task__V2__UpdateTaskRequest *req
     return shim_resources_parse(resources, out, error);
 }
 
-void shim_container_update(ShimPod *pod, ShimContainer *c,
+void shim_container_update(ShimContainers *cs, ShimContainer *c,
                            const Containerd__Task__V2__UpdateTaskRequest *req, TtrpcCall *call)
 {
     g_autoptr(GError) error = NULL;
@@ -709,7 +805,7 @@ void shim_container_update(ShimPod *pod, ShimContainer *c,
         shim_task_service_return_error(call, error);
         return;
     }
-    ContainerCall *cc = container_call_new(pod, c->id, call);
+    ContainerCall *cc = container_call_new(cs, c->id, call);
     cc->limits = limits;
     cc->previous = c->limits;
     cc->resources.data = g_memdup2(req->resources->value.data, req->resources->value.len);
@@ -717,7 +813,7 @@ void shim_container_update(ShimPod *pod, ShimContainer *c,
     /* Until the agent answers, the container counts at the larger of both, so that nothing
      * shrinks the VM below what either may need meanwhile. */
     shim_resources_max(&c->limits, &limits);
-    shim_hotplug_grow(pod, update_fits, cc);
+    containers_grow(cs, update_fits, cc);
 }
 
 void shim_container_state(ShimContainer *c, ShimProcess *p, TtrpcCall *call)

@@ -7,20 +7,35 @@
 #include "shim-pod.h"
 #include "shim.pb-c.h"
 
+typedef struct _ShimContainer ShimContainer;
+/* The pod's containers by id, which the Task calls act on. */
+typedef struct _ShimContainers ShimContainers;
+
+/* Attaches to @pod, which must outlive the result. */
+ShimContainers *shim_containers_new(ShimPod *pod);
+/* Ends the pod if it still runs (every process exits and says so), then frees every container. */
+void shim_containers_free(ShimContainers *containers);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShimContainers, shim_containers_free)
+/* NULL if unknown. */
+ShimContainer *shim_containers_lookup(ShimContainers *containers, const char *id);
+guint shim_containers_count(ShimContainers *containers);
+ShimPod *shim_containers_get_pod(ShimContainers *containers);
+
 void shim_container_free(ShimContainer *container);
 
 /* Create: @req transfer full. */
-void shim_container_create(ShimPod *pod, Containerd__Task__V2__CreateTaskRequest *req,
+void shim_container_create(ShimContainers *containers, Containerd__Task__V2__CreateTaskRequest *req,
                            TtrpcCall *call);
 /* Delete of the container (@exec_id "") or of one exec. */
-void shim_container_delete(ShimPod *pod, ShimContainer *container, const char *exec_id,
-                           TtrpcCall *call);
-void shim_container_exec(ShimPod *pod, ShimContainer *container,
+void shim_container_delete(ShimContainers *containers, ShimContainer *container,
+                           const char *exec_id, TtrpcCall *call);
+void shim_container_exec(ShimContainers *containers, ShimContainer *container,
                          const Containerd__Task__V2__ExecProcessRequest *req, TtrpcCall *call);
-void shim_container_pause(ShimPod *pod, ShimContainer *container, gboolean pause, TtrpcCall *call);
-void shim_container_stats(ShimPod *pod, ShimContainer *container, TtrpcCall *call);
-void shim_container_pids(ShimPod *pod, ShimContainer *container, TtrpcCall *call);
-void shim_container_update(ShimPod *pod, ShimContainer *container,
+void shim_container_pause(ShimContainers *containers, ShimContainer *container, gboolean pause,
+                          TtrpcCall *call);
+void shim_container_stats(ShimContainers *containers, ShimContainer *container, TtrpcCall *call);
+void shim_container_pids(ShimContainers *containers, ShimContainer *container, TtrpcCall *call);
+void shim_container_update(ShimContainers *containers, ShimContainer *container,
                            const Containerd__Task__V2__UpdateTaskRequest *req, TtrpcCall *call);
 void shim_container_state(ShimContainer *container, ShimProcess *process, TtrpcCall *call);
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "shim-config.h"
+#include "shim-container.h"
 #include "shim-debug-service.h"
 #include "shim-log.h"
 #include "shim-pod.h"
@@ -103,8 +104,9 @@ int shim_daemon_run(const ShimArgs *args)
         g_critical("%s", error->message);
         return 1;
     }
+    g_autoptr(ShimContainers) containers = shim_containers_new(pod);
     g_autoptr(TtrpcServer) server = ttrpc_server_new(NULL);
-    shim_task_service_register(server, pod);
+    shim_task_service_register(server, containers);
     int fd = LISTEN_FD;
     if (!ttrpc_server_listen_fd(server, &fd, &error)) {
         g_critical("serve on '%s': %s", args->socket, error->message);
@@ -113,7 +115,7 @@ int shim_daemon_run(const ShimArgs *args)
     guint quit = watch_quit_signals(loop);
     if (quit == 0)
         return 1;
-    g_info("serving pod %s on %s", pod->pod, args->socket);
+    g_info("serving pod %s on %s", shim_pod_get_name(pod), args->socket);
     /* Without it the pod runs; only `secure-container ps` and `metrics` miss it. */
     g_autoptr(ShimDebugService) debug = shim_debug_service_start(pod, &error);
     if (!debug)
@@ -124,6 +126,7 @@ int shim_daemon_run(const ShimArgs *args)
     g_source_remove(quit);
     g_clear_pointer(&debug, shim_debug_service_free);
     g_clear_pointer(&server, ttrpc_server_free);
+    g_clear_pointer(&containers, shim_containers_free);
     g_clear_pointer(&pod, shim_pod_free);
     g_info("exiting");
     return 0;

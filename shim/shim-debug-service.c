@@ -27,25 +27,29 @@ static char *or_empty(const char *s)
 /* Strings borrowed from @pod: valid until the handler returns to the loop. */
 static void fill_status(ShimPod *pod, Secure__Debug__V1__PodStatus *s)
 {
-    s->namespace_ = pod->namespace;
-    s->pod = pod->pod;
-    s->sandbox_id = or_empty(pod->sandbox_id);
-    s->cri_name = or_empty(pod->cri_name);
-    s->cri_namespace = or_empty(pod->cri_namespace);
-    s->cri_uid = or_empty(pod->cri_uid);
-    s->phase = (char *)phase_names[pod->phase];
-    s->end_reason = or_empty(pod->end_reason);
-    s->containers = g_hash_table_size(pod->containers);
+    ShimSandbox *sandbox = shim_pod_get_sandbox(pod);
+    ShimPodInfo info;
+
+    shim_pod_get_info(pod, &info);
+    s->namespace_ = (char *)info.namespace;
+    s->pod = (char *)info.name;
+    s->sandbox_id = or_empty(info.sandbox_id);
+    s->cri_name = or_empty(info.cri_name);
+    s->cri_namespace = or_empty(info.cri_namespace);
+    s->cri_uid = or_empty(info.cri_uid);
+    s->phase = (char *)phase_names[info.phase];
+    s->end_reason = or_empty(info.end_reason);
+    s->containers = info.containers;
     s->shim_pid = (guint32)getpid();
     s->sandbox = (char *)"";
-    if (pod->sandbox) {
+    if (sandbox) {
         ShimVmSize boot, now;
-        shim_sandbox_get_size(pod->sandbox, &boot, &now);
-        s->sandbox = (char *)shim_sandbox_kind_name(pod->sandbox);
+        shim_sandbox_get_size(sandbox, &boot, &now);
+        s->sandbox = (char *)shim_sandbox_kind_name(sandbox);
         s->memory_mib = now.memory_mib;
         s->vcpus = now.vcpus;
-        s->vm_pid = (guint32)shim_sandbox_get_pid(pod->sandbox);
-        s->uptime_seconds = (g_get_monotonic_time() - pod->sandbox_since) / (double)G_USEC_PER_SEC;
+        s->vm_pid = (guint32)shim_sandbox_get_pid(sandbox);
+        s->uptime_seconds = (g_get_monotonic_time() - info.sandbox_since) / (double)G_USEC_PER_SEC;
     }
 }
 
@@ -94,14 +98,18 @@ static void fill_metrics(ShimPod *pod, Secure__Debug__V1__PodMetrics *m,
                          Secure__Debug__V1__PodStatus *status)
 {
     VmmDomainStats vm;
+    ShimAgent *agent = shim_pod_get_agent(pod);
+    ShimSandbox *sandbox = shim_pod_get_sandbox(pod);
+    ShimPodInfo info;
 
     fill_status(pod, status);
+    shim_pod_get_info(pod, &info);
     m->status = status;
     m->shim_rss_kib = shim_rss_kib();
-    m->start_seconds = pod->start_seconds;
-    if (pod->host.agent)
-        m->agent_call_errors = shim_agent_get_errors(pod->host.agent);
-    if (pod->sandbox && shim_sandbox_get_stats(pod->sandbox, &vm, NULL)) {
+    m->start_seconds = info.start_seconds;
+    if (agent)
+        m->agent_call_errors = shim_agent_get_errors(agent);
+    if (sandbox && shim_sandbox_get_stats(sandbox, &vm, NULL)) {
         m->vm_cpu_ns = vm.cpu_ns;
         m->vm_memory_kib = vm.memory_kib;
         m->vm_rss_kib = vm.rss_kib;
@@ -138,7 +146,7 @@ static void debug_metrics(TtrpcCall *call, const guint8 *payload, gsize len, gpo
 
     if (!empty_request(call, payload, len))
         return;
-    if (pod->phase != SHIM_POD_READY || !pod->host.agent) {
+    if (shim_pod_get_phase(pod) != SHIM_POD_READY || !shim_pod_get_agent(pod)) {
         Secure__Debug__V1__PodMetrics m = SECURE__DEBUG__V1__POD_METRICS__INIT;
         Secure__Debug__V1__PodStatus status = SECURE__DEBUG__V1__POD_STATUS__INIT;
         fill_metrics(pod, &m, &status);
@@ -148,7 +156,7 @@ static void debug_metrics(TtrpcCall *call, const guint8 *payload, gsize len, gpo
     MetricsCall *mc = g_new0(MetricsCall, 1);
     mc->call = call;
     mc->pod = pod;
-    shim_agent_call(pod->host.agent, "GuestStats", &req.base,
+    shim_agent_call(shim_pod_get_agent(pod), "GuestStats", &req.base,
                     &secure__agent__v1__guest_stats_response__descriptor, SHIM_AGENT_DEADLINE,
                     on_guest_stats, mc);
 }
@@ -175,20 +183,22 @@ static void on_exec_guest(const ProtobufCMessage *reply, const GError *error, gp
  * the applet, the copy's directory of applet links comes first on PATH. */
 static void exec_in_guest(TtrpcCall *call, ShimPod *pod, const Secure__Debug__V1__ExecRequest *req)
 {
-    if (!pod->config->debug_exec) {
+    const ShimConfig *config = shim_pod_get_config(pod);
+
+    if (!config->debug_exec) {
         ttrpc_call_return_error(call, TTRPC_CODE_FAILED_PRECONDITION,
                                 "exec into the guest is off for this pod: set [agent] "
                                 "debug_exec = true in '%s' (pods started after have it)",
-                                pod->config->path);
+                                config->path);
         return;
     }
-    if (pod->phase != SHIM_POD_READY || !pod->host.agent) {
+    if (shim_pod_get_phase(pod) != SHIM_POD_READY || !shim_pod_get_agent(pod)) {
         ttrpc_call_return_error(call, TTRPC_CODE_FAILED_PRECONDITION, "the pod is %s",
-                                phase_names[pod->phase]);
+                                phase_names[shim_pod_get_phase(pod)]);
         return;
     }
-    g_autofree char *dir =
-        g_build_filename(shim_sandbox_guest_shared_dir(pod->sandbox), SHIM_DEBUG_TOOLS_DIR, NULL);
+    g_autofree char *dir = g_build_filename(
+        shim_sandbox_guest_shared_dir(shim_pod_get_sandbox(pod)), SHIM_DEBUG_TOOLS_DIR, NULL);
     g_autofree char *tools = g_build_filename(dir, SHIM_DEBUG_TOOLS_BINARY, NULL);
     g_autofree char *path = g_strdup_printf("PATH=%s:/usr/sbin:/usr/bin:/sbin:/bin", dir);
     g_autoptr(GPtrArray) args = g_ptr_array_new();
@@ -204,7 +214,7 @@ static void exec_in_guest(TtrpcCall *call, ShimPod *pod, const Secure__Debug__V1
     x.stdin = req->stdin;
     x.timeout_ms = req->timeout_ms;
     /* The run may take its whole timeout: no deadline of ours on top. */
-    shim_agent_call(pod->host.agent, "ExecGuest", &x.base,
+    shim_agent_call(shim_pod_get_agent(pod), "ExecGuest", &x.base,
                     &secure__agent__v1__exec_guest_response__descriptor, SHIM_AGENT_LONG_POLL,
                     on_exec_guest, call);
 }
@@ -233,7 +243,7 @@ ShimDebugService *shim_debug_service_start(ShimPod *pod, GError **error)
 {
     g_autoptr(ShimDebugService) service = g_new0(ShimDebugService, 1);
 
-    service->path = g_build_filename(pod->run_dir, SHIM_DEBUG_SOCKET, NULL);
+    service->path = g_build_filename(shim_pod_get_run_dir(pod), SHIM_DEBUG_SOCKET, NULL);
     service->server = ttrpc_server_new(NULL);
     ttrpc_server_register(service->server, SHIM_DEBUG_SERVICE, debug_methods,
                           G_N_ELEMENTS(debug_methods), pod);

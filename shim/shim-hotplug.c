@@ -2,7 +2,6 @@
 #include "shim-hotplug.h"
 
 #include "agent.pb-c.h"
-#include "shim-container.h"
 #include "shim-error.h"
 
 #define MIB (G_GUINT64_CONSTANT(1024) * 1024)
@@ -23,17 +22,10 @@ static void grow_finish(Grow *g, GError *error)
 }
 
 /* The containers' limits, and at least what the annotations said. */
-static void pod_demand(ShimPod *pod, ShimResources *out)
+static void pod_demand(ShimPod *pod, const ShimResources *limits, ShimResources *out)
 {
-    GHashTableIter iter;
-    gpointer value;
-    ShimResources sum = {0};
-
-    g_hash_table_iter_init(&iter, pod->containers);
-    while (g_hash_table_iter_next(&iter, NULL, &value))
-        shim_resources_add(&sum, shim_container_get_limits(value));
-    shim_resources_max(&sum, &pod->annotated);
-    *out = sum;
+    *out = *limits;
+    shim_resources_max(out, shim_pod_get_annotated(pod));
 }
 
 static void online_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
@@ -58,7 +50,7 @@ static void online_done(const ProtobufCMessage *msg, const GError *error, gpoint
 /* The agent answers before the shim's own deadline for the call, with what the guest has. */
 static guint online_timeout_ms(ShimPod *pod)
 {
-    guint ms = pod->config->agent_request_timeout_s * 1000 * 3 / 4;
+    guint ms = shim_pod_get_config(pod)->agent_request_timeout_s * 1000 * 3 / 4;
     return CLAMP(ms, 1, ONLINE_TIMEOUT_MS_MAX);
 }
 
@@ -69,13 +61,15 @@ static void ask_guest(ShimPod *pod, Grow *g, const ShimVmSize *boot, const ShimV
     req.vcpus = now->vcpus;
     req.hotplugged_memory_bytes = (guint64)(now->memory_mib - boot->memory_mib) * MIB;
     req.timeout_ms = online_timeout_ms(pod);
-    shim_agent_call(pod->host.agent, "OnlineResources", &req.base,
+    shim_agent_call(shim_pod_get_agent(pod), "OnlineResources", &req.base,
                     &secure__agent__v1__online_resources_response__descriptor, SHIM_AGENT_DEADLINE,
                     online_done, g);
 }
 
-void shim_hotplug_grow(ShimPod *pod, ShimPodReadyFunc done, gpointer user_data)
+void shim_hotplug_grow(ShimPod *pod, const ShimResources *limits, ShimPodReadyFunc done,
+                       gpointer user_data)
 {
+    ShimSandbox *sandbox = shim_pod_get_sandbox(pod);
     Grow *g = g_new0(Grow, 1);
     GError *error = NULL;
     ShimResources demand;
@@ -85,14 +79,15 @@ void shim_hotplug_grow(ShimPod *pod, ShimPodReadyFunc done, gpointer user_data)
     g->done = done;
     g->user_data = user_data;
     g->started = g_get_monotonic_time();
-    if (!pod->sandbox || !pod->host.agent) {
+    if (!sandbox || !shim_pod_get_agent(pod)) {
         grow_finish(g,
                     g_error_new(SHIM_ERROR, SHIM_ERROR_STATE, "the pod's sandbox is not running"));
         return;
     }
-    pod_demand(pod, &demand);
-    shim_sandbox_get_size(pod->sandbox, &boot, &current);
-    if (!shim_resources_running_size(pod->config, &boot, &current, &demand, &target, &error)) {
+    pod_demand(pod, limits, &demand);
+    shim_sandbox_get_size(sandbox, &boot, &current);
+    if (!shim_resources_running_size(shim_pod_get_config(pod), &boot, &current, &demand, &target,
+                                     &error)) {
         grow_finish(g, error);
         return;
     }
@@ -106,34 +101,36 @@ void shim_hotplug_grow(ShimPod *pod, ShimPodReadyFunc done, gpointer user_data)
            " MiB and %.3f CPUs",
            current.memory_mib, target.memory_mib, current.vcpus, target.vcpus,
            (demand.memory_bytes + MIB - 1) / MIB, demand.cpu_millis / 1000.0);
-    if (!shim_sandbox_resize(pod->sandbox, &target, &error)) {
+    if (!shim_sandbox_resize(sandbox, &target, &error)) {
         g_prefix_error(&error, "hot-plug: ");
         grow_finish(g, error);
         return;
     }
     g->plugged = g_get_monotonic_time();
-    if (!shim_sandbox_is_vm(pod->sandbox)) {
+    if (!shim_sandbox_is_vm(sandbox)) {
         grow_finish(g, NULL);
         return;
     }
     ask_guest(pod, g, &boot, &target);
 }
 
-void shim_hotplug_fit(ShimPod *pod)
+void shim_hotplug_fit(ShimPod *pod, const ShimResources *limits)
 {
+    ShimSandbox *sandbox = shim_pod_get_sandbox(pod);
     g_autoptr(GError) error = NULL;
     ShimResources demand;
     ShimVmSize boot, current, target;
 
-    if (!pod->sandbox || pod->phase != SHIM_POD_READY)
+    if (!sandbox || shim_pod_get_phase(pod) != SHIM_POD_READY)
         return;
-    pod_demand(pod, &demand);
-    shim_sandbox_get_size(pod->sandbox, &boot, &current);
-    if (!shim_resources_running_size(pod->config, &boot, &current, &demand, &target, &error) ||
+    pod_demand(pod, limits, &demand);
+    shim_sandbox_get_size(sandbox, &boot, &current);
+    if (!shim_resources_running_size(shim_pod_get_config(pod), &boot, &current, &demand, &target,
+                                     &error) ||
         target.memory_mib >= current.memory_mib)
         return;
     g_info("hot-plug: giving memory back, %u -> %u MiB", current.memory_mib, target.memory_mib);
     target.vcpus = current.vcpus;
-    if (!shim_sandbox_resize(pod->sandbox, &target, &error))
+    if (!shim_sandbox_resize(sandbox, &target, &error))
         g_warning("hot-plug: give memory back: %s", error->message);
 }

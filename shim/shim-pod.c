@@ -4,13 +4,13 @@
 
 #include <errno.h>
 #include <glib/gstdio.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent.pb-c.h"
 #include "events-task.pb-c.h"
-#include "shim-container.h"
 #include "shim-error.h"
 #include "shim-network.h"
 #include "shim-pod-cgroup.h"
@@ -26,6 +26,55 @@
 #define HEALTH_INTERVAL_S 3
 /* What a resumed VM gets from the host's getrandom() (256 bits make the guest CRNG ready). */
 #define SYNC_ENTROPY_BYTES 64
+
+/* After Shutdown, how often and how long the queued events (exit, delete) are waited for. */
+#define SHUTDOWN_FLUSH_POLL_MS 20
+#define SHUTDOWN_FLUSH_MAX_MS 2000
+
+/* Where the time of one pod start goes (monotonic µs; 0 = not reached). */
+typedef struct {
+    gint64 create_received;
+    gint64 sandbox_started;
+    gint64 agent_ready;
+    gint64 sandbox_created;
+    gint64 container_created;
+} ShimPodTimings;
+
+struct _ShimPod {
+    char *namespace;
+    char *pod; /* the socket name: hex sha256 of address/namespace/group */
+    char *socket_path;
+    char *run_dir;    /* /run/secure-container/<pod> */
+    char *shared_dir; /* <run_dir>/shared, exported to the guest */
+    ShimConfig *config;
+    ShimState *state;
+    ShimEvents *events;
+    ShimProcessHost host; /* agent + events, shared with the processes */
+    ShimSandbox *sandbox;
+    ShimNetwork *network;          /* taps and redirects for the VM's NICs; NULL: none */
+    ShimPortForward *port_forward; /* with a network: CRI port forwarding into the guest */
+    ShimPodCgroup *cgroup;         /* the shim, QEMU and virtiofsd are in it; NULL: none */
+    ShimResources annotated;       /* the CRI sandbox annotations' pod size; 0: none */
+    ShimPodPhase phase;
+    char *end_reason;
+    GError *state_error; /* the first state write failed: every Create fails with it */
+    char *hostname;      /* of the first container's spec, for CreateSandbox */
+    char *sandbox_id;    /* who the pod is (ShimPodSpec), for the debug service */
+    char *cri_name;
+    char *cri_namespace;
+    char *cri_uid;
+    GQueue waiting;                        /* of WhenReady, while BOOTING */
+    const ShimPodContainerOps *containers; /* NULL: none attached */
+    gpointer containers_data;
+    guint32 first_pid; /* guest pid of the pod's first container (the CRI sandbox) */
+    guint release_source;
+    guint health_source; /* periodic Health while READY */
+    GMainLoop *loop;
+    gint64 shutdown_deadline; /* Shutdown accepted: exit once events are out, or then */
+    ShimPodTimings timings;   /* of the pod start under way (reset once logged) */
+    gint64 sandbox_since;     /* monotonic µs when the running sandbox started */
+    double start_seconds;     /* Create received -> first container created, of the last start */
+};
 
 typedef struct {
     ShimPodReadyFunc func;
@@ -59,8 +108,6 @@ ShimPod *shim_pod_new(const char *namespace, const char *socket_path, ShimConfig
     pod->shared_dir = g_build_filename(pod->run_dir, "shared", NULL);
     pod->config = config;
     pod->loop = g_main_loop_ref(loop);
-    pod->containers =
-        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)shim_container_free);
     g_queue_init(&pod->waiting);
     pod->events = shim_events_new(g_getenv("TTRPC_ADDRESS"), namespace);
     pod->host.events = pod->events;
@@ -90,9 +137,143 @@ guint32 shim_pod_task_pid(ShimPod *pod)
     return pod->sandbox ? (guint32)shim_sandbox_get_pid(pod->sandbox) : 0;
 }
 
-gboolean shim_pod_can_exit(ShimPod *pod)
+static guint count_containers(ShimPod *pod)
 {
-    return g_hash_table_size(pod->containers) == 0;
+    return pod->containers ? pod->containers->count(pod->containers_data) : 0;
+}
+
+void shim_pod_set_containers(ShimPod *pod, const ShimPodContainerOps *ops, gpointer user_data)
+{
+    pod->containers = ops;
+    pod->containers_data = user_data;
+}
+
+const char *shim_pod_get_name(ShimPod *pod)
+{
+    return pod->pod;
+}
+
+const char *shim_pod_get_run_dir(ShimPod *pod)
+{
+    return pod->run_dir;
+}
+
+const char *shim_pod_get_shared_dir(ShimPod *pod)
+{
+    return pod->shared_dir;
+}
+
+const ShimConfig *shim_pod_get_config(ShimPod *pod)
+{
+    return pod->config;
+}
+
+ShimState *shim_pod_get_state(ShimPod *pod)
+{
+    return pod->state;
+}
+
+ShimEvents *shim_pod_get_events(ShimPod *pod)
+{
+    return pod->events;
+}
+
+ShimPodPhase shim_pod_get_phase(ShimPod *pod)
+{
+    return pod->phase;
+}
+
+const ShimResources *shim_pod_get_annotated(ShimPod *pod)
+{
+    return &pod->annotated;
+}
+
+ShimProcessHost *shim_pod_get_process_host(ShimPod *pod)
+{
+    return &pod->host;
+}
+
+ShimAgent *shim_pod_get_agent(ShimPod *pod)
+{
+    return pod->host.agent;
+}
+
+ShimSandbox *shim_pod_get_sandbox(ShimPod *pod)
+{
+    return pod->sandbox;
+}
+
+guint32 shim_pod_get_first_pid(ShimPod *pod)
+{
+    return pod->first_pid;
+}
+
+ShimAgent *shim_pod_require_agent(ShimPod *pod, GError **error)
+{
+    if (!pod->host.agent)
+        g_set_error(error, SHIM_ERROR, SHIM_ERROR_STATE, "the pod's sandbox is not running%s%s",
+                    pod->end_reason ? ": " : "", pod->end_reason ? pod->end_reason : "");
+    return pod->host.agent;
+}
+
+void shim_pod_get_info(ShimPod *pod, ShimPodInfo *out)
+{
+    out->namespace = pod->namespace;
+    out->name = pod->pod;
+    out->sandbox_id = pod->sandbox_id;
+    out->cri_name = pod->cri_name;
+    out->cri_namespace = pod->cri_namespace;
+    out->cri_uid = pod->cri_uid;
+    out->phase = pod->phase;
+    out->end_reason = pod->end_reason;
+    out->containers = count_containers(pod);
+    out->sandbox_since = pod->sandbox_since;
+    out->start_seconds = pod->start_seconds;
+}
+
+/* Where the first Create's time went (for the measurements in the report). */
+static void log_timings(ShimPod *pod)
+{
+    const ShimPodTimings *t = &pod->timings;
+    if (!t->create_received || !t->sandbox_created)
+        return;
+    g_info("pod start: sandbox start %.1f ms (%s), agent ready %.1f ms, CreateSandbox %.1f ms, "
+           "CreateContainer %.1f ms",
+           (t->sandbox_started - t->create_received) / 1000.0,
+           pod->sandbox && shim_sandbox_is_restored(pod->sandbox) ? "resumed" : "booted",
+           (t->agent_ready - t->sandbox_started) / 1000.0,
+           (t->sandbox_created - t->agent_ready) / 1000.0,
+           (t->container_created - t->sandbox_created) / 1000.0);
+    memset(&pod->timings, 0, sizeof(pod->timings));
+}
+
+void shim_pod_container_created(ShimPod *pod, guint32 guest_pid)
+{
+    pod->timings.container_created = g_get_monotonic_time();
+    if (!pod->first_pid) {
+        pod->first_pid = guest_pid;
+        pod->start_seconds = (pod->timings.container_created - pod->timings.create_received) /
+                             (double)G_USEC_PER_SEC;
+    }
+    log_timings(pod);
+}
+
+static gboolean quit_when_flushed(gpointer user_data)
+{
+    ShimPod *pod = user_data;
+    if (!shim_events_is_idle(pod->events) && g_get_monotonic_time() < pod->shutdown_deadline)
+        return G_SOURCE_CONTINUE;
+    g_main_loop_quit(pod->loop);
+    return G_SOURCE_REMOVE;
+}
+
+void shim_pod_shutdown(ShimPod *pod)
+{
+    if (count_containers(pod) > 0 || pod->shutdown_deadline)
+        return;
+    /* Events still queued (exit, delete) must reach containerd before we go. */
+    pod->shutdown_deadline = g_get_monotonic_time() + SHUTDOWN_FLUSH_MAX_MS * 1000;
+    g_timeout_add(SHUTDOWN_FLUSH_POLL_MS, quit_when_flushed, pod);
 }
 
 static void finish_waiting(ShimPod *pod, const GError *error)
@@ -126,7 +307,7 @@ static void stop_sandbox(ShimPod *pod)
 
 /* The sandbox is gone or unusable: every process exits now (Wait returns, exits published),
  * then the sandbox is torn down. Containers stay until containerd deletes them. */
-static void pod_end(ShimPod *pod, const char *reason)
+void shim_pod_end(ShimPod *pod, const char *reason)
 {
     if (pod->phase == SHIM_POD_ENDED)
         return;
@@ -137,11 +318,8 @@ static void pod_end(ShimPod *pod, const char *reason)
         g_warning("pod ends: %s", reason);
     pod->phase = SHIM_POD_ENDED;
     pod->end_reason = g_strdup(reason);
-    GHashTableIter iter;
-    gpointer value;
-    g_hash_table_iter_init(&iter, pod->containers);
-    while (g_hash_table_iter_next(&iter, NULL, &value))
-        shim_container_force_exit(value, LOST_EXIT_STATUS);
+    if (pod->containers)
+        pod->containers->lost(pod->containers_data, LOST_EXIT_STATUS);
     g_autofree char *dir = g_path_get_basename(pod->run_dir);
     /* The pod's directory, console log included, goes with the pod: the log keeps its end. */
     g_autoptr(GError) error = g_error_new(
@@ -156,13 +334,13 @@ static void pod_end(ShimPod *pod, const char *reason)
 static void agent_failed(ShimAgent *agent, const char *reason, gpointer user_data)
 {
     (void)agent;
-    pod_end(user_data, reason);
+    shim_pod_end(user_data, reason);
 }
 
 static void sandbox_died(ShimSandbox *sandbox, const char *reason, gpointer user_data)
 {
     (void)sandbox;
-    pod_end(user_data, reason);
+    shim_pod_end(user_data, reason);
 }
 
 static void oom_poll(ShimPod *pod);
@@ -173,7 +351,7 @@ static void oom_done(const ProtobufCMessage *msg, const GError *error, gpointer 
     const Secure__Agent__V1__OOMEvent *reply = (const void *)msg;
     if (error || pod->phase != SHIM_POD_READY)
         return;
-    if (!g_hash_table_contains(pod->containers, reply->container_id)) {
+    if (!pod->containers || !pod->containers->contains(pod->containers_data, reply->container_id)) {
         shim_agent_fail(pod->host.agent, "OOM event for unknown container '%s'",
                         reply->container_id);
         return;
@@ -219,14 +397,14 @@ static void create_sandbox_done(const ProtobufCMessage *msg, const GError *error
         return;
     if (error) {
         g_autofree char *reason = g_strdup_printf("CreateSandbox: %s", error->message);
-        pod_end(pod, reason);
+        shim_pod_end(pod, reason);
         return;
     }
     pod->timings.sandbox_created = g_get_monotonic_time();
     /* The pod is up: nothing more is spawned, only mounts, signals and the clean-up remain. */
     g_autoptr(GError) drop_error = NULL;
     if (!shim_privileges_keep_pod(&drop_error)) {
-        pod_end(pod, drop_error->message);
+        shim_pod_end(pod, drop_error->message);
         return;
     }
     pod->phase = SHIM_POD_READY;
@@ -247,7 +425,7 @@ static void network_done(const GError *error, gpointer user_data)
         return;
     if (error) {
         g_autofree char *reason = g_strdup_printf("the pod's network: %s", error->message);
-        pod_end(pod, reason);
+        shim_pod_end(pod, reason);
         return;
     }
     create_sandbox(pod);
@@ -269,7 +447,7 @@ static void sync_guest_done(const ProtobufCMessage *msg, const GError *error, gp
         return;
     if (error) {
         g_autofree char *reason = g_strdup_printf("SyncGuest: %s", error->message);
-        pod_end(pod, reason);
+        shim_pod_end(pod, reason);
         return;
     }
     configure_guest(pod);
@@ -284,7 +462,7 @@ static void sync_guest(ShimPod *pod)
     struct timespec now;
 
     if (getrandom(entropy, sizeof(entropy), 0) != (ssize_t)sizeof(entropy)) {
-        pod_end(pod, "getrandom failed: no entropy for the resumed VM");
+        shim_pod_end(pod, "getrandom failed: no entropy for the resumed VM");
         return;
     }
     clock_gettime(CLOCK_REALTIME, &now);
@@ -307,7 +485,7 @@ static void agent_ready(ShimSandbox *sandbox, TtrpcClient *client, const GError 
     }
     if (error) {
         g_autofree char *reason = g_strdup_printf("the agent did not come up: %s", error->message);
-        pod_end(pod, reason);
+        shim_pod_end(pod, reason);
         return;
     }
     pod->timings.agent_ready = g_get_monotonic_time();
@@ -466,7 +644,7 @@ static gboolean release_cb(gpointer user_data)
 {
     ShimPod *pod = user_data;
     pod->release_source = 0;
-    if (g_hash_table_size(pod->containers) > 0)
+    if (count_containers(pod) > 0)
         return G_SOURCE_REMOVE;
     g_info("no container left: destroying the pod's sandbox");
     stop_sandbox(pod);
@@ -479,8 +657,7 @@ static gboolean release_cb(gpointer user_data)
 void shim_pod_container_removed(ShimPod *pod)
 {
     /* After the Delete reply is out: the VM teardown takes a moment. */
-    if (g_hash_table_size(pod->containers) == 0 && !pod->release_source &&
-        pod->phase != SHIM_POD_BOOTING)
+    if (count_containers(pod) == 0 && !pod->release_source && pod->phase != SHIM_POD_BOOTING)
         pod->release_source = g_idle_add(release_cb, pod);
 }
 
@@ -490,8 +667,7 @@ void shim_pod_free(ShimPod *pod)
     if (!pod)
         return;
     if (pod->phase != SHIM_POD_ENDED && pod->sandbox)
-        pod_end(pod, "the shim is exiting");
-    g_clear_pointer(&pod->containers, g_hash_table_unref);
+        shim_pod_end(pod, "the shim is exiting");
     /* Last: ending the pod may have scheduled a release. */
     g_clear_handle_id(&pod->release_source, g_source_remove);
     stop_sandbox(pod);

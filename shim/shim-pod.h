@@ -21,10 +21,6 @@ typedef enum {
     SHIM_POD_LAST
 } ShimPodPhase;
 
-typedef struct _ShimContainer ShimContainer;
-typedef struct _ShimPodCgroup ShimPodCgroup;
-typedef struct _ShimPortForward ShimPortForward;
-
 /* What the pod's first container says about the whole pod (borrowed strings). */
 typedef struct {
     const char *hostname;      /* for the guest; NULL: none */
@@ -40,49 +36,30 @@ typedef struct {
 } ShimPodSpec;
 typedef struct _ShimPod ShimPod;
 
-/* Where the time of one pod start goes (monotonic µs; 0 = not reached). */
+/* What the pod asks of its containers, which shim-container.c keeps: the pod knows them only
+ * by id, and only what ending it or releasing its sandbox needs. */
 typedef struct {
-    gint64 create_received;
-    gint64 sandbox_started;
-    gint64 agent_ready;
-    gint64 sandbox_created;
-    gint64 container_created;
-} ShimPodTimings;
+    guint (*count)(gpointer user_data);
+    gboolean (*contains)(gpointer user_data, const char *id);
+    /* The sandbox is gone: every process of every container exits now with @status. */
+    void (*lost)(gpointer user_data, guint32 status);
+} ShimPodContainerOps;
 
-struct _ShimPod {
-    char *namespace;
-    char *pod; /* the socket name: hex sha256 of address/namespace/group */
-    char *socket_path;
-    char *run_dir;    /* /run/secure-container/<pod> */
-    char *shared_dir; /* <run_dir>/shared, exported to the guest */
-    ShimConfig *config;
-    ShimState *state;
-    ShimEvents *events;
-    ShimProcessHost host; /* agent + events, shared with the processes */
-    ShimSandbox *sandbox;
-    ShimNetwork *network;          /* taps and redirects for the VM's NICs; NULL: none */
-    ShimPortForward *port_forward; /* with a network: CRI port forwarding into the guest */
-    ShimPodCgroup *cgroup;         /* the shim, QEMU and virtiofsd are in it; NULL: none */
-    ShimResources annotated;       /* the CRI sandbox annotations' pod size; 0: none */
+/* Who the pod is and how far it got, for the debug service (strings borrowed from the pod;
+ * NULL: not known). */
+typedef struct {
+    const char *namespace;
+    const char *name; /* the socket name: hex sha256 of address/namespace/group */
+    const char *sandbox_id;
+    const char *cri_name;
+    const char *cri_namespace;
+    const char *cri_uid;
     ShimPodPhase phase;
-    char *end_reason;
-    GError *state_error; /* the first state write failed: every Create fails with it */
-    char *hostname;      /* of the first container's spec, for CreateSandbox */
-    char *sandbox_id;    /* who the pod is (ShimPodSpec), for the debug service */
-    char *cri_name;
-    char *cri_namespace;
-    char *cri_uid;
-    GQueue waiting;         /* of WhenReady, while BOOTING */
-    GHashTable *containers; /* id -> ShimContainer */
-    guint32 first_pid;      /* guest pid of the pod's first container (the CRI sandbox) */
-    guint release_source;
-    guint health_source; /* periodic Health while READY */
-    GMainLoop *loop;
-    gint64 shutdown_deadline; /* Shutdown accepted: exit once events are out, or then */
-    ShimPodTimings timings;   /* of the pod start under way (reset once logged) */
-    gint64 sandbox_since;     /* monotonic µs when the running sandbox started */
-    double start_seconds;     /* Create received -> first container created, of the last start */
-};
+    const char *end_reason;
+    guint containers;
+    gint64 sandbox_since; /* monotonic µs when the running sandbox started */
+    double start_seconds; /* Create received -> first container created, of the last start */
+} ShimPodInfo;
 
 /* @config: transfer full. Records the pod in its state file. */
 ShimPod *shim_pod_new(const char *namespace, const char *socket_path, ShimConfig *config,
@@ -101,11 +78,41 @@ void shim_pod_when_ready(ShimPod *pod, const ShimPodSpec *spec, ShimPodReadyFunc
  * (@error: transfer full, NULL for success). */
 void shim_pod_complete_later(ShimPod *pod, ShimPodReadyFunc func, gpointer user_data,
                              GError *error);
+/* @ops (static, borrowed) and @user_data: the pod's containers, until set to NULL. */
+void shim_pod_set_containers(ShimPod *pod, const ShimPodContainerOps *ops, gpointer user_data);
 /* A container was removed: destroys the sandbox when none is left. */
 void shim_pod_container_removed(ShimPod *pod);
+/* The agent created a container (guest pid @guest_pid); the pod's first is the CRI sandbox. */
+void shim_pod_container_created(ShimPod *pod, guint32 guest_pid);
+/* The sandbox is gone or unusable: every process exits now, the sandbox is torn down. */
+void shim_pod_end(ShimPod *pod, const char *reason);
+/* containerd's Shutdown: with no container left, quits the loop once the queued events are out
+ * (or a short while later). */
+void shim_pod_shutdown(ShimPod *pod);
+
 /* The sandbox's host pid (QEMU), reported as the task pid. */
 guint32 shim_pod_task_pid(ShimPod *pod);
-/* Shutdown: TRUE when the daemon should exit (no container left). */
-gboolean shim_pod_can_exit(ShimPod *pod);
 /* The guest path of the shared directory (for rootfs_path and rewritten mounts). */
 const char *shim_pod_guest_shared_dir(ShimPod *pod);
+/* Guest pid of the pod's first container (the CRI sandbox); 0: none yet. */
+guint32 shim_pod_get_first_pid(ShimPod *pod);
+void shim_pod_get_info(ShimPod *pod, ShimPodInfo *out);
+
+/* Borrowed, owned by the pod. */
+const char *shim_pod_get_name(ShimPod *pod);
+const char *shim_pod_get_run_dir(ShimPod *pod);
+const char *shim_pod_get_shared_dir(ShimPod *pod);
+const ShimConfig *shim_pod_get_config(ShimPod *pod);
+ShimState *shim_pod_get_state(ShimPod *pod);
+ShimEvents *shim_pod_get_events(ShimPod *pod);
+ShimPodPhase shim_pod_get_phase(ShimPod *pod);
+/* The CRI sandbox annotations' pod size; 0: none. */
+const ShimResources *shim_pod_get_annotated(ShimPod *pod);
+/* What the pod's processes share (agent, events, task pid); outlives them. */
+ShimProcessHost *shim_pod_get_process_host(ShimPod *pod);
+/* NULL while the pod boots or once it ended. */
+ShimAgent *shim_pod_get_agent(ShimPod *pod);
+/* NULL: no sandbox. */
+ShimSandbox *shim_pod_get_sandbox(ShimPod *pod);
+/* The agent, or NULL with SHIM_ERROR_STATE "the pod's sandbox is not running" (and why). */
+ShimAgent *shim_pod_require_agent(ShimPod *pod, GError **error);

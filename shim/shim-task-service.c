@@ -10,9 +10,6 @@
 #include "shim-log.h"
 #include "shim.pb-c.h"
 
-#define SHUTDOWN_FLUSH_POLL_MS 20
-#define SHUTDOWN_FLUSH_MAX_MS 2000
-
 TtrpcCode shim_task_service_code(const GError *error)
 {
     static const TtrpcCode shim_codes[SHIM_ERROR_LAST] = {
@@ -80,18 +77,18 @@ static void free_msg(ProtobufCMessage *msg)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtobufCMessage, free_msg)
 
-static ShimContainer *find_container(ShimPod *pod, const char *id, TtrpcCall *call)
+static ShimContainer *find_container(ShimContainers *containers, const char *id, TtrpcCall *call)
 {
-    ShimContainer *c = g_hash_table_lookup(pod->containers, id);
+    ShimContainer *c = shim_containers_lookup(containers, id);
     if (!c)
         ttrpc_call_return_error(call, TTRPC_CODE_NOT_FOUND, "container '%s' not found", id);
     return c;
 }
 
-static ShimProcess *find_process(ShimPod *pod, const char *id, const char *exec_id,
+static ShimProcess *find_process(ShimContainers *containers, const char *id, const char *exec_id,
                                  ShimContainer **out_container, TtrpcCall *call)
 {
-    ShimContainer *c = find_container(pod, id, call);
+    ShimContainer *c = find_container(containers, id, call);
     if (!c)
         return NULL;
     ShimProcess *p = shim_container_lookup(c, exec_id);
@@ -111,101 +108,102 @@ static ShimProcess *find_process(ShimPod *pod, const char *id, const char *exec_
         return;                                                                                    \
     Containerd__Task__V2__##Type *req = (Containerd__Task__V2__##Type *)msg_
 
-static void handle_create(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+static void handle_create(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
 {
     ProtobufCMessage *msg =
         decode(call, &containerd__task__v2__create_task_request__descriptor, payload, len);
     if (msg)
-        shim_container_create(pod, (Containerd__Task__V2__CreateTaskRequest *)msg, call);
+        shim_container_create(containers, (Containerd__Task__V2__CreateTaskRequest *)msg, call);
 }
 
-static void handle_start(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+static void handle_start(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
 {
     DECODE(StartRequest, start_request);
-    ShimProcess *p = find_process(pod, req->id, req->exec_id, NULL, call);
+    ShimProcess *p = find_process(containers, req->id, req->exec_id, NULL, call);
     if (p)
         shim_process_start(p, call);
 }
 
-static void handle_state(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+static void handle_state(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
 {
     DECODE(StateRequest, state_request);
     ShimContainer *c;
-    ShimProcess *p = find_process(pod, req->id, req->exec_id, &c, call);
+    ShimProcess *p = find_process(containers, req->id, req->exec_id, &c, call);
     if (p)
         shim_container_state(c, p, call);
 }
 
-static void handle_delete(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+static void handle_delete(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
 {
     DECODE(DeleteRequest, delete_request);
-    ShimContainer *c = find_container(pod, req->id, call);
+    ShimContainer *c = find_container(containers, req->id, call);
     if (c)
-        shim_container_delete(pod, c, req->exec_id, call);
+        shim_container_delete(containers, c, req->exec_id, call);
 }
 
-static void handle_pids(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+static void handle_pids(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
 {
     DECODE(PidsRequest, pids_request);
-    ShimContainer *c = find_container(pod, req->id, call);
+    ShimContainer *c = find_container(containers, req->id, call);
     if (c)
-        shim_container_pids(pod, c, call);
+        shim_container_pids(containers, c, call);
 }
 
-static void handle_pause(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+static void handle_pause(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
 {
     DECODE(PauseRequest, pause_request);
-    ShimContainer *c = find_container(pod, req->id, call);
+    ShimContainer *c = find_container(containers, req->id, call);
     if (c)
-        shim_container_pause(pod, c, TRUE, call);
+        shim_container_pause(containers, c, TRUE, call);
 }
 
-static void handle_resume(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+static void handle_resume(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
 {
     DECODE(ResumeRequest, resume_request);
-    ShimContainer *c = find_container(pod, req->id, call);
+    ShimContainer *c = find_container(containers, req->id, call);
     if (c)
-        shim_container_pause(pod, c, FALSE, call);
+        shim_container_pause(containers, c, FALSE, call);
 }
 
-static void handle_checkpoint(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+static void handle_checkpoint(TtrpcCall *call, const guint8 *payload, gsize len,
+                              gpointer containers)
 {
     (void)payload;
     (void)len;
-    (void)pod;
+    (void)containers;
     ttrpc_call_return_error(call, TTRPC_CODE_UNIMPLEMENTED,
                             "checkpoint is not supported by the secure runtime (pod VMs cannot "
                             "be checkpointed per container)");
 }
 
-static void handle_kill(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+static void handle_kill(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
 {
     DECODE(KillRequest, kill_request);
-    ShimProcess *p = find_process(pod, req->id, req->exec_id, NULL, call);
+    ShimProcess *p = find_process(containers, req->id, req->exec_id, NULL, call);
     if (p)
         shim_process_kill(p, req->signal, req->all, call);
 }
 
-static void handle_exec(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+static void handle_exec(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
 {
     DECODE(ExecProcessRequest, exec_process_request);
-    ShimContainer *c = find_container(pod, req->id, call);
+    ShimContainer *c = find_container(containers, req->id, call);
     if (c)
-        shim_container_exec(pod, c, req, call);
+        shim_container_exec(containers, c, req, call);
 }
 
-static void handle_resize(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+static void handle_resize(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
 {
     DECODE(ResizePtyRequest, resize_pty_request);
-    ShimProcess *p = find_process(pod, req->id, req->exec_id, NULL, call);
+    ShimProcess *p = find_process(containers, req->id, req->exec_id, NULL, call);
     if (p)
         shim_process_resize(p, req->width, req->height, call);
 }
 
-static void handle_close_io(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+static void handle_close_io(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
 {
     DECODE(CloseIORequest, close_iorequest);
-    ShimProcess *p = find_process(pod, req->id, req->exec_id, NULL, call);
+    ShimProcess *p = find_process(containers, req->id, req->exec_id, NULL, call);
     if (!p)
         return;
     if (req->stdin)
@@ -213,62 +211,48 @@ static void handle_close_io(TtrpcCall *call, const guint8 *payload, gsize len, g
     ttrpc_call_return(call, NULL);
 }
 
-static void handle_update(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+static void handle_update(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
 {
     DECODE(UpdateTaskRequest, update_task_request);
-    ShimContainer *c = find_container(pod, req->id, call);
+    ShimContainer *c = find_container(containers, req->id, call);
     if (c)
-        shim_container_update(pod, c, req, call);
+        shim_container_update(containers, c, req, call);
 }
 
-static void handle_wait(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+static void handle_wait(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
 {
     DECODE(WaitRequest, wait_request);
-    ShimProcess *p = find_process(pod, req->id, req->exec_id, NULL, call);
+    ShimProcess *p = find_process(containers, req->id, req->exec_id, NULL, call);
     if (p)
         shim_process_wait(p, call);
 }
 
-static void handle_stats(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+static void handle_stats(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
 {
     DECODE(StatsRequest, stats_request);
-    ShimContainer *c = find_container(pod, req->id, call);
+    ShimContainer *c = find_container(containers, req->id, call);
     if (c)
-        shim_container_stats(pod, c, call);
+        shim_container_stats(containers, c, call);
 }
 
-static void handle_connect(TtrpcCall *call, const guint8 *payload, gsize len, gpointer pod)
+static void handle_connect(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
 {
     DECODE(ConnectRequest, connect_request);
     Containerd__Task__V2__ConnectResponse resp = CONTAINERD__TASK__V2__CONNECT_RESPONSE__INIT;
     resp.shim_pid = (guint32)getpid();
     /* The VM is what runs the task on this host; 0 for an unknown id, as containerd expects. */
-    if (g_hash_table_contains(((ShimPod *)pod)->containers, req->id))
-        resp.task_pid = shim_pod_task_pid(pod);
+    if (shim_containers_lookup(containers, req->id))
+        resp.task_pid = shim_pod_task_pid(shim_containers_get_pod(containers));
     resp.version = SC_VERSION;
     ttrpc_call_return(call, &resp.base);
 }
 
-static gboolean quit_when_flushed(gpointer user_data)
+static void handle_shutdown(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
 {
-    ShimPod *pod = user_data;
-    if (!shim_events_is_idle(pod->events) && g_get_monotonic_time() < pod->shutdown_deadline)
-        return G_SOURCE_CONTINUE;
-    g_main_loop_quit(pod->loop);
-    return G_SOURCE_REMOVE;
-}
-
-static void handle_shutdown(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
-{
-    ShimPod *pod = user_data;
     DECODE(ShutdownRequest, shutdown_request);
     (void)req;
     ttrpc_call_return(call, NULL);
-    if (!shim_pod_can_exit(pod) || pod->shutdown_deadline)
-        return;
-    /* Events still queued (exit, delete) must reach containerd before we go. */
-    pod->shutdown_deadline = g_get_monotonic_time() + SHUTDOWN_FLUSH_MAX_MS * 1000;
-    g_timeout_add(SHUTDOWN_FLUSH_POLL_MS, quit_when_flushed, pod);
+    shim_pod_shutdown(shim_containers_get_pod(containers));
 }
 
 static const TtrpcMethod methods[] = {
@@ -283,7 +267,7 @@ static const TtrpcMethod methods[] = {
     {"Shutdown", handle_shutdown},
 };
 
-void shim_task_service_register(TtrpcServer *server, ShimPod *pod)
+void shim_task_service_register(TtrpcServer *server, ShimContainers *containers)
 {
-    ttrpc_server_register(server, SHIM_TASK_SERVICE, methods, G_N_ELEMENTS(methods), pod);
+    ttrpc_server_register(server, SHIM_TASK_SERVICE, methods, G_N_ELEMENTS(methods), containers);
 }

@@ -2,7 +2,7 @@
  * decode, find the container/process, call the core and encode. */
 #pragma once
 
-#include "shim-pod.h"
+#include "shim-container.h"
 #include "ttrpc.h"
 
 #define SHIM_TASK_SERVICE "containerd.task.v2.Task"
@@ -16,5 +16,5 @@ TtrpcCode shim_task_service_code(const GError *error);
  * where the rest is (containerd's log, lines with this pod). */
 void shim_task_service_return_error(TtrpcCall *call, const GError *error);
 
-/* Registers every Task method on @server, acting on @pod. */
-void shim_task_service_register(TtrpcServer *server, ShimPod *pod);
+/* Registers every Task method on @server, acting on @containers (which must outlive it). */
+void shim_task_service_register(TtrpcServer *server, ShimContainers *containers);
