@@ -7,8 +7,6 @@
 #include "agent.pb-c.h"
 #include "cgroups-v2-metrics.pb-c.h"
 #include "events-task.pb-c.h"
-#include "shim-error.h"
-#include "shim-task-service.h"
 #include "shim-hotplug.h"
 #include "shim-rootfs.h"
 #include "shim-spec.h"
@@ -37,24 +35,28 @@ struct _ShimContainers {
     GHashTable *table; /* id -> ShimContainer */
 };
 
-/* A Task call waiting for the agent. */
+/* A request waiting for the agent. */
 typedef struct {
     ShimContainers *containers;
     ShimPod *pod;
     char *id;
-    TtrpcCall *call;
+    ShimReplyFunc func;
+    gpointer user_data;
+    gboolean pause;                /* Pause (or Resume) */
     ShimResources limits;          /* Update: the new limits */
     ShimResources previous;        /* Update: the limits before it */
     ProtobufCBinaryData resources; /* Update: the new linux.resources, JSON */
 } ContainerCall;
 
-static ContainerCall *container_call_new(ShimContainers *cs, const char *id, TtrpcCall *call)
+static ContainerCall *container_call_new(ShimContainers *cs, const char *id, ShimReplyFunc func,
+                                         gpointer user_data)
 {
     ContainerCall *cc = g_new0(ContainerCall, 1);
     cc->containers = cs;
     cc->pod = cs->pod;
     cc->id = g_strdup(id);
-    cc->call = call;
+    cc->func = func;
+    cc->user_data = user_data;
     return cc;
 }
 
@@ -71,20 +73,20 @@ static void container_call_free(ContainerCall *cc)
     g_free(cc);
 }
 
-/* Sends @req to the agent for @call, or answers FailedPrecondition when the pod has no agent. */
-static void container_agent_call(ShimContainers *cs, ShimContainer *c, TtrpcCall *call,
-                                 const char *method, const ProtobufCMessage *req,
+/* Sends @req to the agent for @cc (transfer full), or answers SHIM_ERROR_STATE when the pod has
+ * no agent. */
+static void container_agent_call(ContainerCall *cc, const char *method, const ProtobufCMessage *req,
                                  const ProtobufCMessageDescriptor *reply_type,
                                  ShimAgentReplyFunc done)
 {
     g_autoptr(GError) error = NULL;
-    ShimAgent *agent = shim_pod_require_agent(cs->pod, &error);
+    ShimAgent *agent = shim_pod_require_agent(cc->pod, &error);
     if (!agent) {
-        shim_task_service_return_error(call, error);
+        cc->func(NULL, error, cc->user_data);
+        container_call_free(cc);
         return;
     }
-    shim_agent_call(agent, method, req, reply_type, SHIM_AGENT_DEADLINE, done,
-                    container_call_new(cs, c->id, call));
+    shim_agent_call(agent, method, req, reply_type, SHIM_AGENT_DEADLINE, done, cc);
 }
 
 static void free_request(Containerd__Task__V2__CreateTaskRequest *req)
@@ -385,9 +387,10 @@ static void agent_create_done(const ProtobufCMessage *msg, const GError *error, 
     const Secure__Agent__V1__CreateContainerResponse *reply = (const void *)msg;
 
     if (!c) {
-        ttrpc_call_return_error(cc->call, TTRPC_CODE_ABORTED, "container '%s' went away", cc->id);
+        shim_reply_error(cc->func, cc->user_data, SHIM_ERROR_ABORTED, "container '%s' went away",
+                         cc->id);
     } else if (error) {
-        shim_task_service_return_error(cc->call, error);
+        cc->func(NULL, error, cc->user_data);
         create_failed(cc->containers, c);
     } else {
         ShimPod *pod = cc->pod;
@@ -399,7 +402,7 @@ static void agent_create_done(const ProtobufCMessage *msg, const GError *error, 
         Containerd__Task__V2__CreateTaskResponse resp =
             CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
         resp.pid = shim_pod_task_pid(pod);
-        ttrpc_call_return(cc->call, &resp.base);
+        cc->func(&resp.base, NULL, cc->user_data);
     }
     container_call_free(cc);
 }
@@ -413,10 +416,10 @@ static void create_fits(ShimPod *pod, const GError *fit_error, gpointer user_dat
 
     if (!c || error || !prepare_host(pod, c, &error)) {
         if (error)
-            shim_task_service_return_error(cc->call, error);
+            cc->func(NULL, error, cc->user_data);
         else
-            ttrpc_call_return_error(cc->call, TTRPC_CODE_ABORTED, "container '%s' went away",
-                                    cc->id);
+            shim_reply_error(cc->func, cc->user_data, SHIM_ERROR_ABORTED,
+                             "container '%s' went away", cc->id);
         if (c)
             create_failed(cc->containers, c);
         container_call_free(cc);
@@ -447,27 +450,27 @@ static void create_when_ready(ShimPod *pod, const GError *ready_error, gpointer 
 }
 
 void shim_container_create(ShimContainers *cs, Containerd__Task__V2__CreateTaskRequest *req,
-                           TtrpcCall *call)
+                           ShimReplyFunc func, gpointer user_data)
 {
     ShimPod *pod = cs->pod;
     g_autoptr(GError) error = NULL;
     if (!shim_spec_id_is_valid(req->id)) {
-        ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT,
-                                "invalid container id '%s': 1..64 of [A-Za-z0-9_.-], not "
-                                "starting with '.'",
-                                req->id);
+        shim_reply_error(func, user_data, SHIM_ERROR_INVALID,
+                         "invalid container id '%s': 1..64 of [A-Za-z0-9_.-], not "
+                         "starting with '.'",
+                         req->id);
         free_request(req);
         return;
     }
     if (shim_containers_lookup(cs, req->id)) {
-        ttrpc_call_return_error(call, TTRPC_CODE_ALREADY_EXISTS, "container '%s' already exists",
-                                req->id);
+        shim_reply_error(func, user_data, SHIM_ERROR_EXISTS, "container '%s' already exists",
+                         req->id);
         free_request(req);
         return;
     }
     if (*req->checkpoint) {
-        ttrpc_call_return_error(call, TTRPC_CODE_UNIMPLEMENTED,
-                                "restoring from a checkpoint is not supported by this runtime");
+        shim_reply_error(func, user_data, SHIM_ERROR_UNSUPPORTED,
+                         "restoring from a checkpoint is not supported by this runtime");
         free_request(req);
         return;
     }
@@ -483,7 +486,7 @@ void shim_container_create(ShimContainers *cs, Containerd__Task__V2__CreateTaskR
 
     g_auto(PodSpecCopy) copy = {0};
     if (!prepare_spec(pod, c, &copy, &error)) {
-        shim_task_service_return_error(call, error);
+        func(NULL, error, user_data);
         create_failed(cs, c);
         return;
     }
@@ -496,20 +499,22 @@ void shim_container_create(ShimContainers *cs, Containerd__Task__V2__CreateTaskR
                             .cri_name = copy.cri_name,
                             .cri_namespace = copy.cri_namespace,
                             .cri_uid = copy.cri_uid};
-    shim_pod_when_ready(pod, &pod_spec, create_when_ready, container_call_new(cs, c->id, call));
+    shim_pod_when_ready(pod, &pod_spec, create_when_ready,
+                        container_call_new(cs, c->id, func, user_data));
 }
 
 /* ---- Delete -------------------------------------------------------------------------------- */
 
-static void reply_delete(TtrpcCall *call, ShimProcess *p)
+static void reply_delete(ShimReplyFunc func, gpointer user_data, ShimProcess *p)
 {
     Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
     resp.pid = shim_process_get_pid(p);
     shim_process_fill_exit(p, &resp.exit_status, &resp.exited_at);
-    ttrpc_call_return(call, &resp.base);
+    func(&resp.base, NULL, user_data);
 }
 
-static void finish_delete(ShimContainers *cs, ShimContainer *c, TtrpcCall *call)
+static void finish_delete(ShimContainers *cs, ShimContainer *c, ShimReplyFunc func,
+                          gpointer user_data)
 {
     remove_host_side(cs->pod, c);
 
@@ -518,7 +523,7 @@ static void finish_delete(ShimContainers *cs, ShimContainer *c, TtrpcCall *call)
     ev.pid = shim_process_get_pid(c->init);
     shim_process_fill_exit(c->init, &ev.exit_status, &ev.exited_at);
     shim_events_publish(shim_pod_get_events(cs->pod), "/tasks/delete", &ev.base);
-    reply_delete(call, c->init);
+    reply_delete(func, user_data, c->init);
     forget(cs, c);
 }
 
@@ -530,83 +535,85 @@ static void remove_done(const ProtobufCMessage *msg, const GError *error, gpoint
     if (error)
         g_warning("delete '%s': %s (removing it on the host anyway)", cc->id, error->message);
     if (c)
-        finish_delete(cc->containers, c, cc->call);
+        finish_delete(cc->containers, c, cc->func, cc->user_data);
     else
-        ttrpc_call_return_error(cc->call, TTRPC_CODE_NOT_FOUND, "container '%s' not found", cc->id);
+        shim_reply_error(cc->func, cc->user_data, SHIM_ERROR_NOT_FOUND, "container '%s' not found",
+                         cc->id);
     container_call_free(cc);
 }
 
-static gboolean check_deletable(ShimContainer *c, ShimProcess *p, TtrpcCall *call)
+static gboolean check_deletable(ShimContainer *c, ShimProcess *p, ShimReplyFunc func,
+                                gpointer user_data)
 {
     if (shim_process_get_status(p) != SHIM_PROCESS_RUNNING)
         return TRUE;
-    ttrpc_call_return_error(call, TTRPC_CODE_FAILED_PRECONDITION, "cannot delete a %s process",
-                            c->paused ? "paused" : "running");
+    shim_reply_error(func, user_data, SHIM_ERROR_STATE, "cannot delete a %s process",
+                     c->paused ? "paused" : "running");
     return FALSE;
 }
 
 void shim_container_delete(ShimContainers *cs, ShimContainer *c, const char *exec_id,
-                           TtrpcCall *call)
+                           ShimReplyFunc func, gpointer user_data)
 {
     ShimAgent *agent = shim_pod_get_agent(cs->pod);
     ShimProcess *p = shim_container_lookup(c, exec_id);
     if (!p) {
-        ttrpc_call_return_error(call, TTRPC_CODE_NOT_FOUND, "exec '%s' of '%s' not found", exec_id,
-                                c->id);
+        shim_reply_error(func, user_data, SHIM_ERROR_NOT_FOUND, "exec '%s' of '%s' not found",
+                         exec_id, c->id);
         return;
     }
-    if (!check_deletable(c, p, call))
+    if (!check_deletable(c, p, func, user_data))
         return;
     shim_process_force_exit(p, NEVER_RAN_STATUS);
     if (p != c->init) {
-        reply_delete(call, p);
+        reply_delete(func, user_data, p);
         g_hash_table_remove(c->execs, exec_id);
         return;
     }
     /* Execs still running die with the container in the guest; end them here too. */
     shim_container_force_exit(c, NEVER_RAN_STATUS);
     if (!c->created || !agent) {
-        finish_delete(cs, c, call);
+        finish_delete(cs, c, func, user_data);
         return;
     }
     Secure__Agent__V1__RemoveContainerRequest req =
         SECURE__AGENT__V1__REMOVE_CONTAINER_REQUEST__INIT;
     req.container_id = c->id;
     shim_agent_call(agent, "RemoveContainer", &req.base, &google__protobuf__empty__descriptor,
-                    SHIM_AGENT_DEADLINE, remove_done, container_call_new(cs, c->id, call));
+                    SHIM_AGENT_DEADLINE, remove_done,
+                    container_call_new(cs, c->id, func, user_data));
 }
 
 /* ---- Exec ---------------------------------------------------------------------------------- */
 
 void shim_container_exec(ShimContainers *cs, ShimContainer *c,
-                         const Containerd__Task__V2__ExecProcessRequest *req, TtrpcCall *call)
+                         const Containerd__Task__V2__ExecProcessRequest *req, ShimReplyFunc func,
+                         gpointer user_data)
 {
     g_autoptr(GError) error = NULL;
     if (!shim_spec_id_is_valid(req->exec_id)) {
-        ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT, "invalid exec id '%s'",
-                                req->exec_id);
+        shim_reply_error(func, user_data, SHIM_ERROR_INVALID, "invalid exec id '%s'", req->exec_id);
         return;
     }
     if (g_hash_table_contains(c->execs, req->exec_id)) {
-        ttrpc_call_return_error(call, TTRPC_CODE_ALREADY_EXISTS, "exec '%s' already exists",
-                                req->exec_id);
+        shim_reply_error(func, user_data, SHIM_ERROR_EXISTS, "exec '%s' already exists",
+                         req->exec_id);
         return;
     }
     if (shim_process_get_status(c->init) != SHIM_PROCESS_RUNNING || c->paused) {
         /* A frozen container cannot take a new process (it would hang, not fail). */
-        ttrpc_call_return_error(call, TTRPC_CODE_FAILED_PRECONDITION, "container '%s' is %s", c->id,
-                                c->paused ? "paused" : "not running");
+        shim_reply_error(func, user_data, SHIM_ERROR_STATE, "container '%s' is %s", c->id,
+                         c->paused ? "paused" : "not running");
         return;
     }
     if (!req->spec || req->spec->value.len == 0 || req->spec->value.len > (1 << 20)) {
-        ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT,
-                                "exec '%s': the process spec is missing or over 1 MiB",
-                                req->exec_id);
+        shim_reply_error(func, user_data, SHIM_ERROR_INVALID,
+                         "exec '%s': the process spec is missing or over 1 MiB", req->exec_id);
         return;
     }
     ShimIo *io = shim_io_open(req->stdin, req->stdout, req->stderr, &error);
     if (!io) {
-        shim_task_service_return_error(call, error);
+        func(NULL, error, user_data);
         return;
     }
     g_autoptr(GBytes) json = g_bytes_new(req->spec->value.data, req->spec->value.len);
@@ -617,7 +624,7 @@ void shim_container_exec(ShimContainers *cs, ShimContainer *c,
     ev.container_id = c->id;
     ev.exec_id = req->exec_id;
     shim_events_publish(shim_pod_get_events(cs->pod), "/tasks/exec-added", &ev.base);
-    ttrpc_call_return(call, NULL);
+    func(NULL, NULL, user_data);
 }
 
 /* ---- Pause, Resume, Stats, Pids, Update ----------------------------------------------------- */
@@ -626,11 +633,10 @@ static void pause_done(const ProtobufCMessage *msg, const GError *error, gpointe
 {
     ContainerCall *cc = user_data;
     ShimContainer *c = container_call_find(cc);
-    const char *method = ttrpc_call_get_method(cc->call);
-    gboolean pause = g_strcmp0(method, "Pause") == 0;
+    gboolean pause = cc->pause;
     (void)msg;
     if (error) {
-        shim_task_service_return_error(cc->call, error);
+        cc->func(NULL, error, cc->user_data);
     } else {
         if (c)
             c->paused = pause;
@@ -643,21 +649,23 @@ static void pause_done(const ProtobufCMessage *msg, const GError *error, gpointe
             ev.container_id = cc->id;
             shim_events_publish(shim_pod_get_events(cc->pod), "/tasks/resumed", &ev.base);
         }
-        ttrpc_call_return(cc->call, NULL);
+        cc->func(NULL, NULL, cc->user_data);
     }
     container_call_free(cc);
 }
 
-void shim_container_pause(ShimContainers *cs, ShimContainer *c, gboolean pause, TtrpcCall *call)
+void shim_container_pause(ShimContainers *cs, ShimContainer *c, gboolean pause, ShimReplyFunc func,
+                          gpointer user_data)
 {
     if (shim_process_get_status(c->init) != SHIM_PROCESS_RUNNING) {
-        ttrpc_call_return_error(call, TTRPC_CODE_FAILED_PRECONDITION,
-                                "container '%s' is not running", c->id);
+        shim_reply_error(func, user_data, SHIM_ERROR_STATE, "container '%s' is not running", c->id);
         return;
     }
     Secure__Agent__V1__ContainerRequest req = SECURE__AGENT__V1__CONTAINER_REQUEST__INIT;
     req.container_id = c->id;
-    container_agent_call(cs, c, call, pause ? "PauseContainer" : "ResumeContainer", &req.base,
+    ContainerCall *cc = container_call_new(cs, c->id, func, user_data);
+    cc->pause = pause;
+    container_agent_call(cc, pause ? "PauseContainer" : "ResumeContainer", &req.base,
                          &google__protobuf__empty__descriptor, pause_done);
 }
 
@@ -666,7 +674,7 @@ static void stats_done(const ProtobufCMessage *msg, const GError *error, gpointe
     ContainerCall *cc = user_data;
     const Secure__Agent__V1__StatsContainerResponse *reply = (const void *)msg;
     if (error) {
-        shim_task_service_return_error(cc->call, error);
+        cc->func(NULL, error, cc->user_data);
     } else {
         Io__Containerd__Cgroups__V2__Metrics empty = IO__CONTAINERD__CGROUPS__V2__METRICS__INIT;
         const ProtobufCMessage *metrics = reply->metrics ? &reply->metrics->base : &empty.base;
@@ -679,17 +687,19 @@ static void stats_done(const ProtobufCMessage *msg, const GError *error, gpointe
         any.value.len = len;
         Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
         resp.stats = &any;
-        ttrpc_call_return(cc->call, &resp.base);
+        cc->func(&resp.base, NULL, cc->user_data);
     }
     container_call_free(cc);
 }
 
-void shim_container_stats(ShimContainers *cs, ShimContainer *c, TtrpcCall *call)
+void shim_container_stats(ShimContainers *cs, ShimContainer *c, ShimReplyFunc func,
+                          gpointer user_data)
 {
     Secure__Agent__V1__ContainerRequest req = SECURE__AGENT__V1__CONTAINER_REQUEST__INIT;
     req.container_id = c->id;
-    container_agent_call(cs, c, call, "StatsContainer", &req.base,
-                         &secure__agent__v1__stats_container_response__descriptor, stats_done);
+    container_agent_call(container_call_new(cs, c->id, func, user_data), "StatsContainer",
+                         &req.base, &secure__agent__v1__stats_container_response__descriptor,
+                         stats_done);
 }
 
 static void pids_done(const ProtobufCMessage *msg, const GError *error, gpointer user_data)
@@ -697,7 +707,7 @@ static void pids_done(const ProtobufCMessage *msg, const GError *error, gpointer
     ContainerCall *cc = user_data;
     const Secure__Agent__V1__ListProcessesResponse *reply = (const void *)msg;
     if (error) {
-        shim_task_service_return_error(cc->call, error);
+        cc->func(NULL, error, cc->user_data);
     } else {
         g_autofree Containerd__V1__Types__ProcessInfo *infos =
             g_new0(Containerd__V1__Types__ProcessInfo, reply->n_pids + 1);
@@ -711,16 +721,17 @@ static void pids_done(const ProtobufCMessage *msg, const GError *error, gpointer
         Containerd__Task__V2__PidsResponse resp = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
         resp.n_processes = reply->n_pids;
         resp.processes = ptrs;
-        ttrpc_call_return(cc->call, &resp.base);
+        cc->func(&resp.base, NULL, cc->user_data);
     }
     container_call_free(cc);
 }
 
-void shim_container_pids(ShimContainers *cs, ShimContainer *c, TtrpcCall *call)
+void shim_container_pids(ShimContainers *cs, ShimContainer *c, ShimReplyFunc func,
+                         gpointer user_data)
 {
     Secure__Agent__V1__ListProcessesRequest req = SECURE__AGENT__V1__LIST_PROCESSES_REQUEST__INIT;
     req.container_id = c->id;
-    container_agent_call(cs, c, call, "ListProcesses", &req.base,
+    container_agent_call(container_call_new(cs, c->id, func, user_data), "ListProcesses", &req.base,
                          &secure__agent__v1__list_processes_response__descriptor, pids_done);
 }
 
@@ -729,9 +740,9 @@ static void empty_done(const ProtobufCMessage *msg, const GError *error, gpointe
     ContainerCall *cc = user_data;
     (void)msg;
     if (error)
-        shim_task_service_return_error(cc->call, error);
+        cc->func(NULL, error, cc->user_data);
     else
-        ttrpc_call_return(cc->call, NULL);
+        cc->func(NULL, NULL, cc->user_data);
     container_call_free(cc);
 }
 
@@ -757,10 +768,10 @@ static void update_fits(ShimPod *pod, const GError *error, gpointer user_data)
     ShimContainer *c = container_call_find(cc);
     if (!c || error) {
         if (error)
-            shim_task_service_return_error(cc->call, error);
+            cc->func(NULL, error, cc->user_data);
         else
-            ttrpc_call_return_error(cc->call, TTRPC_CODE_NOT_FOUND, "container '%s' went away",
-                                    cc->id);
+            shim_reply_error(cc->func, cc->user_data, SHIM_ERROR_NOT_FOUND,
+                             "container '%s' went away", cc->id);
         update_settle(cc, c, FALSE);
         container_call_free(cc);
         return;
@@ -796,16 +807,17 @@ static gboolean update_limits(const Containerd__Task__V2__UpdateTaskRequest *req
 }
 
 void shim_container_update(ShimContainers *cs, ShimContainer *c,
-                           const Containerd__Task__V2__UpdateTaskRequest *req, TtrpcCall *call)
+                           const Containerd__Task__V2__UpdateTaskRequest *req, ShimReplyFunc func,
+                           gpointer user_data)
 {
     g_autoptr(GError) error = NULL;
     ShimResources limits;
     if (!update_limits(req, &limits, &error)) {
         g_prefix_error(&error, "update '%s': ", c->id);
-        shim_task_service_return_error(call, error);
+        func(NULL, error, user_data);
         return;
     }
-    ContainerCall *cc = container_call_new(cs, c->id, call);
+    ContainerCall *cc = container_call_new(cs, c->id, func, user_data);
     cc->limits = limits;
     cc->previous = c->limits;
     cc->resources.data = g_memdup2(req->resources->value.data, req->resources->value.len);
@@ -816,10 +828,10 @@ void shim_container_update(ShimContainers *cs, ShimContainer *c,
     containers_grow(cs, update_fits, cc);
 }
 
-void shim_container_state(ShimContainer *c, ShimProcess *p, TtrpcCall *call)
+void shim_container_state(ShimContainer *c, ShimProcess *p, ShimReplyFunc func, gpointer user_data)
 {
     Containerd__Task__V2__StateResponse resp = CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
     shim_process_fill_state(p, c->paused, &resp);
     resp.bundle = c->bundle;
-    ttrpc_call_return(call, &resp.base);
+    func(&resp.base, NULL, user_data);
 }

@@ -1,5 +1,7 @@
 /* One container of the pod: its rootfs and binds on the host, its init process and execs, and
- * the Task RPCs that act on the container as a whole. Every function here completes @call. */
+ * the Task requests that act on the container as a whole. Every request answers its @func once
+ * (shim-reply.h), with the containerd Task response message of the same name (NULL for
+ * google.protobuf.Empty). */
 #pragma once
 
 #include <glib.h>
@@ -25,19 +27,24 @@ void shim_container_free(ShimContainer *container);
 
 /* Create: @req transfer full. */
 void shim_container_create(ShimContainers *containers, Containerd__Task__V2__CreateTaskRequest *req,
-                           TtrpcCall *call);
+                           ShimReplyFunc func, gpointer user_data);
 /* Delete of the container (@exec_id "") or of one exec. */
 void shim_container_delete(ShimContainers *containers, ShimContainer *container,
-                           const char *exec_id, TtrpcCall *call);
+                           const char *exec_id, ShimReplyFunc func, gpointer user_data);
 void shim_container_exec(ShimContainers *containers, ShimContainer *container,
-                         const Containerd__Task__V2__ExecProcessRequest *req, TtrpcCall *call);
+                         const Containerd__Task__V2__ExecProcessRequest *req, ShimReplyFunc func,
+                         gpointer user_data);
 void shim_container_pause(ShimContainers *containers, ShimContainer *container, gboolean pause,
-                          TtrpcCall *call);
-void shim_container_stats(ShimContainers *containers, ShimContainer *container, TtrpcCall *call);
-void shim_container_pids(ShimContainers *containers, ShimContainer *container, TtrpcCall *call);
+                          ShimReplyFunc func, gpointer user_data);
+void shim_container_stats(ShimContainers *containers, ShimContainer *container, ShimReplyFunc func,
+                          gpointer user_data);
+void shim_container_pids(ShimContainers *containers, ShimContainer *container, ShimReplyFunc func,
+                         gpointer user_data);
 void shim_container_update(ShimContainers *containers, ShimContainer *container,
-                           const Containerd__Task__V2__UpdateTaskRequest *req, TtrpcCall *call);
-void shim_container_state(ShimContainer *container, ShimProcess *process, TtrpcCall *call);
+                           const Containerd__Task__V2__UpdateTaskRequest *req, ShimReplyFunc func,
+                           gpointer user_data);
+void shim_container_state(ShimContainer *container, ShimProcess *process, ShimReplyFunc func,
+                          gpointer user_data);
 
 /* The limits of its spec's linux.resources (after an Update, the updated ones; while one is
  * pending, the larger of the old and the new). */

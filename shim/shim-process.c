@@ -7,12 +7,16 @@
 
 #include "agent.pb-c.h"
 #include "events-task.pb-c.h"
-#include "shim-error.h"
-#include "shim-task-service.h"
 
 #define DRAIN_GRACE_MS 2000
 /* The exit status of a process that never started: no real exit exists to report. */
 #define START_FAILED_STATUS 255
+
+/* A Wait, answered when the process has stopped. */
+typedef struct {
+    ShimReplyFunc func;
+    gpointer user_data;
+} Waiter;
 
 struct _ShimProcess {
     gint refs;
@@ -29,7 +33,7 @@ struct _ShimProcess {
     gboolean exit_seen; /* the agent reported it; waiting for the drain */
     guint32 exit_status;
     Google__Protobuf__Timestamp exited_at;
-    GPtrArray *waiters; /* TtrpcCall* */
+    GArray *waiters; /* Waiter */
     guint drain_timeout;
 };
 
@@ -51,7 +55,7 @@ ShimProcess *shim_process_new(ShimProcessHost *host, const char *container_id, c
     p->process_json = process_json ? g_bytes_ref(process_json) : NULL;
     p->status = SHIM_PROCESS_CREATED;
     google__protobuf__timestamp__init(&p->exited_at);
-    p->waiters = g_ptr_array_new();
+    p->waiters = g_array_new(FALSE, FALSE, sizeof(Waiter));
     return p;
 }
 
@@ -66,11 +70,13 @@ void shim_process_unref(ShimProcess *p)
     if (!p || --p->refs > 0)
         return;
     /* Deleted while someone still waits (a Create that failed): they get an answer too. */
-    for (guint i = 0; i < p->waiters->len; i++)
-        ttrpc_call_return_error(p->waiters->pdata[i], TTRPC_CODE_NOT_FOUND, "process deleted");
+    for (guint i = 0; i < p->waiters->len; i++) {
+        Waiter *w = &g_array_index(p->waiters, Waiter, i);
+        shim_reply_error(w->func, w->user_data, SHIM_ERROR_NOT_FOUND, "process deleted");
+    }
     g_clear_handle_id(&p->drain_timeout, g_source_remove);
     g_clear_pointer(&p->io, shim_io_free);
-    g_ptr_array_unref(p->waiters);
+    g_array_unref(p->waiters);
     g_clear_pointer(&p->process_json, g_bytes_unref);
     g_free(p->container_id);
     g_free(p->exec_id);
@@ -117,11 +123,11 @@ void shim_process_fill_exit(ShimProcess *p, guint32 *out_status,
     *out_exited_at = p->status == SHIM_PROCESS_STOPPED ? &p->exited_at : NULL;
 }
 
-static void reply_wait(ShimProcess *p, TtrpcCall *call)
+static void reply_wait(ShimProcess *p, ShimReplyFunc func, gpointer user_data)
 {
     Containerd__Task__V2__WaitResponse resp = CONTAINERD__TASK__V2__WAIT_RESPONSE__INIT;
     shim_process_fill_exit(p, &resp.exit_status, &resp.exited_at);
-    ttrpc_call_return(call, &resp.base);
+    func(&resp.base, NULL, user_data);
 }
 
 /* The exit becomes visible: status, event, waiters, in this order. */
@@ -146,9 +152,11 @@ static void finish(ShimProcess *p)
     ev.exited_at = &p->exited_at;
     shim_events_publish(p->host->events, "/tasks/exit", &ev.base);
 
-    for (guint i = 0; i < p->waiters->len; i++)
-        reply_wait(p, p->waiters->pdata[i]);
-    g_ptr_array_set_size(p->waiters, 0);
+    for (guint i = 0; i < p->waiters->len; i++) {
+        Waiter *w = &g_array_index(p->waiters, Waiter, i);
+        reply_wait(p, w->func, w->user_data);
+    }
+    g_array_set_size(p->waiters, 0);
 }
 
 static void drained(gpointer user_data)
@@ -216,16 +224,19 @@ static void running(ShimProcess *p)
                     wait_done, shim_process_ref(p));
 }
 
+/* A request waiting for the agent. */
 typedef struct {
     ShimProcess *process;
-    TtrpcCall *call;
+    ShimReplyFunc func;
+    gpointer user_data;
 } PendingCall;
 
-static PendingCall *pending_new(ShimProcess *p, TtrpcCall *call)
+static PendingCall *pending_new(ShimProcess *p, ShimReplyFunc func, gpointer user_data)
 {
     PendingCall *pc = g_new(PendingCall, 1);
     pc->process = shim_process_ref(p);
-    pc->call = call;
+    pc->func = func;
+    pc->user_data = user_data;
     return pc;
 }
 
@@ -244,10 +255,10 @@ static void start_done(const ProtobufCMessage *msg, const GError *error, gpointe
 
     if (error || p->status != SHIM_PROCESS_CREATED) {
         if (error)
-            shim_task_service_return_error(pc->call, error);
+            pc->func(NULL, error, pc->user_data);
         else
-            ttrpc_call_return_error(pc->call, TTRPC_CODE_FAILED_PRECONDITION,
-                                    "process '%s' stopped while starting", p->exec_id);
+            shim_reply_error(pc->func, pc->user_data, SHIM_ERROR_STATE,
+                             "process '%s' stopped while starting", p->exec_id);
         /* As with runc, a process that failed to start is stopped: containerd can only delete
          * a task whose process stopped. */
         shim_process_force_exit(p, START_FAILED_STATUS);
@@ -271,20 +282,19 @@ static void start_done(const ProtobufCMessage *msg, const GError *error, gpointe
     running(p);
     Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
     resp.pid = p->pid;
-    ttrpc_call_return(pc->call, &resp.base);
+    pc->func(&resp.base, NULL, pc->user_data);
     pending_free(pc);
 }
 
-void shim_process_start(ShimProcess *p, TtrpcCall *call)
+void shim_process_start(ShimProcess *p, ShimReplyFunc func, gpointer user_data)
 {
     if (p->status != SHIM_PROCESS_CREATED) {
-        ttrpc_call_return_error(call, TTRPC_CODE_FAILED_PRECONDITION,
-                                "process '%s' of '%s' was already started", p->exec_id,
-                                p->container_id);
+        shim_reply_error(func, user_data, SHIM_ERROR_STATE,
+                         "process '%s' of '%s' was already started", p->exec_id, p->container_id);
         return;
     }
     if (!p->host->agent) {
-        ttrpc_call_return_error(call, TTRPC_CODE_UNAVAILABLE, "the pod's agent is not running");
+        shim_reply_error(func, user_data, SHIM_ERROR_UNAVAILABLE, "the pod's agent is not running");
         return;
     }
     if (is_init(p)) {
@@ -293,7 +303,7 @@ void shim_process_start(ShimProcess *p, TtrpcCall *call)
         req.container_id = p->container_id;
         shim_agent_call(p->host->agent, "StartContainer", &req.base,
                         &secure__agent__v1__start_container_response__descriptor,
-                        SHIM_AGENT_DEADLINE, start_done, pending_new(p, call));
+                        SHIM_AGENT_DEADLINE, start_done, pending_new(p, func, user_data));
         return;
     }
     Secure__Agent__V1__ExecProcessRequest req = SECURE__AGENT__V1__EXEC_PROCESS_REQUEST__INIT;
@@ -303,15 +313,16 @@ void shim_process_start(ShimProcess *p, TtrpcCall *call)
     req.stdin = shim_process_has_stdin(p);
     shim_agent_call(p->host->agent, "ExecProcess", &req.base,
                     &secure__agent__v1__exec_process_response__descriptor, SHIM_AGENT_DEADLINE,
-                    start_done, pending_new(p, call));
+                    start_done, pending_new(p, func, user_data));
 }
 
-void shim_process_wait(ShimProcess *p, TtrpcCall *call)
+void shim_process_wait(ShimProcess *p, ShimReplyFunc func, gpointer user_data)
 {
+    Waiter w = {func, user_data};
     if (p->status == SHIM_PROCESS_STOPPED)
-        reply_wait(p, call);
+        reply_wait(p, func, user_data);
     else
-        g_ptr_array_add(p->waiters, call);
+        g_array_append_val(p->waiters, w);
 }
 
 void shim_process_force_exit(ShimProcess *p, guint32 status)
@@ -326,28 +337,26 @@ static void empty_reply_done(const ProtobufCMessage *msg, const GError *error, g
 {
     PendingCall *pc = user_data;
     (void)msg;
-    if (error)
-        shim_task_service_return_error(pc->call, error);
-    else
-        ttrpc_call_return(pc->call, NULL);
+    pc->func(NULL, error, pc->user_data);
     pending_free(pc);
 }
 
-void shim_process_kill(ShimProcess *p, guint32 signal, gboolean all, TtrpcCall *call)
+void shim_process_kill(ShimProcess *p, guint32 signal, gboolean all, ShimReplyFunc func,
+                       gpointer user_data)
 {
     if (p->status == SHIM_PROCESS_STOPPED) {
-        ttrpc_call_return_error(call, TTRPC_CODE_NOT_FOUND, "process already finished");
+        shim_reply_error(func, user_data, SHIM_ERROR_NOT_FOUND, "process already finished");
         return;
     }
     if (p->status == SHIM_PROCESS_CREATED) {
         /* Nothing runs yet (an exec only exists here; the init process is held by the agent,
          * which drops it with RemoveContainer on Delete). */
         shim_process_force_exit(p, 128 + signal);
-        ttrpc_call_return(call, NULL);
+        func(NULL, NULL, user_data);
         return;
     }
     if (!p->host->agent) {
-        ttrpc_call_return_error(call, TTRPC_CODE_NOT_FOUND, "process already finished");
+        shim_reply_error(func, user_data, SHIM_ERROR_NOT_FOUND, "process already finished");
         return;
     }
     Secure__Agent__V1__SignalProcessRequest req = SECURE__AGENT__V1__SIGNAL_PROCESS_REQUEST__INIT;
@@ -357,7 +366,7 @@ void shim_process_kill(ShimProcess *p, guint32 signal, gboolean all, TtrpcCall *
     req.all = all;
     shim_agent_call(p->host->agent, "SignalProcess", &req.base,
                     &google__protobuf__empty__descriptor, SHIM_AGENT_DEADLINE, empty_reply_done,
-                    pending_new(p, call));
+                    pending_new(p, func, user_data));
 }
 
 void shim_process_close_stdin(ShimProcess *p)
@@ -366,11 +375,12 @@ void shim_process_close_stdin(ShimProcess *p)
         shim_io_close_stdin(p->io);
 }
 
-void shim_process_resize(ShimProcess *p, guint32 width, guint32 height, TtrpcCall *call)
+void shim_process_resize(ShimProcess *p, guint32 width, guint32 height, ShimReplyFunc func,
+                         gpointer user_data)
 {
     if (p->status != SHIM_PROCESS_RUNNING || !p->host->agent) {
         /* A resize before start or after exit has no pty to act on; runc accepts it too. */
-        ttrpc_call_return(call, NULL);
+        func(NULL, NULL, user_data);
         return;
     }
     Secure__Agent__V1__ResizeTtyRequest req = SECURE__AGENT__V1__RESIZE_TTY_REQUEST__INIT;
@@ -379,7 +389,7 @@ void shim_process_resize(ShimProcess *p, guint32 width, guint32 height, TtrpcCal
     req.rows = height;
     req.cols = width;
     shim_agent_call(p->host->agent, "ResizeTty", &req.base, &google__protobuf__empty__descriptor,
-                    SHIM_AGENT_DEADLINE, empty_reply_done, pending_new(p, call));
+                    SHIM_AGENT_DEADLINE, empty_reply_done, pending_new(p, func, user_data));
 }
 
 void shim_process_fill_state(ShimProcess *p, gboolean paused,

@@ -8,8 +8,8 @@
 #include "shim-agent.h"
 #include "shim-events.h"
 #include "shim-io.h"
+#include "shim-reply.h"
 #include "shim.pb-c.h"
-#include "ttrpc.h"
 
 typedef enum {
     SHIM_PROCESS_CREATED,
@@ -45,16 +45,21 @@ gboolean shim_process_has_stdin(ShimProcess *process);
 
 /* Init only: the agent created it with guest pid @guest_pid. */
 void shim_process_set_created(ShimProcess *process, guint32 guest_pid);
-/* Start: completes @call with StartResponse, publishes start/exec-started. */
-void shim_process_start(ShimProcess *process, TtrpcCall *call);
-/* Completes @call when the process has stopped (at once if it has). */
-void shim_process_wait(ShimProcess *process, TtrpcCall *call);
-/* Kill: NotFound once stopped; a CREATED process stops at once with 128+@signal. */
-void shim_process_kill(ShimProcess *process, guint32 signal, gboolean all, TtrpcCall *call);
+/* Start: answers @func with a StartResponse, publishes start/exec-started. */
+void shim_process_start(ShimProcess *process, ShimReplyFunc func, gpointer user_data);
+/* Answers @func with a WaitResponse when the process has stopped (at once if it has); with
+ * SHIM_ERROR_NOT_FOUND if it is freed first. */
+void shim_process_wait(ShimProcess *process, ShimReplyFunc func, gpointer user_data);
+/* Kill: SHIM_ERROR_NOT_FOUND once stopped; a CREATED process stops at once with 128+@signal.
+ * Answers @func with an empty reply. */
+void shim_process_kill(ShimProcess *process, guint32 signal, gboolean all, ShimReplyFunc func,
+                       gpointer user_data);
 /* Ends the process now (its VM died): exit @status published, waiters answered. */
 void shim_process_force_exit(ShimProcess *process, guint32 status);
 void shim_process_close_stdin(ShimProcess *process);
-void shim_process_resize(ShimProcess *process, guint32 width, guint32 height, TtrpcCall *call);
+/* Answers @func with an empty reply (at once when there is no pty to resize). */
+void shim_process_resize(ShimProcess *process, guint32 width, guint32 height, ShimReplyFunc func,
+                         gpointer user_data);
 /* Fills the process part of a StateResponse (strings borrowed from @process). @paused: the
  * container is frozen. */
 void shim_process_fill_state(ShimProcess *process, gboolean paused,

@@ -60,6 +60,15 @@ void shim_task_service_return_error(TtrpcCall *call, const GError *error)
         ttrpc_call_return_error(call, code, "%s", error->message);
 }
 
+/* The core's answer to a request is the call's. */
+static void reply_call(const ProtobufCMessage *reply, const GError *error, gpointer call)
+{
+    if (error)
+        shim_task_service_return_error(call, error);
+    else
+        ttrpc_call_return(call, reply);
+}
+
 /* Decodes @payload as @type or answers InvalidArgument. */
 static ProtobufCMessage *decode(TtrpcCall *call, const ProtobufCMessageDescriptor *type,
                                 const guint8 *payload, gsize len)
@@ -113,7 +122,8 @@ static void handle_create(TtrpcCall *call, const guint8 *payload, gsize len, gpo
     ProtobufCMessage *msg =
         decode(call, &containerd__task__v2__create_task_request__descriptor, payload, len);
     if (msg)
-        shim_container_create(containers, (Containerd__Task__V2__CreateTaskRequest *)msg, call);
+        shim_container_create(containers, (Containerd__Task__V2__CreateTaskRequest *)msg,
+                              reply_call, call);
 }
 
 static void handle_start(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
@@ -121,7 +131,7 @@ static void handle_start(TtrpcCall *call, const guint8 *payload, gsize len, gpoi
     DECODE(StartRequest, start_request);
     ShimProcess *p = find_process(containers, req->id, req->exec_id, NULL, call);
     if (p)
-        shim_process_start(p, call);
+        shim_process_start(p, reply_call, call);
 }
 
 static void handle_state(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
@@ -130,7 +140,7 @@ static void handle_state(TtrpcCall *call, const guint8 *payload, gsize len, gpoi
     ShimContainer *c;
     ShimProcess *p = find_process(containers, req->id, req->exec_id, &c, call);
     if (p)
-        shim_container_state(c, p, call);
+        shim_container_state(c, p, reply_call, call);
 }
 
 static void handle_delete(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
@@ -138,7 +148,7 @@ static void handle_delete(TtrpcCall *call, const guint8 *payload, gsize len, gpo
     DECODE(DeleteRequest, delete_request);
     ShimContainer *c = find_container(containers, req->id, call);
     if (c)
-        shim_container_delete(containers, c, req->exec_id, call);
+        shim_container_delete(containers, c, req->exec_id, reply_call, call);
 }
 
 static void handle_pids(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
@@ -146,7 +156,7 @@ static void handle_pids(TtrpcCall *call, const guint8 *payload, gsize len, gpoin
     DECODE(PidsRequest, pids_request);
     ShimContainer *c = find_container(containers, req->id, call);
     if (c)
-        shim_container_pids(containers, c, call);
+        shim_container_pids(containers, c, reply_call, call);
 }
 
 static void handle_pause(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
@@ -154,7 +164,7 @@ static void handle_pause(TtrpcCall *call, const guint8 *payload, gsize len, gpoi
     DECODE(PauseRequest, pause_request);
     ShimContainer *c = find_container(containers, req->id, call);
     if (c)
-        shim_container_pause(containers, c, TRUE, call);
+        shim_container_pause(containers, c, TRUE, reply_call, call);
 }
 
 static void handle_resume(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
@@ -162,7 +172,7 @@ static void handle_resume(TtrpcCall *call, const guint8 *payload, gsize len, gpo
     DECODE(ResumeRequest, resume_request);
     ShimContainer *c = find_container(containers, req->id, call);
     if (c)
-        shim_container_pause(containers, c, FALSE, call);
+        shim_container_pause(containers, c, FALSE, reply_call, call);
 }
 
 static void handle_checkpoint(TtrpcCall *call, const guint8 *payload, gsize len,
@@ -181,7 +191,7 @@ static void handle_kill(TtrpcCall *call, const guint8 *payload, gsize len, gpoin
     DECODE(KillRequest, kill_request);
     ShimProcess *p = find_process(containers, req->id, req->exec_id, NULL, call);
     if (p)
-        shim_process_kill(p, req->signal, req->all, call);
+        shim_process_kill(p, req->signal, req->all, reply_call, call);
 }
 
 static void handle_exec(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
@@ -189,7 +199,7 @@ static void handle_exec(TtrpcCall *call, const guint8 *payload, gsize len, gpoin
     DECODE(ExecProcessRequest, exec_process_request);
     ShimContainer *c = find_container(containers, req->id, call);
     if (c)
-        shim_container_exec(containers, c, req, call);
+        shim_container_exec(containers, c, req, reply_call, call);
 }
 
 static void handle_resize(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
@@ -197,7 +207,7 @@ static void handle_resize(TtrpcCall *call, const guint8 *payload, gsize len, gpo
     DECODE(ResizePtyRequest, resize_pty_request);
     ShimProcess *p = find_process(containers, req->id, req->exec_id, NULL, call);
     if (p)
-        shim_process_resize(p, req->width, req->height, call);
+        shim_process_resize(p, req->width, req->height, reply_call, call);
 }
 
 static void handle_close_io(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
@@ -216,7 +226,7 @@ static void handle_update(TtrpcCall *call, const guint8 *payload, gsize len, gpo
     DECODE(UpdateTaskRequest, update_task_request);
     ShimContainer *c = find_container(containers, req->id, call);
     if (c)
-        shim_container_update(containers, c, req, call);
+        shim_container_update(containers, c, req, reply_call, call);
 }
 
 static void handle_wait(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
@@ -224,7 +234,7 @@ static void handle_wait(TtrpcCall *call, const guint8 *payload, gsize len, gpoin
     DECODE(WaitRequest, wait_request);
     ShimProcess *p = find_process(containers, req->id, req->exec_id, NULL, call);
     if (p)
-        shim_process_wait(p, call);
+        shim_process_wait(p, reply_call, call);
 }
 
 static void handle_stats(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
@@ -232,7 +242,7 @@ static void handle_stats(TtrpcCall *call, const guint8 *payload, gsize len, gpoi
     DECODE(StatsRequest, stats_request);
     ShimContainer *c = find_container(containers, req->id, call);
     if (c)
-        shim_container_stats(containers, c, call);
+        shim_container_stats(containers, c, reply_call, call);
 }
 
 static void handle_connect(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
