@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define ID_MAX 64
+#include "common-id.h"
 
 typedef struct {
     char *id;
@@ -31,18 +31,7 @@ struct _AgentPod {
 
 gboolean agent_pod_check_id(const char *what, const char *id, GError **error)
 {
-    gsize len = strlen(id);
-
-    if (len == 0 || len > ID_MAX || id[0] == '.' ||
-        strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != len) {
-        g_autofree char *shown = g_strescape(len > ID_MAX ? "(too long)" : id, NULL);
-
-        g_set_error(error, AGENT_ERROR, AGENT_ERROR_INVALID,
-                    "%s '%s' is not 1..%d characters of [A-Za-z0-9_.-] without a leading '.'", what,
-                    shown, ID_MAX);
-        return FALSE;
-    }
-    return TRUE;
+    return common_id_check(what, id, AGENT_ERROR, AGENT_ERROR_INVALID, error);
 }
 
 /* The agent's ends and the child's ends of a new process's stdio. */

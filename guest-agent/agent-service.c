@@ -824,6 +824,6 @@ static const TtrpcMethod service_methods[] = {
 
 void agent_service_register(Agent *agent)
 {
-    ttrpc_server_register(agent->server, AGENT_SERVICE_NAME, service_methods,
+    ttrpc_server_register(agent->server, secure__agent__v1__agent__descriptor.name, service_methods,
                           G_N_ELEMENTS(service_methods), agent);
 }

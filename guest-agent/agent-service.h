@@ -6,8 +6,6 @@
 
 G_BEGIN_DECLS
 
-#define AGENT_SERVICE_NAME "secure.agent.v1.Agent"
-
 /* Registers every method on @agent's server; @agent must outlive it. */
 void agent_service_register(Agent *agent);
 

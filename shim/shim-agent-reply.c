@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agent.pb-c.h"
+#include "common-id.h"
 #include "shim-error.h"
 #include "shim-spec.h"
 
@@ -93,7 +94,7 @@ gboolean shim_agent_reply_check(const ProtobufCMessage *m, GError **error)
         return ((const Secure__Agent__V1__WriteStdinResponse *)m)->written <= SHIM_AGENT_READ_MAX ||
                fail(error, m, "more than 1 MiB written");
     if (d == &secure__agent__v1__oomevent__descriptor)
-        return shim_spec_id_is_valid(((const Secure__Agent__V1__OOMEvent *)m)->container_id) ||
+        return common_id_is_valid(((const Secure__Agent__V1__OOMEvent *)m)->container_id) ||
                fail(error, m, "container_id is not an id");
     if (d == &secure__agent__v1__open_port_response__descriptor)
         return ((const Secure__Agent__V1__OpenPortResponse *)m)->id != 0 || fail(error, m, "id 0");

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 
+#include "agent.pb-c.h"
 #include "shim-agent-reply.h"
 #include "shim-error.h"
 
@@ -143,8 +144,8 @@ void shim_agent_call(ShimAgent *agent, const char *method, const ProtobufCMessag
     gint64 deadline_us = kind == SHIM_AGENT_DEADLINE       ? agent->timeout_us
                          : kind == SHIM_AGENT_HEALTH_CHECK ? agent->health_timeout_us
                                                            : 0;
-    ttrpc_client_call(agent->client, SHIM_AGENT_SERVICE, method, request, deadline_us, call_done,
-                      call);
+    ttrpc_client_call(agent->client, secure__agent__v1__agent__descriptor.name, method, request,
+                      deadline_us, call_done, call);
 }
 
 guint64 shim_agent_get_errors(ShimAgent *agent)

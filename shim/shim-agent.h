@@ -8,8 +8,6 @@
 
 #include "ttrpc.h"
 
-#define SHIM_AGENT_SERVICE "secure.agent.v1.Agent"
-
 typedef struct _ShimAgent ShimAgent;
 
 /* @reply is the decoded reply (NULL on error), valid during the callback only. */

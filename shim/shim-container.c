@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agent.pb-c.h"
+#include "common-id.h"
 #include "cgroups-v2-metrics.pb-c.h"
 #include "events-task.pb-c.h"
 #include "shim-hotplug.h"
@@ -454,7 +455,7 @@ void shim_container_create(ShimContainers *cs, Containerd__Task__V2__CreateTaskR
 {
     ShimPod *pod = cs->pod;
     g_autoptr(GError) error = NULL;
-    if (!shim_spec_id_is_valid(req->id)) {
+    if (!common_id_is_valid(req->id)) {
         shim_reply_error(func, user_data, SHIM_ERROR_INVALID,
                          "invalid container id '%s': 1..64 of [A-Za-z0-9_.-], not "
                          "starting with '.'",
@@ -591,7 +592,7 @@ void shim_container_exec(ShimContainers *cs, ShimContainer *c,
                          gpointer user_data)
 {
     g_autoptr(GError) error = NULL;
-    if (!shim_spec_id_is_valid(req->exec_id)) {
+    if (!common_id_is_valid(req->exec_id)) {
         shim_reply_error(func, user_data, SHIM_ERROR_INVALID, "invalid exec id '%s'", req->exec_id);
         return;
     }

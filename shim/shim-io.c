@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent.pb-c.h"
+#include "common-fd.h"
 #include "shim-agent-reply.h"
 #include "shim-error.h"
 
@@ -59,13 +60,6 @@ struct _ShimIo {
     guint in_watch;
     gboolean in_writing;
 };
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
-}
 
 static void io_unref(ShimIo *io)
 {
@@ -332,7 +326,7 @@ static void stdin_eof(ShimIo *io)
 {
     Secure__Agent__V1__CloseStdinRequest req = SECURE__AGENT__V1__CLOSE_STDIN_REQUEST__INIT;
     g_clear_handle_id(&io->in_watch, g_source_remove);
-    close_fd(&io->in_fd);
+    common_fd_close(&io->in_fd);
     req.container_id = io->container_id;
     req.exec_id = io->exec_id;
     io->refs++;
@@ -353,7 +347,7 @@ static void write_stdin_done(const ProtobufCMessage *msg, const GError *error, g
     if (error) {
         /* The process no longer reads its stdin: drop further input. */
         g_debug("WriteStdin %s/%s: %s", io->container_id, io->exec_id, error->message);
-        close_fd(&io->in_fd);
+        common_fd_close(&io->in_fd);
         return;
     }
     if (io->in_fd >= 0)
@@ -390,7 +384,7 @@ static gboolean stdin_readable(int fd, GIOCondition cond, gpointer user_data)
 
 void shim_io_close_stdin(ShimIo *io)
 {
-    close_fd(&io->in_hold);
+    common_fd_close(&io->in_hold);
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
@@ -416,7 +410,7 @@ static void out_close(OutStream *s)
     g_clear_pointer(&s->path, g_free);
     if (s->fd >= 0)
         flush(s);
-    close_fd(&s->fd);
+    common_fd_close(&s->fd);
     g_byte_array_unref(s->pending);
 }
 
@@ -430,7 +424,7 @@ void shim_io_free(ShimIo *io)
     out_close(&io->out);
     out_close(&io->err);
     g_clear_handle_id(&io->in_watch, g_source_remove);
-    close_fd(&io->in_fd);
-    close_fd(&io->in_hold);
+    common_fd_close(&io->in_fd);
+    common_fd_close(&io->in_hold);
     io_unref(io);
 }

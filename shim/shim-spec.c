@@ -64,17 +64,6 @@ const char *shim_spec_group(json_object *spec, const char *id)
     return id;
 }
 
-gboolean shim_spec_id_is_valid(const char *id)
-{
-    gsize len = id ? strlen(id) : 0;
-    if (len == 0 || len > 64 || id[0] == '.')
-        return FALSE;
-    for (gsize i = 0; i < len; i++)
-        if (!g_ascii_isalnum(id[i]) && !strchr("_.-", id[i]))
-            return FALSE;
-    return TRUE;
-}
-
 void shim_spec_bind_free(ShimSpecBind *bind)
 {
     g_free(bind->source);

@@ -3,9 +3,8 @@
 #pragma once
 
 #include <glib.h>
-#include <json-c/json.h>
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_put)
+#include "common-json.h"
 
 /* Parses <bundle>/config.json; fails with a message naming the file when it is missing, not
  * JSON, or not an object. */
@@ -17,10 +16,6 @@ const char *shim_spec_annotation(json_object *spec, const char *key);
 /* The pod a container belongs to: the first sandbox-id annotation of CRI, cri-o or dockershim,
  * else @id itself (a standalone container is its own pod). */
 const char *shim_spec_group(json_object *spec, const char *id);
-
-/* TRUE if @id is usable as a container or exec id: 1..64 bytes of [A-Za-z0-9_.-], not starting
- * with '.' (the agent's rule; it also excludes '/' and ".."). */
-gboolean shim_spec_id_is_valid(const char *id);
 
 /* A host path the container's spec binds in; it must be bound at @target (under the pod's
  * shared directory) before the agent creates the container. */

@@ -8,9 +8,9 @@
 
 #include "agent.pb-c.h"
 
+#include "common-fd.h"
 #include "vmm-internal.h"
 
-#define AGENT_SERVICE "secure.agent.v1.Agent"
 #define CONNECT_RETRY_MS 50
 /* vsock refuses until the agent listens; each refusal costs the guest little. */
 #define VSOCK_RETRY_MS 200
@@ -41,12 +41,6 @@ struct _VmmAgentWait {
     VmmAgentInfo info;
     GError *error;
 };
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0)
-        close(g_steal_fd(fd));
-}
 
 static VmmAgentWait *wait_ref(VmmAgentWait *wait)
 {
@@ -88,7 +82,7 @@ static void finish(VmmAgentWait *wait, TtrpcClient *client, GError *error, gbool
     g_clear_handle_id(&wait->deadline_id, g_source_remove);
     g_clear_handle_id(&wait->retry_id, g_source_remove);
     g_clear_handle_id(&wait->connect_id, g_source_remove);
-    close_fd(&wait->connect_fd);
+    common_fd_close(&wait->connect_fd);
     if (wait->client != client)
         g_clear_pointer(&wait->client, ttrpc_client_free);
     wait->client = client;
@@ -194,8 +188,8 @@ static void call_health(VmmAgentWait *wait)
 
     if (wait->attempt_us > 0)
         remaining = MIN(remaining, wait->attempt_us);
-    ttrpc_client_call(wait->client, AGENT_SERVICE, "Health", &request.base, MAX(remaining, 1),
-                      on_health, wait_ref(wait));
+    ttrpc_client_call(wait->client, secure__agent__v1__agent__descriptor.name, "Health",
+                      &request.base, MAX(remaining, 1), on_health, wait_ref(wait));
 }
 
 static gboolean on_vsock_connected(int fd, GIOCondition condition, gpointer data)
@@ -207,7 +201,7 @@ static gboolean on_vsock_connected(int fd, GIOCondition condition, gpointer data
     (void)condition;
     wait->connect_id = 0;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0 || error != 0) {
-        close_fd(&wait->connect_fd);
+        common_fd_close(&wait->connect_fd);
         retry_later(wait, VSOCK_RETRY_MS);
         return G_SOURCE_REMOVE;
     }
@@ -233,7 +227,7 @@ static void try_connect_vsock(VmmAgentWait *wait)
     }
     if (connect(wait->connect_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 &&
         errno != EINPROGRESS) {
-        close_fd(&wait->connect_fd);
+        common_fd_close(&wait->connect_fd);
         retry_later(wait, VSOCK_RETRY_MS);
         return;
     }

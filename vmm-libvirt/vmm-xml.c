@@ -1,9 +1,9 @@
 /* VmmConfig -> libvirt domain XML, as a pure function of the config (golden-tested). */
 #include <sys/un.h>
 
+#include "common-id.h"
 #include "vmm-internal.h"
 
-#define NAME_MAX_LEN 64
 #define MEMORY_MIN_MIB 64
 #define MEMORY_MAX_MIB (1024 * 1024)
 #define VCPUS_MAX 255
@@ -30,19 +30,6 @@ G_STATIC_ASSERT(SLOT_NICS + VMM_NICS_MAX <= SLOT_MEMORY_DEVICE);
 #define TEMPLATE_UUID "5ec0c0de-0000-4000-8000-000000000001"
 #define PCI_ADDRESS                                                                                \
     "      <address type='pci' domain='0x0000' bus='0x00' slot='0x%02x' function='0x0'/>\n"
-
-static gboolean name_valid(const char *name)
-{
-    gsize len = name != NULL ? strlen(name) : 0;
-
-    if (len == 0 || len > NAME_MAX_LEN || name[0] == '.')
-        return FALSE;
-    for (gsize i = 0; i < len; i++) {
-        if (!g_ascii_isalnum(name[i]) && strchr("_.-", name[i]) == NULL)
-            return FALSE;
-    }
-    return TRUE;
-}
 
 /* A network device name as the kernel takes it (IFNAMSIZ - 1), in a conservative charset. */
 static gboolean tap_valid(const char *tap)
@@ -158,12 +145,8 @@ static gboolean config_valid(const VmmConfig *c, GError **error)
     struct sockaddr_un addr;
     g_autofree char *socket_path = NULL;
 
-    if (!name_valid(c->name)) {
-        g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
-                    "VM name '%s' is not 1..%d bytes of [A-Za-z0-9_.-]",
-                    c->name != NULL ? c->name : "(unset)", NAME_MAX_LEN);
+    if (!common_id_check("VM name", c->name, VMM_ERROR, VMM_ERROR_INVALID_CONFIG, error))
         return FALSE;
-    }
     if (!check_path("run directory", c->run_dir, error) ||
         !check_path("kernel", c->kernel, error) || !check_path("initrd", c->initrd, error) ||
         !check_path("emulator", c->emulator, error))
@@ -182,7 +165,7 @@ static gboolean config_valid(const VmmConfig *c, GError **error)
                     "accelerator must be resolved to kvm or tcg before generating XML");
         return FALSE;
     }
-    if (c->machine == NULL || !name_valid(c->machine)) {
+    if (!common_id_is_valid(c->machine)) {
         g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG, "machine type '%s' is invalid",
                     c->machine != NULL ? c->machine : "(unset)");
         return FALSE;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "container-fd.h"
+#include "common-fd.h"
 
 static Io__Containerd__Cgroups__V2__CPUStat *cpu_stats(int dirfd)
 {
@@ -177,7 +177,7 @@ static void hugetlb_stats(int dirfd, Io__Containerd__Cgroups__V2__Metrics *m)
     int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
     if (dir == NULL) {
-        container_fd_close(&fd);
+        common_fd_close(&fd);
         return;
     }
     GPtrArray *entries = g_ptr_array_new();

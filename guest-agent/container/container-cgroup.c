@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "container-fd.h"
+#include "common-fd.h"
 
 /* How long pause, resume and removal wait for the kernel to report the new cgroup state. */
 #define CGROUP_WAIT_MS 5000
@@ -28,7 +28,7 @@ struct ContainerCgroup {
 static gboolean write_file(int dirfd, const char *dir, const char *file, const char *value,
                            GError **error)
 {
-    container_autofd int fd = openat(dirfd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    common_autofd int fd = openat(dirfd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
     size_t len = strlen(value);
     if (fd < 0 || write(fd, value, len) != (ssize_t)len) {
         int err = errno;
@@ -43,7 +43,7 @@ static gboolean write_file(int dirfd, const char *dir, const char *file, const c
 
 char *cgroup_read_file(int dirfd, const char *file)
 {
-    container_autofd int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    common_autofd int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return NULL;
     g_autofree char *buf = g_malloc(CGROUP_FILE_MAX + 1);
@@ -194,10 +194,10 @@ gboolean container_cgroup_apply(ContainerCgroup *cg, const OciResources *res, GE
 
 static void cgroup_free(ContainerCgroup *cg)
 {
-    container_fd_close(&cg->dir_fd);
-    container_fd_close(&cg->parent_fd);
-    container_fd_close(&cg->events_fd);
-    container_fd_close(&cg->memory_events_fd);
+    common_fd_close(&cg->dir_fd);
+    common_fd_close(&cg->parent_fd);
+    common_fd_close(&cg->events_fd);
+    common_fd_close(&cg->memory_events_fd);
     g_free(cg->path);
     g_free(cg->name);
     g_free(cg);
@@ -206,7 +206,7 @@ static void cgroup_free(ContainerCgroup *cg)
 ContainerCgroup *container_cgroup_create(const char *root, const char *name,
                                          const OciResources *res, GError **error)
 {
-    container_autofd int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    common_autofd int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root_fd < 0) {
         g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "open cgroup root '%s': %s",
                     root, g_strerror(errno));
@@ -222,7 +222,7 @@ ContainerCgroup *container_cgroup_create(const char *root, const char *name,
     ContainerCgroup *cg = g_new0(ContainerCgroup, 1);
     cg->path = g_build_filename(root, name, NULL);
     cg->name = g_strdup(name);
-    cg->parent_fd = container_fd_steal(&root_fd);
+    cg->parent_fd = g_steal_fd(&root_fd);
     cg->dir_fd = openat(cg->parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     cg->events_fd = openat(cg->dir_fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
     cg->memory_events_fd = openat(cg->dir_fd, "memory.events", O_RDONLY | O_CLOEXEC);

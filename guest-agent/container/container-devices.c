@@ -10,7 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "container-fd.h"
+#include "common-fd.h"
 
 #define ACC_ALL (BPF_DEVCG_ACC_MKNOD | BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE)
 
@@ -122,13 +122,13 @@ gboolean container_devices_attach(int cgroup_fd, const char *cgroup_path, const 
     if (open_ended)
         emit_rule(prog, &deny);
 
-    container_autofd int prog_fd = load_program(prog, NULL, 0);
+    common_autofd int prog_fd = load_program(prog, NULL, 0);
     if (prog_fd < 0) {
         /* Load again with the verifier's log, to say why. */
         g_autofree char *log = g_malloc0(VERIFIER_LOG_SIZE);
         int err = errno;
         int again = load_program(prog, log, VERIFIER_LOG_SIZE);
-        container_fd_close(&again);
+        common_fd_close(&again);
         g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED,
                     "load the device filter for '%s': %s %s", cgroup_path, g_strerror(err), log);
         return FALSE;

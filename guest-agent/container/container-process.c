@@ -21,7 +21,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "container-fd.h"
+#include "common-fd.h"
 
 extern char **environ;
 
@@ -52,7 +52,7 @@ static int bind_console(int root, int master, ChildError *ce)
     unsigned int n;
     if (ioctl(master, TIOCGPTN, &n) < 0)
         return child_fail(ce, errno, "get the pty number");
-    container_autofd int dev = child_open_in_root(root, "/dev", O_PATH | O_DIRECTORY);
+    common_autofd int dev = child_open_in_root(root, "/dev", O_PATH | O_DIRECTORY);
     if (dev < 0)
         return child_fail(ce, errno, "open /dev in the container (for /dev/console)");
     /* O_EXCL: an existing /dev/console (a device node from the spec) is mounted over, never opened.
@@ -71,15 +71,15 @@ static int bind_console(int root, int master, ChildError *ce)
 
 int child_setup_terminal(const OciProcess *p, gboolean console, int sock, ChildError *ce)
 {
-    container_autofd int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    container_autofd int master =
+    common_autofd int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    common_autofd int master =
         root < 0 ? -1 : child_open_in_root(root, "/dev/ptmx", O_RDWR | O_NOCTTY);
     if (master < 0)
         return child_fail(ce, errno, "open /dev/ptmx in the container (a terminal needs /dev/pts)");
     int unlock = 0;
     if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
         return child_fail(ce, errno, "unlock the pty");
-    container_autofd int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    common_autofd int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (slave < 0)
         return child_fail(ce, errno, "open the pty slave");
     if (console && bind_console(root, master, ce) < 0)
@@ -119,7 +119,7 @@ static int set_oom_score_adj(const OciProcess *p, ChildError *ce)
     if (!p->has_oom_score_adj)
         return 0;
     int n = snprintf(value, sizeof value, "%d", p->oom_score_adj);
-    container_autofd int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    common_autofd int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write(fd, value, (size_t)n) != n)
         return child_fail(ce, errno, "write oom_score_adj %d", p->oom_score_adj);
     return 0;

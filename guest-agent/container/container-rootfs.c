@@ -17,7 +17,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "container-fd.h"
+#include "common-fd.h"
 
 typedef struct {
     char path[32];
@@ -35,7 +35,7 @@ static gboolean dangling_symlink(int rootfd, int parent, const char *name, const
                                  ChildError *ce)
 {
     char target[PATH_MAX];
-    container_autofd int fd = child_open_in_root(rootfd, path, O_PATH);
+    common_autofd int fd = child_open_in_root(rootfd, path, O_PATH);
     if (fd >= 0 || errno != ENOENT)
         return FALSE;
     ssize_t n = readlinkat(parent, name, target, sizeof target - 1);
@@ -65,7 +65,7 @@ static int make_path(int rootfd, const char *path, gboolean last_is_file, ChildE
             continue;
         char saved = buf[end];
         buf[end] = '\0';
-        container_autofd int fd = child_open_in_root(rootfd, buf, O_PATH);
+        common_autofd int fd = child_open_in_root(rootfd, buf, O_PATH);
         if (fd < 0 && errno != ENOENT) {
             int err = errno;
             buf[end] = saved;
@@ -74,13 +74,13 @@ static int make_path(int rootfd, const char *path, gboolean last_is_file, ChildE
         if (fd < 0) {
             char *slash = strrchr(buf, '/');
             *slash = '\0';
-            container_autofd int parent = child_open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
+            common_autofd int parent = child_open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
             *slash = '/';
             if (parent < 0)
                 return child_fail(ce, errno, "open the parent of '%s' in the container", buf);
             const char *name = slash + 1;
             if (end == len && last_is_file) {
-                container_autofd int f = openat(
+                common_autofd int f = openat(
                     parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
                 if (f < 0 && errno != EEXIST)
                     return child_fail(ce, errno, "create '%s' in the container", buf);
@@ -110,10 +110,10 @@ static int bind_mount(int rootfd, const OciMount *m, ChildError *ce)
 {
     struct stat st;
     FdPath src_path, dst_path;
-    container_autofd int src = open(m->source, O_PATH | O_CLOEXEC);
+    common_autofd int src = open(m->source, O_PATH | O_CLOEXEC);
     if (src < 0 || fstat(src, &st) < 0)
         return child_fail(ce, errno, "bind source '%s'", m->source);
-    container_autofd int dst = make_path(rootfd, m->destination, !S_ISDIR(st.st_mode), ce);
+    common_autofd int dst = make_path(rootfd, m->destination, !S_ISDIR(st.st_mode), ce);
     if (dst < 0)
         return -1;
     if (mount(fd_path(&src_path, src), fd_path(&dst_path, dst), NULL,
@@ -121,7 +121,7 @@ static int bind_mount(int rootfd, const OciMount *m, ChildError *ce)
         return child_fail(ce, errno, "bind '%s' on '%s'", m->source, m->destination);
 
     /* Flags of a bind mount only take effect with a remount of the new mount itself. */
-    container_autofd int mounted = child_open_in_root(rootfd, m->destination, O_PATH);
+    common_autofd int mounted = child_open_in_root(rootfd, m->destination, O_PATH);
     if (mounted < 0)
         return child_fail(ce, errno, "reopen '%s' in the container", m->destination);
     unsigned long flags = m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
@@ -135,12 +135,12 @@ static int bind_mount(int rootfd, const OciMount *m, ChildError *ce)
 static int fs_mount(int rootfd, const OciMount *m, ChildError *ce)
 {
     FdPath p;
-    container_autofd int dst = make_path(rootfd, m->destination, FALSE, ce);
+    common_autofd int dst = make_path(rootfd, m->destination, FALSE, ce);
     if (dst < 0)
         return -1;
     if (mount(m->source ? m->source : m->type, fd_path(&p, dst), m->type, m->flags, m->data) < 0)
         return child_fail(ce, errno, "mount %s on '%s'", m->type, m->destination);
-    container_autofd int mounted = child_open_in_root(rootfd, m->destination, O_PATH);
+    common_autofd int mounted = child_open_in_root(rootfd, m->destination, O_PATH);
     if (mounted < 0)
         return child_fail(ce, errno, "reopen '%s' in the container", m->destination);
     return set_propagation(mounted, m->propagation, m->destination, ce);
@@ -161,10 +161,10 @@ static int make_device(int rootfd, const OciDevice *d, ChildError *ce)
         return child_fail(ce, ENAMETOOLONG, "device '%s'", d->path);
     memcpy(dir, d->path, dirlen);
     dir[dirlen] = '\0';
-    container_autofd int parent = make_path(rootfd, dirlen ? dir : "/", FALSE, ce);
+    common_autofd int parent = make_path(rootfd, dirlen ? dir : "/", FALSE, ce);
     if (parent < 0)
         return -1;
-    container_autofd int dirfd = openat(parent, ".", O_DIRECTORY | O_CLOEXEC);
+    common_autofd int dirfd = openat(parent, ".", O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0)
         return child_fail(ce, errno, "open '%s' in the container", dir);
     mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
@@ -185,7 +185,7 @@ static int make_dev_links(int rootfd, gboolean has_devpts, ChildError *ce)
         {"fd", "/proc/self/fd"},       {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
         {"stderr", "/proc/self/fd/2"}, {"core", "/proc/kcore"},      {"ptmx", "pts/ptmx"},
     };
-    container_autofd int dev = child_open_in_root(rootfd, "/dev", O_DIRECTORY);
+    common_autofd int dev = child_open_in_root(rootfd, "/dev", O_DIRECTORY);
     if (dev < 0)
         return child_fail(ce, errno, "open /dev in the container");
     for (gsize i = 0; i < G_N_ELEMENTS(links); i++) {
@@ -231,12 +231,12 @@ static int make_devices(int rootfd, const OciSpec *spec, const OciDevice *device
 static int mask_paths(int rootfd, char **paths, ChildError *ce)
 {
     FdPath src, dst;
-    container_autofd int null_fd = open("/dev/null", O_PATH | O_CLOEXEC);
+    common_autofd int null_fd = open("/dev/null", O_PATH | O_CLOEXEC);
     if (null_fd < 0)
         return child_fail(ce, errno, "open /dev/null");
     for (char **p = paths; *p; p++) {
         struct stat st;
-        container_autofd int fd = child_open_in_root(rootfd, *p, O_PATH);
+        common_autofd int fd = child_open_in_root(rootfd, *p, O_PATH);
         if (fd < 0 && errno == ENOENT)
             continue;
         if (fd < 0 || fstat(fd, &st) < 0)
@@ -254,14 +254,14 @@ static int readonly_paths(int rootfd, char **paths, ChildError *ce)
 {
     FdPath p1, p2;
     for (char **p = paths; *p; p++) {
-        container_autofd int fd = child_open_in_root(rootfd, *p, O_PATH);
+        common_autofd int fd = child_open_in_root(rootfd, *p, O_PATH);
         if (fd < 0 && errno == ENOENT)
             continue;
         if (fd < 0)
             return child_fail(ce, errno, "read-only path '%s'", *p);
         if (mount(fd_path(&p1, fd), fd_path(&p2, fd), NULL, MS_BIND | MS_REC, NULL) < 0)
             return child_fail(ce, errno, "bind read-only path '%s'", *p);
-        container_autofd int mounted = child_open_in_root(rootfd, *p, O_PATH);
+        common_autofd int mounted = child_open_in_root(rootfd, *p, O_PATH);
         struct statvfs sv;
         if (mounted < 0 || fstatvfs(mounted, &sv) < 0)
             return child_fail(ce, errno, "reopen read-only path '%s'", *p);
@@ -322,7 +322,7 @@ static int write_sysctls(int rootfd, const OciSpec *spec, ChildError *ce)
         for (char *c = path + strlen("/proc/sys/"); *c; c++)
             if (*c == '.')
                 *c = '/';
-        container_autofd int fd = child_open_in_root(rootfd, path, O_WRONLY | O_NOFOLLOW);
+        common_autofd int fd = child_open_in_root(rootfd, path, O_WRONLY | O_NOFOLLOW);
         size_t len = strlen(spec->sysctls[i].value);
         if (fd < 0 || write(fd, spec->sysctls[i].value, len) != (ssize_t)len)
             return child_fail(ce, errno, "sysctl '%s' (needs /proc mounted in the container)",
@@ -350,7 +350,7 @@ int child_setup_rootfs(const OciSpec *spec, const OciDevice *devices, gsize n_de
         return child_fail(ce, errno, "set the propagation of /");
     if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
         return child_fail(ce, errno, "bind the root '%s' on itself", rootfs);
-    container_autofd int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    common_autofd int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
         return child_fail(ce, errno, "open the root '%s'", rootfs);
 
@@ -360,7 +360,7 @@ int child_setup_rootfs(const OciSpec *spec, const OciDevice *devices, gsize n_de
             return -1;
     }
     /* Like other runtimes, create a missing cwd (beneath the root, as every path here). */
-    container_autofd int cwd = make_path(rootfd, spec->process->cwd, FALSE, ce);
+    common_autofd int cwd = make_path(rootfd, spec->process->cwd, FALSE, ce);
     if (cwd < 0)
         return -1;
     if (make_devices(rootfd, spec, devices, n_devices, ce) < 0 ||

@@ -14,15 +14,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common-fd.h"
+#include "common-id.h"
 #include "container-cgroup.h"
 #include "container-child.h"
 #include "container-devices.h"
-#include "container-fd.h"
 #include "oci-json.h"
 
 G_DEFINE_QUARK(container - error - quark, container_error)
 
-#define CONTAINER_ID_MAX 64
 /* How long setup, start and exec may take before the builder gives up on the child (a hung
  * mount, say), so that the caller's event loop is never blocked for good. */
 #define SYNC_TIMEOUT_MS 60000
@@ -40,20 +40,6 @@ struct Container {
     gboolean started;
     gboolean paused;
 };
-
-static gboolean check_id(const char *id, GError **error)
-{
-    if (id == NULL || id[0] == '\0' || id[0] == '.' || strlen(id) > CONTAINER_ID_MAX ||
-        strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") !=
-            strlen(id)) {
-        g_set_error(
-            error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
-            "container id '%s' is not 1-%d characters of [A-Za-z0-9_.-] not starting with '.'",
-            id ? id : "", CONTAINER_ID_MAX);
-        return FALSE;
-    }
-    return TRUE;
-}
 
 /* A fork-like clone3(): no shared memory, so the child runs on a copy of our stack. */
 static pid_t clone_child(guint64 flags, int cgroup_fd, int *out_pidfd)
@@ -141,7 +127,7 @@ static gboolean sync_collect(int sock, SyncKind until, int *out_pty, pid_t *out_
             *out_pty = fd;
             continue;
         }
-        container_fd_close(&fd);
+        common_fd_close(&fd);
         if (msg.kind == SYNC_ERROR && child_error == NULL) {
             guint32 code =
                 msg.error.code < CONTAINER_ERROR_LAST ? msg.error.code : CONTAINER_ERROR_FAILED;
@@ -231,16 +217,16 @@ static gboolean open_namespace_paths(const OciSpec *spec, InitArgs *a, int *out_
 static void close_namespace_paths(InitArgs *a)
 {
     for (gsize i = 0; i < a->n_ns_fds; i++)
-        container_fd_close(&a->ns_fds[i]);
+        common_fd_close(&a->ns_fds[i]);
     a->n_ns_fds = 0;
-    container_fd_close(&a->pid_ns_fd);
+    common_fd_close(&a->pid_ns_fd);
 }
 
 /* Clones the init, into the PID namespace @pid_ns_fd when it is one to join: this thread's
  * children go there for the clone only, then back to the caller's own namespace. */
 static pid_t clone_init(Container *c, int pid_ns_fd, GError **error)
 {
-    container_autofd int own = -1;
+    common_autofd int own = -1;
     if (pid_ns_fd >= 0) {
         own = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
         if (own < 0 || setns(pid_ns_fd, CLONE_NEWPID) < 0) {
@@ -263,8 +249,8 @@ static pid_t clone_init(Container *c, int pid_ns_fd, GError **error)
 
 static void container_free(Container *c)
 {
-    container_fd_close(&c->pidfd);
-    container_fd_close(&c->sync_fd);
+    common_fd_close(&c->pidfd);
+    common_fd_close(&c->sync_fd);
     oci_spec_free(c->spec);
     g_free(c->devices);
     g_free(c->id);
@@ -287,12 +273,12 @@ static gboolean spawn_init(Container *c, const char *rootfs, const ContainerStdi
                   .rootfs = rootfs,
                   .terminal = stdio->terminal,
                   .pid_ns_fd = -1};
-    container_autofd int devnull = -1;
+    common_autofd int devnull = -1;
     int sv[2];
     if (!stdio_prepare(stdio, &devnull, a.stdio_fds, error) || !sync_pair(sv, error))
         return FALSE;
-    container_autofd int parent_end = sv[0];
-    container_autofd int child_end = sv[1];
+    common_autofd int parent_end = sv[0];
+    common_autofd int child_end = sv[1];
     a.sock = child_end;
     if (!open_namespace_paths(c->spec, &a, &c->ns_flags, error)) {
         close_namespace_paths(&a);
@@ -302,7 +288,7 @@ static gboolean spawn_init(Container *c, const char *rootfs, const ContainerStdi
     if (c->pid == 0)
         init_child(&a);
     close_namespace_paths(&a);
-    container_fd_close(&child_end);
+    common_fd_close(&child_end);
     if (c->pid < 0) {
         c->pidfd = -1;
         return FALSE;
@@ -313,7 +299,7 @@ static gboolean spawn_init(Container *c, const char *rootfs, const ContainerStdi
         c->pid = 0;
         return FALSE;
     }
-    c->sync_fd = container_fd_steal(&parent_end);
+    c->sync_fd = g_steal_fd(&parent_end);
     return TRUE;
 }
 
@@ -326,7 +312,7 @@ Container *container_create(const char *id, const OciSpec *spec, const char *roo
     g_return_val_if_fail(!stdio->terminal || out_pty_master != NULL, NULL);
     if (out_pty_master)
         *out_pty_master = -1;
-    if (!check_id(id, error))
+    if (!common_id_check("container id", id, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, error))
         return NULL;
     if (rootfs[0] != '/' || !g_file_test(rootfs, G_FILE_TEST_IS_DIR)) {
         g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_INVALID,
@@ -342,7 +328,7 @@ Container *container_create(const char *id, const OciSpec *spec, const char *roo
     c->devices = container_devices_select(spec, "/sys", &c->n_devices, error);
     if (c->devices != NULL)
         c->cgroup = container_cgroup_create(cgroup_root, id, &spec->resources, error);
-    container_autofd int pty = -1;
+    common_autofd int pty = -1;
     if (c->cgroup == NULL || !attach_devices(c, &spec->resources, error) ||
         !spawn_init(c, rootfs, stdio, &pty, error)) {
         if (c->cgroup)
@@ -352,7 +338,7 @@ Container *container_create(const char *id, const OciSpec *spec, const char *roo
         return NULL;
     }
     if (out_pty_master)
-        *out_pty_master = container_fd_steal(&pty);
+        *out_pty_master = g_steal_fd(&pty);
     return c;
 }
 
@@ -383,7 +369,7 @@ gboolean container_start(Container *c, GError **error)
     if (!check_runnable(c, FALSE, error))
         return FALSE;
     c->started = TRUE;
-    container_autofd int sock = container_fd_steal(&c->sync_fd);
+    common_autofd int sock = g_steal_fd(&c->sync_fd);
     SyncMsg msg = {.kind = SYNC_START};
     int rc = sync_send(sock, &msg, -1);
     if (rc < 0) {
@@ -450,9 +436,9 @@ pid_t container_exec(Container *c, const OciProcess *process, const ContainerStd
         return -1;
 
     ExecArgs a = {.c = c, .process = process, .terminal = stdio->terminal};
-    container_autofd int devnull = -1;
+    common_autofd int devnull = -1;
     g_autofree char *root_path = g_strdup_printf("/proc/%d/root", (int)c->pid);
-    container_autofd int root_fd = open(root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    common_autofd int root_fd = open(root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root_fd < 0) {
         g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_STATE,
                     "container '%s': its init is gone (open '%s': %s)", c->id, root_path,
@@ -463,21 +449,21 @@ pid_t container_exec(Container *c, const OciProcess *process, const ContainerStd
     int sv[2];
     if (!stdio_prepare(stdio, &devnull, a.stdio_fds, error) || !sync_pair(sv, error))
         return -1;
-    container_autofd int parent_end = sv[0];
-    container_autofd int child_end = sv[1];
+    common_autofd int parent_end = sv[0];
+    common_autofd int child_end = sv[1];
     a.sock = child_end;
     pid_t helper = clone_child(0, -1, NULL);
     if (helper == 0)
         exec_helper(&a);
     int clone_errno = errno;
-    container_fd_close(&child_end);
+    common_fd_close(&child_end);
     if (helper < 0) {
         g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "clone3 the exec helper: %s",
                     g_strerror(clone_errno));
         return -1;
     }
     pid_t pid = -1;
-    container_autofd int pty = -1;
+    common_autofd int pty = -1;
     gboolean ok = sync_collect(parent_end, 0, &pty, &pid, "exec", error);
     if (!ok)
         kill(helper, SIGKILL);
@@ -496,7 +482,7 @@ pid_t container_exec(Container *c, const OciProcess *process, const ContainerStd
         return -1;
     }
     if (out_pty_master)
-        *out_pty_master = container_fd_steal(&pty);
+        *out_pty_master = g_steal_fd(&pty);
     return pid;
 }
 

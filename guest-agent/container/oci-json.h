@@ -1,11 +1,8 @@
 /* oci-json.h: typed, bounded access to json-c objects with errors that name the field. */
 #pragma once
 
-#include <json-c/json.h>
-
+#include "common-json.h"
 #include "container.h"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_put)
 
 /* Largest array the spec may hold (mounts, paths, env, args, rules...). */
 #define OCI_JSON_MAX_ITEMS 4096

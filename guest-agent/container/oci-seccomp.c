@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "container-fd.h"
+#include "common-fd.h"
 #include "oci-json.h"
 
 #define SECCOMP_MAX_ARGS 6
@@ -234,7 +234,7 @@ static gboolean parse_flags(json_object *seccomp, unsigned int *out, GError **er
 static gboolean export_bpf(scmp_filter_ctx ctx, struct sock_filter **out_filter, gsize *out_len,
                            GError **error)
 {
-    container_autofd int fd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
+    common_autofd int fd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
     if (fd < 0) {
         g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "memfd_create: %s",
                     g_strerror(errno));

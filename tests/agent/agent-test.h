@@ -7,11 +7,12 @@
 
 #include <check.h>
 #include <glib.h>
-#include <json-c/json.h>
+
+#include "common-json.h"
 
 G_BEGIN_DECLS
 
-#define AGENT_TEST_SERVICE "secure.agent.v1.Agent"
+#define AGENT_TEST_SERVICE (secure__agent__v1__agent__descriptor.name)
 
 /* The calls below use only @client and @rootfs, so a test may fill those two itself to drive an
  * agent it did not start (one in a VM). */
@@ -85,7 +86,6 @@ static inline void agent_test_message_free(ProtobufCMessage *message)
     protobuf_c_message_free_unpacked(message, NULL);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_put)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtobufCMessage, agent_test_message_free)
 
 G_END_DECLS

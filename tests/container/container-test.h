@@ -3,11 +3,8 @@
 #pragma once
 
 #include <check.h>
-#include <json-c/json.h>
-
+#include "common-json.h"
 #include "container.h"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_put)
 
 /* Exits 77 with `reason` (or fails when CI=true) unless we are root with busybox-static. */
 void ct_require_root(void);

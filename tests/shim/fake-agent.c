@@ -189,7 +189,8 @@ int main(int argc, char **argv)
     held = g_ptr_array_new();
     g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
     g_autoptr(TtrpcServer) server = ttrpc_server_new(NULL);
-    ttrpc_server_register(server, "secure.agent.v1.Agent", methods, G_N_ELEMENTS(methods), NULL);
+    ttrpc_server_register(server, secure__agent__v1__agent__descriptor.name, methods,
+                          G_N_ELEMENTS(methods), NULL);
     if (!ttrpc_server_listen_unix(server, argv[2] + strlen("unix:"), &error)) {
         fprintf(stderr, "fake-agent: %s\n", error->message);
         return 1;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common-id.h"
 #include "shim-args.h"
 #include "shim-options.h"
 #include "shim-spec.h"
@@ -175,13 +176,13 @@ START_TEST(test_group_and_ids)
     json_object_put(crio);
     json_object_put(plain);
 
-    ck_assert(shim_spec_id_is_valid("abc-1_2.3"));
-    ck_assert(!shim_spec_id_is_valid(""));
-    ck_assert(!shim_spec_id_is_valid("a/b"));
-    ck_assert(!shim_spec_id_is_valid(".."));
-    ck_assert(!shim_spec_id_is_valid(".hidden"));
-    ck_assert(!shim_spec_id_is_valid("a b"));
-    ck_assert(!shim_spec_id_is_valid(
+    ck_assert(common_id_is_valid("abc-1_2.3"));
+    ck_assert(!common_id_is_valid(""));
+    ck_assert(!common_id_is_valid("a/b"));
+    ck_assert(!common_id_is_valid(".."));
+    ck_assert(!common_id_is_valid(".hidden"));
+    ck_assert(!common_id_is_valid("a b"));
+    ck_assert(!common_id_is_valid(
         "0123456789012345678901234567890123456789012345678901234567890123456789"));
 }
 END_TEST

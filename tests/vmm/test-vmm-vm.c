@@ -296,8 +296,8 @@ static void assert_power_off(VmmDomain *domain, TtrpcClient *client)
 
     vmm_domain_set_lifecycle_func(domain, on_event, &stopped);
     /* The reply may be lost when the guest is faster to power off than to flush it. */
-    reply = ttrpc_client_call_sync(client, "secure.agent.v1.Agent", "DestroySandbox", &request.base,
-                                   30 * G_USEC_PER_SEC, &error);
+    reply = ttrpc_client_call_sync(client, secure__agent__v1__agent__descriptor.name,
+                                   "DestroySandbox", &request.base, 30 * G_USEC_PER_SEC, &error);
     ck_assert_msg(reply != NULL || g_error_matches(error, TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE),
                   "DestroySandbox: %s", error ? error->message : "");
     run_until(&stopped.done, 30 * G_USEC_PER_SEC);
@@ -470,8 +470,8 @@ START_TEST(test_boot_health_destroy)
     ck_assert_uint_eq(r.info.agent_pid, 1);
 
     /* The client we were handed is live: ask again. */
-    reply = ttrpc_client_call_sync(r.client, "secure.agent.v1.Agent", "Health", &request.base,
-                                   10 * G_USEC_PER_SEC, &error);
+    reply = ttrpc_client_call_sync(r.client, secure__agent__v1__agent__descriptor.name, "Health",
+                                   &request.base, 10 * G_USEC_PER_SEC, &error);
     ck_assert_msg(reply != NULL, "%s", error ? error->message : "");
     health = secure__agent__v1__health_response__unpack(NULL, g_bytes_get_size(reply),
                                                         g_bytes_get_data(reply, NULL));
@@ -719,8 +719,9 @@ static ProtobufCMessage *agent_call(TtrpcClient *client, const char *method,
                                     const ProtobufCMessageDescriptor *reply_desc)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(GBytes) reply = ttrpc_client_call_sync(client, "secure.agent.v1.Agent", method,
-                                                     request, 30 * G_USEC_PER_SEC, &error);
+    g_autoptr(GBytes) reply =
+        ttrpc_client_call_sync(client, secure__agent__v1__agent__descriptor.name, method, request,
+                               30 * G_USEC_PER_SEC, &error);
     ProtobufCMessage *message;
 
     ck_assert_msg(reply != NULL, "%s: %s", method, error ? error->message : "");
