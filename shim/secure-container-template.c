@@ -11,6 +11,7 @@
 
 #include <glib/gstdio.h>
 
+#include "shim-agent-probe.h"
 #include "shim-template.h"
 #include "ttrpc.h"
 
@@ -19,11 +20,10 @@ typedef struct {
     GError *error;
 } AgentWait;
 
-static void on_agent(VmmDomain *domain, TtrpcClient *client, const VmmAgentInfo *info,
-                     const GError *error, gpointer user_data)
+static void on_agent(TtrpcClient *client, const ShimAgentInfo *info, const GError *error,
+                     gpointer user_data)
 {
     AgentWait *wait = user_data;
-    (void)domain;
     (void)info;
     /* The connection closes before the save: a resumed agent waits for its new host. */
     if (client)
@@ -37,6 +37,7 @@ static gboolean build(const ShimConfig *config, const char *run_dir, const char 
                       const char *path, GError **error)
 {
     g_autoptr(VmmDomain) domain = NULL;
+    g_autoptr(ShimAgentProbe) probe = NULL;
     AgentWait wait = {0};
     VmmConfig vc;
     ShimVmSize size;
@@ -51,8 +52,8 @@ static gboolean build(const ShimConfig *config, const char *run_dir, const char 
     domain = vmm_domain_start(&vc, error);
     if (domain == NULL)
         return FALSE;
-    vmm_domain_wait_agent(domain, (gint64)config->agent_boot_timeout_s * G_USEC_PER_SEC, on_agent,
-                          &wait);
+    probe = shim_agent_probe_vm(domain, (gint64)config->agent_boot_timeout_s * G_USEC_PER_SEC,
+                                on_agent, &wait);
     while (!wait.done)
         g_main_context_iteration(NULL, TRUE);
     if (wait.error != NULL) {

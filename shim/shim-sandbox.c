@@ -13,6 +13,7 @@
 #include <glib-unix.h>
 #include <sys/stat.h>
 
+#include "shim-agent-probe.h"
 #include "shim-error.h"
 #include "shim-host-cgroup.h"
 #include "shim-network.h"
@@ -20,8 +21,6 @@
 #include "shim-template.h"
 #include "vmm.h"
 
-#define HOST_POLL_MS 50
-#define HOST_HEALTH_TIMEOUT_US (2 * G_USEC_PER_SEC)
 #define HOST_STOP_GRACE_MS 2000
 
 struct _ShimSandbox {
@@ -45,12 +44,11 @@ struct _ShimSandbox {
     int agent_pidfd;
     char *agent_socket;
     char *host_cgroup; /* the agent's --cgroup-root */
+    guint child_watch;
+
+    ShimAgentProbe *probe;
     ShimSandboxReadyFunc ready;
     gpointer ready_data;
-    gint64 ready_deadline;
-    guint poll_source;
-    TtrpcClient *probe;
-    guint child_watch;
 };
 
 /* ---- libvirt ------------------------------------------------------------------------------- */
@@ -225,16 +223,6 @@ static gboolean vm_start(ShimSandbox *sandbox, const ShimConfig *config, ShimSta
     return shim_state_save(state, error);
 }
 
-static void vm_agent_ready(VmmDomain *domain, TtrpcClient *client, const VmmAgentInfo *info,
-                           const GError *error, gpointer user_data)
-{
-    ShimSandbox *sandbox = user_data;
-    (void)domain;
-    if (info)
-        g_info("agent %s ready (guest kernel %s)", info->agent_version, info->kernel_release);
-    sandbox->ready(sandbox, client, error, sandbox->ready_data);
-}
-
 /* ---- none: the agent as a host process ------------------------------------------------------ */
 
 /* The agent's pidfd became readable: it exited (reaped here). A pidfd rather than GLib's child
@@ -295,59 +283,6 @@ static gboolean host_start(ShimSandbox *sandbox, const ShimConfig *config, ShimS
     sandbox->child_watch = g_unix_fd_add(sandbox->agent_pidfd, G_IO_IN, host_child_exited, sandbox);
     sandbox->guest_shared_dir = g_strdup(shared_dir);
     return shim_state_save(state, error);
-}
-
-static void host_poll_later(ShimSandbox *sandbox);
-
-static void host_ready(ShimSandbox *sandbox, const GError *error)
-{
-    ShimSandboxReadyFunc ready = sandbox->ready;
-    TtrpcClient *client = error ? NULL : g_steal_pointer(&sandbox->probe);
-    g_clear_pointer(&sandbox->probe, ttrpc_client_free);
-    sandbox->ready = NULL;
-    ready(sandbox, client, error, sandbox->ready_data);
-}
-
-static void host_health_done(const guint8 *payload, gsize len, const GError *error,
-                             gpointer user_data)
-{
-    ShimSandbox *sandbox = user_data;
-    (void)payload;
-    (void)len;
-    if (!sandbox->ready)
-        return;
-    if (!error) {
-        host_ready(sandbox, NULL);
-        return;
-    }
-    g_clear_pointer(&sandbox->probe, ttrpc_client_free);
-    host_poll_later(sandbox);
-}
-
-static gboolean host_poll(gpointer user_data)
-{
-    ShimSandbox *sandbox = user_data;
-    sandbox->poll_source = 0;
-    if (g_get_monotonic_time() > sandbox->ready_deadline || !sandbox->agent_pid) {
-        g_autoptr(GError) error =
-            g_error_new(SHIM_ERROR, SHIM_ERROR_UNAVAILABLE, "host agent '%s' did not answer %s",
-                        sandbox->agent_socket, sandbox->agent_pid ? "in time" : "(it exited)");
-        host_ready(sandbox, error);
-        return G_SOURCE_REMOVE;
-    }
-    sandbox->probe = ttrpc_client_connect_unix(sandbox->agent_socket, NULL, NULL);
-    if (!sandbox->probe) {
-        host_poll_later(sandbox);
-        return G_SOURCE_REMOVE;
-    }
-    ttrpc_client_call(sandbox->probe, "secure.agent.v1.Agent", "Health", NULL,
-                      HOST_HEALTH_TIMEOUT_US, host_health_done, sandbox);
-    return G_SOURCE_REMOVE;
-}
-
-static void host_poll_later(ShimSandbox *sandbox)
-{
-    sandbox->poll_source = g_timeout_add(HOST_POLL_MS, host_poll, sandbox);
 }
 
 /* TRUE once @pid has exited: reaped if it is our child, else gone or a zombie (someone else's
@@ -425,16 +360,25 @@ ShimSandbox *shim_sandbox_start(const ShimConfig *config, ShimState *state, cons
     return g_steal_pointer(&sandbox);
 }
 
+static void agent_ready(TtrpcClient *client, const ShimAgentInfo *info, const GError *error,
+                        gpointer user_data)
+{
+    ShimSandbox *sandbox = user_data;
+    if (info)
+        g_info("agent %s ready (kernel %s)", info->agent_version, info->kernel_release);
+    sandbox->ready(sandbox, client, error, sandbox->ready_data);
+}
+
 void shim_sandbox_wait_agent(ShimSandbox *sandbox, ShimSandboxReadyFunc func, gpointer user_data)
 {
+    g_return_if_fail(sandbox->probe == NULL);
     sandbox->ready = func;
     sandbox->ready_data = user_data;
-    if (sandbox->domain) {
-        vmm_domain_wait_agent(sandbox->domain, sandbox->boot_timeout_us, vm_agent_ready, sandbox);
-        return;
-    }
-    sandbox->ready_deadline = g_get_monotonic_time() + sandbox->boot_timeout_us;
-    sandbox->poll_source = g_idle_add(host_poll, sandbox);
+    sandbox->probe =
+        sandbox->domain
+            ? shim_agent_probe_vm(sandbox->domain, sandbox->boot_timeout_us, agent_ready, sandbox)
+            : shim_agent_probe_host(sandbox->agent_socket, sandbox->boot_timeout_us, agent_ready,
+                                    sandbox);
 }
 
 pid_t shim_sandbox_get_pid(ShimSandbox *sandbox)
@@ -516,7 +460,7 @@ void shim_sandbox_destroy(ShimSandbox *sandbox)
 {
     g_autoptr(GError) error = NULL;
     sandbox->destroyed = TRUE;
-    g_clear_handle_id(&sandbox->poll_source, g_source_remove);
+    g_clear_pointer(&sandbox->probe, shim_agent_probe_free);
     g_clear_handle_id(&sandbox->child_watch, g_source_remove);
     if (sandbox->agent_pidfd >= 0)
         close(g_steal_fd(&sandbox->agent_pidfd));
@@ -542,7 +486,6 @@ void shim_sandbox_free(ShimSandbox *sandbox)
         return;
     shim_sandbox_destroy(sandbox);
     g_clear_pointer(&sandbox->domain, vmm_domain_free);
-    g_clear_pointer(&sandbox->probe, ttrpc_client_free);
     g_free(sandbox->agent_socket);
     g_free(sandbox->host_cgroup);
     g_free(sandbox->guest_shared_dir);

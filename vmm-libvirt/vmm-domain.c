@@ -256,7 +256,7 @@ static void on_stopped(VmmDomain *domain, VmmEvent event, const char *text)
     domain->running = FALSE;
     domain->pid = 0;
     stop_exit_watches(domain);
-    vmm_agent_wait_cancel(domain, VMM_ERROR_STOPPED, message, TRUE);
+    vmm_agent_connect_stopped(domain, message);
     emit(domain, event, text);
 }
 
@@ -529,7 +529,7 @@ gboolean vmm_domain_destroy(VmmDomain *domain, GError **error)
 
     g_return_val_if_fail(domain != NULL, FALSE);
 
-    vmm_agent_wait_cancel(domain, VMM_ERROR_STOPPED, "the VM was destroyed", TRUE);
+    vmm_agent_connect_stopped(domain, "the VM was destroyed");
     /* Nothing in a pod VM is worth a clean shutdown, and libvirt would give a QEMU that does not
      * run (a hung guest's, stopped) 10 s to act on its SIGTERM. */
     if (domain->pidfd >= 0)
@@ -555,7 +555,7 @@ void vmm_domain_free(VmmDomain *domain)
     if (domain == NULL || domain->freed)
         return;
     domain->freed = TRUE;
-    vmm_agent_wait_cancel(domain, VMM_ERROR_STOPPED, "the VM was freed", FALSE);
+    vmm_domain_cancel_agent(domain);
     if (!vmm_domain_destroy(domain, &error))
         g_debug("%s", error->message);
     vmm_domain_unref(domain);
@@ -594,6 +594,11 @@ VmmAccel vmm_domain_get_accel(VmmDomain *domain)
 gboolean vmm_domain_is_running(VmmDomain *domain)
 {
     return domain->running;
+}
+
+gboolean vmm_domain_is_resumed(VmmDomain *domain)
+{
+    return domain->resumed;
 }
 
 gboolean vmm_domain_get_stats(VmmDomain *domain, VmmDomainStats *out, GError **error)

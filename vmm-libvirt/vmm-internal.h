@@ -60,7 +60,7 @@ void vmm_caps_cache_tune(const char *cache_dir);
 /* The marker file in run_dir that says vmm_shared_mount() was applied to shared_dir. */
 #define VMM_SHARED_MOUNT_MARKER "shared-mount"
 
-typedef struct _VmmAgentWait VmmAgentWait;
+typedef struct _VmmAgentConnect VmmAgentConnect;
 
 struct _VmmDomain {
     int ref_count;  /* callbacks in flight hold a reference */
@@ -93,7 +93,7 @@ struct _VmmDomain {
 
     VmmLifecycleFunc lifecycle_func;
     gpointer lifecycle_data;
-    VmmAgentWait *wait;
+    VmmAgentConnect *connect; /* vmm_domain_connect_agent() in progress */
     VmmTimings timings;
 
     guint memory_mib; /* boot memory plus what the virtio-mem device was asked to plug */
@@ -103,6 +103,6 @@ struct _VmmDomain {
 VmmDomain *vmm_domain_ref(VmmDomain *domain);
 void vmm_domain_unref(VmmDomain *domain);
 
-/* Ends a pending agent wait of @domain (if any) with @code and @message; its callback runs
- * later from the main context, unless @notify is FALSE. */
-void vmm_agent_wait_cancel(VmmDomain *domain, VmmError code, const char *message, gboolean notify);
+/* The VM stopped: a pending agent connect of @domain (if any) ends with VMM_ERROR_STOPPED and
+ * @message; its callback runs later from the main context. */
+void vmm_agent_connect_stopped(VmmDomain *domain, const char *message);

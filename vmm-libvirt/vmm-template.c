@@ -2,6 +2,7 @@
  * The template is a libvirt save image (the guest's memory and device state, and the domain
  * XML); libvirt restores it only into a domain of the same name, UUID and devices, which is what
  * VmmConfig.template_layout gives every pod. */
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include <glib/gstdio.h>

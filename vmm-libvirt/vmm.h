@@ -1,13 +1,13 @@
 /* vmm-libvirt: one pod VM through libvirt (embedded QEMU driver by default).
  *
  * This layer knows VMs, not containers: it turns a VmmConfig into libvirt domain XML, boots the
- * domain, waits until the guest agent answers Health over the agent channel, reports lifecycle
- * events, destroys the domain and cleans up what a previous run left behind.
+ * domain, connects the agent channel (the shim speaks the agent's protocol on it), reports
+ * lifecycle events, destroys the domain and cleans up what a previous run left behind.
  *
  * Event loop: libvirt's default event implementation runs on GLib's *default* GMainContext
  * (libvirt >= 6 implements it with GLib). vmm_domain_start() registers it once per process; the
  * caller must run the default main context (g_main_loop_run() on a loop of NULL context) for
- * lifecycle events and vmm_domain_wait_agent() to make progress. Nothing here is thread-safe.
+ * lifecycle events and vmm_domain_connect_agent() to make progress. Nothing here is thread-safe.
  *
  * Files of one pod, all under VmmConfig.run_dir (created if missing, mode 0711: QEMU, as its own
  * uid, passes through to what libvirt makes its own there):
@@ -25,8 +25,6 @@
 #include <glib.h>
 #include <sys/types.h>
 
-#include "ttrpc.h"
-
 G_BEGIN_DECLS
 
 #define VMM_ERROR (vmm_error_quark())
@@ -36,10 +34,9 @@ typedef enum {
     VMM_ERROR_FAILED,         /* anything else (a libvirt call failed, I/O error) */
     VMM_ERROR_INVALID_CONFIG, /* the config is incomplete or contradictory */
     VMM_ERROR_NOT_FOUND,      /* kernel, initrd, shared dir, QEMU or virtiofsd missing */
-    VMM_ERROR_TIMEOUT,        /* the agent did not answer Health before the deadline */
+    VMM_ERROR_TIMEOUT,        /* the agent channel did not connect before the deadline */
     VMM_ERROR_STOPPED,        /* the VM stopped (or was destroyed) before the agent answered,
                                  or before a hot-plug call */
-    VMM_ERROR_AGENT,          /* the agent answered with an error or an invalid reply */
     VMM_ERROR_LAST
 } VmmError;
 
@@ -235,27 +232,25 @@ VmmDomain *vmm_domain_start(const VmmConfig *config, GError **error);
  * main loop runs again: no event is lost). */
 void vmm_domain_set_lifecycle_func(VmmDomain *domain, VmmLifecycleFunc func, gpointer user_data);
 
-/* What the agent said in its Health reply (copied strings). */
-typedef struct {
-    char *agent_version;
-    char *kernel_release;
-    guint32 agent_pid;
-} VmmAgentInfo;
+/* Result of vmm_domain_connect_agent(). On success *@fd is a stream socket connected to the
+ * agent's port (transfer full: the callee takes it with g_steal_fd(), else it is closed after
+ * the call); on failure it is -1 and @error says why: VMM_ERROR_TIMEOUT (the message quotes the
+ * tail of the console log), VMM_ERROR_STOPPED (the VM stopped first), VMM_ERROR_FAILED. */
+typedef void (*VmmAgentChannelFunc)(VmmDomain *domain, int *fd, const GError *error,
+                                    gpointer user_data);
 
-/* Result of vmm_domain_wait_agent(). On success @client is a connected ttrpc client to the agent
- * (transfer full: the callee owns it) and @info the Health reply (valid during the callback);
- * on failure both are NULL and @error says why: VMM_ERROR_TIMEOUT (message quotes the tail of
- * the console log), VMM_ERROR_STOPPED (the VM stopped first), VMM_ERROR_AGENT. */
-typedef void (*VmmAgentReadyFunc)(VmmDomain *domain, TtrpcClient *client, const VmmAgentInfo *info,
-                                  const GError *error, gpointer user_data);
-
-/* Connects to the agent channel (retrying while the guest boots) and calls
- * "secure.agent.v1.Agent"/Health until it answers or @timeout_us passes. Never blocks; @func runs
+/* Connects to the agent channel, retrying while the guest boots, until @timeout_us passes. A
+ * vsock channel connects once the agent listens; a virtio-serial one as soon as QEMU listens,
+ * and what is written on it waits until the agent opens its port: the caller asks the agent
+ * whether it is ready (the shim's probe calls Health), and connects again when the channel
+ * closes under it (QEMU restarts the port while the guest boots). Never blocks; @func runs
  * exactly once from the default main context, never from inside this call; the VM stopping or
- * vmm_domain_destroy() completes it with VMM_ERROR_STOPPED, while vmm_domain_free() drops it
- * without calling @func. At most one wait per domain at a time. */
-void vmm_domain_wait_agent(VmmDomain *domain, gint64 timeout_us, VmmAgentReadyFunc func,
-                           gpointer user_data);
+ * vmm_domain_destroy() completes it with VMM_ERROR_STOPPED, while vmm_domain_cancel_agent() and
+ * vmm_domain_free() drop it without calling @func. One connect per domain at a time. */
+void vmm_domain_connect_agent(VmmDomain *domain, gint64 timeout_us, VmmAgentChannelFunc func,
+                              gpointer user_data);
+/* Drops a vmm_domain_connect_agent() in progress (its @func is not called); none is fine. */
+void vmm_domain_cancel_agent(VmmDomain *domain);
 
 /* Stops the VM (QEMU is killed; waits for it and virtiofsd to exit, at most a few seconds),
  * unmounts the shared bind mount, and removes the embed root, agent socket and console log.
@@ -285,6 +280,8 @@ char *vmm_domain_console_tail(VmmDomain *domain, guint max_lines);
 const char *vmm_domain_get_agent_socket(VmmDomain *domain);
 VmmAccel vmm_domain_get_accel(VmmDomain *domain);
 gboolean vmm_domain_is_running(VmmDomain *domain);
+/* Resumed from a template (vmm_domain_restore()): its agent runs already. */
+gboolean vmm_domain_is_resumed(VmmDomain *domain);
 
 /* What libvirt's domain stats say about a running VM. */
 typedef struct {
@@ -316,9 +313,8 @@ guint vmm_domain_get_vcpus(VmmDomain *domain);
 
 /* Monotonic times (g_get_monotonic_time()) for measurements; 0 when not reached yet. */
 typedef struct {
-    gint64 start;       /* vmm_domain_start() entered */
-    gint64 created;     /* libvirt returned from creating the domain (QEMU running) */
-    gint64 agent_ready; /* Health answered */
+    gint64 start;   /* vmm_domain_start() entered */
+    gint64 created; /* libvirt returned from creating the domain (QEMU running) */
 } VmmTimings;
 void vmm_domain_get_timings(VmmDomain *domain, VmmTimings *out_timings);
 
@@ -338,7 +334,7 @@ gboolean vmm_domain_save(VmmDomain *domain, const char *path, GError **error);
 /* As vmm_domain_start(), but the VM resumes from the template at @path instead of booting:
  * @config must have template_layout and give the same key as the template's config. The NICs
  * of @config are attached once it runs (from inside @config->netns). The agent is already
- * running: vmm_domain_wait_agent() connects to it as usual. */
+ * running: vmm_domain_connect_agent() connects to it as usual. */
 VmmDomain *vmm_domain_restore(const VmmConfig *config, const char *path, GError **error);
 
 /* Removes what a previous run for the pod described by @config left: kills its QEMU and

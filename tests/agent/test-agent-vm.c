@@ -2,6 +2,7 @@
  * mount of CreateSandbox, containers and exec built by an init-mode agent, cgroup v2 with every
  * controller (memory stats, an OOM kill reported), and DestroySandbox powering the VM off. */
 #include "agent-test.h"
+#include "shim-agent-probe.h"
 #include "vmm.h"
 
 #include <check.h>
@@ -19,18 +20,18 @@
 
 typedef struct {
     gboolean done;
+    ShimAgentProbe *probe;
     TtrpcClient *client;
     guint32 agent_pid;
     char *kernel_release;
     GError *error;
 } AgentReady;
 
-static void on_agent(VmmDomain *domain, TtrpcClient *client, const VmmAgentInfo *info,
-                     const GError *error, gpointer data)
+static void on_agent(TtrpcClient *client, const ShimAgentInfo *info, const GError *error,
+                     gpointer data)
 {
     AgentReady *ready = data;
 
-    (void)domain;
     ready->done = TRUE;
     ready->client = client;
     ready->error = error != NULL ? g_error_copy(error) : NULL;
@@ -250,7 +251,7 @@ static void vm_boot(Vm *vm, const VmmConfig *config)
     vm->domain = vmm_domain_start(config, &error);
     ck_assert_msg(vm->domain != NULL, "%s", error ? error->message : "");
     vmm_domain_set_lifecycle_func(vm->domain, on_event, &vm->stopped);
-    vmm_domain_wait_agent(vm->domain, BOOT_TIMEOUT_US, on_agent, &vm->ready);
+    vm->ready.probe = shim_agent_probe_vm(vm->domain, BOOT_TIMEOUT_US, on_agent, &vm->ready);
     run_until(&vm->ready.done, BOOT_TIMEOUT_US + G_USEC_PER_SEC);
     ck_assert_msg(vm->ready.error == NULL, "%s", vm->ready.error->message);
     ck_assert_uint_eq(vm->ready.agent_pid, 1);
@@ -266,6 +267,7 @@ static void vm_power_off(Vm *vm)
     ck_assert_int_eq(agent_test_code(&vm->client, "DestroySandbox", NULL), TTRPC_CODE_OK);
     ck_assert_msg(run_until(&vm->stopped, POWER_OFF_TIMEOUT_US), "the VM did not power off");
     g_clear_pointer(&vm->client.client, ttrpc_client_free);
+    g_clear_pointer(&vm->ready.probe, shim_agent_probe_free);
     ck_assert_msg(vmm_domain_destroy(vm->domain, &error), "%s", error ? error->message : "");
     g_clear_pointer(&vm->domain, vmm_domain_free);
     g_free(vm->client.rootfs);

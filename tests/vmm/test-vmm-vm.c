@@ -17,6 +17,7 @@
 
 #include "agent.pb-c.h"
 #include "wellknown.pb-c.h"
+#include "shim-agent-probe.h"
 #include "vmm-internal.h"
 #include "vmm-test-pod.h"
 #include "vmm-test.h"
@@ -32,17 +33,21 @@ typedef struct {
     VmmEvent event;
     char *detail;
     gint64 when;
+    ShimAgentProbe *probe; /* the shim's readiness probe, on the domain's agent channel */
     TtrpcClient *client;
-    VmmAgentInfo info;
+    char *agent_version;
+    char *kernel_release;
+    guint32 agent_pid;
     GError *error;
 } Result;
 
 static void result_clear(Result *r)
 {
     g_clear_pointer(&r->detail, g_free);
+    g_clear_pointer(&r->probe, shim_agent_probe_free);
     g_clear_pointer(&r->client, ttrpc_client_free);
-    g_clear_pointer(&r->info.agent_version, g_free);
-    g_clear_pointer(&r->info.kernel_release, g_free);
+    g_clear_pointer(&r->agent_version, g_free);
+    g_clear_pointer(&r->kernel_release, g_free);
     g_clear_error(&r->error);
 }
 
@@ -59,21 +64,26 @@ static void on_event(VmmDomain *domain, VmmEvent event, const char *detail, gpoi
     r->when = g_get_monotonic_time();
 }
 
-static void on_agent(VmmDomain *domain, TtrpcClient *client, const VmmAgentInfo *info,
-                     const GError *error, gpointer data)
+static void on_agent(TtrpcClient *client, const ShimAgentInfo *info, const GError *error,
+                     gpointer data)
 {
     Result *r = data;
 
-    (void)domain;
     r->done = TRUE;
     r->when = g_get_monotonic_time();
     r->client = client;
     r->error = error != NULL ? g_error_copy(error) : NULL;
     if (info != NULL) {
-        r->info.agent_version = g_strdup(info->agent_version);
-        r->info.kernel_release = g_strdup(info->kernel_release);
-        r->info.agent_pid = info->agent_pid;
+        r->agent_version = g_strdup(info->agent_version);
+        r->kernel_release = g_strdup(info->kernel_release);
+        r->agent_pid = info->agent_pid;
     }
+}
+
+/* Probes the agent of @domain as the shim does; the answer goes to @r. */
+static void wait_agent(VmmDomain *domain, gint64 timeout_us, Result *r)
+{
+    r->probe = shim_agent_probe_vm(domain, timeout_us, on_agent, r);
 }
 
 static gboolean on_give_up(gpointer data)
@@ -418,13 +428,14 @@ static void destroy_vm(VmmDomain **domain, const VmmConfig *config)
     remove_run_dir(config);
 }
 
-static void log_timings(VmmDomain *domain, const char *what)
+/* @agent_ready: when the probe's answer came. */
+static void log_timings(VmmDomain *domain, const char *what, gint64 agent_ready)
 {
     VmmTimings t;
 
     vmm_domain_get_timings(domain, &t);
     fprintf(stderr, "%s: libvirt create %.3f s, create to agent ready %.3f s\n", what,
-            (t.created - t.start) / 1e6, t.agent_ready ? (t.agent_ready - t.created) / 1e6 : -1);
+            (t.created - t.start) / 1e6, (agent_ready - t.created) / 1e6);
 }
 
 START_TEST(test_boot_health_destroy)
@@ -460,14 +471,14 @@ START_TEST(test_boot_health_destroy)
     ck_assert_msg(exe != NULL && g_str_has_suffix(exe, "qemu-system-x86_64"), "pid %d is %s",
                   vmm_domain_get_pid(domain), exe);
 
-    vmm_domain_wait_agent(domain, BOOT_TIMEOUT_US, on_agent, &r);
+    wait_agent(domain, BOOT_TIMEOUT_US, &r);
     ck_assert(!r.done);
     run_until(&r.done, BOOT_TIMEOUT_US + G_USEC_PER_SEC);
     ck_assert_msg(r.done && r.error == NULL, "%s", r.error ? r.error->message : "no answer");
-    log_timings(domain, "boot");
+    log_timings(domain, "boot", r.when);
     assert_mounts_propagate(config.shared_dir);
-    assert_kernel_release(r.info.kernel_release);
-    ck_assert_uint_eq(r.info.agent_pid, 1);
+    assert_kernel_release(r.kernel_release);
+    ck_assert_uint_eq(r.agent_pid, 1);
 
     /* The client we were handed is live: ask again. */
     reply = ttrpc_client_call_sync(r.client, secure__agent__v1__agent__descriptor.name, "Health",
@@ -476,7 +487,7 @@ START_TEST(test_boot_health_destroy)
     health = secure__agent__v1__health_response__unpack(NULL, g_bytes_get_size(reply),
                                                         g_bytes_get_data(reply, NULL));
     ck_assert_ptr_nonnull(health);
-    ck_assert_str_eq(health->kernel_release, r.info.kernel_release);
+    ck_assert_str_eq(health->kernel_release, r.kernel_release);
     secure__agent__v1__health_response__free_unpacked(health, NULL);
 
     assert_first_container_uses_virtio_rng(domain, r.client, config.shared_dir);
@@ -497,7 +508,7 @@ START_TEST(test_agent_never_answers)
     test_config(&config, strings, "silent", "VMM_TEST_STUB_INITRD");
     add_shared_dir(&config, strings, VMM_SHARED_FS_9P);
     domain = start_vm(&config);
-    vmm_domain_wait_agent(domain, NEVER_TIMEOUT_US, on_agent, &r);
+    wait_agent(domain, NEVER_TIMEOUT_US, &r);
     run_until(&r.done, NEVER_TIMEOUT_US + 5 * G_USEC_PER_SEC);
     ck_assert(r.done);
     ck_assert_ptr_null(r.client);
@@ -524,7 +535,7 @@ START_TEST(test_qemu_killed_from_outside)
     add_shared_dir(&config, strings, VMM_SHARED_FS_VIRTIOFS);
     domain = start_vm(&config);
     vmm_domain_set_lifecycle_func(domain, on_event, &event);
-    vmm_domain_wait_agent(domain, NEVER_TIMEOUT_US, on_agent, &agent);
+    wait_agent(domain, NEVER_TIMEOUT_US, &agent);
     run_until(&never, G_USEC_PER_SEC);
     ck_assert(!event.done && !agent.done);
 
@@ -914,7 +925,7 @@ START_TEST(test_nic_in_netns)
     assert_qemu_on_tap(domain, netns_path);
     assert_virtiofsd_isolated(config.shared_dir, netns_path);
 
-    vmm_domain_wait_agent(domain, BOOT_TIMEOUT_US, on_agent, &r);
+    wait_agent(domain, BOOT_TIMEOUT_US, &r);
     run_until(&r.done, BOOT_TIMEOUT_US + G_USEC_PER_SEC);
     ck_assert_msg(r.done && r.error == NULL, "%s", r.error ? r.error->message : "no answer");
     configure_guest_nic(r.client);
@@ -1038,7 +1049,7 @@ START_TEST(test_hotplug)
     /* The boot messages that assert_no_swiotlb() looks for (the domain's cmdline is quiet). */
     config.kernel_params = "loglevel=7";
     domain = start_vm(&config);
-    vmm_domain_wait_agent(domain, BOOT_TIMEOUT_US, on_agent, &r);
+    wait_agent(domain, BOOT_TIMEOUT_US, &r);
     run_until(&r.done, BOOT_TIMEOUT_US + G_USEC_PER_SEC);
     ck_assert_msg(r.done && r.error == NULL, "%s", r.error ? r.error->message : "no answer");
     assert_no_swiotlb(vmm_domain_get_console_log(domain));

@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 
 #include "agent-test.h"
+#include "shim-agent-probe.h"
 #include "vmm-test.h"
 #include "vmm.h"
 
@@ -20,12 +21,11 @@ typedef struct {
     GError *error;
 } AgentWait;
 
-static void on_agent(VmmDomain *domain, TtrpcClient *client, const VmmAgentInfo *info,
-                     const GError *error, gpointer data)
+static void on_agent(TtrpcClient *client, const ShimAgentInfo *info, const GError *error,
+                     gpointer data)
 {
     AgentWait *wait = data;
 
-    (void)domain;
     (void)info;
     wait->client = client;
     wait->error = error != NULL ? g_error_copy(error) : NULL;
@@ -61,8 +61,8 @@ void vmm_test_pod_destroy(VmmDomain *domain, const VmmConfig *config)
 TtrpcClient *vmm_test_wait_agent(VmmDomain *domain, gint64 timeout_us)
 {
     AgentWait wait = {0};
+    g_autoptr(ShimAgentProbe) probe = shim_agent_probe_vm(domain, timeout_us, on_agent, &wait);
 
-    vmm_domain_wait_agent(domain, timeout_us, on_agent, &wait);
     while (!wait.done)
         g_main_context_iteration(NULL, TRUE);
     ck_assert_msg(wait.error == NULL, "%s", wait.error ? wait.error->message : "");

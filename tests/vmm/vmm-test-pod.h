@@ -16,8 +16,8 @@ void vmm_test_pod_config(VmmConfig *config, GStringChunk *strings, const char *n
 /* Destroys @domain and removes the directories vmm_test_pod_config() made. */
 void vmm_test_pod_destroy(VmmDomain *domain, const VmmConfig *config);
 
-/* Runs the default main context until the agent of @domain answers Health (at most
- * @timeout_us); returns the client (caller frees). */
+/* Runs the default main context until the agent of @domain answers the shim's readiness probe
+ * (at most @timeout_us); returns the client (caller frees). */
 TtrpcClient *vmm_test_wait_agent(VmmDomain *domain, gint64 timeout_us);
 
 /* CreateSandbox: the agent mounts the virtio-fs share (tag VMM_SHARED_FS_TAG). */
