@@ -51,6 +51,7 @@ struct _ShimPod {
     ShimEvents *events;
     ShimProcessHost host; /* agent + events, shared with the processes */
     ShimSandbox *sandbox;
+    ShimSandbox *stopping;         /* shim_sandbox_stop() in progress */
     ShimNetwork *network;          /* taps and redirects for the VM's NICs; NULL: none */
     ShimPortForward *port_forward; /* with a network: CRI port forwarding into the guest */
     ShimPodCgroup *cgroup;         /* the shim, QEMU and virtiofsd are in it; NULL: none */
@@ -285,24 +286,50 @@ static void finish_waiting(ShimPod *pod, const GError *error)
     }
 }
 
-/* The agent first (its calls end before what they use goes), then the VM, then what the VM
- * used on the host: its taps, then the cgroup it ran in. */
-static void stop_sandbox(ShimPod *pod)
+/* What the VM used on the host, once it is gone: its taps, then the cgroup it ran in. */
+static void release_host(ShimPod *pod)
 {
     g_autoptr(GError) error = NULL;
-    g_clear_handle_id(&pod->health_source, g_source_remove);
-    g_clear_pointer(&pod->host.agent, shim_agent_free);
-    g_clear_pointer(&pod->port_forward, shim_port_forward_free);
-    if (pod->sandbox) {
-        shim_sandbox_destroy(pod->sandbox);
-        g_clear_pointer(&pod->sandbox, shim_sandbox_free);
-    }
     if (!pod->network && !pod->cgroup)
         return;
     shim_network_free(g_steal_pointer(&pod->network), pod->state);
     shim_pod_cgroup_leave(g_steal_pointer(&pod->cgroup), pod->state);
     if (!shim_state_save(pod->state, &error))
         g_warning("%s", error->message);
+}
+
+static void sandbox_stopped(ShimSandbox *sandbox, gpointer user_data)
+{
+    ShimPod *pod = user_data;
+    g_assert(sandbox == pod->stopping);
+    g_clear_pointer(&pod->stopping, shim_sandbox_free);
+    release_host(pod);
+}
+
+/* The agent first (its calls end before what they use goes), then the VM, then what the VM
+ * used on the host. The loop keeps serving while the VM goes: its end comes to
+ * sandbox_stopped(). */
+static void stop_sandbox(ShimPod *pod)
+{
+    g_clear_handle_id(&pod->health_source, g_source_remove);
+    g_clear_pointer(&pod->host.agent, shim_agent_free);
+    g_clear_pointer(&pod->port_forward, shim_port_forward_free);
+    if (pod->sandbox) {
+        pod->stopping = g_steal_pointer(&pod->sandbox);
+        shim_sandbox_stop(pod->stopping, sandbox_stopped, pod);
+    } else if (!pod->stopping) {
+        release_host(pod);
+    }
+}
+
+/* A stop in progress ends now, waiting for the VM (bounded): before the pod boots again in the
+ * same directory, and when the shim exits. */
+static void finish_stop(ShimPod *pod)
+{
+    if (!pod->stopping)
+        return;
+    g_clear_pointer(&pod->stopping, shim_sandbox_free);
+    release_host(pod);
 }
 
 /* The sandbox is gone or unusable: every process exits now (Wait returns, exits published),
@@ -619,6 +646,8 @@ void shim_pod_when_ready(ShimPod *pod, const ShimPodSpec *spec, ShimPodReadyFunc
         g_free(pod->hostname);
         pod->hostname = g_strdup(spec->hostname ? spec->hostname : "");
         remember_identity(pod, spec);
+        /* A Create right after the last Delete: rare, and the VM is going already. */
+        finish_stop(pod);
         if (pod->state_error) {
             error = g_error_new(SHIM_ERROR, SHIM_ERROR_UNAVAILABLE, "the pod's state: %s",
                                 pod->state_error->message);
@@ -671,6 +700,7 @@ void shim_pod_free(ShimPod *pod)
     /* Last: ending the pod may have scheduled a release. */
     g_clear_handle_id(&pod->release_source, g_source_remove);
     stop_sandbox(pod);
+    finish_stop(pod);
     if (pod->state) {
         if (!shim_rootfs_remove_tree(pod->run_dir, &error))
             g_warning("%s", error->message);

@@ -22,6 +22,8 @@
 #include "vmm.h"
 
 #define HOST_STOP_GRACE_MS 2000
+/* After the SIGKILL: what is left of `delete`'s budget (containerd gives it 5 s). */
+#define HOST_KILL_WAIT_MS 1000
 
 struct _ShimSandbox {
     ShimHypervisorKind kind;
@@ -29,6 +31,10 @@ struct _ShimSandbox {
     gpointer died_data;
     gint64 boot_timeout_us;
     gboolean destroyed;
+    ShimSandboxStoppedFunc stopped; /* shim_sandbox_stop() in progress */
+    gpointer stopped_data;
+    guint stop_timer;
+    gboolean host_killed; /* the host agent got its SIGKILL */
     char *guest_shared_dir;
     ShimSharedFs shared_fs;
     ShimVmSize boot;    /* what it booted with, and the hot-plug ceilings */
@@ -225,6 +231,8 @@ static gboolean vm_start(ShimSandbox *sandbox, const ShimConfig *config, ShimSta
 
 /* ---- none: the agent as a host process ------------------------------------------------------ */
 
+static void stop_done(ShimSandbox *sandbox);
+
 /* The agent's pidfd became readable: it exited (reaped here). A pidfd rather than GLib's child
  * watch, whose SIGCHLD handling runs a thread of GLib's that no signal reaches
  * (shim-privileges.c could not ask it to give up its capabilities). */
@@ -239,6 +247,10 @@ static gboolean host_child_exited(int fd, GIOCondition condition, gpointer user_
     waitpid(sandbox->agent_pid, &status, 0);
     g_spawn_close_pid(sandbox->agent_pid);
     sandbox->agent_pid = 0;
+    if (sandbox->stopped) {
+        stop_done(sandbox); /* may free @sandbox */
+        return G_SOURCE_REMOVE;
+    }
     if (sandbox->destroyed)
         return G_SOURCE_REMOVE;
     g_autofree char *reason = g_strdup_printf("the host agent exited (wait status %d)", status);
@@ -456,28 +468,102 @@ const char *shim_sandbox_guest_shared_dir(ShimSandbox *sandbox)
     return sandbox->guest_shared_dir;
 }
 
+/* What goes first in a stop: nothing reports on the sandbox any more. */
+static void stop_begin(ShimSandbox *sandbox)
+{
+    sandbox->destroyed = TRUE;
+    g_clear_pointer(&sandbox->probe, shim_agent_probe_free);
+    /* Before the console log goes with the VM. */
+    g_clear_pointer(&sandbox->console, vmm_console_follower_free);
+}
+
+/* What goes once the VM or the host agent is gone: the cgroup it ran in, QEMU's uid. */
+static void stop_end(ShimSandbox *sandbox)
+{
+    g_autoptr(GError) error = NULL;
+    if (!shim_host_cgroup_remove(sandbox->host_cgroup, &error))
+        g_warning("%s", error->message);
+    if (sandbox->qemu_uid != 0)
+        shim_pod_uid_release(sandbox->qemu_uid, sandbox->pod_dir);
+    sandbox->qemu_uid = 0;
+}
+
 void shim_sandbox_destroy(ShimSandbox *sandbox)
 {
     g_autoptr(GError) error = NULL;
-    sandbox->destroyed = TRUE;
-    g_clear_pointer(&sandbox->probe, shim_agent_probe_free);
+    stop_begin(sandbox);
+    g_clear_handle_id(&sandbox->stop_timer, g_source_remove);
+    sandbox->stopped = NULL;
     g_clear_handle_id(&sandbox->child_watch, g_source_remove);
     if (sandbox->agent_pidfd >= 0)
         close(g_steal_fd(&sandbox->agent_pidfd));
-    /* Before the console log goes with the VM. */
-    g_clear_pointer(&sandbox->console, vmm_console_follower_free);
     if (sandbox->domain && !vmm_domain_destroy(sandbox->domain, &error))
         g_warning("destroy the pod VM: %s", error->message);
     host_stop(sandbox->agent_pid, TRUE);
     if (sandbox->agent_pid)
         g_spawn_close_pid(sandbox->agent_pid);
     sandbox->agent_pid = 0;
-    g_autoptr(GError) cgroup_error = NULL;
-    if (!shim_host_cgroup_remove(sandbox->host_cgroup, &cgroup_error))
-        g_warning("%s", cgroup_error->message);
-    if (sandbox->qemu_uid != 0)
-        shim_pod_uid_release(sandbox->qemu_uid, sandbox->pod_dir);
-    sandbox->qemu_uid = 0;
+    stop_end(sandbox);
+}
+
+static void stop_done(ShimSandbox *sandbox)
+{
+    ShimSandboxStoppedFunc stopped = sandbox->stopped;
+    g_clear_handle_id(&sandbox->stop_timer, g_source_remove);
+    sandbox->stopped = NULL;
+    stop_end(sandbox);
+    stopped(sandbox, sandbox->stopped_data);
+}
+
+static void vm_stopped(VmmDomain *domain, const GError *error, gpointer user_data)
+{
+    (void)domain;
+    if (error)
+        g_warning("destroy the pod VM: %s", error->message);
+    stop_done(user_data);
+}
+
+/* The host agent did not exit on SIGTERM: SIGKILL; and if even that does not end it, the stop
+ * ends without it (the sync destroy of the sandbox's free waits no longer either). */
+static gboolean host_stop_timer(gpointer user_data)
+{
+    ShimSandbox *sandbox = user_data;
+    sandbox->stop_timer = 0;
+    if (!sandbox->host_killed) {
+        sandbox->host_killed = TRUE;
+        pidfd_send_signal(sandbox->agent_pidfd, SIGKILL, NULL, 0);
+        sandbox->stop_timer = g_timeout_add(HOST_KILL_WAIT_MS, host_stop_timer, sandbox);
+        return G_SOURCE_REMOVE;
+    }
+    stop_done(sandbox);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean stop_idle(gpointer user_data)
+{
+    ShimSandbox *sandbox = user_data;
+    sandbox->stop_timer = 0;
+    stop_done(sandbox);
+    return G_SOURCE_REMOVE;
+}
+
+void shim_sandbox_stop(ShimSandbox *sandbox, ShimSandboxStoppedFunc func, gpointer user_data)
+{
+    g_return_if_fail(func != NULL && sandbox->stopped == NULL);
+    stop_begin(sandbox);
+    sandbox->stopped = func;
+    sandbox->stopped_data = user_data;
+    if (sandbox->domain) {
+        vmm_domain_stop(sandbox->domain, vm_stopped, sandbox);
+        return;
+    }
+    /* SIGTERM first: the host agent then destroys its containers and cgroup; its exit comes to
+     * host_child_exited(). */
+    if (sandbox->child_watch && pidfd_send_signal(sandbox->agent_pidfd, SIGTERM, NULL, 0) == 0) {
+        sandbox->stop_timer = g_timeout_add(HOST_STOP_GRACE_MS, host_stop_timer, sandbox);
+        return;
+    }
+    sandbox->stop_timer = g_idle_add(stop_idle, sandbox);
 }
 
 void shim_sandbox_free(ShimSandbox *sandbox)

@@ -62,9 +62,18 @@ char *shim_sandbox_console_tail(ShimSandbox *sandbox, guint max_lines);
 /* Where the agent sees the shared directory, and how CreateSandbox must mount it. */
 void shim_sandbox_fill_create(ShimSandbox *sandbox, Secure__Agent__V1__CreateSandboxRequest *req);
 const char *shim_sandbox_guest_shared_dir(ShimSandbox *sandbox);
-/* Stops the sandbox and removes its files (waits a few seconds at most). Idempotent; the died
- * callback is not called for it. */
+/* Stops the sandbox and removes its files: blocks until the VM or host agent has exited (poll()
+ * on their pidfds, a few seconds at most), for the shim on its way out, when its loop no longer
+ * runs; with the loop running, shim_sandbox_stop(). Idempotent; the died callback is not called
+ * for it. */
 void shim_sandbox_destroy(ShimSandbox *sandbox);
+typedef void (*ShimSandboxStoppedFunc)(ShimSandbox *sandbox, gpointer user_data);
+/* shim_sandbox_destroy() without blocking the main context: the waits for QEMU and virtiofsd, or
+ * for the host agent (SIGTERM, then SIGKILL after a grace), are watches on their pidfds. @func
+ * runs once, from the main context, never from inside this call; shim_sandbox_free() (or a
+ * shim_sandbox_destroy()) meanwhile drops it and finishes the stop synchronously. The died
+ * callback is not called for it. */
+void shim_sandbox_stop(ShimSandbox *sandbox, ShimSandboxStoppedFunc func, gpointer user_data);
 void shim_sandbox_free(ShimSandbox *sandbox);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShimSandbox, shim_sandbox_free)
 

@@ -29,6 +29,8 @@ static const char qemu_conf[] = "user = \"root\"\n"
 /* How long QEMU's exit waits for libvirt's own event about it (well inside the 1 s in which
  * the shim must learn that the VM died). */
 #define EXIT_GRACE_MS 200
+/* How long a destroy waits for QEMU and virtiofsd to exit after their SIGKILL. */
+#define STOP_TIMEOUT_US (3 * G_USEC_PER_SEC)
 
 /* The embedded driver refuses to start without this user (it owns QEMU files by default). */
 #define LIBVIRT_QEMU_USER "libvirt-qemu"
@@ -290,6 +292,8 @@ static gboolean on_process_exit(int fd, GIOCondition condition, gpointer data)
     VmmDomain *domain = data;
 
     (void)condition;
+    /* libvirt learns of the exit only once the process is reaped. */
+    vmm_pidfd_reap(fd);
     if (fd == domain->pidfd)
         domain->exit_watch = 0;
     else
@@ -523,29 +527,135 @@ static gboolean stop_domain(VmmDomain *domain, GError **error)
     return FALSE;
 }
 
-gboolean vmm_domain_destroy(VmmDomain *domain, GError **error)
+/* Nothing in a pod VM is worth a clean shutdown, and libvirt would give a QEMU that does not
+ * run (a hung guest's, stopped) 10 s to act on its SIGTERM: SIGKILL to QEMU and virtiofsd. A
+ * destroy is no lifecycle event: their exit watches go, their pidfds stay to wait on. */
+static void kill_processes(VmmDomain *domain)
+{
+    vmm_agent_connect_stopped(domain, "the VM was destroyed");
+    domain->running = FALSE;
+    g_clear_handle_id(&domain->exit_watch, g_source_remove);
+    g_clear_handle_id(&domain->virtiofsd_watch, g_source_remove);
+    g_clear_handle_id(&domain->exit_grace, g_source_remove);
+    if (domain->pidfd >= 0)
+        pidfd_send_signal(domain->pidfd, SIGKILL, NULL, 0);
+    if (domain->virtiofsd_pidfd >= 0)
+        pidfd_send_signal(domain->virtiofsd_pidfd, SIGKILL, NULL, 0);
+}
+
+/* Once QEMU and virtiofsd have exited and are reaped, libvirt's destroy only drops its state of
+ * the domain: it waits for them to be gone, which a zombie is not. What it could not stop, and
+ * every file, goes the stale-cleanup way. */
+static gboolean finish_destroy(VmmDomain *domain, GError **error)
 {
     g_autoptr(GError) stop_error = NULL;
 
-    g_return_val_if_fail(domain != NULL, FALSE);
-
-    vmm_agent_connect_stopped(domain, "the VM was destroyed");
-    /* Nothing in a pod VM is worth a clean shutdown, and libvirt would give a QEMU that does not
-     * run (a hung guest's, stopped) 10 s to act on its SIGTERM. */
-    if (domain->pidfd >= 0)
-        pidfd_send_signal(domain->pidfd, SIGKILL, NULL, 0);
     stop_exit_watches(domain);
     if (!stop_domain(domain, &stop_error))
         g_debug("%s; killing its processes instead", stop_error->message);
-    domain->running = FALSE;
     domain->pid = 0;
     disconnect(domain);
-    /* Whatever libvirt could not stop, and every file, goes the stale-cleanup way. */
     if (!vmm_cleanup_stale(&domain->config, error)) {
         g_prefix_error(error, "destroy VM '%s': ", domain->name);
         return FALSE;
     }
     return TRUE;
+}
+
+struct _VmmDomainStop {
+    VmmDomain *domain; /* not a reference: a freed domain drops its stop */
+    VmmDomainStoppedFunc func;
+    gpointer user_data;
+    guint qemu_watch;
+    guint virtiofsd_watch;
+    guint timeout_id;
+};
+
+static void stop_free(VmmDomainStop *stop)
+{
+    g_clear_handle_id(&stop->qemu_watch, g_source_remove);
+    g_clear_handle_id(&stop->virtiofsd_watch, g_source_remove);
+    g_clear_handle_id(&stop->timeout_id, g_source_remove);
+    g_free(stop);
+}
+
+/* Synchronous by contract (the template builder, the shim on its way out, the tests): a bounded
+ * poll() on the pidfds. */
+gboolean vmm_domain_destroy(VmmDomain *domain, GError **error)
+{
+    gint64 deadline = g_get_monotonic_time() + STOP_TIMEOUT_US;
+
+    g_return_val_if_fail(domain != NULL, FALSE);
+
+    g_clear_pointer(&domain->stop, stop_free);
+    kill_processes(domain);
+    if (domain->pidfd >= 0)
+        vmm_pidfd_wait(domain->pidfd, deadline - g_get_monotonic_time());
+    if (domain->virtiofsd_pidfd >= 0)
+        vmm_pidfd_wait(domain->virtiofsd_pidfd, deadline - g_get_monotonic_time());
+    return finish_destroy(domain, error);
+}
+
+static void stop_finish(VmmDomainStop *stop)
+{
+    VmmDomain *domain = stop->domain;
+    VmmDomainStoppedFunc func = stop->func;
+    gpointer user_data = stop->user_data;
+    g_autoptr(GError) error = NULL;
+
+    domain->stop = NULL;
+    stop_free(stop);
+    finish_destroy(domain, &error);
+    vmm_domain_ref(domain);
+    func(domain, error, user_data);
+    vmm_domain_unref(domain);
+}
+
+static gboolean on_stop_exit(int fd, GIOCondition condition, gpointer data)
+{
+    VmmDomainStop *stop = data;
+
+    (void)condition;
+    vmm_pidfd_reap(fd);
+    if (fd == stop->domain->pidfd)
+        stop->qemu_watch = 0;
+    else
+        stop->virtiofsd_watch = 0;
+    if (stop->qemu_watch == 0 && stop->virtiofsd_watch == 0)
+        stop_finish(stop);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean on_stop_timeout(gpointer data)
+{
+    VmmDomainStop *stop = data;
+
+    stop->timeout_id = 0;
+    stop_finish(stop);
+    return G_SOURCE_REMOVE;
+}
+
+void vmm_domain_stop(VmmDomain *domain, VmmDomainStoppedFunc func, gpointer user_data)
+{
+    VmmDomainStop *stop;
+
+    g_return_if_fail(domain != NULL && func != NULL && domain->stop == NULL);
+
+    stop = g_new0(VmmDomainStop, 1);
+    stop->domain = domain;
+    stop->func = func;
+    stop->user_data = user_data;
+    domain->stop = stop;
+    kill_processes(domain);
+    if (domain->pidfd >= 0)
+        stop->qemu_watch = g_unix_fd_add(domain->pidfd, G_IO_IN, on_stop_exit, stop);
+    if (domain->virtiofsd_pidfd >= 0)
+        stop->virtiofsd_watch = g_unix_fd_add(domain->virtiofsd_pidfd, G_IO_IN, on_stop_exit, stop);
+    /* Without a pidfd to wait on, what libvirt's destroy does is all there is (a remote
+     * driver). */
+    stop->timeout_id = stop->qemu_watch || stop->virtiofsd_watch
+                           ? g_timeout_add(STOP_TIMEOUT_US / 1000, on_stop_timeout, stop)
+                           : g_idle_add(on_stop_timeout, stop);
 }
 
 void vmm_domain_free(VmmDomain *domain)
@@ -556,6 +666,7 @@ void vmm_domain_free(VmmDomain *domain)
         return;
     domain->freed = TRUE;
     vmm_domain_cancel_agent(domain);
+    g_clear_pointer(&domain->stop, stop_free);
     if (!vmm_domain_destroy(domain, &error))
         g_debug("%s", error->message);
     vmm_domain_unref(domain);

@@ -1,16 +1,17 @@
 /* Host-side files and processes of a pod VM: the shared bind mount, tree removal, killing. */
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 
 #include "vmm-internal.h"
-
-#define KILL_POLL_US (10 * 1000)
 
 gboolean vmm_shared_mount(const char *dir, GError **error)
 {
@@ -67,30 +68,49 @@ gboolean vmm_remove_tree(const char *path, GError **error)
     return TRUE;
 }
 
-gboolean vmm_kill_wait(pid_t pid, gint64 timeout_us, GError **error)
+void vmm_pidfd_reap(int pidfd)
+{
+    siginfo_t info;
+
+    /* ECHILD when it is not ours: then its parent reaps it. */
+    if (pidfd >= 0)
+        waitid(P_PIDFD, pidfd, &info, WEXITED | WNOHANG);
+}
+
+gboolean vmm_pidfd_wait(int pidfd, gint64 timeout_us)
 {
     gint64 deadline = g_get_monotonic_time() + timeout_us;
+    struct pollfd exited = {.fd = pidfd, .events = POLLIN};
+    int ready;
 
-    if (kill(pid, SIGKILL) < 0) {
-        if (errno == ESRCH)
-            return TRUE;
+    do {
+        gint64 left_ms = (deadline - g_get_monotonic_time() + 999) / 1000;
+
+        ready = poll(&exited, 1, (int)CLAMP(left_ms, 0, G_MAXINT));
+    } while (ready < 0 && errno == EINTR);
+    if (ready != 1)
+        return FALSE;
+    vmm_pidfd_reap(pidfd);
+    return TRUE;
+}
+
+gboolean vmm_kill_wait(pid_t pid, gint64 timeout_us, GError **error)
+{
+    int pidfd = pidfd_open(pid, 0);
+    gboolean gone;
+
+    if (pidfd < 0 && errno == ESRCH)
+        return TRUE;
+    if (pidfd < 0 || pidfd_send_signal(pidfd, SIGKILL, NULL, 0) < 0) {
         g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "kill pid %d: %s", pid, g_strerror(errno));
+        if (pidfd >= 0)
+            close(pidfd);
         return FALSE;
     }
-    /* Not our child (libvirt daemonizes QEMU), so it cannot be waited for: poll. A zombie
-     * still answers kill(0), so look at its state instead. */
-    while (g_get_monotonic_time() < deadline) {
-        g_autofree char *stat_path = g_strdup_printf("/proc/%d/stat", pid);
-        g_autofree char *stat = NULL;
-        const char *state;
-
-        if (!g_file_get_contents(stat_path, &stat, NULL, NULL))
-            return TRUE;
-        state = strrchr(stat, ')');
-        if (state != NULL && (state[2] == 'Z' || state[2] == 'X'))
-            return TRUE;
-        g_usleep(KILL_POLL_US);
-    }
-    g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "pid %d still alive after SIGKILL", pid);
-    return FALSE;
+    /* Not necessarily our child (libvirt daemonizes QEMU), but its pidfd says when it exits. */
+    gone = vmm_pidfd_wait(pidfd, timeout_us);
+    close(pidfd);
+    if (!gone)
+        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "pid %d still alive after SIGKILL", pid);
+    return gone;
 }

@@ -47,8 +47,15 @@ gboolean vmm_shared_unmount(const char *dir, GError **error);
 /* Removes @path and everything under it without crossing mount points; fine when missing. */
 gboolean vmm_remove_tree(const char *path, GError **error);
 
-/* Sends SIGKILL to @pid and waits (polling, at most @timeout_us) until it is gone. */
+/* Sends SIGKILL to @pid and waits on its pidfd (at most @timeout_us) until it has exited; reaps
+ * it if it is our child. For callers without a main loop (the stale cleanup). */
 gboolean vmm_kill_wait(pid_t pid, gint64 timeout_us, GError **error);
+/* Waits (at most @timeout_us, poll() on @pidfd) until the process has exited, and reaps it if it
+ * is our child: the shim is the subreaper of the QEMU and virtiofsd that libvirt daemonizes, and
+ * libvirt waits until they are gone, which a zombie is not. TRUE once it has exited. */
+gboolean vmm_pidfd_wait(int pidfd, gint64 timeout_us);
+/* Reaps the process of @pidfd if it has exited and is our child; else does nothing. */
+void vmm_pidfd_reap(int pidfd);
 
 /* The last libvirt error of this thread as text (never NULL). */
 const char *vmm_libvirt_error(void);
@@ -61,6 +68,7 @@ void vmm_caps_cache_tune(const char *cache_dir);
 #define VMM_SHARED_MOUNT_MARKER "shared-mount"
 
 typedef struct _VmmAgentConnect VmmAgentConnect;
+typedef struct _VmmDomainStop VmmDomainStop;
 
 struct _VmmDomain {
     int ref_count;  /* callbacks in flight hold a reference */
@@ -94,6 +102,7 @@ struct _VmmDomain {
     VmmLifecycleFunc lifecycle_func;
     gpointer lifecycle_data;
     VmmAgentConnect *connect; /* vmm_domain_connect_agent() in progress */
+    VmmDomainStop *stop;      /* vmm_domain_stop() in progress */
     VmmTimings timings;
 
     guint memory_mib; /* boot memory plus what the virtio-mem device was asked to plug */

@@ -252,10 +252,23 @@ void vmm_domain_connect_agent(VmmDomain *domain, gint64 timeout_us, VmmAgentChan
 /* Drops a vmm_domain_connect_agent() in progress (its @func is not called); none is fine. */
 void vmm_domain_cancel_agent(VmmDomain *domain);
 
-/* Stops the VM (QEMU is killed; waits for it and virtiofsd to exit, at most a few seconds),
- * unmounts the shared bind mount, and removes the embed root, agent socket and console log.
+/* Stops the VM (QEMU and virtiofsd are killed; waits on their pidfds until they have exited, at
+ * most a few seconds, and reaps them when they are our children), unmounts the shared bind
+ * mount, and removes the embed root, agent socket and console log. Blocks (poll() on the
+ * pidfds): for callers without a main loop running; with one, use vmm_domain_stop(). A
+ * vmm_domain_stop() in progress is dropped (its function is not called) and finished here.
  * Idempotent. Unmount what you mounted inside shared_dir before calling it. */
 gboolean vmm_domain_destroy(VmmDomain *domain, GError **error);
+
+/* Result of vmm_domain_stop(): the VM is gone (@error NULL), or what of it could not be
+ * cleaned up. */
+typedef void (*VmmDomainStoppedFunc)(VmmDomain *domain, const GError *error, gpointer user_data);
+/* vmm_domain_destroy() without blocking the main context: the wait for QEMU and virtiofsd to
+ * exit is a watch on their pidfds; the rest (libvirt's destroy, which then finds them gone, and
+ * the files) runs once they have. @func runs once, from the default main context, never from
+ * inside this call; vmm_domain_free() drops it without calling it. The lifecycle function is
+ * not called for the stop. One stop at a time. */
+void vmm_domain_stop(VmmDomain *domain, VmmDomainStoppedFunc func, gpointer user_data);
 
 /* Destroys the VM if still running (errors ignored) and frees @domain. NULL is fine. Allowed
  * from inside this layer's callbacks. */

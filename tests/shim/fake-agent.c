@@ -6,7 +6,8 @@
  *   ghost-oom  GetOOMEvent reports a container the shim never created (after 1 s);
  *   hang       Health answers only once (the boot check), then nothing does;
  *   late-output  the init exits at once having written "late\n" (WaitProcess says 5 bytes),
- *              and ReadStdout brings those bytes 3 s later, past the shim's 2 s grace.
+ *              and ReadStdout brings those bytes 3 s later, past the shim's 2 s grace;
+ *   slow-exit  SIGTERM is ignored: only the shim's SIGKILL after its grace ends it.
  * Everything else answers like a healthy agent whose processes never exit. */
 #include <glib-unix.h>
 #include <glib/gstdio.h>
@@ -174,6 +175,8 @@ static const TtrpcMethod methods[] = {
 
 static gboolean quit(gpointer loop)
 {
+    if (is_mode("slow-exit"))
+        return G_SOURCE_CONTINUE;
     g_main_loop_quit(loop);
     return G_SOURCE_REMOVE;
 }

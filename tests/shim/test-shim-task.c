@@ -1002,6 +1002,28 @@ START_TEST(test_agent_hangs)
 }
 END_TEST
 
+/* The last container's Delete stops the sandbox; a host agent that ignores SIGTERM keeps it
+ * stopping for the 2 s grace before its SIGKILL. The shim serves meanwhile: the teardown waits
+ * on the agent's pidfd from the event loop, it does not block it. */
+#define SERVED_WHILE_STOPPING_MS 1000
+START_TEST(test_served_while_sandbox_stops)
+{
+    use_fake_agent("slow-exit");
+    g_autofree char *bundle = shim_test_bundle(t, "s1", ARGS("true"), NULL, FALSE);
+    shim_test_start(t, "s1", bundle);
+    shim_test_create(t, "s1", bundle, NULL, FALSE);
+    delete_task("s1", NULL);
+    gint64 asked = g_get_monotonic_time();
+    connect_task("s1");
+    gint64 served_ms = (g_get_monotonic_time() - asked) / 1000;
+    ck_assert_msg(served_ms < SERVED_WHILE_STOPPING_MS,
+                  "Connect took %" G_GINT64_FORMAT " ms while the sandbox stopped", served_ms);
+    shutdown_daemon();
+    ck_assert_int_eq(shim_test_run_delete(t, "s1", bundle, NULL, NULL), 0);
+    shim_test_assert_clean(t);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     kind = argc > 1 ? argv[1] : "none";
@@ -1029,6 +1051,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, test_late_output_kept);
         tcase_add_test(tc, test_agent_unknown_id);
         tcase_add_test(tc, test_agent_hangs);
+        tcase_add_test(tc, test_served_while_sandbox_stops);
     }
     suite_add_tcase(s, tc);
     /* Without a fork per test, a failed assertion still runs the teardown, which removes the

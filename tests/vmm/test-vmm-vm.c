@@ -521,6 +521,20 @@ START_TEST(test_agent_never_answers)
 }
 END_TEST
 
+/* A VM @name of the test init (it never answers), with a virtio-fs share (virtiofsd runs) and its
+ * lifecycle events going to @event. */
+static VmmDomain *start_stub_vm(VmmConfig *config, GStringChunk *strings, const char *name,
+                                Result *event)
+{
+    VmmDomain *domain;
+
+    test_config(config, strings, name, "VMM_TEST_STUB_INITRD");
+    add_shared_dir(config, strings, VMM_SHARED_FS_VIRTIOFS);
+    domain = start_vm(config);
+    vmm_domain_set_lifecycle_func(domain, on_event, event);
+    return domain;
+}
+
 START_TEST(test_qemu_killed_from_outside)
 {
     g_autoptr(GStringChunk) strings = g_string_chunk_new(256);
@@ -531,10 +545,7 @@ START_TEST(test_qemu_killed_from_outside)
     VmmConfig config;
     gint64 killed;
 
-    test_config(&config, strings, "killed", "VMM_TEST_STUB_INITRD");
-    add_shared_dir(&config, strings, VMM_SHARED_FS_VIRTIOFS);
-    domain = start_vm(&config);
-    vmm_domain_set_lifecycle_func(domain, on_event, &event);
+    domain = start_stub_vm(&config, strings, "killed", &event);
     wait_agent(domain, NEVER_TIMEOUT_US, &agent);
     run_until(&never, G_USEC_PER_SEC);
     ck_assert(!event.done && !agent.done);
@@ -554,6 +565,66 @@ START_TEST(test_qemu_killed_from_outside)
     ck_assert(g_error_matches(agent.error, VMM_ERROR, VMM_ERROR_STOPPED));
     result_clear(&event);
     result_clear(&agent);
+    destroy_vm(&domain, &config);
+}
+END_TEST
+
+typedef struct {
+    guint ticks;
+    const gboolean *until; /* counting stops once it is TRUE */
+} Ticker;
+
+static gboolean count_tick(gpointer data)
+{
+    Ticker *ticker = data;
+
+    if (!*ticker->until)
+        ticker->ticks++;
+    return G_SOURCE_CONTINUE;
+}
+
+static void on_stopped(VmmDomain *domain, const GError *error, gpointer data)
+{
+    Result *r = data;
+
+    (void)domain;
+    r->done = TRUE;
+    r->when = g_get_monotonic_time();
+    r->error = error != NULL ? g_error_copy(error) : NULL;
+}
+
+/* vmm_domain_stop() waits for QEMU and virtiofsd on their pidfds from the main context: a
+ * timeout source keeps being dispatched until the VM is gone, which then is gone entirely; the
+ * stop is no lifecycle event. */
+START_TEST(test_stop_serves_loop)
+{
+    g_autoptr(GStringChunk) strings = g_string_chunk_new(256);
+    g_autoptr(VmmDomain) domain = NULL;
+    Result event = {0}, stopped = {0};
+    gboolean never = FALSE;
+    Ticker ticker = {.until = &stopped.done};
+    guint tick_id;
+    VmmConfig config;
+
+    domain = start_stub_vm(&config, strings, "stop", &event);
+    run_until(&never, G_USEC_PER_SEC);
+    tick_id = g_timeout_add(1, count_tick, &ticker);
+    vmm_domain_stop(domain, on_stopped, &stopped);
+    ck_assert(!stopped.done);
+    ck_assert(!vmm_domain_is_running(domain));
+    run_until(&stopped.done, 10 * G_USEC_PER_SEC);
+    g_source_remove(tick_id);
+    ck_assert_msg(stopped.done, "the stop did not complete within 10 s");
+    ck_assert_msg(stopped.error == NULL, "%s", stopped.error->message);
+    /* A stop that blocked would leave room for one tick at most, in the iteration that reports
+     * it. */
+    ck_assert_msg(ticker.ticks >= 2, "the main context dispatched %u ticks while the VM stopped",
+                  ticker.ticks);
+    ck_assert_int_eq(vmm_domain_get_pid(domain), 0);
+    run_until(&never, G_USEC_PER_SEC / 2);
+    ck_assert_msg(!event.done, "a lifecycle event for the stop: %s", event.detail);
+    result_clear(&event);
+    result_clear(&stopped);
     destroy_vm(&domain, &config);
 }
 END_TEST
@@ -1206,6 +1277,7 @@ int main(void)
         test_boot_health_destroy,
         test_agent_never_answers,
         test_qemu_killed_from_outside,
+        test_stop_serves_loop,
         test_guest_panic,
         test_stale_cleanup,
         test_missing_netns,
