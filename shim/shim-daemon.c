@@ -62,7 +62,7 @@ static guint watch_quit_signals(GMainLoop *loop)
 }
 
 /* Lines name the pod by its directory, as `secure-container ps --json` and /run show it; set
- * before the reaper thread starts logging. */
+ * before any thread starts logging. */
 static void log_pod_name(const char *socket)
 {
     g_autofree char *pod = g_path_get_basename(socket);
@@ -92,7 +92,7 @@ int shim_daemon_run(const ShimArgs *args)
     /* kind = none runs the agent on the host, where it builds containers itself (setns into
      * their namespaces, chroot...) with whatever the shim had: it keeps root's all. */
     if ((config->kind != SHIM_HYPERVISOR_NONE && !shim_privileges_keep_start(&error)) ||
-        !shim_reaper_start(&error)) {
+        !shim_privileges_start_workers(&error) || !shim_reaper_start(&error)) {
         g_critical("%s", error->message);
         return 1;
     }

@@ -15,6 +15,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
+
 #include "shim-error.h"
 
 /* A running pod's needs:
@@ -64,7 +66,7 @@ static int last_cap(void)
 }
 
 /* The calling thread's part, async-signal-safe: it runs in signal handlers. It keeps what it
- * has of request.keep (the reaper, which has nothing, stays so). Returns 0 or an errno. */
+ * has of request.keep (GLib's workers, which have nothing, stay so). Returns 0 or an errno. */
 static int give_up_in_this_thread(void)
 {
     struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -131,9 +133,9 @@ static char *thread_status(pid_t tid)
 }
 
 /* Asks thread @tid and waits for its answer, unless it has no more than asked for already (GLib's
- * worker threads, which block every signal, are born so: shim-reaper.c). A thread that has
- * exited meanwhile is done. A thread blocks every signal for a moment while it starts (glibc
- * sets its mask after the clone), so one that blocks the signal is looked at again until the
+ * worker threads, which block every signal, are born so: shim_privileges_start_workers()). A thread
+ * that has exited meanwhile is done. A thread blocks every signal for a moment while it starts
+ * (glibc sets its mask after the clone), so one that blocks the signal is looked at again until the
  * answer's timeout. */
 static gboolean ask(pid_t tid, GError **error)
 {
@@ -234,9 +236,25 @@ static gboolean keep_in_this_thread(guint64 keep, gboolean no_new_privs, GError 
     return err == 0 || fail(error, err, "in this thread");
 }
 
-gboolean shim_privileges_drop_all(GError **error)
+/* GLib starts its worker threads (gmain, the thread pool's spawner) at its first need of them,
+ * and they block every signal, so that no later keep_everywhere() could ask them to give up
+ * what they inherited: they are started here, by a thread that has given up everything. */
+static gpointer start_workers(gpointer data)
 {
-    return keep_in_this_thread(0, TRUE, error);
+    GError **error = data;
+
+    if (!keep_in_this_thread(0, TRUE, error))
+        return NULL;
+    g_type_ensure(G_TYPE_TASK);
+    return GINT_TO_POINTER(TRUE);
+}
+
+gboolean shim_privileges_start_workers(GError **error)
+{
+    /* The thread inherits the caller's capabilities: joined before anything forks. */
+    GThread *thread = g_thread_new("worker-start", start_workers, error);
+
+    return g_thread_join(thread) != NULL;
 }
 
 gboolean shim_privileges_keep_start(GError **error)

@@ -11,10 +11,11 @@ G_BEGIN_DECLS
  * bounding set: the processes it starts, QEMU as root with virtio-9p among them, get no more). */
 gboolean shim_privileges_keep_start(GError **error);
 
-/* The calling thread gives up every capability, also from its bounding set, and sets
- * no_new_privs: for a thread that only waits for children and reads /proc (the orphan reaper),
- * and the threads it starts. */
-gboolean shim_privileges_drop_all(GError **error);
+/* Starts GLib's worker threads (gmain, the thread pool's spawner) from a thread that has given
+ * up every capability, also from its bounding set, and set no_new_privs: they have none, and as
+ * they block every signal, shim_privileges_keep_pod() could not ask them later. Call it while
+ * the process has a single thread, before libvirt starts any. */
+gboolean shim_privileges_start_workers(GError **error);
 
 /* Every thread of the process keeps only what a running pod still needs (mounts of container
  * roots, signals to its QEMU, removing what libvirt made QEMU's, the clean-up at its end) and

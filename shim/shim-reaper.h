@@ -1,9 +1,10 @@
-/* Reaps orphaned helper processes (QEMU, virtiofsd) that the subreaper shim inherits. */
+/* Reaps the orphaned helper processes (QEMU, virtiofsd, a dead host agent's children) that the
+ * subreaper shim inherits, from the default main context. */
 #pragma once
 
 #include <glib.h>
 
-/* Starts the process's orphan reaper (once per process, after PR_SET_CHILD_SUBREAPER and before
- * the first VM starts); it runs until the process exits and wakes only when a child exits or,
- * while the process has no child, when it forks. */
+/* Starts the process's orphan reaper on the default main context (once per process, after
+ * PR_SET_CHILD_SUBREAPER and before the first VM starts); it stays until the process exits and
+ * runs only when a child exits or the process forks. */
 gboolean shim_reaper_start(GError **error);

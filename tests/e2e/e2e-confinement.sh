@@ -69,13 +69,13 @@ for pod in pod-a pod-b; do
             || testenv_fail "$pod's virtiofsd shares the host's $ns namespace"
     done
 
-    # The shim: its main thread and libvirt's keep what a running pod needs, the orphan reaper
-    # and the GLib threads it started nothing; none can gain more.
+    # The shim: its main thread and libvirt's keep what a running pod needs, the GLib threads
+    # started without privileges (shim_privileges_start_workers()) nothing; none can gain more.
     for task in /proc/"$shim"/task/*; do
         tid=${task##*/}
         comm=$(cat "$task/comm")
         want=$SHIM_CAPS
-        case $comm in reaper | gmain | pool-spawner) want=$NO_CAPS ;; esac
+        case $comm in gmain | pool-spawner) want=$NO_CAPS ;; esac
         for field in CapInh:$NO_CAPS CapPrm:$want CapEff:$want CapBnd:$want CapAmb:$NO_CAPS NoNewPrivs:1; do
             got=$(awk -v k="${field%%:*}:" '$1 == k { print $2 }' "$task/status")
             [ "$got" = "${field#*:}" ] \

@@ -564,8 +564,8 @@ static guint64 context_switches(pid_t pid)
 }
 
 /* A pod whose container sleeps wakes its shim only for the health checks: nothing polls
- * (issue 11). Its teardown then needs the orphan reaper (QEMU and virtiofsd exit only once
- * reaped), which wakes on their exit. */
+ * (issue 11). Its teardown then reaps QEMU and virtiofsd (they exit only once reaped), woken by
+ * their pidfds. */
 START_TEST(test_idle_wakeups)
 {
     g_autofree char *bundle = shim_test_bundle(t, "idle", ARGS("sleep", "100000"), NULL, FALSE);
