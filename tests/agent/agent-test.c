@@ -21,26 +21,16 @@
 #define START_TIMEOUT_US (10 * G_USEC_PER_SEC)
 #define BUSYBOX "/bin/busybox"
 
-void agent_test_skip(const char *reason)
-{
-    if (g_strcmp0(g_getenv("CI"), "true") == 0) {
-        fprintf(stderr, "FAIL (CI=true, cannot skip): %s\n", reason);
-        exit(1);
-    }
-    fprintf(stderr, "SKIP: %s\n", reason);
-    exit(77);
-}
-
 void agent_test_require(void)
 {
     const char *agent = g_getenv("SC_AGENT");
 
     if (geteuid() != 0)
-        agent_test_skip("the agent tests create containers and need root");
+        test_util_skip("the agent tests create containers and need root");
     if (access(BUSYBOX, X_OK) != 0)
-        agent_test_skip(BUSYBOX " is missing (Debian package busybox-static)");
+        test_util_skip(BUSYBOX " is missing (Debian package busybox-static)");
     if (agent == NULL || access(agent, X_OK) != 0)
-        agent_test_skip("SC_AGENT does not name the secure-agent binary");
+        test_util_skip("SC_AGENT does not name the secure-agent binary");
 }
 
 static void test_write(const char *rootfs, const char *name, const char *text)
@@ -432,8 +422,7 @@ int agent_test_main(const char *name, const TTest *const *tests, int timeout_s, 
 {
     Suite *suite = suite_create(name);
     TCase *tc = tcase_create(name);
-    SRunner *runner;
-    int failed;
+    int status;
     guint left;
 
     if (setup != NULL)
@@ -444,16 +433,13 @@ int agent_test_main(const char *name, const TTest *const *tests, int timeout_s, 
     suite_add_tcase(suite, tc);
     sweep_dir = g_dir_make_tmp("sc-agent-test-XXXXXX", NULL);
     g_assert(sweep_dir != NULL);
-    runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
+    status = test_util_run(suite, CK_FORK_GETENV);
     left = test_sweep();
-    if (left > 0 && failed == 0) {
+    if (left > 0 && status == EXIT_SUCCESS) {
         fprintf(stderr, "FAIL: passing tests left %u agent(s) or temp dir(s) behind\n", left);
-        failed = 1;
+        status = EXIT_FAILURE;
     }
     g_rmdir(sweep_dir);
     g_clear_pointer(&sweep_dir, g_free);
-    return failed == 0 ? 0 : 1;
+    return status;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "agent.pb-c.h"
+#include "test-util.h"
 #include "ttrpc.h"
 
 #include <check.h>
@@ -26,9 +27,8 @@ typedef struct {
     TtrpcClient *client;
 } AgentTest;
 
-/* Exits 77 with @reason unless CI=true, in which case the test fails. */
-G_NORETURN void agent_test_skip(const char *reason);
-/* Skips (as above) unless run as root with busybox-static and the agent binary ($SC_AGENT). */
+/* Skips (test_util_skip()) unless run as root with busybox-static and the agent binary ($SC_AGENT).
+ */
 void agent_test_require(void);
 
 /* Runs @tests (NULL-terminated) as one Check suite with optional checked fixtures; returns the

@@ -245,32 +245,12 @@ static AgentHotplug *test_hotplug_new(gboolean may_change, gboolean listen_ueven
     return hotplug;
 }
 
-static gboolean test_on_too_long(gpointer data)
-{
-    *(gboolean *)data = TRUE;
-    return G_SOURCE_REMOVE;
-}
-
-/* Runs the default context until @done(@data) holds, for at most 5 s. */
-static void test_run_until(gboolean (*done)(gpointer data), gpointer data)
-{
-    gboolean too_long = FALSE;
-    guint timer = g_timeout_add_seconds(5, test_on_too_long, &too_long);
-
-    while (!done(data) && !too_long)
-        g_main_context_iteration(NULL, TRUE);
-    ck_assert_msg(!too_long, "not done within 5 s");
-    g_source_remove(timer);
-}
-
-static gboolean test_replied(gpointer data)
-{
-    return ((TestReply *)data)->done;
-}
+/* How long the hotplug's work may take. */
+#define TEST_WAIT_US (5 * G_USEC_PER_SEC)
 
 static void test_wait(TestReply *result)
 {
-    test_run_until(test_replied, result);
+    TEST_UTIL_WAIT(result->done, TEST_WAIT_US);
 }
 
 /* Whether @hotplug has a source on the default context: the poll timer, or the uevent listener
@@ -457,12 +437,11 @@ static void test_send_fake_uevent(const char *name)
     nl_socket_free(sock);
 }
 
-static gboolean test_memory0_online(gpointer data)
+static gboolean test_memory0_online(void)
 {
     g_autofree char *path = g_build_filename(root, "devices/system/memory/memory0/state", NULL);
     g_autofree char *state = NULL;
 
-    (void)data;
     ck_assert(g_file_get_contents(path, &state, NULL, NULL));
     return g_str_equal(state, "online");
 }
@@ -480,7 +459,7 @@ START_TEST(test_uevent_onlines)
     test_send_fake_uevent("memory999999");
     ck_assert(g_file_set_contents_full(TEST_SYNTHETIC_UEVENT, "add", -1, G_FILE_SET_CONTENTS_NONE,
                                        0644, NULL));
-    test_run_until(test_memory0_online, NULL);
+    TEST_UTIL_WAIT(test_memory0_online(), TEST_WAIT_US);
     test_assert_file("devices/system/memory/memory999999/state", "offline\n");
 }
 END_TEST

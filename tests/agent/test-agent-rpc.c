@@ -630,7 +630,7 @@ START_TEST(test_runc_differential)
     guint32 status = 1;
 
     if (runc == NULL)
-        agent_test_skip("runc is missing (Debian package runc)");
+        test_util_skip("runc is missing (Debian package runc)");
     spec = test_view_spec(t->rootfs);
     theirs = test_runc_view(spec);
     ours = agent_test_run(t, id, spec, &status);

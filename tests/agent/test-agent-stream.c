@@ -33,33 +33,12 @@ static gboolean on_read(const guint8 *data, gsize len, gboolean eof, gpointer us
     return TRUE;
 }
 
-/* Iterates the loop until *@flag is set, failing after WAIT_US. */
-static void run_until(const gboolean *flag)
-{
-    gint64 deadline = g_get_monotonic_time() + WAIT_US;
-
-    while (!*flag) {
-        ck_assert_msg(g_get_monotonic_time() < deadline, "timed out");
-        g_main_context_iteration(NULL, FALSE);
-        g_usleep(1000);
-    }
-}
-
-/* Iterates the loop for a while without expecting anything. */
-static void run_idle(void)
-{
-    for (int i = 0; i < 50; i++) {
-        g_main_context_iteration(NULL, FALSE);
-        g_usleep(1000);
-    }
-}
-
 static char *read_once(AgentOutput *output, gsize max, gboolean *out_eof)
 {
     ReadResult result = {.data = g_string_new(NULL)};
 
     agent_output_read(output, max, on_read, &result);
-    run_until(&result.done);
+    TEST_UTIL_WAIT(result.done, WAIT_US);
     *out_eof = result.eof;
     return g_string_free(result.data, FALSE);
 }
@@ -106,7 +85,7 @@ START_TEST(test_output_eof_only_after_drain)
     ck_assert_int_eq(write(fds[1], "abc", 3), 3);
     close(fds[1]);
     output = agent_output_new(&fds[0], NULL);
-    run_idle();
+    test_util_run_for(50 * G_TIME_SPAN_MILLISECOND);
     a = read_once(output, 1, &eof);
     ck_assert_str_eq(a, "a");
     ck_assert(!eof);
@@ -126,10 +105,10 @@ START_TEST(test_output_pending_read_completes_on_data)
     make_pipe(fds);
     output = agent_output_new(&fds[0], NULL);
     agent_output_read(output, 100, on_read, &result);
-    run_idle();
+    test_util_run_for(50 * G_TIME_SPAN_MILLISECOND);
     ck_assert(!result.done);
     ck_assert_int_eq(write(fds[1], "late", 4), 4);
-    run_until(&result.done);
+    TEST_UTIL_WAIT(result.done, WAIT_US);
     ck_assert_str_eq(result.data->str, "late");
     ck_assert(!result.eof);
     close(fds[1]);
@@ -149,7 +128,7 @@ START_TEST(test_output_refused_read_keeps_data)
     output = agent_output_new(&fds[0], NULL);
     agent_output_read(output, 100, on_read, &gone);
     ck_assert_int_eq(write(fds[1], "kept", 4), 4);
-    run_until(&gone.done);
+    TEST_UTIL_WAIT(gone.done, WAIT_US);
     kept = read_once(output, 100, &eof);
     ck_assert_str_eq(kept, "kept");
     close(fds[1]);
@@ -267,7 +246,7 @@ START_TEST(test_input_waits_for_room_then_closes)
         data[i] = i % 251;
     input = agent_input_new(&fds[1], AGENT_INPUT_PIPE, NULL);
     agent_input_write(input, data, len, on_written, &result);
-    run_idle();
+    test_util_run_for(50 * G_TIME_SPAN_MILLISECOND);
     ck_assert(!result.done);
     agent_input_close(input);
     ck_assert_int_eq(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
@@ -327,7 +306,7 @@ START_TEST(test_input_socket_shuts_down_write_side)
     output = agent_output_new(&fds[0], NULL);
     agent_input_write(input, (const guint8 *)"ab", 2, on_written, &result);
     agent_input_close(input);
-    run_until(&result.done);
+    TEST_UTIL_WAIT(result.done, WAIT_US);
     ck_assert(result.error == NULL);
     ck_assert_int_eq(read(fds[1], buf, sizeof(buf)), 2);
     ck_assert_int_eq(read(fds[1], buf, sizeof(buf)), 0);

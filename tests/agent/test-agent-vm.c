@@ -49,25 +49,6 @@ static void on_event(VmmDomain *domain, VmmEvent event, const char *detail, gpoi
         *(gboolean *)data = TRUE;
 }
 
-static gboolean on_timeout(gpointer data)
-{
-    *(gboolean *)data = TRUE;
-    return G_SOURCE_REMOVE;
-}
-
-/* Runs the default main context until *@done; FALSE if @timeout_us passed first. */
-static gboolean run_until(gboolean *done, gint64 timeout_us)
-{
-    gboolean expired = FALSE;
-    guint id = g_timeout_add(timeout_us / 1000, on_timeout, &expired);
-
-    while (!*done && !expired)
-        g_main_context_iteration(NULL, TRUE);
-    if (!expired)
-        g_source_remove(id);
-    return *done;
-}
-
 /* A busybox root for container @id in the shared dir; @vm->rootfs is its guest path. */
 static void vm_rootfs(AgentTest *vm, const char *shared_dir, const char *id)
 {
@@ -252,7 +233,7 @@ static void vm_boot(Vm *vm, const VmmConfig *config)
     ck_assert_msg(vm->domain != NULL, "%s", error ? error->message : "");
     vmm_domain_set_lifecycle_func(vm->domain, on_event, &vm->stopped);
     vm->ready.probe = shim_agent_probe_vm(vm->domain, BOOT_TIMEOUT_US, on_agent, &vm->ready);
-    run_until(&vm->ready.done, BOOT_TIMEOUT_US + G_USEC_PER_SEC);
+    test_util_run_until(&vm->ready.done, BOOT_TIMEOUT_US + G_USEC_PER_SEC);
     ck_assert_msg(vm->ready.error == NULL, "%s", vm->ready.error->message);
     ck_assert_uint_eq(vm->ready.agent_pid, 1);
     vm->client.client = vm->ready.client;
@@ -265,7 +246,8 @@ static void vm_power_off(Vm *vm)
     g_autoptr(GError) error = NULL;
 
     ck_assert_int_eq(agent_test_code(&vm->client, "DestroySandbox", NULL), TTRPC_CODE_OK);
-    ck_assert_msg(run_until(&vm->stopped, POWER_OFF_TIMEOUT_US), "the VM did not power off");
+    ck_assert_msg(test_util_run_until(&vm->stopped, POWER_OFF_TIMEOUT_US),
+                  "the VM did not power off");
     g_clear_pointer(&vm->client.client, ttrpc_client_free);
     g_clear_pointer(&vm->ready.probe, shim_agent_probe_free);
     ck_assert_msg(vmm_domain_destroy(vm->domain, &error), "%s", error ? error->message : "");
@@ -330,9 +312,9 @@ int main(void)
 
     agent_test_require();
     if (!g_file_test("/usr/bin/qemu-system-x86_64", G_FILE_TEST_IS_EXECUTABLE))
-        agent_test_skip("needs /usr/bin/qemu-system-x86_64 (qemu-system-x86)");
+        test_util_skip("needs /usr/bin/qemu-system-x86_64 (qemu-system-x86)");
     if (g_getenv("AGENT_VM_KERNEL") == NULL || g_getenv("AGENT_VM_INITRD") == NULL)
-        agent_test_skip("needs the guest kernel and initramfs (built with the project)");
+        test_util_skip("needs the guest kernel and initramfs (built with the project)");
     tmp = g_dir_make_tmp("sc-agent-vm-XXXXXX", NULL);
     g_assert(tmp != NULL);
     vm_config(&pods[POD_VIRTIOFS], strings, tmp, "agent-vm", VMM_SHARED_FS_VIRTIOFS);

@@ -5,7 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common-check.h"
+#include "test-util.h"
 #include "common-exit.h"
 #include "common-fd.h"
 
@@ -101,5 +101,5 @@ int main(void)
     tcase_add_test(exits, test_unreaped_child);
     tcase_add_test(exits, test_others_zombie);
     suite_add_tcase(suite, exits);
-    return common_check_run(suite);
+    return test_util_run(suite, CK_NOFORK);
 }

@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "common-check.h"
+#include "test-util.h"
 #include "common-fd.h"
 
 static gboolean fd_is_open(int fd)
@@ -64,5 +64,5 @@ int main(void)
     tcase_add_test(scoped, test_scoped);
     tcase_add_test(scoped, test_scoped_steal);
     suite_add_tcase(suite, scoped);
-    return common_check_run(suite);
+    return test_util_run(suite, CK_NOFORK);
 }

@@ -1,7 +1,7 @@
 /* test-common-id: the id rule, accepted and refused ids, and the error it gives. */
 #include <string.h>
 
-#include "common-check.h"
+#include "test-util.h"
 #include "common-id.h"
 
 #define TEST_ERROR (g_quark_from_static_string("test-common-id"))
@@ -71,5 +71,5 @@ int main(void)
     tcase_add_test(rule, test_refused);
     tcase_add_test(rule, test_message);
     suite_add_tcase(suite, rule);
-    return common_check_run(suite);
+    return test_util_run(suite, CK_NOFORK);
 }

@@ -1,5 +1,5 @@
 /* test-common-json: g_autoptr(json_object) drops its reference when the scope ends. */
-#include "common-check.h"
+#include "test-util.h"
 #include "common-json.h"
 
 START_TEST(test_autoptr_puts)
@@ -20,5 +20,5 @@ int main(void)
     TCase *cleanup = tcase_create("cleanup");
     tcase_add_test(cleanup, test_autoptr_puts);
     suite_add_tcase(suite, cleanup);
-    return common_check_run(suite);
+    return test_util_run(suite, CK_NOFORK);
 }

@@ -6,7 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common-check.h"
+#include "test-util.h"
 #include "common-exit.h"
 #include "common-fd.h"
 #include "common-process.h"
@@ -134,5 +134,5 @@ int main(void)
     tcase_add_test(identity, test_reused_pid);
     tcase_add_test(identity, test_no_pid);
     suite_add_tcase(suite, identity);
-    return common_check_run(suite);
+    return test_util_run(suite, CK_NOFORK);
 }

@@ -25,16 +25,6 @@ static const char *const applets[] = {
     "test",  "stat",  "readlink", "dd",       "env",  "yes",   "mknod", NULL,
 };
 
-static void skip_or_fail(const char *reason)
-{
-    if (g_strcmp0(g_getenv("CI"), "true") == 0) {
-        fprintf(stderr, "FAIL (CI=true, cannot skip): %s\n", reason);
-        exit(1);
-    }
-    fprintf(stderr, "SKIP: %s\n", reason);
-    exit(77);
-}
-
 static int count_fds(void)
 {
     int n = 0;
@@ -69,23 +59,23 @@ void ct_require_root(void)
 {
     g_autofree char *cgroup = NULL;
     if (geteuid() != 0)
-        skip_or_fail("building containers needs root");
+        test_util_skip("building containers needs root");
     if (!g_file_test(BUSYBOX, G_FILE_TEST_IS_EXECUTABLE))
-        skip_or_fail("needs " BUSYBOX " (Debian package busybox-static)");
+        test_util_skip("needs " BUSYBOX " (Debian package busybox-static)");
     cgroup = own_cgroup_dir();
     if (cgroup == NULL)
-        skip_or_fail("needs a cgroup v2 filesystem");
+        test_util_skip("needs a cgroup v2 filesystem");
 }
 
 void ct_require_controllers(const char *const *names)
 {
     g_autofree char *own = own_cgroup_dir();
     if (own == NULL)
-        skip_or_fail("no cgroup v2 filesystem is mounted");
+        test_util_skip("no cgroup v2 filesystem is mounted");
     g_autofree char *path = g_build_filename(own, "cgroup.controllers", NULL);
     g_autofree char *text = NULL;
     if (!g_file_get_contents(path, &text, NULL, NULL))
-        skip_or_fail("cannot read the cgroup v2 controllers");
+        test_util_skip("cannot read the cgroup v2 controllers");
     g_auto(GStrv) have = g_strsplit_set(g_strstrip(text), " ", -1);
     for (const char *const *n = names; *n; n++) {
         if (g_strv_contains((const char *const *)have, *n))
@@ -93,7 +83,7 @@ void ct_require_controllers(const char *const *names)
         /* The suite runs such tests only in test-container-vm's pure cgroup v2 VM. */
         g_autofree char *reason = g_strdup_printf(
             "cgroup v2 at '%s' does not have the '%s' controller (hybrid cgroup v1 host)", own, *n);
-        skip_or_fail(reason);
+        test_util_skip(reason);
     }
 }
 
@@ -409,12 +399,9 @@ static int remove_leftovers(void)
 int ct_run_suite(Suite *suite)
 {
     runner_pid = getpid();
-    SRunner *sr = srunner_create(suite);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int status = test_util_run(suite, CK_FORK_GETENV);
     int leftovers = remove_leftovers();
-    if (leftovers && failed == 0)
+    if (leftovers && status == EXIT_SUCCESS)
         fprintf(stderr, "FAIL: the tests passed but left %d things behind\n", leftovers);
-    return failed == 0 && leftovers == 0 ? 0 : 1;
+    return leftovers == 0 ? status : EXIT_FAILURE;
 }

@@ -5,16 +5,16 @@
 #include <check.h>
 #include "common-json.h"
 #include "container.h"
+#include "test-util.h"
 
-/* Exits 77 with `reason` (or fails when CI=true) unless we are root with busybox-static. */
+/* Skips (test_util_skip()) unless we are root with busybox-static. */
 void ct_require_root(void);
 
 /* Runs `suite` (each test in its own process), then removes whatever a failed test left
  * behind (its container processes, cgroups and temp dirs). Returns the exit status. */
 int ct_run_suite(Suite *suite);
 
-/* Exits 77 (fails when CI=true) unless our cgroup v2 directory offers every controller in
- * `names`. */
+/* Skips (test_util_skip()) unless our cgroup v2 directory offers every controller in `names`. */
 void ct_require_controllers(const char *const *names);
 
 typedef struct {

@@ -10,6 +10,7 @@
 #include "container-devices.h"
 #include "container.h"
 #include "oci-spec-private.h"
+#include "test-util.h"
 
 /* A spec like containerd's default, with one seccomp rule; @PROCESS@ etc. are replaced. */
 static const char base_spec[] =
@@ -493,9 +494,5 @@ static Suite *oci_spec_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(oci_spec_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return test_util_run(oci_spec_suite(), CK_FORK_GETENV);
 }

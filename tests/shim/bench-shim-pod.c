@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "shim-test.h"
-#include "shim-check.h"
+#include "test-util.h"
 
 static const char *kind;
 
@@ -102,7 +102,7 @@ START_TEST(bench_pod)
     ShimTestWait w;
     shim_test_wait_async(t, "b1", NULL, &w);
     shim_test_call_ok(t, "Kill", &kill_req.base, NULL);
-    shim_test_iterate_until(&w.done, 30000);
+    test_util_run_until(&w.done, 30 * G_USEC_PER_SEC);
     shim_test_free(t);
 }
 END_TEST
@@ -118,5 +118,5 @@ int main(int argc, char **argv)
     suite_add_tcase(s, tc);
     /* Without a fork per test, a failed assertion still runs the teardown, which removes the
      * pod (daemon, agent or VM, mounts, sockets) through `delete`. */
-    return shim_check_run(s, 1);
+    return test_util_run(s, CK_NOFORK);
 }

@@ -15,6 +15,7 @@
 #include "shim-host-cgroup.h"
 #include "shim-start.h"
 #include "shim-state.h"
+#include "test-util.h"
 #include "wellknown.pb-c.h"
 
 #define TASK_SERVICE "containerd.task.v2.Task"
@@ -27,33 +28,24 @@
 /* Check packs a failure message into at most a few KiB: quote no more of a log than this. */
 #define LOG_TAIL_BYTES 2000
 
-static void skip(const char *reason)
-{
-    if (g_strcmp0(g_getenv("CI"), "true") == 0) {
-        fprintf(stderr, "FAIL (CI=true, cannot skip): %s\n", reason);
-        exit(1);
-    }
-    fprintf(stderr, "SKIP: %s\n", reason);
-    exit(77);
-}
-
 void shim_test_require(const char *kind)
 {
     if (geteuid() != 0)
-        skip("the shim tests mount, create containers and sockets under /run: they need root");
+        test_util_skip(
+            "the shim tests mount, create containers and sockets under /run: they need root");
     if (access(BUSYBOX, X_OK) != 0)
-        skip(BUSYBOX " is missing (Debian package busybox-static)");
+        test_util_skip(BUSYBOX " is missing (Debian package busybox-static)");
     if (!g_getenv("SC_SHIM") || access(g_getenv("SC_SHIM"), X_OK) != 0)
-        skip("SC_SHIM does not name the shim binary");
+        test_util_skip("SC_SHIM does not name the shim binary");
     if (!g_getenv("SC_AGENT") || access(g_getenv("SC_AGENT"), X_OK) != 0)
-        skip("SC_AGENT does not name the secure-agent binary");
+        test_util_skip("SC_AGENT does not name the secure-agent binary");
     if (strcmp(kind, "libvirt") != 0)
         return;
     if (access("/usr/bin/qemu-system-x86_64", X_OK) != 0)
-        skip("qemu-system-x86_64 is missing");
+        test_util_skip("qemu-system-x86_64 is missing");
     if (!g_getenv("SC_GUEST_KERNEL") || access(g_getenv("SC_GUEST_KERNEL"), R_OK) != 0 ||
         !g_getenv("SC_GUEST_INITRD") || access(g_getenv("SC_GUEST_INITRD"), R_OK) != 0)
-        skip("the guest image is not built (SC_GUEST_KERNEL/SC_GUEST_INITRD)");
+        test_util_skip("the guest image is not built (SC_GUEST_KERNEL/SC_GUEST_INITRD)");
 }
 
 /* ---- events service ----------------------------------------------------------------------- */
@@ -153,9 +145,8 @@ static void listen_events(ShimTest *t)
 
 void shim_test_restart_events(ShimTest *t, guint down_ms)
 {
-    gboolean never = FALSE;
     g_clear_pointer(&t->events, ttrpc_server_free);
-    shim_test_iterate_until(&never, down_ms);
+    test_util_run_for(down_ms * G_TIME_SPAN_MILLISECOND);
     listen_events(t);
 }
 
@@ -476,23 +467,6 @@ void shim_test_wait_async(ShimTest *t, const char *id, const char *exec_id, Shim
     ttrpc_client_call(t->client, TASK_SERVICE, "Wait", &req.base, 0, wait_done, w);
 }
 
-static gboolean timeout_cb(gpointer user_data)
-{
-    *(gboolean *)user_data = TRUE;
-    return G_SOURCE_REMOVE;
-}
-
-gboolean shim_test_iterate_until(gboolean *flag, guint timeout_ms)
-{
-    gboolean expired = FALSE;
-    guint source = g_timeout_add(timeout_ms, timeout_cb, &expired);
-    while (!*flag && !expired)
-        g_main_context_iteration(NULL, TRUE);
-    if (!expired)
-        g_source_remove(source);
-    return *flag;
-}
-
 /* ---- fifos -------------------------------------------------------------------------------------
  */
 
@@ -631,8 +605,8 @@ static gboolean enough_events(ShimTest *t, guint n)
 void shim_test_wait_events(ShimTest *t, guint n, guint timeout_ms)
 {
     gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-    while (!enough_events(t, n) && g_get_monotonic_time() < deadline)
-        g_main_context_iteration(NULL, FALSE) || (g_usleep(1000), TRUE);
+    while (!enough_events(t, n) && test_util_iterate(deadline))
+        ;
     g_autofree char *topics = shim_test_topics(t);
     ck_assert_msg(enough_events(t, n), "expected %u events, got: %s", n, topics);
 }

@@ -82,8 +82,6 @@ typedef struct {
 
 /* Sends Wait and returns at once; @w is filled when the reply comes. */
 void shim_test_wait_async(ShimTest *t, const char *id, const char *exec_id, ShimTestWait *w);
-/* Iterates the main context until *@flag or @timeout_ms; returns *@flag. */
-gboolean shim_test_iterate_until(gboolean *flag, guint timeout_ms);
 
 /* Fifos <tmp>/<name>-stdin etc.; stdout/stderr are opened for reading (like ctr does before
  * Create); returns their paths and the read fds. */

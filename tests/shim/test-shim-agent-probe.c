@@ -6,7 +6,7 @@
 #include <sys/wait.h>
 
 #include "shim-agent-probe.h"
-#include "shim-check.h"
+#include "test-util.h"
 #include "shim-error.h"
 
 #define ANSWER_TIMEOUT_US (10 * G_USEC_PER_SEC)
@@ -83,24 +83,6 @@ static void answer_clear(Answer *answer)
     g_clear_error(&answer->error);
 }
 
-static gboolean on_expired(gpointer data)
-{
-    *(gboolean *)data = TRUE;
-    return G_SOURCE_REMOVE;
-}
-
-/* Runs the main context for @ms, or until *@done. */
-static void iterate(gboolean *done, guint ms)
-{
-    gboolean expired = FALSE;
-    guint id = g_timeout_add(ms, on_expired, &expired);
-
-    while (!expired && !(done && *done))
-        g_main_context_iteration(NULL, TRUE);
-    if (!expired)
-        g_source_remove(id);
-}
-
 /* The socket appears only later: the probe retries, then hands over a live client. */
 START_TEST(test_agent_starts_late)
 {
@@ -112,7 +94,7 @@ START_TEST(test_agent_starts_late)
 
     ck_assert(!answer.done); /* never from inside the call */
     g_timeout_add(LATE_START_MS, start_agent, "");
-    iterate(&answer.done, ANSWER_TIMEOUT_US / 1000 + 1000);
+    test_util_run_until(&answer.done, ANSWER_TIMEOUT_US + G_USEC_PER_SEC);
     ck_assert_msg(answer.done && answer.error == NULL, "%s",
                   answer.error ? answer.error->message : "no answer");
     ck_assert_str_eq(answer.agent_version, "fake");
@@ -130,7 +112,7 @@ START_TEST(test_no_agent_times_out)
     g_autoptr(ShimAgentProbe) probe =
         shim_agent_probe_host(socket_path, SHORT_TIMEOUT_US, on_answer, &answer);
 
-    iterate(&answer.done, SHORT_TIMEOUT_US / 1000 + 2000);
+    test_util_run_until(&answer.done, SHORT_TIMEOUT_US + 2 * G_USEC_PER_SEC);
     ck_assert(answer.done);
     ck_assert_ptr_null(answer.client);
     ck_assert_msg(g_error_matches(answer.error, SHIM_ERROR, SHIM_ERROR_UNAVAILABLE), "%s",
@@ -148,12 +130,12 @@ START_TEST(test_hanging_agent_times_out)
 
     start_agent("hang");
     probe = shim_agent_probe_host(socket_path, ANSWER_TIMEOUT_US, on_answer, &first);
-    iterate(&first.done, ANSWER_TIMEOUT_US / 1000 + 1000);
+    test_util_run_until(&first.done, ANSWER_TIMEOUT_US + G_USEC_PER_SEC);
     ck_assert_msg(first.done && first.error == NULL, "%s",
                   first.error ? first.error->message : "no answer");
     g_clear_pointer(&probe, shim_agent_probe_free);
     probe = shim_agent_probe_host(socket_path, SHORT_TIMEOUT_US, on_answer, &second);
-    iterate(&second.done, SHORT_TIMEOUT_US / 1000 + 2000);
+    test_util_run_until(&second.done, SHORT_TIMEOUT_US + 2 * G_USEC_PER_SEC);
     ck_assert(second.done);
     ck_assert_msg(g_error_matches(second.error, SHIM_ERROR, SHIM_ERROR_UNAVAILABLE), "%s",
                   second.error ? second.error->message : "no error");
@@ -172,7 +154,7 @@ START_TEST(test_freed_probe_is_silent)
     probe = shim_agent_probe_host(socket_path, ANSWER_TIMEOUT_US, on_answer, &answer);
     g_main_context_iteration(NULL, FALSE); /* the connect and the call go out */
     shim_agent_probe_free(probe);
-    iterate(NULL, 500);
+    test_util_run_for(500 * G_TIME_SPAN_MILLISECOND);
     ck_assert(!answer.done);
 }
 END_TEST
@@ -187,5 +169,5 @@ int main(void)
     tcase_add_test(tc, test_hanging_agent_times_out);
     tcase_add_test(tc, test_freed_probe_is_silent);
     suite_add_tcase(suite, tc);
-    return shim_check_run(suite, 0);
+    return test_util_run(suite, CK_FORK_GETENV);
 }

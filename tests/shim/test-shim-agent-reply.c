@@ -5,7 +5,7 @@
 
 #include "agent.pb-c.h"
 #include "shim-agent-reply.h"
-#include "shim-check.h"
+#include "test-util.h"
 
 /* Checks @m; returns NULL when accepted, else the error message (freed by the caller). */
 static char *check(const ProtobufCMessage *m)
@@ -143,5 +143,5 @@ int main(void)
     tcase_add_test(tc, test_health);
     tcase_add_test(tc, test_guest_stats);
     suite_add_tcase(s, tc);
-    return shim_check_run(s, 0);
+    return test_util_run(s, CK_FORK_GETENV);
 }

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "shim-config.h"
-#include "shim-check.h"
+#include "test-util.h"
 
 static char *tmpdir;
 
@@ -301,5 +301,5 @@ int main(void)
     tcase_add_test(tc, test_entries);
     tcase_add_test(tc, test_shipped_default_parses);
     suite_add_tcase(s, tc);
-    return shim_check_run(s, 0);
+    return test_util_run(s, CK_FORK_GETENV);
 }

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "shim-check.h"
+#include "test-util.h"
 #include "shim-log.h"
 
 /* Sets the log up on a regular file standing in for containerd's fifo, logs, returns the text. */
@@ -96,5 +96,5 @@ static Suite *log_suite(void)
 
 int main(void)
 {
-    return shim_check_run(log_suite(), 0);
+    return test_util_run(log_suite(), CK_FORK_GETENV);
 }

@@ -7,7 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "shim-check.h"
+#include "test-util.h"
 #include "shim-reaper.h"
 
 #define REAPED_WITHIN_MS 2000
@@ -19,23 +19,6 @@ static void setup(void)
     g_autoptr(GError) error = NULL;
     ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
     ck_assert_msg(shim_reaper_start(&error), "%s", error ? error->message : "");
-}
-
-static gboolean on_expired(gpointer data)
-{
-    *(gboolean *)data = TRUE;
-    return G_SOURCE_REMOVE;
-}
-
-/* Runs the main context for @ms, or until *@done. */
-static void iterate(const gboolean *done, guint ms)
-{
-    gboolean expired = FALSE;
-    guint id = g_timeout_add(ms, on_expired, &expired);
-    while (!expired && !(done && *done))
-        g_main_context_iteration(NULL, TRUE);
-    if (!expired)
-        g_source_remove(id);
 }
 
 static gboolean gone(pid_t pid)
@@ -67,8 +50,8 @@ START_TEST(test_orphan_reaped)
     close(pipefd[0]);
     close(pipefd[1]);
     gint64 deadline = g_get_monotonic_time() + REAPED_WITHIN_MS * 1000;
-    while (!gone(orphan) && g_get_monotonic_time() < deadline)
-        iterate(NULL, 10);
+    while (!gone(orphan) && test_util_iterate(deadline))
+        ;
     ck_assert_msg(gone(orphan), "orphan %d was not reaped", (int)orphan);
 }
 END_TEST
@@ -97,7 +80,7 @@ START_TEST(test_waited_child_left)
                                 &pid, &error),
                   "%s", error ? error->message : "");
     g_child_watch_add(pid, on_exit_status, &exit);
-    iterate(&exit.done, REAPED_WITHIN_MS);
+    test_util_run_until(&exit.done, REAPED_WITHIN_MS * G_TIME_SPAN_MILLISECOND);
     ck_assert(exit.done);
     ck_assert_msg(WIFEXITED(exit.status) && WEXITSTATUS(exit.status) == 3, "wait status %d",
                   exit.status);
@@ -111,7 +94,7 @@ START_TEST(test_our_fork_left)
     ck_assert_int_ge(pid, 0);
     if (pid == 0)
         _exit(7);
-    iterate(NULL, LEFT_FOR_MS);
+    test_util_run_for(LEFT_FOR_MS * G_TIME_SPAN_MILLISECOND);
     int status = 0;
     ck_assert_int_eq(waitpid(pid, &status, WNOHANG), pid);
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 7);
@@ -127,5 +110,5 @@ int main(void)
     tcase_add_test(tc, test_waited_child_left);
     tcase_add_test(tc, test_our_fork_left);
     suite_add_tcase(suite, tc);
-    return shim_check_run(suite, 0);
+    return test_util_run(suite, CK_FORK_GETENV);
 }

@@ -2,7 +2,7 @@
  * VM sizes that follow under a config. */
 #include <check.h>
 
-#include "shim-check.h"
+#include "test-util.h"
 #include "shim-error.h"
 #include "shim-resources.h"
 #include "shim-spec.h"
@@ -204,5 +204,5 @@ int main(void)
     tcase_add_test(tc, test_boot_size_refused);
     tcase_add_test(tc, test_running_size);
     suite_add_tcase(s, tc);
-    return shim_check_run(s, 0);
+    return test_util_run(s, CK_FORK_GETENV);
 }

@@ -8,7 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "shim-check.h"
+#include "test-util.h"
 #include "shim-spec.h"
 
 static char *tmpdir;
@@ -186,5 +186,5 @@ int main(void)
     tcase_add_test(tc, test_rewrite);
     tcase_add_test(tc, test_rewrite_without_sandbox_and_errors);
     suite_add_tcase(s, tc);
-    return shim_check_run(s, 0);
+    return test_util_run(s, CK_FORK_GETENV);
 }

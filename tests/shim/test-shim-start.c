@@ -9,7 +9,7 @@
 #include "shim-options.h"
 #include "shim-spec.h"
 #include "shim-start.h"
-#include "shim-check.h"
+#include "test-util.h"
 
 START_TEST(test_socket_path)
 {
@@ -201,5 +201,5 @@ int main(void)
     tcase_add_test(tc, test_args_delete_and_errors);
     tcase_add_test(tc, test_group_and_ids);
     suite_add_tcase(s, tc);
-    return shim_check_run(s, 0);
+    return test_util_run(s, CK_FORK_GETENV);
 }

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "shim-state.h"
-#include "shim-check.h"
+#include "test-util.h"
 
 static char *tmpdir;
 
@@ -106,5 +106,5 @@ int main(void)
     tcase_add_test(tc, test_missing_and_no_temp_left);
     tcase_add_test(tc, test_pod_dir);
     suite_add_tcase(s, tc);
-    return shim_check_run(s, 0);
+    return test_util_run(s, CK_FORK_GETENV);
 }

@@ -13,13 +13,14 @@
 
 #include "cgroups-v2-metrics.pb-c.h"
 #include "shim-test.h"
-#include "shim-check.h"
+#include "test-util.h"
 
 static const char *kind;
 static ShimTest *t;
 
 /* Output and exits can take a while in a TCG guest. */
 #define IO_TIMEOUT_MS 60000
+#define IO_TIMEOUT_US (IO_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND)
 
 static void teardown(void)
 {
@@ -197,7 +198,7 @@ START_TEST(test_lifecycle)
     g_autofree char *err = shim_test_read_all(f.err_fd, IO_TIMEOUT_MS);
     ck_assert_str_eq(out, "out\n");
     ck_assert_str_eq(err, "err\n");
-    ck_assert_msg(shim_test_iterate_until(&w.done, IO_TIMEOUT_MS), "Wait did not return");
+    ck_assert_msg(test_util_run_until(&w.done, IO_TIMEOUT_US), "Wait did not return");
     ck_assert_msg(!w.error, "%s", w.error ? w.error->message : "");
     ck_assert_uint_eq(w.exit_status, 3);
 
@@ -296,7 +297,7 @@ START_TEST(test_running_container)
     e1.in_fd = -1;
     g_autofree char *echoed = shim_test_read_all(e1.out_fd, IO_TIMEOUT_MS);
     ck_assert_str_eq(echoed, "hello\n");
-    ck_assert_msg(shim_test_iterate_until(&we.done, IO_TIMEOUT_MS), "exec Wait did not return");
+    ck_assert_msg(test_util_run_until(&we.done, IO_TIMEOUT_US), "exec Wait did not return");
     ck_assert_uint_eq(we.exit_status, 0);
     ck_assert_uint_eq(delete_task("c2", "e1"), 0);
     g_autofree char *gone = NULL;
@@ -398,10 +399,10 @@ START_TEST(test_running_container)
     g_autofree char *busy =
         shim_test_call_fail(t, "Delete", &dr.base, TTRPC_CODE_FAILED_PRECONDITION);
     kill_task("c2", NULL, SIGKILL, TRUE);
-    ck_assert_msg(shim_test_iterate_until(&w.done, IO_TIMEOUT_MS), "Wait did not return");
+    ck_assert_msg(test_util_run_until(&w.done, IO_TIMEOUT_US), "Wait did not return");
     ck_assert_uint_eq(w.exit_status, 137);
     for (int i = 0; i < 16; i++) {
-        ck_assert(shim_test_iterate_until(&many[i].done, 5000));
+        ck_assert(test_util_run_until(&many[i].done, 5 * G_USEC_PER_SEC));
         ck_assert_uint_eq(many[i].exit_status, 137);
     }
     Containerd__Task__V2__KillRequest kr = CONTAINERD__TASK__V2__KILL_REQUEST__INIT;
@@ -498,8 +499,7 @@ START_TEST(test_large_output)
     start_req("Start", "big", NULL);
 
     /* Nobody reads for a while: the container has to wait, not the shim to buffer. */
-    gboolean never = FALSE;
-    shim_test_iterate_until(&never, 3000);
+    test_util_run_for(3 * G_USEC_PER_SEC);
     guint64 rss_stalled = rss_kib(t->shim_pid);
     ck_assert_msg(rss_stalled < rss_before + STALL_GROWTH_MAX_KIB,
                   "the shim grew from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
@@ -518,7 +518,7 @@ START_TEST(test_large_output)
     ck_assert_uint_eq(out->len, want_out->len);
     ck_assert_msg(memcmp(out->str, want_out->str, out->len) == 0, "stdout differs");
     ck_assert_str_eq(err->str, want_err->str);
-    ck_assert_msg(shim_test_iterate_until(&w.done, IO_TIMEOUT_MS), "Wait did not return");
+    ck_assert_msg(test_util_run_until(&w.done, IO_TIMEOUT_US), "Wait did not return");
     ck_assert_uint_eq(w.exit_status, 0);
     ck_assert_uint_eq(delete_task("big", NULL), 0);
     shutdown_daemon();
@@ -587,7 +587,7 @@ START_TEST(test_idle_wakeups)
 
     shim_test_wait_async(t, "idle", NULL, &w);
     kill_task("idle", NULL, SIGKILL, TRUE);
-    ck_assert_msg(shim_test_iterate_until(&w.done, IO_TIMEOUT_MS), "Wait did not return");
+    ck_assert_msg(test_util_run_until(&w.done, IO_TIMEOUT_US), "Wait did not return");
     ck_assert_uint_eq(delete_task("idle", NULL), 137);
     shutdown_daemon();
     ck_assert_int_eq(shim_test_run_delete(t, "idle", bundle, NULL, NULL), 0);
@@ -611,7 +611,7 @@ START_TEST(test_created_kill_and_grouping)
     shim_test_create(t, "app1", b2, NULL, FALSE);
     shim_test_wait_async(t, "app1", NULL, &w);
     kill_task("app1", NULL, SIGKILL, TRUE);
-    ck_assert_msg(shim_test_iterate_until(&w.done, 5000), "Wait after Kill on CREATED");
+    ck_assert_msg(test_util_run_until(&w.done, 5 * G_USEC_PER_SEC), "Wait after Kill on CREATED");
     ck_assert_uint_eq(w.exit_status, 137);
     delete_task("app1", NULL);
     /* Shutdown while the sandbox container lives: the daemon stays. */
@@ -625,7 +625,7 @@ START_TEST(test_created_kill_and_grouping)
     ck_assert_int_eq(status_of("pod1", NULL), CONTAINERD__V1__TYPES__STATUS__RUNNING);
     kill_task("pod1", NULL, SIGKILL, TRUE);
     shim_test_wait_async(t, "pod1", NULL, &w);
-    ck_assert(shim_test_iterate_until(&w.done, IO_TIMEOUT_MS));
+    ck_assert(test_util_run_until(&w.done, IO_TIMEOUT_US));
     delete_task("pod1", NULL);
     shutdown_daemon();
     ck_assert_int_eq(shim_test_run_delete(t, "pod1", b1, NULL, NULL), 0);
@@ -684,7 +684,7 @@ START_TEST(test_restart_after_crash)
                   old_sandbox);
     shim_test_wait_async(t, "r2", NULL, &w);
     start_req("Start", "r2", NULL);
-    ck_assert(shim_test_iterate_until(&w.done, IO_TIMEOUT_MS));
+    ck_assert(test_util_run_until(&w.done, IO_TIMEOUT_US));
     ck_assert_uint_eq(w.exit_status, 9);
     /* The old container is gone with its shim. */
     Containerd__Task__V2__StateRequest sr = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
@@ -716,7 +716,7 @@ START_TEST(test_sandbox_death)
     pid_t container_pid = first_pid("c4");
     gint64 killed = g_get_monotonic_time();
     ck_assert_int_eq(kill((pid_t)task_pid, SIGKILL), 0);
-    ck_assert_msg(shim_test_iterate_until(&w.done, 10000), "Wait did not return");
+    ck_assert_msg(test_util_run_until(&w.done, 10 * G_USEC_PER_SEC), "Wait did not return");
     g_print("Wait returned %.0f ms after the sandbox was killed\n", (w.done_at - killed) / 1000.0);
     ck_assert_msg(w.done_at - killed < 3 * G_USEC_PER_SEC, "Wait took %" G_GINT64_FORMAT " us",
                   w.done_at - killed);
@@ -759,7 +759,7 @@ START_TEST(test_start_failure)
     g_autoptr(GBytes) reply = shim_test_call(t, "Start", &req.base, &error);
     ck_assert_msg(!reply, "Start of a missing command succeeded");
     ck_assert_msg(strstr(error->message, "/no/such/command"), "%s", error->message);
-    ck_assert(shim_test_iterate_until(&w.done, 5000));
+    ck_assert(test_util_run_until(&w.done, 5 * G_USEC_PER_SEC));
     ck_assert_int_eq(status_of("nocmd", NULL), CONTAINERD__V1__TYPES__STATUS__STOPPED);
     delete_task("nocmd", NULL);
     shutdown_daemon();
@@ -780,7 +780,7 @@ START_TEST(test_events_retry)
     shim_test_wait_events(t, 1, 5000);
     shim_test_wait_async(t, "ev", NULL, &w);
     start_req("Start", "ev", NULL);
-    ck_assert(shim_test_iterate_until(&w.done, IO_TIMEOUT_MS));
+    ck_assert(test_util_run_until(&w.done, IO_TIMEOUT_US));
     ck_assert_uint_eq(w.exit_status, 5);
     shim_test_restart_events(t, 1500);
     delete_task("ev", NULL);
@@ -948,7 +948,8 @@ static void agent_breaks_running_pod(const char *fake_mode, guint within_ms)
     ShimTestWait w;
     create_and_wait("o1", bundle, &f, &w);
     start_req("Start", "o1", NULL);
-    ck_assert_msg(shim_test_iterate_until(&w.done, within_ms), "Wait did not return");
+    ck_assert_msg(test_util_run_until(&w.done, within_ms * G_TIME_SPAN_MILLISECOND),
+                  "Wait did not return");
     ck_assert_uint_eq(w.exit_status, 137);
     /* Oversized output is never passed on. */
     g_autofree char *out = shim_test_read_all(f.out_fd, 2000);
@@ -970,7 +971,7 @@ START_TEST(test_late_output_kept)
     ShimTestWait w;
     create_and_wait("o1", bundle, &f, &w);
     start_req("Start", "o1", NULL);
-    ck_assert_msg(shim_test_iterate_until(&w.done, 15000), "Wait did not return");
+    ck_assert_msg(test_util_run_until(&w.done, 15 * G_USEC_PER_SEC), "Wait did not return");
     ck_assert_uint_eq(w.exit_status, 0);
     g_autofree char *out = shim_test_read_all(f.out_fd, 2000);
     ck_assert_str_eq(out, "late\n");
@@ -1056,5 +1057,5 @@ int main(int argc, char **argv)
     suite_add_tcase(s, tc);
     /* Without a fork per test, a failed assertion still runs the teardown, which removes the
      * pod (daemon, agent or VM, mounts, sockets) through `delete`. */
-    return shim_check_run(s, 1);
+    return test_util_run(s, CK_NOFORK);
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "shim-check.h"
+#include "test-util.h"
 #include "tool-host.h"
 
 /* Shaped like `containerd config dump` of containerd 1.6 (sub-tables, quoted names). */
@@ -132,5 +132,5 @@ int main(void)
     tcase_add_test(tc, test_kernel_version);
     tcase_add_test(tc, test_program_version);
     suite_add_tcase(s, tc);
-    return shim_check_run(s, 0);
+    return test_util_run(s, CK_FORK_GETENV);
 }

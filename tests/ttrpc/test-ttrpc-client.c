@@ -62,7 +62,7 @@ START_TEST(test_stream_ids_and_envelope)
     reply(rig, 5, TTRPC_CODE_OK, "five");
     reply(rig, 1, TTRPC_CODE_ALREADY_EXISTS, NULL);
     reply(rig, 3, TTRPC_CODE_OK, NULL);
-    TEST_RUN_UNTIL(rig, replies[1].done);
+    TEST_UTIL_WAIT(replies[1].done, TEST_WAIT_US);
     assert_payload(&replies[2], "five");
     ck_assert_uint_eq(replies[2].order, 1);
     ck_assert(g_error_matches(replies[0].error, TTRPC_ERROR, TTRPC_CODE_ALREADY_EXISTS));
@@ -90,18 +90,18 @@ START_TEST(test_odd_replies)
     raw_send(rig, 3, 1, TTRPC_FRAME_REQUEST, (const guint8 *)"\x12\x01z", 3);
     raw_send(rig, 3, 1, 3, (const guint8 *)"\x12\x01z", 3);
     raw_send(rig, 2, 1, TTRPC_FRAME_RESPONSE, (const guint8 *)"\x0f\x01", 2);
-    TEST_RUN_UNTIL(rig, replies[0].done);
+    TEST_UTIL_WAIT(replies[0].done, TEST_WAIT_US);
     ck_assert(g_error_matches(replies[0].error, TTRPC_ERROR, TTRPC_CODE_INTERNAL));
     ck_assert(!replies[1].done);
 
     reply(rig, 3, 77, NULL);
-    TEST_RUN_UNTIL(rig, replies[1].done);
+    TEST_UTIL_WAIT(replies[1].done, TEST_WAIT_US);
     ck_assert(g_error_matches(replies[1].error, TTRPC_ERROR, TTRPC_CODE_UNKNOWN));
 
     /* A status present with code 0 counts as success, as in the Go client. */
     const guint8 ok_status[] = {0x0a, 0x00, 0x12, 0x02, 'o', 'k'};
     raw_send(rig, sizeof(ok_status), 5, TTRPC_FRAME_RESPONSE, ok_status, sizeof(ok_status));
-    TEST_RUN_UNTIL(rig, replies[2].done);
+    TEST_UTIL_WAIT(replies[2].done, TEST_WAIT_US);
     assert_payload(&replies[2], "ok");
     for (guint i = 0; i < 3; i++)
         test_reply_clear(&replies[i]);
@@ -120,13 +120,13 @@ START_TEST(test_oversized_reply)
         request_free(raw_receive_request(rig, &id));
     }
     raw_send(rig, TTRPC_FRAME_MAX_DATA + 10, 1, TTRPC_FRAME_RESPONSE, NULL, 0);
-    TEST_RUN_UNTIL(rig, replies[0].done);
+    TEST_UTIL_WAIT(replies[0].done, TEST_WAIT_US);
     ck_assert(g_error_matches(replies[0].error, TTRPC_ERROR, TTRPC_CODE_RESOURCE_EXHAUSTED));
 
     g_autofree guint8 *junk = g_malloc0(TTRPC_FRAME_MAX_DATA + 10);
     raw_send_draining(rig, junk, TTRPC_FRAME_MAX_DATA + 10);
     reply(rig, 3, TTRPC_CODE_OK, "after");
-    TEST_RUN_UNTIL(rig, replies[1].done);
+    TEST_UTIL_WAIT(replies[1].done, TEST_WAIT_US);
     assert_payload(&replies[1], "after");
     for (guint i = 0; i < 2; i++)
         test_reply_clear(&replies[i]);
@@ -148,7 +148,8 @@ START_TEST(test_peer_dies_mid_frame)
     raw_send(rig, 50, 1, TTRPC_FRAME_RESPONSE, (const guint8 *)"\x12\x30", 2);
     close(rig->raw_fd);
     rig->raw_fd = -1;
-    TEST_RUN_UNTIL(rig, replies[0].done && replies[1].done && replies[2].done && replies[3].done);
+    TEST_UTIL_WAIT(replies[0].done && replies[1].done && replies[2].done && replies[3].done,
+                   TEST_WAIT_US);
     for (guint i = 0; i < 4; i++) {
         ck_assert_uint_eq(replies[i].order, i + 1); /* oldest call first */
         ck_assert(g_error_matches(replies[i].error, TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE));
@@ -170,7 +171,7 @@ START_TEST(test_call_after_peer_closed)
     rig->raw_fd = -1;
     ttrpc_client_call(rig->client, "svc.A", "M", NULL, 0, test_reply_func, &reply);
     ck_assert(!reply.done);
-    TEST_RUN_UNTIL(rig, reply.done);
+    TEST_UTIL_WAIT(reply.done, TEST_WAIT_US);
     ck_assert(g_error_matches(reply.error, TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE));
     ck_assert(ttrpc_client_is_closed(rig->client));
     test_reply_clear(&reply);
@@ -209,7 +210,7 @@ START_TEST(test_free_from_callback)
     /* Both replies arrive in one read: the second must not be delivered after the free. */
     reply(rig, 1, TTRPC_CODE_OK, "a");
     reply(rig, 3, TTRPC_CODE_OK, "b");
-    TEST_RUN_UNTIL(rig, second.done);
+    TEST_UTIL_WAIT(second.done, TEST_WAIT_US);
     ck_assert_uint_eq(first.calls, 1);
     ck_assert_ptr_null(rig->client);
     ck_assert(g_error_matches(second.error, TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE));
@@ -234,5 +235,5 @@ static Suite *client_suite(void)
 
 int main(void)
 {
-    return test_run_suite(client_suite());
+    return test_util_run(client_suite(), CK_NOFORK);
 }

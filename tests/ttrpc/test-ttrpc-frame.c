@@ -182,5 +182,5 @@ static Suite *frame_suite(void)
 
 int main(void)
 {
-    return test_run_suite(frame_suite());
+    return test_util_run(frame_suite(), CK_NOFORK);
 }

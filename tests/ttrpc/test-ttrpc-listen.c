@@ -83,7 +83,7 @@ START_TEST(test_listen_and_connect)
         ck_assert_ptr_nonnull(reply);
         ck_assert_uint_eq(ttrpc_server_n_connections(l->rig->server), 2); /* + the socketpair */
     }
-    TEST_RUN_UNTIL(l->rig, l->rig->n_closed == 3);
+    TEST_UTIL_WAIT(l->rig->n_closed == 3, TEST_WAIT_US);
     ck_assert_uint_eq(ttrpc_server_n_connections(l->rig->server), 1);
     listening_free(l);
 }
@@ -163,7 +163,7 @@ static int run_peer(Listening *l, uid_t uid, gid_t gid)
     if (pid == 0)
         peer_child(l->path, uid, gid);
     int status = 0;
-    TEST_RUN_UNTIL(l->rig, waitpid(pid, &status, WNOHANG) == pid);
+    TEST_UTIL_WAIT(waitpid(pid, &status, WNOHANG) == pid, TEST_WAIT_US);
     ck_assert(WIFEXITED(status));
     return WEXITSTATUS(status);
 }
@@ -171,8 +171,9 @@ static int run_peer(Listening *l, uid_t uid, gid_t gid)
 START_TEST(test_peer_credentials)
 {
     if (geteuid() != 0) {
-        ck_assert_msg(g_strcmp0(g_getenv("CI"), "true") != 0, "CI=true: this check needs root");
-        printf("skipping the SO_PEERCRED refusal check: needs root to become another user\n");
+        ck_assert_msg(test_util_may_skip("the SO_PEERCRED refusal check needs root to become "
+                                         "another user"),
+                      "CI=true: this check needs root");
         return;
     }
     Listening *l = listening_new();
@@ -222,9 +223,9 @@ START_TEST(test_accept_backs_off_when_out_of_fds)
     ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
     ck_assert_uint_eq(connections, 1);
     ck_assert_uint_lt(dispatched, 30);
-    TEST_RUN_UNTIL(l->rig, ttrpc_server_n_connections(l->rig->server) == 2);
+    TEST_UTIL_WAIT(ttrpc_server_n_connections(l->rig->server) == 2, TEST_WAIT_US);
     close(peer);
-    TEST_RUN_UNTIL(l->rig, l->rig->n_closed == 1);
+    TEST_UTIL_WAIT(l->rig->n_closed == 1, TEST_WAIT_US);
     listening_free(l);
 }
 END_TEST
@@ -247,7 +248,7 @@ int main(void)
     g_autoptr(GError) error = NULL;
     base_dir = g_dir_make_tmp("test-ttrpc-listen-XXXXXX", &error);
     g_assert_no_error(error);
-    int status = test_run_suite(listen_suite());
+    int status = test_util_run(listen_suite(), CK_NOFORK);
     if (nftw(base_dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS) != 0) {
         fprintf(stderr, "removing '%s': %s\n", base_dir, g_strerror(errno));
         status = EXIT_FAILURE;

@@ -24,7 +24,7 @@ START_TEST(test_unary_echo)
 
     ttrpc_client_call(rig->client, TEST_SERVICE, "Echo", &request.base, 0, test_reply_func, &reply);
     ck_assert(!reply.done); /* never from inside ttrpc_client_call() */
-    TEST_RUN_UNTIL(rig, reply.done);
+    TEST_UTIL_WAIT(reply.done, TEST_WAIT_US);
     ck_assert_ptr_null(reply.error);
     Ttrpc__KeyValue *kv = decode_kv(reply.payload);
     ck_assert_str_eq(kv->key, "hello");
@@ -110,7 +110,7 @@ START_TEST(test_concurrent_out_of_order)
         ttrpc_client_call(rig->client, TEST_SERVICE, "Hold", &request.base, 0, test_reply_func,
                           &replies[i]);
     }
-    TEST_RUN_UNTIL(rig, rig->held->len == N_CONCURRENT);
+    TEST_UTIL_WAIT(rig->held->len == N_CONCURRENT, TEST_WAIT_US);
     /* The server saw them in order; answer the last first, echoing the index. */
     for (guint i = N_CONCURRENT; i-- > 0;) {
         char value[16];
@@ -119,7 +119,7 @@ START_TEST(test_concurrent_out_of_order)
         ttrpc_call_return(g_ptr_array_index(rig->held, i), &reply.base);
     }
     g_ptr_array_set_size(rig->held, 0);
-    TEST_RUN_UNTIL(rig, replies[0].done);
+    TEST_UTIL_WAIT(replies[0].done, TEST_WAIT_US);
     for (guint i = 0; i < N_CONCURRENT; i++) {
         ck_assert(replies[i].done);
         ck_assert_ptr_null(replies[i].error);
@@ -143,7 +143,7 @@ START_TEST(test_client_deadline)
     gint64 start = g_get_monotonic_time();
 
     ttrpc_client_call(rig->client, TEST_SERVICE, "Hold", NULL, 50000, test_reply_func, &reply);
-    TEST_RUN_UNTIL(rig, reply.done);
+    TEST_UTIL_WAIT(reply.done, TEST_WAIT_US);
     ck_assert(g_error_matches(reply.error, TTRPC_ERROR, TTRPC_CODE_DEADLINE_EXCEEDED));
     ck_assert_int_ge(g_get_monotonic_time() - start, 50000);
     ck_assert_uint_eq(rig->held->len, 1);
@@ -152,7 +152,7 @@ START_TEST(test_client_deadline)
     ck_assert_int_gt(ttrpc_call_get_deadline(call), start);
     ck_assert_int_le(ttrpc_call_get_deadline(call), start + 50000 + G_USEC_PER_SEC);
     ck_assert_str_eq(ttrpc_call_get_method(call), "Hold");
-    TEST_RUN_UNTIL(rig, ttrpc_call_is_cancelled(call));
+    TEST_UTIL_WAIT(ttrpc_call_is_cancelled(call), TEST_WAIT_US);
     ttrpc_call_return(call, NULL); /* too late: dropped */
     g_ptr_array_set_size(rig->held, 0);
 
@@ -183,14 +183,14 @@ START_TEST(test_disconnect_mid_call)
     ttrpc_client_set_closed_func(rig->client, count_client_closed, &closed);
     for (guint i = 0; i < 3; i++)
         ttrpc_client_call(rig->client, TEST_SERVICE, "Hold", NULL, 0, test_reply_func, &replies[i]);
-    TEST_RUN_UNTIL(rig, rig->held->len == 3);
+    TEST_UTIL_WAIT(rig->held->len == 3, TEST_WAIT_US);
     g_clear_pointer(&rig->server, ttrpc_server_free);
     for (guint i = 0; i < 3; i++) {
         TtrpcCall *call = g_ptr_array_index(rig->held, i);
         ck_assert(ttrpc_call_is_cancelled(call));
     }
     for (guint i = 0; i < 3; i++) {
-        TEST_RUN_UNTIL(rig, replies[i].done);
+        TEST_UTIL_WAIT(replies[i].done, TEST_WAIT_US);
         ck_assert(g_error_matches(replies[i].error, TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE));
         test_reply_clear(&replies[i]);
     }
@@ -201,7 +201,7 @@ START_TEST(test_disconnect_mid_call)
     TestReply late = {0};
     ttrpc_client_call(rig->client, TEST_SERVICE, "Echo", NULL, 0, test_reply_func, &late);
     ck_assert(!late.done);
-    TEST_RUN_UNTIL(rig, late.done);
+    TEST_UTIL_WAIT(late.done, TEST_WAIT_US);
     ck_assert(g_error_matches(late.error, TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE));
     test_reply_clear(&late);
     ck_assert_uint_eq(closed, 1);
@@ -216,14 +216,14 @@ START_TEST(test_client_goes_away)
     TestReply reply = {0};
 
     ttrpc_client_call(rig->client, TEST_SERVICE, "Hold", NULL, 0, test_reply_func, &reply);
-    TEST_RUN_UNTIL(rig, rig->held->len == 1);
+    TEST_UTIL_WAIT(rig->held->len == 1, TEST_WAIT_US);
     ck_assert_uint_eq(ttrpc_server_n_connections(rig->server), 1);
     g_clear_pointer(&rig->client, ttrpc_client_free);
     ck_assert(!reply.done);
-    TEST_RUN_UNTIL(rig, reply.done);
+    TEST_UTIL_WAIT(reply.done, TEST_WAIT_US);
     ck_assert(g_error_matches(reply.error, TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE));
 
-    TEST_RUN_UNTIL(rig, rig->n_closed == 1);
+    TEST_UTIL_WAIT(rig->n_closed == 1, TEST_WAIT_US);
     ck_assert_uint_eq(ttrpc_server_n_connections(rig->server), 0);
     ck_assert(ttrpc_call_is_cancelled(g_ptr_array_index(rig->held, 0)));
     test_reply_clear(&reply);
@@ -285,7 +285,7 @@ START_TEST(test_request_too_large)
     TestReply reply = {0};
     ttrpc_client_call(rig->client, TEST_SERVICE, "Echo", &request.base, 0, test_reply_func, &reply);
     ck_assert(!reply.done);
-    TEST_RUN_UNTIL(rig, reply.done);
+    TEST_UTIL_WAIT(reply.done, TEST_WAIT_US);
     ck_assert(g_error_matches(reply.error, TTRPC_ERROR, TTRPC_CODE_RESOURCE_EXHAUSTED));
     test_reply_clear(&reply);
 
@@ -379,5 +379,5 @@ static Suite *rpc_suite(void)
 
 int main(void)
 {
-    return test_run_suite(rpc_suite());
+    return test_util_run(rpc_suite(), CK_NOFORK);
 }

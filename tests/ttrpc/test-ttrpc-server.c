@@ -205,7 +205,7 @@ START_TEST(test_truncated_frame_closes)
 {
     TestRig *rig = test_rig_new(FALSE);
     send_call(rig, 1, "Hold", 0);
-    TEST_RUN_UNTIL(rig, rig->held->len == 1);
+    TEST_UTIL_WAIT(rig->held->len == 1, TEST_WAIT_US);
     raw_send(rig, 100, 3, TTRPC_FRAME_REQUEST, (const guint8 *)"\x0a\x05", 2);
     shutdown(rig->raw_fd, SHUT_WR);
     ck_assert(raw_wait_eof(rig));
@@ -228,7 +228,7 @@ START_TEST(test_peer_not_reading)
     }
     close(rig->raw_fd);
     rig->raw_fd = -1;
-    TEST_RUN_UNTIL(rig, rig->n_closed == 1);
+    TEST_UTIL_WAIT(rig->n_closed == 1, TEST_WAIT_US);
     test_rig_free(rig);
 }
 END_TEST
@@ -394,5 +394,5 @@ static Suite *server_suite(void)
 
 int main(void)
 {
-    return test_run_suite(server_suite());
+    return test_util_run(server_suite(), CK_NOFORK);
 }

@@ -81,5 +81,5 @@ static Suite *status_suite(void)
 
 int main(void)
 {
-    return test_run_suite(status_suite());
+    return test_util_run(status_suite(), CK_NOFORK);
 }

@@ -324,13 +324,3 @@ void test_reply_clear(TestReply *reply)
     g_clear_error(&reply->error);
     reply->done = FALSE;
 }
-
-int test_run_suite(Suite *suite)
-{
-    SRunner *runner = srunner_create(suite);
-    srunner_set_fork_status(runner, CK_NOFORK);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}

@@ -5,6 +5,7 @@
 #include <check.h>
 #include <glib.h>
 
+#include "test-util.h"
 #include "ttrpc-frame.h"
 #include "ttrpc.h"
 #include "ttrpc.pb-c.h"
@@ -27,18 +28,10 @@ TestRig *test_rig_new(gboolean with_client);
 TestRig *test_rig_new_client_only(void);
 void test_rig_free(TestRig *rig);
 
+/* How long TEST_UTIL_WAIT() waits for something the rig does (the rig's context is the
+ * thread-default one while it lives). */
 #define TEST_WAIT_US (5 * G_USEC_PER_SEC)
 
-/* Iterates the rig's context until @cond holds; fails the test after a few seconds. */
-#define TEST_RUN_UNTIL(rig, cond)                                                                  \
-    do {                                                                                           \
-        gint64 test_end_ = g_get_monotonic_time() + TEST_WAIT_US;                                  \
-        while (!(cond)) {                                                                          \
-            ck_assert_msg(g_get_monotonic_time() < test_end_, "timed out waiting for " #cond);     \
-            if (!g_main_context_iteration((rig)->context, FALSE))                                  \
-                g_usleep(50);                                                                      \
-        }                                                                                          \
-    } while (0)
 /* Iterates without blocking until nothing is ready. */
 void test_rig_drain(TestRig *rig);
 
@@ -84,6 +77,3 @@ void response_free(Ttrpc__Response *response);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Ttrpc__Response, response_free)
 void request_free(Ttrpc__Request *request);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Ttrpc__Request, request_free)
-
-/* Runs a Check suite without forking (sanitizers see one process); returns the exit code. */
-int test_run_suite(Suite *suite);

@@ -252,12 +252,10 @@ int main(int argc, char **argv)
     guint n = argc > 1 ? (guint)atoi(argv[1]) : 3;
     g_autoptr(GPtrArray) tests = g_ptr_array_new();
 
-    if (geteuid() != 0 || g_getenv("VMM_TEST_KERNEL") == NULL ||
-        g_getenv("VMM_TEST_INITRD") == NULL || access("/bin/busybox", X_OK) != 0) {
-        fprintf(stderr, "bench-vmm-boot: needs root, VMM_TEST_KERNEL/VMM_TEST_INITRD and "
-                        "/bin/busybox (busybox-static)\n");
-        return 77;
-    }
+    test_util_require(geteuid() == 0 && g_getenv("VMM_TEST_KERNEL") != NULL &&
+                          g_getenv("VMM_TEST_INITRD") != NULL && access("/bin/busybox", X_OK) == 0,
+                      "bench-vmm-boot needs root, VMM_TEST_KERNEL/VMM_TEST_INITRD and "
+                      "/bin/busybox (busybox-static)");
     for (guint i = 0; i < n; i++)
         g_ptr_array_add(tests, (gpointer)bench_boot);
     g_ptr_array_add(tests, NULL);

@@ -112,11 +112,9 @@ int main(int argc, char **argv)
 
     if (argc > 1)
         rounds = (guint)atoi(argv[1]);
-    if (geteuid() != 0 || g_getenv("VMM_TEST_KERNEL") == NULL ||
-        g_getenv("VMM_TEST_INITRD") == NULL || rounds < 1 || rounds > 254) {
-        fprintf(stderr, "bench-vmm-hotplug: needs root and VMM_TEST_KERNEL/VMM_TEST_INITRD; "
-                        "N is 1..254\n");
-        return 77;
-    }
+    test_util_require(geteuid() == 0 && g_getenv("VMM_TEST_KERNEL") != NULL &&
+                          g_getenv("VMM_TEST_INITRD") != NULL && rounds >= 1 && rounds <= 254,
+                      "bench-vmm-hotplug needs root and VMM_TEST_KERNEL/VMM_TEST_INITRD; "
+                      "N is 1..254");
     return vmm_test_run("bench-vmm-hotplug", tests, 600, vmm_test_clean_up_pods);
 }

@@ -86,24 +86,6 @@ static void wait_agent(VmmDomain *domain, gint64 timeout_us, Result *r)
     r->probe = shim_agent_probe_vm(domain, timeout_us, on_agent, r);
 }
 
-static gboolean on_give_up(gpointer data)
-{
-    *(gboolean *)data = TRUE;
-    return G_SOURCE_REMOVE;
-}
-
-/* Runs the default main context until *@done or @timeout_us. */
-static void run_until(gboolean *done, gint64 timeout_us)
-{
-    gboolean expired = FALSE;
-    guint id = g_timeout_add(timeout_us / 1000, on_give_up, &expired);
-
-    while (!*done && !expired)
-        g_main_context_iteration(NULL, TRUE);
-    if (!expired)
-        g_source_remove(id);
-}
-
 static const char *env_path(const char *name)
 {
     const char *value = g_getenv(name);
@@ -310,7 +292,7 @@ static void assert_power_off(VmmDomain *domain, TtrpcClient *client)
                                    "DestroySandbox", &request.base, 30 * G_USEC_PER_SEC, &error);
     ck_assert_msg(reply != NULL || g_error_matches(error, TTRPC_ERROR, TTRPC_CODE_UNAVAILABLE),
                   "DestroySandbox: %s", error ? error->message : "");
-    run_until(&stopped.done, 30 * G_USEC_PER_SEC);
+    test_util_run_until(&stopped.done, 30 * G_USEC_PER_SEC);
     ck_assert_msg(stopped.done, "the VM did not stop after DestroySandbox");
     ck_assert_int_eq(stopped.event, VMM_EVENT_STOPPED);
     ck_assert(!vmm_domain_is_running(domain));
@@ -473,7 +455,7 @@ START_TEST(test_boot_health_destroy)
 
     wait_agent(domain, BOOT_TIMEOUT_US, &r);
     ck_assert(!r.done);
-    run_until(&r.done, BOOT_TIMEOUT_US + G_USEC_PER_SEC);
+    test_util_run_until(&r.done, BOOT_TIMEOUT_US + G_USEC_PER_SEC);
     ck_assert_msg(r.done && r.error == NULL, "%s", r.error ? r.error->message : "no answer");
     log_timings(domain, "boot", r.when);
     assert_mounts_propagate(config.shared_dir);
@@ -509,7 +491,7 @@ START_TEST(test_agent_never_answers)
     add_shared_dir(&config, strings, VMM_SHARED_FS_9P);
     domain = start_vm(&config);
     wait_agent(domain, NEVER_TIMEOUT_US, &r);
-    run_until(&r.done, NEVER_TIMEOUT_US + 5 * G_USEC_PER_SEC);
+    test_util_run_until(&r.done, NEVER_TIMEOUT_US + 5 * G_USEC_PER_SEC);
     ck_assert(r.done);
     ck_assert_ptr_null(r.client);
     ck_assert_msg(g_error_matches(r.error, VMM_ERROR, VMM_ERROR_TIMEOUT), "%s",
@@ -541,18 +523,17 @@ START_TEST(test_qemu_killed_from_outside)
     g_autoptr(GError) error = NULL;
     g_autoptr(VmmDomain) domain = NULL;
     Result event = {0}, agent = {0};
-    gboolean never = FALSE;
     VmmConfig config;
     gint64 killed;
 
     domain = start_stub_vm(&config, strings, "killed", &event);
     wait_agent(domain, NEVER_TIMEOUT_US, &agent);
-    run_until(&never, G_USEC_PER_SEC);
+    test_util_run_for(G_USEC_PER_SEC);
     ck_assert(!event.done && !agent.done);
 
     killed = g_get_monotonic_time();
     ck_assert_int_eq(kill(vmm_domain_get_pid(domain), SIGKILL), 0);
-    run_until(&event.done, 5 * G_USEC_PER_SEC);
+    test_util_run_until(&event.done, 5 * G_USEC_PER_SEC);
     ck_assert_msg(event.done, "no lifecycle event within 5 s");
     ck_assert_int_eq(event.event, VMM_EVENT_STOPPED);
     fprintf(stderr, "killed: lifecycle event after %.3f s (%s)\n", (event.when - killed) / 1e6,
@@ -561,7 +542,7 @@ START_TEST(test_qemu_killed_from_outside)
     ck_assert(!vmm_domain_is_running(domain));
     ck_assert_int_eq(vmm_domain_get_pid(domain), 0);
 
-    run_until(&agent.done, G_USEC_PER_SEC);
+    test_util_run_until(&agent.done, G_USEC_PER_SEC);
     ck_assert(g_error_matches(agent.error, VMM_ERROR, VMM_ERROR_STOPPED));
     result_clear(&event);
     result_clear(&agent);
@@ -601,18 +582,17 @@ START_TEST(test_stop_serves_loop)
     g_autoptr(GStringChunk) strings = g_string_chunk_new(256);
     g_autoptr(VmmDomain) domain = NULL;
     Result event = {0}, stopped = {0};
-    gboolean never = FALSE;
     Ticker ticker = {.until = &stopped.done};
     guint tick_id;
     VmmConfig config;
 
     domain = start_stub_vm(&config, strings, "stop", &event);
-    run_until(&never, G_USEC_PER_SEC);
+    test_util_run_for(G_USEC_PER_SEC);
     tick_id = g_timeout_add(1, count_tick, &ticker);
     vmm_domain_stop(domain, on_stopped, &stopped);
     ck_assert(!stopped.done);
     ck_assert(!vmm_domain_is_running(domain));
-    run_until(&stopped.done, 10 * G_USEC_PER_SEC);
+    test_util_run_until(&stopped.done, 10 * G_USEC_PER_SEC);
     g_source_remove(tick_id);
     ck_assert_msg(stopped.done, "the stop did not complete within 10 s");
     ck_assert_msg(stopped.error == NULL, "%s", stopped.error->message);
@@ -621,7 +601,7 @@ START_TEST(test_stop_serves_loop)
     ck_assert_msg(ticker.ticks >= 2, "the main context dispatched %u ticks while the VM stopped",
                   ticker.ticks);
     ck_assert_int_eq(vmm_domain_get_pid(domain), 0);
-    run_until(&never, G_USEC_PER_SEC / 2);
+    test_util_run_for(G_USEC_PER_SEC / 2);
     ck_assert_msg(!event.done, "a lifecycle event for the stop: %s", event.detail);
     result_clear(&event);
     result_clear(&stopped);
@@ -640,13 +620,13 @@ START_TEST(test_guest_panic)
     config.kernel_params = "sc_test_panic";
     domain = start_vm(&config);
     vmm_domain_set_lifecycle_func(domain, on_event, &panicked);
-    run_until(&panicked.done, BOOT_TIMEOUT_US);
+    test_util_run_until(&panicked.done, BOOT_TIMEOUT_US);
     ck_assert_msg(panicked.done, "no lifecycle event");
     ck_assert_msg(panicked.event == VMM_EVENT_PANICKED, "event %d (%s)", panicked.event,
                   panicked.detail);
     /* on_crash=destroy: the VM then stops by itself. */
     vmm_domain_set_lifecycle_func(domain, on_event, &stopped);
-    run_until(&stopped.done, 10 * G_USEC_PER_SEC);
+    test_util_run_until(&stopped.done, 10 * G_USEC_PER_SEC);
     ck_assert(stopped.done && stopped.event != VMM_EVENT_PANICKED);
     ck_assert(!vmm_domain_is_running(domain));
     result_clear(&panicked);
@@ -997,7 +977,7 @@ START_TEST(test_nic_in_netns)
     assert_virtiofsd_isolated(config.shared_dir, netns_path);
 
     wait_agent(domain, BOOT_TIMEOUT_US, &r);
-    run_until(&r.done, BOOT_TIMEOUT_US + G_USEC_PER_SEC);
+    test_util_run_until(&r.done, BOOT_TIMEOUT_US + G_USEC_PER_SEC);
     ck_assert_msg(r.done && r.error == NULL, "%s", r.error ? r.error->message : "no answer");
     configure_guest_nic(r.client);
     assert_guest_nic(r.client);
@@ -1121,7 +1101,7 @@ START_TEST(test_hotplug)
     config.kernel_params = "loglevel=7";
     domain = start_vm(&config);
     wait_agent(domain, BOOT_TIMEOUT_US, &r);
-    run_until(&r.done, BOOT_TIMEOUT_US + G_USEC_PER_SEC);
+    test_util_run_until(&r.done, BOOT_TIMEOUT_US + G_USEC_PER_SEC);
     ck_assert_msg(r.done && r.error == NULL, "%s", r.error ? r.error->message : "no answer");
     assert_no_swiotlb(vmm_domain_get_console_log(domain));
     before = vmm_test_online_resources(r.client, 1, 0, ONLINE_TIMEOUT_MS);
@@ -1225,19 +1205,6 @@ START_TEST(test_hotplug_ranges)
 }
 END_TEST
 
-/* Exit 77 (or fail in CI) unless this host can run the VM tests. */
-static void require(gboolean ok, const char *reason)
-{
-    if (ok)
-        return;
-    if (g_strcmp0(g_getenv("CI"), "true") == 0) {
-        fprintf(stderr, "test-vmm-vm: required in CI: %s\n", reason);
-        exit(EXIT_FAILURE);
-    }
-    fprintf(stderr, "test-vmm-vm: skipped: %s\n", reason);
-    exit(77);
-}
-
 static gboolean env_file(const char *name)
 {
     const char *path = g_getenv(name);
@@ -1287,15 +1254,16 @@ int main(void)
         NULL,
     };
 
-    require(geteuid() == 0, "needs root (libvirt's embedded QEMU driver, mounts)");
-    require(g_file_test("/usr/bin/qemu-system-x86_64", G_FILE_TEST_IS_EXECUTABLE),
-            "needs /usr/bin/qemu-system-x86_64 (qemu-system-x86)");
-    require(env_file("VMM_TEST_KERNEL") && env_file("VMM_TEST_STUB_INITRD"),
-            "needs the guest kernel and the test initramfs (built with the project)");
-    require(env_file("VMM_TEST_INITRD"), "needs the guest image (initramfs with secure-agent)");
-    require(access("/bin/busybox", X_OK) == 0,
-            "needs /bin/busybox (busybox-static) for the containers' root");
-    require(ip != NULL, "needs ip (iproute2) for the network test");
+    test_util_require(geteuid() == 0, "needs root (libvirt's embedded QEMU driver, mounts)");
+    test_util_require(g_file_test("/usr/bin/qemu-system-x86_64", G_FILE_TEST_IS_EXECUTABLE),
+                      "needs /usr/bin/qemu-system-x86_64 (qemu-system-x86)");
+    test_util_require(env_file("VMM_TEST_KERNEL") && env_file("VMM_TEST_STUB_INITRD"),
+                      "needs the guest kernel and the test initramfs (built with the project)");
+    test_util_require(env_file("VMM_TEST_INITRD"),
+                      "needs the guest image (initramfs with secure-agent)");
+    test_util_require(access("/bin/busybox", X_OK) == 0,
+                      "needs /bin/busybox (busybox-static) for the containers' root");
+    test_util_require(ip != NULL, "needs ip (iproute2) for the network test");
     g_snprintf(net_ns_name, sizeof(net_ns_name), "sc-vmm-test-%d", (int)getpid());
     return vmm_test_run("vmm-vm", tests, 180, clean_up_pods);
 }

@@ -22,8 +22,7 @@ int vmm_test_run(const char *name, const TTest *const *tests, double timeout,
     g_autoptr(GError) error = NULL;
     Suite *suite = suite_create(name);
     TCase *tcase = tcase_create(name);
-    SRunner *runner;
-    int failed;
+    int status;
 
     scratch_dir = g_dir_make_tmp("vmm-test-XXXXXX", &error);
     if (scratch_dir == NULL) {
@@ -36,21 +35,18 @@ int vmm_test_run(const char *name, const TTest *const *tests, double timeout,
     for (guint i = 0; tests[i] != NULL; i++)
         _tcase_add_test(tcase, tests[i], 0, 0, 0, 1);
     suite_add_tcase(suite, tcase);
-    runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
+    status = test_util_run(suite, CK_FORK_GETENV);
 
     if (cleanup != NULL && !cleanup(scratch_dir)) {
         fprintf(stderr, "%s: a test left processes or mounts behind\n", name);
-        failed++;
+        status = EXIT_FAILURE;
     }
     if (!vmm_remove_tree(scratch_dir, &error)) {
         fprintf(stderr, "%s: %s\n", name, error->message);
-        failed++;
+        status = EXIT_FAILURE;
     }
     g_clear_pointer(&scratch_dir, g_free);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return status;
 }
 
 void vmm_test_foreach_process(VmmTestProcessFunc func, gpointer user_data)

@@ -5,6 +5,8 @@
 #include <glib.h>
 #include <sys/types.h>
 
+#include "test-util.h"
+
 /* Called after all tests ran with the scratch directory, before it is removed: undoes what a
  * failed test could not (processes, mounts). Returns FALSE if it found anything. */
 typedef gboolean (*VmmTestCleanupFunc)(const char *dir);
