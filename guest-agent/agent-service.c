@@ -1,7 +1,7 @@
-/* Agent service handlers. Each one decodes its request (InvalidArgument when that fails), checks
- * the limits proto/agent.proto states, calls the core and maps its error to a status code. Calls
- * that wait (WaitProcess, stream and port reads and writes, GetOOMEvent, OpenPort,
- * OnlineResources) complete from the loop. */
+/* Agent service handlers. The ttrpc layer decodes each request (InvalidArgument when that
+ * fails); a handler checks the limits proto/agent.proto states, calls the core and maps its error
+ * to a status code. Calls that wait (WaitProcess, stream and port reads and writes, GetOOMEvent,
+ * OpenPort, OnlineResources) complete from the loop. */
 #include "agent-service.h"
 #include "agent-error.h"
 #include "agent-hotplug.h"
@@ -23,24 +23,6 @@
 #define STDIN_MAX (1024 * 1024)
 #define LIST_PIDS_MAX 4096
 #define POWER_OFF_DELAY_MS 100 /* lets the DestroySandbox reply reach the host first */
-
-static void service_message_free(ProtobufCMessage *message)
-{
-    protobuf_c_message_free_unpacked(message, NULL);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtobufCMessage, service_message_free)
-
-/* Decodes a request, or completes @call with InvalidArgument and returns NULL. */
-static ProtobufCMessage *service_unpack(TtrpcCall *call, const ProtobufCMessageDescriptor *desc,
-                                        const guint8 *payload, gsize len)
-{
-    ProtobufCMessage *message = protobuf_c_message_unpack(desc, NULL, len, payload);
-
-    if (message == NULL)
-        ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT, "malformed %s", desc->name);
-    return message;
-}
 
 static TtrpcCode service_code(const GError *error)
 {
@@ -107,16 +89,13 @@ static AgentProcess *service_process(TtrpcCall *call, Agent *agent, const char *
     return process;
 }
 
-static void service_health(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_health(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__health_request__descriptor, payload, len);
     Secure__Agent__V1__HealthResponse reply = SECURE__AGENT__V1__HEALTH_RESPONSE__INIT;
     struct utsname uts;
 
+    (void)request;
     (void)data;
-    if (msg == NULL)
-        return;
     uname(&uts);
     reply.agent_version = (char *)SC_VERSION;
     reply.kernel_release = uts.release;
@@ -124,17 +103,13 @@ static void service_health(TtrpcCall *call, const guint8 *payload, gsize len, gp
     ttrpc_call_return(call, &reply.base);
 }
 
-static void service_create_sandbox(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_create_sandbox(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__create_sandbox_request__descriptor, payload, len);
-    Secure__Agent__V1__CreateSandboxRequest *req = (void *)msg;
+    const Secure__Agent__V1__CreateSandboxRequest *req = (const void *)request;
     g_autoptr(GError) error = NULL;
     AgentSandboxConfig config;
 
-    if (req == NULL)
-        return;
     config = (AgentSandboxConfig){
         .hostname = req->hostname,
         .dns_servers = (const char *const *)req->dns_servers,
@@ -152,16 +127,12 @@ static gboolean service_on_power_off(gpointer data)
     agent_init_power_off();
 }
 
-static void service_destroy_sandbox(TtrpcCall *call, const guint8 *payload, gsize len,
-                                    gpointer data)
+static void service_destroy_sandbox(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__destroy_sandbox_request__descriptor, payload, len);
     GSource *source;
 
-    if (msg == NULL)
-        return;
+    (void)request;
     agent_pod_destroy_all(agent->pod);
     ttrpc_call_return(call, NULL);
     if (!agent->init_mode)
@@ -172,19 +143,17 @@ static void service_destroy_sandbox(TtrpcCall *call, const guint8 *payload, gsiz
     g_source_unref(source);
 }
 
-static void service_create_container(TtrpcCall *call, const guint8 *payload, gsize len,
+static void service_create_container(TtrpcCall *call, const ProtobufCMessage *request,
                                      gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg = service_unpack(
-        call, &secure__agent__v1__create_container_request__descriptor, payload, len);
-    Secure__Agent__V1__CreateContainerRequest *req = (void *)msg;
+    const Secure__Agent__V1__CreateContainerRequest *req = (const void *)request;
     Secure__Agent__V1__CreateContainerResponse reply =
         SECURE__AGENT__V1__CREATE_CONTAINER_RESPONSE__INIT;
     g_autoptr(GError) error = NULL;
     pid_t pid;
 
-    if (req == NULL || !service_check_size(call, "config_json", req->config_json.len, JSON_MAX) ||
+    if (!service_check_size(call, "config_json", req->config_json.len, JSON_MAX) ||
         !service_check_size(call, "rootfs_path", strlen(req->rootfs_path), AGENT_SANDBOX_PATH_MAX))
         return;
     if (!agent_pod_create(agent->pod, req->container_id, (const char *)req->config_json.data,
@@ -196,20 +165,15 @@ static void service_create_container(TtrpcCall *call, const guint8 *payload, gsi
     ttrpc_call_return(call, &reply.base);
 }
 
-static void service_start_container(TtrpcCall *call, const guint8 *payload, gsize len,
-                                    gpointer data)
+static void service_start_container(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__start_container_request__descriptor, payload, len);
-    Secure__Agent__V1__StartContainerRequest *req = (void *)msg;
+    const Secure__Agent__V1__StartContainerRequest *req = (const void *)request;
     Secure__Agent__V1__StartContainerResponse reply =
         SECURE__AGENT__V1__START_CONTAINER_RESPONSE__INIT;
     g_autoptr(GError) error = NULL;
     pid_t pid;
 
-    if (req == NULL)
-        return;
     if (!agent_pod_start(agent->pod, req->container_id, &pid, &error)) {
         service_fail(call, error);
         return;
@@ -218,34 +182,28 @@ static void service_start_container(TtrpcCall *call, const guint8 *payload, gsiz
     ttrpc_call_return(call, &reply.base);
 }
 
-static void service_remove_container(TtrpcCall *call, const guint8 *payload, gsize len,
+static void service_remove_container(TtrpcCall *call, const ProtobufCMessage *request,
                                      gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg = service_unpack(
-        call, &secure__agent__v1__remove_container_request__descriptor, payload, len);
-    Secure__Agent__V1__RemoveContainerRequest *req = (void *)msg;
+    const Secure__Agent__V1__RemoveContainerRequest *req = (const void *)request;
     g_autoptr(GError) error = NULL;
 
-    if (req == NULL)
-        return;
     gboolean removed = agent_pod_remove(agent->pod, req->container_id, &error);
     if (removed)
         agent_sandbox_forget_unused_files(agent->sandbox);
     service_finish(call, removed, &error);
 }
 
-static void service_exec_process(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_exec_process(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__exec_process_request__descriptor, payload, len);
-    Secure__Agent__V1__ExecProcessRequest *req = (void *)msg;
+    const Secure__Agent__V1__ExecProcessRequest *req = (const void *)request;
     Secure__Agent__V1__ExecProcessResponse reply = SECURE__AGENT__V1__EXEC_PROCESS_RESPONSE__INIT;
     g_autoptr(GError) error = NULL;
     pid_t pid;
 
-    if (req == NULL || !service_check_size(call, "process_json", req->process_json.len, JSON_MAX))
+    if (!service_check_size(call, "process_json", req->process_json.len, JSON_MAX))
         return;
     if (!agent_pod_exec(agent->pod, req->container_id, req->exec_id,
                         (const char *)req->process_json.data, req->process_json.len, req->stdin,
@@ -257,16 +215,12 @@ static void service_exec_process(TtrpcCall *call, const guint8 *payload, gsize l
     ttrpc_call_return(call, &reply.base);
 }
 
-static void service_signal_process(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_signal_process(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__signal_process_request__descriptor, payload, len);
-    Secure__Agent__V1__SignalProcessRequest *req = (void *)msg;
+    const Secure__Agent__V1__SignalProcessRequest *req = (const void *)request;
     g_autoptr(GError) error = NULL;
 
-    if (req == NULL)
-        return;
     service_finish(call,
                    agent_pod_signal(agent->pod, req->container_id, req->exec_id, req->signal,
                                     req->all, &error),
@@ -294,28 +248,22 @@ static void service_on_exit(AgentProcess *process, const GError *error, gpointer
     ttrpc_call_return(call, &reply.base);
 }
 
-static void service_wait_process(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_wait_process(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__wait_process_request__descriptor, payload, len);
-    Secure__Agent__V1__WaitProcessRequest *req = (void *)msg;
+    const Secure__Agent__V1__WaitProcessRequest *req = (const void *)request;
     AgentProcess *process;
 
-    if (req == NULL)
-        return;
     process = service_process(call, agent, req->container_id, req->exec_id);
     if (process == NULL)
         return;
     agent_process_wait(process, service_on_exit, call);
 }
 
-static void service_list_processes(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_list_processes(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__list_processes_request__descriptor, payload, len);
-    Secure__Agent__V1__ListProcessesRequest *req = (void *)msg;
+    const Secure__Agent__V1__ListProcessesRequest *req = (const void *)request;
     Secure__Agent__V1__ListProcessesResponse reply =
         SECURE__AGENT__V1__LIST_PROCESSES_RESPONSE__INIT;
     g_autoptr(GError) error = NULL;
@@ -323,8 +271,6 @@ static void service_list_processes(TtrpcCall *call, const guint8 *payload, gsize
     g_autofree uint32_t *values = NULL;
     Container *container;
 
-    if (req == NULL)
-        return;
     container = agent_pod_find_container(agent->pod, req->container_id, FALSE, &error);
     if (container != NULL)
         pids = container_list_pids(container, &error);
@@ -353,16 +299,14 @@ static gboolean service_on_read(const guint8 *bytes, gsize len, gboolean eof, gp
     return taken;
 }
 
-static void service_read_stream(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data,
+static void service_read_stream(TtrpcCall *call, const ProtobufCMessage *request, gpointer data,
                                 gboolean err)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__read_stream_request__descriptor, payload, len);
-    Secure__Agent__V1__ReadStreamRequest *req = (void *)msg;
+    const Secure__Agent__V1__ReadStreamRequest *req = (const void *)request;
     AgentProcess *process;
 
-    if (req == NULL || !service_check_size(call, "max_bytes", req->max_bytes, READ_MAX))
+    if (!service_check_size(call, "max_bytes", req->max_bytes, READ_MAX))
         return;
     process = service_process(call, agent, req->container_id, req->exec_id);
     if (process == NULL)
@@ -371,14 +315,14 @@ static void service_read_stream(TtrpcCall *call, const guint8 *payload, gsize le
                       req->max_bytes == 0 ? READ_DEFAULT : req->max_bytes, service_on_read, call);
 }
 
-static void service_read_stdout(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_read_stdout(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
-    service_read_stream(call, payload, len, data, FALSE);
+    service_read_stream(call, request, data, FALSE);
 }
 
-static void service_read_stderr(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_read_stderr(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
-    service_read_stream(call, payload, len, data, TRUE);
+    service_read_stream(call, request, data, TRUE);
 }
 
 static void service_on_written(gsize written, const GError *error, gpointer data)
@@ -394,15 +338,13 @@ static void service_on_written(gsize written, const GError *error, gpointer data
     ttrpc_call_return(call, &reply.base);
 }
 
-static void service_write_stdin(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_write_stdin(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__write_stdin_request__descriptor, payload, len);
-    Secure__Agent__V1__WriteStdinRequest *req = (void *)msg;
+    const Secure__Agent__V1__WriteStdinRequest *req = (const void *)request;
     AgentProcess *process;
 
-    if (req == NULL || !service_check_size(call, "data", req->data.len, STDIN_MAX))
+    if (!service_check_size(call, "data", req->data.len, STDIN_MAX))
         return;
     process = service_process(call, agent, req->container_id, req->exec_id);
     if (process == NULL)
@@ -411,16 +353,12 @@ static void service_write_stdin(TtrpcCall *call, const guint8 *payload, gsize le
                       service_on_written, call);
 }
 
-static void service_close_stdin(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_close_stdin(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__close_stdin_request__descriptor, payload, len);
-    Secure__Agent__V1__CloseStdinRequest *req = (void *)msg;
+    const Secure__Agent__V1__CloseStdinRequest *req = (const void *)request;
     AgentProcess *process;
 
-    if (req == NULL)
-        return;
     process = service_process(call, agent, req->container_id, req->exec_id);
     if (process == NULL)
         return;
@@ -428,16 +366,14 @@ static void service_close_stdin(TtrpcCall *call, const guint8 *payload, gsize le
     ttrpc_call_return(call, NULL);
 }
 
-static void service_resize_tty(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_resize_tty(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__resize_tty_request__descriptor, payload, len);
-    Secure__Agent__V1__ResizeTtyRequest *req = (void *)msg;
+    const Secure__Agent__V1__ResizeTtyRequest *req = (const void *)request;
     g_autoptr(GError) error = NULL;
     AgentProcess *process;
 
-    if (req == NULL || !service_check_size(call, "rows", req->rows, G_MAXUINT16) ||
+    if (!service_check_size(call, "rows", req->rows, G_MAXUINT16) ||
         !service_check_size(call, "cols", req->cols, G_MAXUINT16))
         return;
     process = service_process(call, agent, req->container_id, req->exec_id);
@@ -446,44 +382,40 @@ static void service_resize_tty(TtrpcCall *call, const guint8 *payload, gsize len
 }
 
 /* The builder handle of the container a ContainerRequest names, or NULL with @call failed. */
-static Container *service_container(TtrpcCall *call, Agent *agent, const guint8 *payload, gsize len,
+static Container *service_container(TtrpcCall *call, Agent *agent, const ProtobufCMessage *request,
                                     gboolean running)
 {
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__container_request__descriptor, payload, len);
-    Secure__Agent__V1__ContainerRequest *req = (void *)msg;
+    const Secure__Agent__V1__ContainerRequest *req = (const void *)request;
     g_autoptr(GError) error = NULL;
     Container *container;
 
-    if (req == NULL)
-        return NULL;
     container = agent_pod_find_container(agent->pod, req->container_id, running, &error);
     if (container == NULL)
         service_fail(call, error);
     return container;
 }
 
-static void service_pause(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_pause(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
-    Container *container = service_container(call, data, payload, len, TRUE);
+    Container *container = service_container(call, data, request, TRUE);
     g_autoptr(GError) error = NULL;
 
     if (container != NULL)
         service_finish(call, container_pause(container, &error), &error);
 }
 
-static void service_resume(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_resume(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
-    Container *container = service_container(call, data, payload, len, TRUE);
+    Container *container = service_container(call, data, request, TRUE);
     g_autoptr(GError) error = NULL;
 
     if (container != NULL)
         service_finish(call, container_resume(container, &error), &error);
 }
 
-static void service_stats(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_stats(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
-    Container *container = service_container(call, data, payload, len, FALSE);
+    Container *container = service_container(call, data, request, FALSE);
     Secure__Agent__V1__StatsContainerResponse reply =
         SECURE__AGENT__V1__STATS_CONTAINER_RESPONSE__INIT;
     g_autoptr(GError) error = NULL;
@@ -499,17 +431,14 @@ static void service_stats(TtrpcCall *call, const guint8 *payload, gsize len, gpo
     io__containerd__cgroups__v2__metrics__free_unpacked(reply.metrics, NULL);
 }
 
-static void service_update(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_update(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg = service_unpack(
-        call, &secure__agent__v1__update_container_request__descriptor, payload, len);
-    Secure__Agent__V1__UpdateContainerRequest *req = (void *)msg;
+    const Secure__Agent__V1__UpdateContainerRequest *req = (const void *)request;
     g_autoptr(GError) error = NULL;
     Container *container;
 
-    if (req == NULL ||
-        !service_check_size(call, "resources_json", req->resources_json.len, JSON_MAX))
+    if (!service_check_size(call, "resources_json", req->resources_json.len, JSON_MAX))
         return;
     container = agent_pod_find_container(agent->pod, req->container_id, FALSE, &error);
     service_finish(call,
@@ -532,57 +461,43 @@ static void service_on_oom(const char *container_id, const GError *error, gpoint
     ttrpc_call_return(call, &reply.base);
 }
 
-static void service_get_oom_event(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_get_oom_event(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__get_oomevent_request__descriptor, payload, len);
 
-    if (msg != NULL)
-        agent_oom_poll(agent_pod_get_oom(agent->pod), service_on_oom, call);
+    (void)request;
+    agent_oom_poll(agent_pod_get_oom(agent->pod), service_on_oom, call);
 }
 
-static void service_update_interface(TtrpcCall *call, const guint8 *payload, gsize len,
+static void service_update_interface(TtrpcCall *call, const ProtobufCMessage *request,
                                      gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg = service_unpack(
-        call, &secure__agent__v1__update_interface_request__descriptor, payload, len);
-    Secure__Agent__V1__UpdateInterfaceRequest *req = (void *)msg;
+    const Secure__Agent__V1__UpdateInterfaceRequest *req = (const void *)request;
     g_autoptr(GError) error = NULL;
 
-    if (req == NULL)
-        return;
     service_finish(call, agent_network_update_interface(req->interface, agent->init_mode, &error),
                    &error);
 }
 
-static void service_update_routes(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_update_routes(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__update_routes_request__descriptor, payload, len);
-    Secure__Agent__V1__UpdateRoutesRequest *req = (void *)msg;
+    const Secure__Agent__V1__UpdateRoutesRequest *req = (const void *)request;
     g_autoptr(GError) error = NULL;
 
-    if (req == NULL)
-        return;
     service_finish(
         call, agent_network_update_routes(req->routes, req->n_routes, agent->init_mode, &error),
         &error);
 }
 
-static void service_list_interfaces(TtrpcCall *call, const guint8 *payload, gsize len,
-                                    gpointer data)
+static void service_list_interfaces(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__list_interfaces_request__descriptor, payload, len);
     Secure__Agent__V1__ListInterfacesResponse *reply;
     g_autoptr(GError) error = NULL;
 
+    (void)request;
     (void)data;
-    if (msg == NULL)
-        return;
     reply = agent_network_list(&error);
     if (reply == NULL) {
         service_fail(call, error);
@@ -609,15 +524,12 @@ static gboolean service_on_port_open(guint32 id, const GError *error, gpointer d
     return taken;
 }
 
-static void service_open_port(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_open_port(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__open_port_request__descriptor, payload, len);
-    Secure__Agent__V1__OpenPortRequest *req = (void *)msg;
+    const Secure__Agent__V1__OpenPortRequest *req = (const void *)request;
 
-    if (req != NULL)
-        agent_ports_open(agent->ports, req->port, service_on_port_open, call);
+    agent_ports_open(agent->ports, req->port, service_on_port_open, call);
 }
 
 /* The forwarded connection a request names, or NULL with @call failed. */
@@ -631,15 +543,13 @@ static AgentPort *service_port(TtrpcCall *call, Agent *agent, guint32 id)
     return port;
 }
 
-static void service_read_port(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_read_port(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__port_read_request__descriptor, payload, len);
-    Secure__Agent__V1__PortReadRequest *req = (void *)msg;
+    const Secure__Agent__V1__PortReadRequest *req = (const void *)request;
     AgentPort *port;
 
-    if (req == NULL || !service_check_size(call, "max_bytes", req->max_bytes, READ_MAX))
+    if (!service_check_size(call, "max_bytes", req->max_bytes, READ_MAX))
         return;
     port = service_port(call, agent, req->id);
     if (port == NULL)
@@ -648,15 +558,13 @@ static void service_read_port(TtrpcCall *call, const guint8 *payload, gsize len,
                       req->max_bytes == 0 ? READ_DEFAULT : req->max_bytes, service_on_read, call);
 }
 
-static void service_write_port(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_write_port(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__port_write_request__descriptor, payload, len);
-    Secure__Agent__V1__PortWriteRequest *req = (void *)msg;
+    const Secure__Agent__V1__PortWriteRequest *req = (const void *)request;
     AgentPort *port;
 
-    if (req == NULL || !service_check_size(call, "data", req->data.len, STDIN_MAX))
+    if (!service_check_size(call, "data", req->data.len, STDIN_MAX))
         return;
     port = service_port(call, agent, req->id);
     if (port == NULL)
@@ -665,16 +573,12 @@ static void service_write_port(TtrpcCall *call, const guint8 *payload, gsize len
                       call);
 }
 
-static void service_close_port(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_close_port(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__close_port_request__descriptor, payload, len);
-    Secure__Agent__V1__ClosePortRequest *req = (void *)msg;
+    const Secure__Agent__V1__ClosePortRequest *req = (const void *)request;
     g_autoptr(GError) error = NULL;
 
-    if (req == NULL)
-        return;
     service_finish(call, agent_ports_close(agent->ports, req->id, req->write_only, &error), &error);
 }
 
@@ -694,46 +598,36 @@ static void service_on_online(const AgentHotplugResources *have, const GError *e
     ttrpc_call_return(call, &reply.base);
 }
 
-static void service_online_resources(TtrpcCall *call, const guint8 *payload, gsize len,
+static void service_online_resources(TtrpcCall *call, const ProtobufCMessage *request,
                                      gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg = service_unpack(
-        call, &secure__agent__v1__online_resources_request__descriptor, payload, len);
-    Secure__Agent__V1__OnlineResourcesRequest *req = (void *)msg;
+    const Secure__Agent__V1__OnlineResourcesRequest *req = (const void *)request;
 
-    if (req != NULL)
-        agent_hotplug_online(agent->hotplug, req->vcpus, req->hotplugged_memory_bytes,
-                             req->timeout_ms, service_on_online, call);
+    agent_hotplug_online(agent->hotplug, req->vcpus, req->hotplugged_memory_bytes, req->timeout_ms,
+                         service_on_online, call);
 }
 
-static void service_sync_guest(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_sync_guest(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__sync_guest_request__descriptor, payload, len);
-    Secure__Agent__V1__SyncGuestRequest *req = (void *)msg;
+    const Secure__Agent__V1__SyncGuestRequest *req = (const void *)request;
     g_autoptr(GError) error = NULL;
 
-    if (req == NULL)
-        return;
     service_finish(call,
                    agent_sync_guest(req->realtime_ns, req->entropy.data, req->entropy.len,
                                     agent->init_mode, &error),
                    &error);
 }
 
-static void service_guest_stats(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_guest_stats(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__guest_stats_request__descriptor, payload, len);
     Secure__Agent__V1__GuestStatsResponse reply = SECURE__AGENT__V1__GUEST_STATS_RESPONSE__INIT;
     g_autoptr(GError) error = NULL;
     AgentGuestStats stats;
 
+    (void)request;
     (void)data;
-    if (msg == NULL)
-        return;
     if (!agent_proc_guest_stats("/proc", &stats, &error)) {
         service_fail(call, error);
         return;
@@ -765,15 +659,11 @@ static void service_exec_guest_done(const AgentDebugExecResult *result, const GE
     ttrpc_call_return(call, &reply.base);
 }
 
-static void service_exec_guest(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void service_exec_guest(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Agent *agent = data;
-    g_autoptr(ProtobufCMessage) msg =
-        service_unpack(call, &secure__agent__v1__exec_guest_request__descriptor, payload, len);
-    Secure__Agent__V1__ExecGuestRequest *req = (void *)msg;
+    const Secure__Agent__V1__ExecGuestRequest *req = (const void *)request;
 
-    if (req == NULL)
-        return;
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
     g_autoptr(GPtrArray) envp = g_ptr_array_new();
     for (size_t i = 0; i < req->n_args; i++)
@@ -789,37 +679,47 @@ static void service_exec_guest(TtrpcCall *call, const guint8 *payload, gsize len
 }
 
 static const TtrpcMethod service_methods[] = {
-    {"Health", service_health},
-    {"CreateSandbox", service_create_sandbox},
-    {"DestroySandbox", service_destroy_sandbox},
-    {"CreateContainer", service_create_container},
-    {"StartContainer", service_start_container},
-    {"RemoveContainer", service_remove_container},
-    {"ExecProcess", service_exec_process},
-    {"SignalProcess", service_signal_process},
-    {"WaitProcess", service_wait_process},
-    {"ListProcesses", service_list_processes},
-    {"ReadStdout", service_read_stdout},
-    {"ReadStderr", service_read_stderr},
-    {"WriteStdin", service_write_stdin},
-    {"CloseStdin", service_close_stdin},
-    {"ResizeTty", service_resize_tty},
-    {"PauseContainer", service_pause},
-    {"ResumeContainer", service_resume},
-    {"StatsContainer", service_stats},
-    {"UpdateContainer", service_update},
-    {"GetOOMEvent", service_get_oom_event},
-    {"UpdateInterface", service_update_interface},
-    {"UpdateRoutes", service_update_routes},
-    {"ListInterfaces", service_list_interfaces},
-    {"OpenPort", service_open_port},
-    {"ReadPort", service_read_port},
-    {"WritePort", service_write_port},
-    {"ClosePort", service_close_port},
-    {"OnlineResources", service_online_resources},
-    {"SyncGuest", service_sync_guest},
-    {"GuestStats", service_guest_stats},
-    {"ExecGuest", service_exec_guest},
+    {"Health", &secure__agent__v1__health_request__descriptor, service_health},
+    {"CreateSandbox", &secure__agent__v1__create_sandbox_request__descriptor,
+     service_create_sandbox},
+    {"DestroySandbox", &secure__agent__v1__destroy_sandbox_request__descriptor,
+     service_destroy_sandbox},
+    {"CreateContainer", &secure__agent__v1__create_container_request__descriptor,
+     service_create_container},
+    {"StartContainer", &secure__agent__v1__start_container_request__descriptor,
+     service_start_container},
+    {"RemoveContainer", &secure__agent__v1__remove_container_request__descriptor,
+     service_remove_container},
+    {"ExecProcess", &secure__agent__v1__exec_process_request__descriptor, service_exec_process},
+    {"SignalProcess", &secure__agent__v1__signal_process_request__descriptor,
+     service_signal_process},
+    {"WaitProcess", &secure__agent__v1__wait_process_request__descriptor, service_wait_process},
+    {"ListProcesses", &secure__agent__v1__list_processes_request__descriptor,
+     service_list_processes},
+    {"ReadStdout", &secure__agent__v1__read_stream_request__descriptor, service_read_stdout},
+    {"ReadStderr", &secure__agent__v1__read_stream_request__descriptor, service_read_stderr},
+    {"WriteStdin", &secure__agent__v1__write_stdin_request__descriptor, service_write_stdin},
+    {"CloseStdin", &secure__agent__v1__close_stdin_request__descriptor, service_close_stdin},
+    {"ResizeTty", &secure__agent__v1__resize_tty_request__descriptor, service_resize_tty},
+    {"PauseContainer", &secure__agent__v1__container_request__descriptor, service_pause},
+    {"ResumeContainer", &secure__agent__v1__container_request__descriptor, service_resume},
+    {"StatsContainer", &secure__agent__v1__container_request__descriptor, service_stats},
+    {"UpdateContainer", &secure__agent__v1__update_container_request__descriptor, service_update},
+    {"GetOOMEvent", &secure__agent__v1__get_oomevent_request__descriptor, service_get_oom_event},
+    {"UpdateInterface", &secure__agent__v1__update_interface_request__descriptor,
+     service_update_interface},
+    {"UpdateRoutes", &secure__agent__v1__update_routes_request__descriptor, service_update_routes},
+    {"ListInterfaces", &secure__agent__v1__list_interfaces_request__descriptor,
+     service_list_interfaces},
+    {"OpenPort", &secure__agent__v1__open_port_request__descriptor, service_open_port},
+    {"ReadPort", &secure__agent__v1__port_read_request__descriptor, service_read_port},
+    {"WritePort", &secure__agent__v1__port_write_request__descriptor, service_write_port},
+    {"ClosePort", &secure__agent__v1__close_port_request__descriptor, service_close_port},
+    {"OnlineResources", &secure__agent__v1__online_resources_request__descriptor,
+     service_online_resources},
+    {"SyncGuest", &secure__agent__v1__sync_guest_request__descriptor, service_sync_guest},
+    {"GuestStats", &secure__agent__v1__guest_stats_request__descriptor, service_guest_stats},
+    {"ExecGuest", &secure__agent__v1__exec_guest_request__descriptor, service_exec_guest},
 };
 
 void agent_service_register(Agent *agent)

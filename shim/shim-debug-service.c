@@ -53,25 +53,11 @@ static void fill_status(ShimPod *pod, Secure__Debug__V1__PodStatus *s)
     }
 }
 
-/* The request must be an Empty: anything else is a client of another protocol. */
-static gboolean empty_request(TtrpcCall *call, const guint8 *payload, gsize len)
-{
-    ProtobufCMessage *msg =
-        protobuf_c_message_unpack(&google__protobuf__empty__descriptor, NULL, len, payload);
-    if (msg) {
-        protobuf_c_message_free_unpacked(msg, NULL);
-        return TRUE;
-    }
-    ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT, "the request is not an Empty");
-    return FALSE;
-}
-
-static void debug_status(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void debug_status(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     Secure__Debug__V1__PodStatus reply = SECURE__DEBUG__V1__POD_STATUS__INIT;
 
-    if (!empty_request(call, payload, len))
-        return;
+    (void)request;
     fill_status(data, &reply);
     ttrpc_call_return(call, &reply.base);
 }
@@ -139,13 +125,12 @@ static void on_guest_stats(const ProtobufCMessage *reply, const GError *error, g
     g_free(mc);
 }
 
-static void debug_metrics(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void debug_metrics(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
     ShimPod *pod = data;
     Secure__Agent__V1__GuestStatsRequest req = SECURE__AGENT__V1__GUEST_STATS_REQUEST__INIT;
 
-    if (!empty_request(call, payload, len))
-        return;
+    (void)request;
     if (shim_pod_get_phase(pod) != SHIM_POD_READY || !shim_pod_get_agent(pod)) {
         Secure__Debug__V1__PodMetrics m = SECURE__DEBUG__V1__POD_METRICS__INIT;
         Secure__Debug__V1__PodStatus status = SECURE__DEBUG__V1__POD_STATUS__INIT;
@@ -219,24 +204,21 @@ static void exec_in_guest(TtrpcCall *call, ShimPod *pod, const Secure__Debug__V1
                     on_exec_guest, call);
 }
 
-static void debug_exec(TtrpcCall *call, const guint8 *payload, gsize len, gpointer data)
+static void debug_exec(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)
 {
-    ProtobufCMessage *msg =
-        protobuf_c_message_unpack(&secure__debug__v1__exec_request__descriptor, NULL, len, payload);
-    Secure__Debug__V1__ExecRequest *req = (void *)msg;
+    const Secure__Debug__V1__ExecRequest *req = (const void *)request;
 
-    if (req && req->n_args > 0)
+    if (req->n_args > 0)
         exec_in_guest(call, data, req);
     else
         ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT, "an ExecRequest with args");
-    if (msg)
-        protobuf_c_message_free_unpacked(msg, NULL);
 }
 
+/* Status and Metrics take an Empty: anything else is a client of another protocol. */
 static const TtrpcMethod debug_methods[] = {
-    {"Status", debug_status},
-    {"Metrics", debug_metrics},
-    {"Exec", debug_exec},
+    {"Status", &google__protobuf__empty__descriptor, debug_status},
+    {"Metrics", &google__protobuf__empty__descriptor, debug_metrics},
+    {"Exec", &secure__debug__v1__exec_request__descriptor, debug_exec},
 };
 
 ShimDebugService *shim_debug_service_start(ShimPod *pod, GError **error)

@@ -69,23 +69,6 @@ static void reply_call(const ProtobufCMessage *reply, const GError *error, gpoin
         ttrpc_call_return(call, reply);
 }
 
-/* Decodes @payload as @type or answers InvalidArgument. */
-static ProtobufCMessage *decode(TtrpcCall *call, const ProtobufCMessageDescriptor *type,
-                                const guint8 *payload, gsize len)
-{
-    ProtobufCMessage *msg = protobuf_c_message_unpack(type, NULL, len, payload);
-    if (!msg)
-        ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT, "%s: not a valid %s",
-                                ttrpc_call_get_method(call), type->name);
-    return msg;
-}
-
-static void free_msg(ProtobufCMessage *msg)
-{
-    protobuf_c_message_free_unpacked(msg, NULL);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtobufCMessage, free_msg)
-
 static ShimContainer *find_container(ShimContainers *containers, const char *id, TtrpcCall *call)
 {
     ShimContainer *c = shim_containers_lookup(containers, id);
@@ -109,110 +92,97 @@ static ShimProcess *find_process(ShimContainers *containers, const char *id, con
     return p;
 }
 
-/* Declares `req` of the given type from the payload, or returns after answering. */
-#define DECODE(Type, type_lc)                                                                      \
-    g_autoptr(ProtobufCMessage) msg_ =                                                             \
-        decode(call, &containerd__task__v2__##type_lc##__descriptor, payload, len);                \
-    if (!msg_)                                                                                     \
-        return;                                                                                    \
-    Containerd__Task__V2__##Type *req = (Containerd__Task__V2__##Type *)msg_
-
-static void handle_create(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
+/* The container keeps its request until it is created: it gets a copy of ours. */
+static void handle_create(TtrpcCall *call, const ProtobufCMessage *request, gpointer containers)
 {
-    ProtobufCMessage *msg =
-        decode(call, &containerd__task__v2__create_task_request__descriptor, payload, len);
-    if (msg)
-        shim_container_create(containers, (Containerd__Task__V2__CreateTaskRequest *)msg,
-                              reply_call, call);
+    shim_container_create(containers, (void *)ttrpc_message_copy(request), reply_call, call);
 }
 
-static void handle_start(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
+static void handle_start(TtrpcCall *call, const ProtobufCMessage *request, gpointer containers)
 {
-    DECODE(StartRequest, start_request);
+    const Containerd__Task__V2__StartRequest *req = (const void *)request;
     ShimProcess *p = find_process(containers, req->id, req->exec_id, NULL, call);
     if (p)
         shim_process_start(p, reply_call, call);
 }
 
-static void handle_state(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
+static void handle_state(TtrpcCall *call, const ProtobufCMessage *request, gpointer containers)
 {
-    DECODE(StateRequest, state_request);
+    const Containerd__Task__V2__StateRequest *req = (const void *)request;
     ShimContainer *c;
     ShimProcess *p = find_process(containers, req->id, req->exec_id, &c, call);
     if (p)
         shim_container_state(c, p, reply_call, call);
 }
 
-static void handle_delete(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
+static void handle_delete(TtrpcCall *call, const ProtobufCMessage *request, gpointer containers)
 {
-    DECODE(DeleteRequest, delete_request);
+    const Containerd__Task__V2__DeleteRequest *req = (const void *)request;
     ShimContainer *c = find_container(containers, req->id, call);
     if (c)
         shim_container_delete(containers, c, req->exec_id, reply_call, call);
 }
 
-static void handle_pids(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
+static void handle_pids(TtrpcCall *call, const ProtobufCMessage *request, gpointer containers)
 {
-    DECODE(PidsRequest, pids_request);
+    const Containerd__Task__V2__PidsRequest *req = (const void *)request;
     ShimContainer *c = find_container(containers, req->id, call);
     if (c)
         shim_container_pids(containers, c, reply_call, call);
 }
 
-static void handle_pause(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
+static void handle_pause(TtrpcCall *call, const ProtobufCMessage *request, gpointer containers)
 {
-    DECODE(PauseRequest, pause_request);
+    const Containerd__Task__V2__PauseRequest *req = (const void *)request;
     ShimContainer *c = find_container(containers, req->id, call);
     if (c)
         shim_container_pause(containers, c, TRUE, reply_call, call);
 }
 
-static void handle_resume(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
+static void handle_resume(TtrpcCall *call, const ProtobufCMessage *request, gpointer containers)
 {
-    DECODE(ResumeRequest, resume_request);
+    const Containerd__Task__V2__ResumeRequest *req = (const void *)request;
     ShimContainer *c = find_container(containers, req->id, call);
     if (c)
         shim_container_pause(containers, c, FALSE, reply_call, call);
 }
 
-static void handle_checkpoint(TtrpcCall *call, const guint8 *payload, gsize len,
-                              gpointer containers)
+static void handle_checkpoint(TtrpcCall *call, const ProtobufCMessage *request, gpointer containers)
 {
-    (void)payload;
-    (void)len;
+    (void)request;
     (void)containers;
     ttrpc_call_return_error(call, TTRPC_CODE_UNIMPLEMENTED,
                             "checkpoint is not supported by the secure runtime (pod VMs cannot "
                             "be checkpointed per container)");
 }
 
-static void handle_kill(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
+static void handle_kill(TtrpcCall *call, const ProtobufCMessage *request, gpointer containers)
 {
-    DECODE(KillRequest, kill_request);
+    const Containerd__Task__V2__KillRequest *req = (const void *)request;
     ShimProcess *p = find_process(containers, req->id, req->exec_id, NULL, call);
     if (p)
         shim_process_kill(p, req->signal, req->all, reply_call, call);
 }
 
-static void handle_exec(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
+static void handle_exec(TtrpcCall *call, const ProtobufCMessage *request, gpointer containers)
 {
-    DECODE(ExecProcessRequest, exec_process_request);
+    const Containerd__Task__V2__ExecProcessRequest *req = (const void *)request;
     ShimContainer *c = find_container(containers, req->id, call);
     if (c)
         shim_container_exec(containers, c, req, reply_call, call);
 }
 
-static void handle_resize(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
+static void handle_resize(TtrpcCall *call, const ProtobufCMessage *request, gpointer containers)
 {
-    DECODE(ResizePtyRequest, resize_pty_request);
+    const Containerd__Task__V2__ResizePtyRequest *req = (const void *)request;
     ShimProcess *p = find_process(containers, req->id, req->exec_id, NULL, call);
     if (p)
         shim_process_resize(p, req->width, req->height, reply_call, call);
 }
 
-static void handle_close_io(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
+static void handle_close_io(TtrpcCall *call, const ProtobufCMessage *request, gpointer containers)
 {
-    DECODE(CloseIORequest, close_iorequest);
+    const Containerd__Task__V2__CloseIORequest *req = (const void *)request;
     ShimProcess *p = find_process(containers, req->id, req->exec_id, NULL, call);
     if (!p)
         return;
@@ -221,33 +191,33 @@ static void handle_close_io(TtrpcCall *call, const guint8 *payload, gsize len, g
     ttrpc_call_return(call, NULL);
 }
 
-static void handle_update(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
+static void handle_update(TtrpcCall *call, const ProtobufCMessage *request, gpointer containers)
 {
-    DECODE(UpdateTaskRequest, update_task_request);
+    const Containerd__Task__V2__UpdateTaskRequest *req = (const void *)request;
     ShimContainer *c = find_container(containers, req->id, call);
     if (c)
         shim_container_update(containers, c, req, reply_call, call);
 }
 
-static void handle_wait(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
+static void handle_wait(TtrpcCall *call, const ProtobufCMessage *request, gpointer containers)
 {
-    DECODE(WaitRequest, wait_request);
+    const Containerd__Task__V2__WaitRequest *req = (const void *)request;
     ShimProcess *p = find_process(containers, req->id, req->exec_id, NULL, call);
     if (p)
         shim_process_wait(p, reply_call, call);
 }
 
-static void handle_stats(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
+static void handle_stats(TtrpcCall *call, const ProtobufCMessage *request, gpointer containers)
 {
-    DECODE(StatsRequest, stats_request);
+    const Containerd__Task__V2__StatsRequest *req = (const void *)request;
     ShimContainer *c = find_container(containers, req->id, call);
     if (c)
         shim_container_stats(containers, c, reply_call, call);
 }
 
-static void handle_connect(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
+static void handle_connect(TtrpcCall *call, const ProtobufCMessage *request, gpointer containers)
 {
-    DECODE(ConnectRequest, connect_request);
+    const Containerd__Task__V2__ConnectRequest *req = (const void *)request;
     Containerd__Task__V2__ConnectResponse resp = CONTAINERD__TASK__V2__CONNECT_RESPONSE__INIT;
     resp.shim_pid = (guint32)getpid();
     /* The VM is what runs the task on this host; 0 for an unknown id, as containerd expects. */
@@ -257,24 +227,31 @@ static void handle_connect(TtrpcCall *call, const guint8 *payload, gsize len, gp
     ttrpc_call_return(call, &resp.base);
 }
 
-static void handle_shutdown(TtrpcCall *call, const guint8 *payload, gsize len, gpointer containers)
+static void handle_shutdown(TtrpcCall *call, const ProtobufCMessage *request, gpointer containers)
 {
-    DECODE(ShutdownRequest, shutdown_request);
-    (void)req;
+    (void)request;
     ttrpc_call_return(call, NULL);
     shim_pod_shutdown(shim_containers_get_pod(containers));
 }
 
 static const TtrpcMethod methods[] = {
-    {"State", handle_state},       {"Create", handle_create},
-    {"Start", handle_start},       {"Delete", handle_delete},
-    {"Pids", handle_pids},         {"Pause", handle_pause},
-    {"Resume", handle_resume},     {"Checkpoint", handle_checkpoint},
-    {"Kill", handle_kill},         {"Exec", handle_exec},
-    {"ResizePty", handle_resize},  {"CloseIO", handle_close_io},
-    {"Update", handle_update},     {"Wait", handle_wait},
-    {"Stats", handle_stats},       {"Connect", handle_connect},
-    {"Shutdown", handle_shutdown},
+    {"State", &containerd__task__v2__state_request__descriptor, handle_state},
+    {"Create", &containerd__task__v2__create_task_request__descriptor, handle_create},
+    {"Start", &containerd__task__v2__start_request__descriptor, handle_start},
+    {"Delete", &containerd__task__v2__delete_request__descriptor, handle_delete},
+    {"Pids", &containerd__task__v2__pids_request__descriptor, handle_pids},
+    {"Pause", &containerd__task__v2__pause_request__descriptor, handle_pause},
+    {"Resume", &containerd__task__v2__resume_request__descriptor, handle_resume},
+    {"Checkpoint", &containerd__task__v2__checkpoint_task_request__descriptor, handle_checkpoint},
+    {"Kill", &containerd__task__v2__kill_request__descriptor, handle_kill},
+    {"Exec", &containerd__task__v2__exec_process_request__descriptor, handle_exec},
+    {"ResizePty", &containerd__task__v2__resize_pty_request__descriptor, handle_resize},
+    {"CloseIO", &containerd__task__v2__close_iorequest__descriptor, handle_close_io},
+    {"Update", &containerd__task__v2__update_task_request__descriptor, handle_update},
+    {"Wait", &containerd__task__v2__wait_request__descriptor, handle_wait},
+    {"Stats", &containerd__task__v2__stats_request__descriptor, handle_stats},
+    {"Connect", &containerd__task__v2__connect_request__descriptor, handle_connect},
+    {"Shutdown", &containerd__task__v2__shutdown_request__descriptor, handle_shutdown},
 };
 
 void shim_task_service_register(TtrpcServer *server, ShimContainers *containers)

@@ -302,9 +302,17 @@ static void dispatch_request(ServerConnection *owner, guint32 stream_id,
                            "deadline exceeded for method %s", request->method);
         return;
     }
-    /* The handler may complete the call, or even free the server, before it returns. */
+    /* The handler may complete the call, or even free the server, before it returns; the
+     * message is ours either way, and freed here. */
     TtrpcCall *call = call_new(owner, stream_id, request);
-    method->handler(call, request->payload.data, request->payload.len, service->user_data);
+    g_autoptr(ProtobufCMessage) message = protobuf_c_message_unpack(
+        method->request_type, NULL, request->payload.len, request->payload.data);
+    if (message == NULL) {
+        ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT, "%s: not a valid %s",
+                                request->method, method->request_type->name);
+        return;
+    }
+    method->handler(call, message, service->user_data);
 }
 
 static void on_frame(TtrpcConnection *connection, const TtrpcFrameHeader *header,
@@ -550,6 +558,8 @@ void ttrpc_server_free(TtrpcServer *server)
 void ttrpc_server_register(TtrpcServer *server, const char *service, const TtrpcMethod *methods,
                            gsize n_methods, gpointer user_data)
 {
+    for (gsize i = 0; i < n_methods; i++)
+        g_return_if_fail(methods[i].request_type != NULL);
     Service *entry = g_new0(Service, 1);
     entry->methods = methods;
     entry->n_methods = n_methods;

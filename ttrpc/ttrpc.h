@@ -43,15 +43,19 @@ const char *ttrpc_code_name(TtrpcCode code);
 typedef struct _TtrpcServer TtrpcServer;
 typedef struct _TtrpcCall TtrpcCall;
 
-/* A method handler. @payload is the request message (not yet decoded) and lives only for the
- * duration of the handler. The handler must complete @call exactly once, now or later, with
+/* A method handler. The server decodes the request payload with the method's request type
+ * before the handler runs (a payload that does not decode is answered InvalidArgument there and
+ * the handler never runs), so @request is always a message of that type: cast it in one line.
+ * The server owns @request and frees it when the handler returns, even if the call is still
+ * open: a handler that completes @call later copies what it keeps (ttrpc_message_copy() for the
+ * whole message). The handler must complete @call exactly once, now or later, with
  * ttrpc_call_return() or ttrpc_call_return_error(); until then the server keeps @call alive even
  * if the connection drops or the deadline passes (completion is then silently dropped). */
-typedef void (*TtrpcHandler)(TtrpcCall *call, const guint8 *payload, gsize payload_len,
-                             gpointer user_data);
+typedef void (*TtrpcHandler)(TtrpcCall *call, const ProtobufCMessage *request, gpointer user_data);
 
 typedef struct {
-    const char *name; /* method name, e.g. "Create" */
+    const char *name;                               /* method name, e.g. "Create" */
+    const ProtobufCMessageDescriptor *request_type; /* never NULL */
     TtrpcHandler handler;
 } TtrpcMethod;
 
@@ -98,6 +102,15 @@ const char *ttrpc_call_get_metadata(TtrpcCall *call, const char *key);
 gboolean ttrpc_call_is_cancelled(TtrpcCall *call);
 const char *ttrpc_call_get_method(TtrpcCall *call);
 
+/* ---- protobuf-c messages --------------------------------------------------------------- */
+
+/* Frees a message that protobuf_c_message_unpack() made with the default allocator (as every
+ * decoded request and reply here is); NULL is ignored. */
+void ttrpc_message_free(ProtobufCMessage *message);
+/* A deep copy of @message, to be freed with ttrpc_message_free(): what a handler keeps of its
+ * request past its return. */
+ProtobufCMessage *ttrpc_message_copy(const ProtobufCMessage *message);
+
 /* ---- client ---------------------------------------------------------------------------- */
 
 typedef struct _TtrpcClient TtrpcClient;
@@ -139,5 +152,6 @@ GBytes *ttrpc_client_call_sync(TtrpcClient *client, const char *service, const c
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TtrpcServer, ttrpc_server_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TtrpcClient, ttrpc_client_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtobufCMessage, ttrpc_message_free)
 
 G_END_DECLS

@@ -81,11 +81,4 @@ void agent_test_write(const char *root, const char *relative, const char *text);
 /* Number of entries in /proc/@pid/@dir_name ("fd": open fds, "task": threads). */
 guint agent_test_count_entries(GPid pid, const char *dir_name);
 
-static inline void agent_test_message_free(ProtobufCMessage *message)
-{
-    protobuf_c_message_free_unpacked(message, NULL);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtobufCMessage, agent_test_message_free)
-
 G_END_DECLS

@@ -15,19 +15,13 @@
 
 #define SERVICE "bench.v1.Echo"
 
-static void echo(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+static void echo(TtrpcCall *call, const ProtobufCMessage *request, gpointer user_data)
 {
     (void)user_data;
-    Ttrpc__KeyValue *kv = ttrpc__key_value__unpack(NULL, len, payload);
-    if (kv == NULL) {
-        ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT, "bad payload");
-        return;
-    }
-    ttrpc_call_return(call, &kv->base);
-    ttrpc__key_value__free_unpacked(kv, NULL);
+    ttrpc_call_return(call, request);
 }
 
-static const TtrpcMethod methods[] = {{"Echo", echo}};
+static const TtrpcMethod methods[] = {{"Echo", &ttrpc__key_value__descriptor, echo}};
 
 /* The child: serve until killed. */
 static void run_server(const char *path, int ready_fd)

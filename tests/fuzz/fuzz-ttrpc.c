@@ -25,31 +25,26 @@ typedef struct {
     guint replies;
 } Fuzz;
 
-static void echo(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+static void echo(TtrpcCall *call, const ProtobufCMessage *request, gpointer user_data)
 {
     (void)user_data;
-    Ttrpc__KeyValue *kv = ttrpc__key_value__unpack(NULL, len, payload);
-    if (kv == NULL) {
-        ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT, "payload of %zu bytes", len);
-        return;
-    }
+    const Ttrpc__KeyValue *kv = (const void *)request;
     const char *value = ttrpc_call_get_metadata(call, kv->key);
     if (value != NULL)
         ttrpc_call_return_error(call, TTRPC_CODE_NOT_FOUND, "%s", value);
     else
-        ttrpc_call_return(call, &kv->base);
-    ttrpc__key_value__free_unpacked(kv, NULL);
+        ttrpc_call_return(call, request);
 }
 
-static void hold(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+static void hold(TtrpcCall *call, const ProtobufCMessage *request, gpointer user_data)
 {
-    (void)payload;
-    (void)len;
+    (void)request;
     Fuzz *fuzz = user_data;
     g_ptr_array_add(fuzz->held, call);
 }
 
-static const TtrpcMethod methods[] = {{"Echo", echo}, {"Hold", hold}};
+static const TtrpcMethod methods[] = {{"Echo", &ttrpc__key_value__descriptor, echo},
+                                      {"Hold", &ttrpc__key_value__descriptor, hold}};
 
 /* The peer's side: send what is left of the input, then close for writing; drop what comes. */
 static void pump_peer(Fuzz *fuzz)

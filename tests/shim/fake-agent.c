@@ -26,24 +26,24 @@ static gboolean is_mode(const char *name)
     return g_strcmp0(mode, name) == 0;
 }
 
-static void reply_empty(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
+static void reply_empty(TtrpcCall *call, const ProtobufCMessage *req, gpointer d)
 {
-    (void)p, (void)n, (void)d;
+    (void)req, (void)d;
     ttrpc_call_return(call, NULL);
 }
 
-static void hold(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
+static void hold(TtrpcCall *call, const ProtobufCMessage *req, gpointer d)
 {
-    (void)p, (void)n, (void)d;
+    (void)req, (void)d;
     g_ptr_array_add(held, call);
 }
 
-static void health(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
+static void health(TtrpcCall *call, const ProtobufCMessage *req, gpointer d)
 {
     static gboolean answered;
     Secure__Agent__V1__HealthResponse resp = SECURE__AGENT__V1__HEALTH_RESPONSE__INIT;
     if (answered && is_mode("hang")) {
-        hold(call, p, n, d);
+        hold(call, req, d);
         return;
     }
     answered = TRUE;
@@ -53,9 +53,9 @@ static void health(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
     ttrpc_call_return(call, &resp.base);
 }
 
-static void create_container(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
+static void create_container(TtrpcCall *call, const ProtobufCMessage *req, gpointer d)
 {
-    (void)p, (void)n, (void)d;
+    (void)req, (void)d;
     if (is_mode("garbage")) {
         /* Field 1 as a string where the shim expects the uint32 pid. */
         Secure__Agent__V1__OOMEvent wrong = SECURE__AGENT__V1__OOMEVENT__INIT;
@@ -69,11 +69,11 @@ static void create_container(TtrpcCall *call, const guint8 *p, gsize n, gpointer
     ttrpc_call_return(call, &resp.base);
 }
 
-static void start_container(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
+static void start_container(TtrpcCall *call, const ProtobufCMessage *req, gpointer d)
 {
     Secure__Agent__V1__StartContainerResponse resp =
         SECURE__AGENT__V1__START_CONTAINER_RESPONSE__INIT;
-    (void)p, (void)n, (void)d;
+    (void)req, (void)d;
     resp.pid = 42;
     ttrpc_call_return(call, &resp.base);
 }
@@ -100,42 +100,39 @@ static void read_late(TtrpcCall *call)
     g_timeout_add(3000, late_output, call);
 }
 
-static void read_stdout(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
+static void read_stdout(TtrpcCall *call, const ProtobufCMessage *req, gpointer d)
 {
-    Secure__Agent__V1__ReadStreamRequest *req;
     if (is_mode("late-output")) {
         read_late(call);
         return;
     }
-    if (!is_mode("oversized") ||
-        !(req = secure__agent__v1__read_stream_request__unpack(NULL, n, p))) {
-        hold(call, p, n, d);
+    if (!is_mode("oversized")) {
+        hold(call, req, d);
         return;
     }
     Secure__Agent__V1__ReadStreamResponse resp = SECURE__AGENT__V1__READ_STREAM_RESPONSE__INIT;
-    resp.data.len = req->max_bytes + 1;
+    resp.data.len = ((const Secure__Agent__V1__ReadStreamRequest *)req)->max_bytes + 1;
     g_autofree guint8 *data = g_malloc0(resp.data.len);
     resp.data.data = data;
-    secure__agent__v1__read_stream_request__free_unpacked(req, NULL);
     ttrpc_call_return(call, &resp.base);
 }
 
-static void read_stderr(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
+static void read_stderr(TtrpcCall *call, const ProtobufCMessage *req, gpointer d)
 {
     Secure__Agent__V1__ReadStreamResponse eof = SECURE__AGENT__V1__READ_STREAM_RESPONSE__INIT;
     if (!is_mode("late-output")) {
-        hold(call, p, n, d);
+        hold(call, req, d);
         return;
     }
     eof.eof = TRUE;
     ttrpc_call_return(call, &eof.base);
 }
 
-static void wait_process(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
+static void wait_process(TtrpcCall *call, const ProtobufCMessage *req, gpointer d)
 {
     Secure__Agent__V1__WaitProcessResponse exited = SECURE__AGENT__V1__WAIT_PROCESS_RESPONSE__INIT;
     if (!is_mode("late-output")) {
-        hold(call, p, n, d);
+        hold(call, req, d);
         return;
     }
     exited.stdout_bytes = 5;
@@ -150,27 +147,27 @@ static gboolean ghost_oom(gpointer user_data)
     return G_SOURCE_REMOVE;
 }
 
-static void get_oom_event(TtrpcCall *call, const guint8 *p, gsize n, gpointer d)
+static void get_oom_event(TtrpcCall *call, const ProtobufCMessage *req, gpointer d)
 {
     if (is_mode("ghost-oom"))
         g_timeout_add(1000, ghost_oom, call);
     else
-        hold(call, p, n, d);
+        hold(call, req, d);
 }
 
 static const TtrpcMethod methods[] = {
-    {"Health", health},
-    {"CreateSandbox", reply_empty},
-    {"DestroySandbox", reply_empty},
-    {"CreateContainer", create_container},
-    {"StartContainer", start_container},
-    {"RemoveContainer", reply_empty},
-    {"SignalProcess", reply_empty},
-    {"WaitProcess", wait_process},
-    {"ReadStdout", read_stdout},
-    {"ReadStderr", read_stderr},
-    {"CloseStdin", reply_empty},
-    {"GetOOMEvent", get_oom_event},
+    {"Health", &secure__agent__v1__health_request__descriptor, health},
+    {"CreateSandbox", &secure__agent__v1__create_sandbox_request__descriptor, reply_empty},
+    {"DestroySandbox", &secure__agent__v1__destroy_sandbox_request__descriptor, reply_empty},
+    {"CreateContainer", &secure__agent__v1__create_container_request__descriptor, create_container},
+    {"StartContainer", &secure__agent__v1__start_container_request__descriptor, start_container},
+    {"RemoveContainer", &secure__agent__v1__remove_container_request__descriptor, reply_empty},
+    {"SignalProcess", &secure__agent__v1__signal_process_request__descriptor, reply_empty},
+    {"WaitProcess", &secure__agent__v1__wait_process_request__descriptor, wait_process},
+    {"ReadStdout", &secure__agent__v1__read_stream_request__descriptor, read_stdout},
+    {"ReadStderr", &secure__agent__v1__read_stream_request__descriptor, read_stderr},
+    {"CloseStdin", &secure__agent__v1__close_stdin_request__descriptor, reply_empty},
+    {"GetOOMEvent", &secure__agent__v1__get_oomevent_request__descriptor, get_oom_event},
 };
 
 static gboolean quit(gpointer loop)

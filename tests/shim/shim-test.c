@@ -58,12 +58,11 @@ static void event_free(ShimTestEvent *ev)
     g_free(ev);
 }
 
-static void handle_forward(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+static void handle_forward(TtrpcCall *call, const ProtobufCMessage *request, gpointer user_data)
 {
     ShimTest *t = user_data;
-    Containerd__Services__Events__Ttrpc__V1__ForwardRequest *req =
-        containerd__services__events__ttrpc__v1__forward_request__unpack(NULL, len, payload);
-    const Containerd__Services__Events__Ttrpc__V1__Envelope *env = req ? req->envelope : NULL;
+    const Containerd__Services__Events__Ttrpc__V1__ForwardRequest *req = (const void *)request;
+    const Containerd__Services__Events__Ttrpc__V1__Envelope *env = req->envelope;
 
     /* What containerd's exchange checks (validateEnvelope), plus the namespace metadata. */
     if (!env || !env->timestamp || env->timestamp->seconds <= 0 || !env->event ||
@@ -78,11 +77,11 @@ static void handle_forward(TtrpcCall *call, const guint8 *payload, gsize len, gp
         g_ptr_array_add(t->recorded, ev);
         ttrpc_call_return(call, NULL);
     }
-    if (req)
-        containerd__services__events__ttrpc__v1__forward_request__free_unpacked(req, NULL);
 }
 
-static const TtrpcMethod events_methods[] = {{"Forward", handle_forward}};
+static const TtrpcMethod events_methods[] = {
+    {"Forward", &containerd__services__events__ttrpc__v1__forward_request__descriptor,
+     handle_forward}};
 
 /* ---- setup ---------------------------------------------------------------------------------- */
 

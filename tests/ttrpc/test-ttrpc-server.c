@@ -112,6 +112,28 @@ START_TEST(test_malformed_request)
 }
 END_TEST
 
+/* A payload that is not the method's request type is answered by the server itself: the
+ * handler never runs, and the connection goes on serving. */
+START_TEST(test_undecodable_payload)
+{
+    TestRig *rig = test_rig_new(FALSE);
+    /* Field 1 claims 100 bytes that are not there; field 1 (a string) as a varint; wire type 7. */
+    const guint8 *cases[] = {(const guint8 *)"\x0a\x64"
+                                             "abc",
+                             (const guint8 *)"\x08\x05", (const guint8 *)"\x0f\x01"};
+    const gsize lengths[] = {5, 2, 2};
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        raw_send_call(rig, 2 * i + 1, "Record", cases[i], lengths[i], 0);
+        g_autoptr(Ttrpc__Response) response =
+            expect_response(rig, 2 * i + 1, TTRPC_CODE_INVALID_ARGUMENT);
+        ck_assert_str_eq(response->status->message, "Record: not a valid ttrpc.KeyValue");
+    }
+    ck_assert_uint_eq(rig->recorded->len, 0);
+    expect_still_serving(rig, 7);
+    test_rig_free(rig);
+}
+END_TEST
+
 /* Responses and unknown frame types (streaming Data in newer ttrpc) get no answer. */
 START_TEST(test_non_request_ignored)
 {
@@ -149,7 +171,11 @@ START_TEST(test_max_size_request_is_served)
     g_autoptr(GBytes) empty = test_request_frame(1, "Empty", NULL, 0, 0);
     gsize overhead = g_bytes_get_size(empty) - TTRPC_FRAME_HEADER_SIZE + 1 + 4;
     gsize payload_len = TTRPC_FRAME_MAX_DATA - overhead;
-    g_autofree guint8 *payload = g_malloc0(payload_len);
+    /* A KeyValue whose key fills the payload: tag, 4-byte length, the key. */
+    g_autofree char *key = g_strnfill(payload_len - 5, 'k');
+    TEST_KV(kv, key, "");
+    g_autofree guint8 *payload = g_malloc(payload_len);
+    ck_assert_uint_eq(ttrpc__key_value__pack(&kv, payload), payload_len);
     g_autoptr(GBytes) frame = test_request_frame(1, "Empty", payload, payload_len, 0);
     ck_assert_uint_eq(g_bytes_get_size(frame), TTRPC_FRAME_HEADER_SIZE + TTRPC_FRAME_MAX_DATA);
     raw_send_draining(rig, g_bytes_get_data(frame, NULL), g_bytes_get_size(frame));
@@ -375,6 +401,7 @@ static Suite *server_suite(void)
     tcase_add_test(wire, test_even_stream_id);
     tcase_add_test(wire, test_unknown_method);
     tcase_add_test(wire, test_malformed_request);
+    tcase_add_test(wire, test_undecodable_payload);
     tcase_add_test(wire, test_non_request_ignored);
     tcase_add_test(wire, test_oversized_request);
     tcase_add_test(wire, test_max_size_request_is_served);

@@ -21,70 +21,65 @@ void request_free(Ttrpc__Request *request)
     ttrpc__request__free_unpacked(request, NULL);
 }
 
-static void echo(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+static void echo(TtrpcCall *call, const ProtobufCMessage *request, gpointer user_data)
 {
     (void)user_data;
-    Ttrpc__KeyValue *kv = ttrpc__key_value__unpack(NULL, len, payload);
-    if (kv == NULL) {
-        ttrpc_call_return_error(call, TTRPC_CODE_INVALID_ARGUMENT, "bad KeyValue");
-        return;
-    }
-    ttrpc_call_return(call, &kv->base);
-    ttrpc__key_value__free_unpacked(kv, NULL);
+    ttrpc_call_return(call, request);
 }
 
-static void fail_call(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+/* Keeps a copy of the decoded request for the test to inspect, then answers. */
+static void record(TtrpcCall *call, const ProtobufCMessage *request, gpointer user_data)
 {
-    (void)payload;
-    (void)len;
+    TestRig *rig = user_data;
+    g_ptr_array_add(rig->recorded, ttrpc_message_copy(request));
+    ttrpc_call_return(call, NULL);
+}
+
+static void fail_call(TtrpcCall *call, const ProtobufCMessage *request, gpointer user_data)
+{
+    (void)request;
     (void)user_data;
     ttrpc_call_return_error(call, TTRPC_CODE_NOT_FOUND, "no such thing '%s'", "x");
 }
 
 /* Fails with a GLib error from another domain, as a handler passing on an I/O error does. */
-static void fail_gerror(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+static void fail_gerror(TtrpcCall *call, const ProtobufCMessage *request, gpointer user_data)
 {
-    (void)payload;
-    (void)len;
+    (void)request;
     (void)user_data;
     g_autoptr(GError) error =
         g_error_new(G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "open '%s': No such file", "/x");
     ttrpc_call_return_gerror(call, error);
 }
 
-static void empty(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+static void empty(TtrpcCall *call, const ProtobufCMessage *request, gpointer user_data)
 {
-    (void)payload;
-    (void)len;
+    (void)request;
     (void)user_data;
     ttrpc_call_return(call, NULL);
 }
 
-static void hold(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+static void hold(TtrpcCall *call, const ProtobufCMessage *request, gpointer user_data)
 {
-    (void)payload;
-    (void)len;
+    (void)request;
     TestRig *rig = user_data;
     g_ptr_array_add(rig->held, call);
 }
 
 /* Replies with the request's metadata value for the key named in the KeyValue's key. */
-static void metadata(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+static void metadata(TtrpcCall *call, const ProtobufCMessage *request, gpointer user_data)
 {
     (void)user_data;
-    Ttrpc__KeyValue *kv = ttrpc__key_value__unpack(NULL, len, payload);
-    ck_assert_ptr_nonnull(kv);
+    const Ttrpc__KeyValue *kv = (const void *)request;
     const char *value = ttrpc_call_get_metadata(call, kv->key);
     TEST_KV(reply, kv->key, value != NULL ? value : "(none)");
     ttrpc_call_return(call, &reply.base);
-    ttrpc__key_value__free_unpacked(kv, NULL);
 }
 
 /* Replies with a KeyValue above the frame size cap. */
-static void big(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+static void big(TtrpcCall *call, const ProtobufCMessage *request, gpointer user_data)
 {
-    (void)payload;
-    (void)len;
+    (void)request;
     (void)user_data;
     g_autofree char *value = g_strnfill(TTRPC_FRAME_MAX_DATA + 1, 'b');
     TEST_KV(reply, "big", value);
@@ -92,24 +87,25 @@ static void big(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user
 }
 
 /* Answers, then frees the whole server from inside the handler (a daemon's Shutdown). */
-static void free_server(TtrpcCall *call, const guint8 *payload, gsize len, gpointer user_data)
+static void free_server(TtrpcCall *call, const ProtobufCMessage *request, gpointer user_data)
 {
-    (void)payload;
-    (void)len;
+    (void)request;
     TestRig *rig = user_data;
     ttrpc_call_return(call, NULL);
     g_clear_pointer(&rig->server, ttrpc_server_free);
 }
 
+/* Every method takes a KeyValue (an empty payload is an empty one). */
 static const TtrpcMethod test_methods[] = {
-    {"Echo", echo},
-    {"Fail", fail_call},
-    {"FailGError", fail_gerror},
-    {"Empty", empty},
-    {"Hold", hold},
-    {"Metadata", metadata},
-    {"Big", big},
-    {"FreeServer", free_server},
+    {"Echo", &ttrpc__key_value__descriptor, echo},
+    {"Record", &ttrpc__key_value__descriptor, record},
+    {"Fail", &ttrpc__key_value__descriptor, fail_call},
+    {"FailGError", &ttrpc__key_value__descriptor, fail_gerror},
+    {"Empty", &ttrpc__key_value__descriptor, empty},
+    {"Hold", &ttrpc__key_value__descriptor, hold},
+    {"Metadata", &ttrpc__key_value__descriptor, metadata},
+    {"Big", &ttrpc__key_value__descriptor, big},
+    {"FreeServer", &ttrpc__key_value__descriptor, free_server},
 };
 
 static void on_server_closed(TtrpcServer *server, gpointer user_data)
@@ -128,6 +124,7 @@ TestRig *test_rig_new(gboolean with_client)
     rig->context = g_main_context_new();
     g_main_context_push_thread_default(rig->context);
     rig->held = g_ptr_array_new();
+    rig->recorded = g_ptr_array_new_with_free_func((GDestroyNotify)ttrpc_message_free);
     rig->server = ttrpc_server_new(rig->context);
     ttrpc_server_register(rig->server, TEST_SERVICE, test_methods, G_N_ELEMENTS(test_methods), rig);
     ttrpc_server_set_closed_func(rig->server, on_server_closed, rig);
@@ -163,6 +160,7 @@ void test_rig_free(TestRig *rig)
     for (guint i = 0; i < rig->held->len; i++)
         ttrpc_call_return(g_ptr_array_index(rig->held, i), NULL);
     g_ptr_array_unref(rig->held);
+    g_clear_pointer(&rig->recorded, g_ptr_array_unref);
     ttrpc_client_free(rig->client);
     ttrpc_server_free(rig->server);
     if (rig->raw_fd >= 0)

@@ -17,8 +17,9 @@ typedef struct {
     TtrpcServer *server;
     TtrpcClient *client; /* NULL when the test talks raw bytes over raw_fd instead */
     int raw_fd;
-    GPtrArray *held; /* TtrpcCall kept by the "Hold" method until the test answers them */
-    guint n_closed;  /* server connections that ended */
+    GPtrArray *held;     /* TtrpcCall kept by the "Hold" method until the test answers them */
+    GPtrArray *recorded; /* copies of the requests the "Record" method got (server rigs only) */
+    guint n_closed;      /* server connections that ended */
 } TestRig;
 
 /* A server serving one end of a socketpair; the other end goes to a client when @with_client,
