@@ -457,9 +457,7 @@ void shim_container_create(ShimContainers *cs, Containerd__Task__V2__CreateTaskR
     g_autoptr(GError) error = NULL;
     if (!common_id_is_valid(req->id)) {
         shim_reply_error(func, user_data, SHIM_ERROR_INVALID,
-                         "invalid container id '%s': 1..64 of [A-Za-z0-9_.-], not "
-                         "starting with '.'",
-                         req->id);
+                         "invalid container id '%s': not " COMMON_ID_RULE, req->id);
         free_request(req);
         return;
     }

@@ -2,13 +2,15 @@
  * serves containers (containerd runs delete after every normal task deletion too). */
 #include "shim-delete.h"
 
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/pidfd.h>
 #include <unistd.h>
 
+#include "common-exit.h"
+#include "common-fd.h"
+#include "common-process.h"
 #include "shim-error.h"
 #include "shim-spec.h"
 #include "shim-stale.h"
@@ -32,34 +34,22 @@ static char *find_socket(const ShimArgs *args, const char *bundle)
     return shim_start_socket_path(args->address ? args->address : "", args->namespace, group);
 }
 
-/* The pod's daemon as a pidfd, or -1 when it is gone. It is ours if its command line names the
- * socket, read after the pidfd is held so a reused pid cannot pass. A SIGKILLed daemon fails this
- * as soon as containerd can see it die: its memory, and so its command line, goes before its
- * files, and with them the connection whose close tells containerd. */
+/* The pod's daemon as a pidfd, or -1 when it is gone. Only its pid is on disk (delete runs in a
+ * process of its own), so it is ours if its command line names the socket. A SIGKILLed daemon
+ * fails this as soon as containerd can see it die: its memory, and so its command line, goes
+ * before its files, and with them the connection whose close tells containerd. */
 static int open_daemon(ShimState *state, const char *socket)
 {
     pid_t pid = (pid_t)shim_state_get_int(state, NULL, SHIM_STATE_SHIM_PID);
     if (pid <= 1 || pid == getpid())
         return -1;
-    int pidfd = pidfd_open(pid, 0);
-    if (pidfd < 0)
-        return -1;
-    g_autofree char *path = g_strdup_printf("/proc/%d/cmdline", (int)pid);
-    g_autofree char *cmdline = NULL;
-    gsize len;
-    if (!g_file_get_contents(path, &cmdline, &len, NULL) ||
-        !memmem(cmdline, len, socket, strlen(socket))) {
-        close(pidfd);
-        return -1;
-    }
-    return pidfd;
+    return common_process_open_mentioning(pid, socket);
 }
 
 /* A daemon that no longer answers is hung: it goes before its pod is cleaned up under it. */
 static void kill_daemon(int pidfd)
 {
-    struct pollfd exited = {.fd = pidfd, .events = POLLIN};
-    if (pidfd_send_signal(pidfd, SIGKILL, NULL, 0) == 0 && poll(&exited, 1, DAEMON_EXIT_MS) == 0)
+    if (pidfd_send_signal(pidfd, SIGKILL, NULL, 0) == 0 && !common_exit_wait(pidfd, DAEMON_EXIT_MS))
         g_warning("the hung shim daemon did not exit within %d ms of SIGKILL", DAEMON_EXIT_MS);
 }
 
@@ -95,12 +85,10 @@ gboolean shim_delete(const ShimArgs *args, GError **error)
     /* A live daemon answers on its socket. The socket alone does not tell: a SIGKILLed daemon's
      * listener outlives its connection to containerd by as long as closing its other files
      * takes, and a delete run at once found it answering and left the whole pod behind. */
-    int daemon = state ? open_daemon(state, socket) : -1;
+    common_autofd int daemon = state ? open_daemon(state, socket) : -1;
     gboolean live = (state == NULL || daemon >= 0) && shim_start_socket_answers(socket);
     if (!live && daemon >= 0)
         kill_daemon(daemon);
-    if (daemon >= 0)
-        close(daemon);
     if (!live) {
         if (state && !shim_stale_cleanup(state, error))
             return FALSE;

@@ -13,6 +13,9 @@
 #include <glib-unix.h>
 #include <sys/stat.h>
 
+#include "common-exit.h"
+#include "common-fd.h"
+#include "common-process.h"
 #include "shim-agent-probe.h"
 #include "shim-error.h"
 #include "shim-host-cgroup.h"
@@ -297,51 +300,22 @@ static gboolean host_start(ShimSandbox *sandbox, const ShimConfig *config, ShimS
     return shim_state_save(state, error);
 }
 
-/* TRUE once @pid has exited: reaped if it is our child, else gone or a zombie (someone else's
- * to reap). */
-static gboolean host_exited(pid_t pid, gboolean reap)
-{
-    if (reap)
-        return waitpid(pid, NULL, WNOHANG) == pid;
-    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
-    g_autofree char *stat = NULL;
-    if (!g_file_get_contents(path, &stat, NULL, NULL))
-        return TRUE;
-    const char *end = strrchr(stat, ')');
-    return end && end[1] == ' ' && end[2] == 'Z';
-}
-
 /* SIGTERM first: the host agent then destroys its containers and cgroup. SIGKILL after
  * HOST_STOP_GRACE_MS. Returns once it has exited (its files are no longer written), or a second
- * after the SIGKILL.
- * @reap: @pid is our child. */
-static void host_stop(pid_t pid, gboolean reap)
+ * after the SIGKILL. @pidfd holds it (-1: nothing to stop); @child is its pid when it is our
+ * child to reap, else 0. */
+static void host_stop(int pidfd, pid_t child)
 {
-    if (pid <= 0)
+    if (pidfd < 0)
         return;
-    kill(pid, SIGTERM);
     /* Bounded: `delete` must finish well inside containerd's 5 s. */
-    for (int waited = 0; !host_exited(pid, reap) && waited < HOST_STOP_GRACE_MS + 1000;
-         waited += 10) {
-        if (waited == HOST_STOP_GRACE_MS)
-            kill(pid, SIGKILL);
-        g_usleep(10000);
+    pidfd_send_signal(pidfd, SIGTERM, NULL, 0);
+    if (!common_exit_wait(pidfd, HOST_STOP_GRACE_MS)) {
+        pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+        common_exit_wait(pidfd, HOST_KILL_WAIT_MS);
     }
-}
-
-/* TRUE if @pid's command line mentions @needle: a recorded pid is only killed when it still is
- * the process we started (pids are reused). */
-static gboolean pid_cmdline_has(pid_t pid, const char *needle)
-{
-    g_autofree char *path = g_strdup_printf("/proc/%d/cmdline", (int)pid);
-    g_autofree char *cmdline = NULL;
-    gsize len;
-    if (pid <= 0 || !g_file_get_contents(path, &cmdline, &len, NULL))
-        return FALSE;
-    for (gsize i = 0; i + 1 < len; i++)
-        if (cmdline[i] == '\0')
-            cmdline[i] = ' ';
-    return strstr(cmdline, needle) != NULL;
+    if (child > 0)
+        waitpid(child, NULL, WNOHANG);
 }
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
@@ -495,11 +469,10 @@ void shim_sandbox_destroy(ShimSandbox *sandbox)
     g_clear_handle_id(&sandbox->stop_timer, g_source_remove);
     sandbox->stopped = NULL;
     g_clear_handle_id(&sandbox->child_watch, g_source_remove);
-    if (sandbox->agent_pidfd >= 0)
-        close(g_steal_fd(&sandbox->agent_pidfd));
     if (sandbox->domain && !vmm_domain_destroy(sandbox->domain, &error))
         g_warning("destroy the pod VM: %s", error->message);
-    host_stop(sandbox->agent_pid, TRUE);
+    host_stop(sandbox->agent_pidfd, sandbox->agent_pid);
+    common_fd_close(&sandbox->agent_pidfd);
     if (sandbox->agent_pid)
         g_spawn_close_pid(sandbox->agent_pid);
     sandbox->agent_pid = 0;
@@ -589,8 +562,9 @@ gboolean shim_sandbox_cleanup_stale(ShimState *state, GError **error)
     if (g_strcmp0(kind, "none") == 0) {
         g_autofree char *socket = g_build_filename(state->dir, "agent.sock", NULL);
         g_autofree char *cgroup = shim_state_get(state, NULL, SHIM_STATE_HOST_CGROUP);
-        if (pid_cmdline_has(pid, socket))
-            host_stop(pid, FALSE);
+        /* Only its pid is on disk (its daemon is gone): it is ours if it names our socket. */
+        common_autofd int agent = common_process_open_mentioning(pid, socket);
+        host_stop(agent, 0);
         return shim_host_cgroup_remove(cgroup, error);
     }
     if (!name)

@@ -4,9 +4,11 @@
 #include "shim-stale.h"
 
 #include <signal.h>
-#include <string.h>
+#include <sys/pidfd.h>
 #include <unistd.h>
 
+#include "common-fd.h"
+#include "common-process.h"
 #include "shim-network.h"
 #include "shim-pod-cgroup.h"
 #include "shim-rootfs.h"
@@ -15,7 +17,9 @@
 #define LEFTOVER_WAIT_MS 2000
 
 /* Kills the live processes whose command line names @dir (the pod's own directory: QEMU,
- * virtiofsd and its children, the host agent); returns how many there were. */
+ * virtiofsd and its children, the host agent); returns how many there were. Exited ones (zombies
+ * someone else reaps) no longer count. They are found by their command line, as the processes
+ * that started them are gone; the signal goes through the pidfd that the check was made under. */
 static guint kill_mentioning(const char *dir)
 {
     g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
@@ -24,19 +28,11 @@ static guint kill_mentioning(const char *dir)
     guint found = 0;
     while (proc && (name = g_dir_read_name(proc))) {
         pid_t pid = (pid_t)g_ascii_strtoll(name, NULL, 10);
-        g_autofree char *path = g_strdup_printf("/proc/%s/cmdline", name);
-        g_autofree char *stat_path = g_strdup_printf("/proc/%s/stat", name);
-        g_autofree char *cmdline = NULL, *stat = NULL;
-        gsize len;
-        if (pid <= 1 || pid == getpid() || !g_file_get_contents(path, &cmdline, &len, NULL) ||
-            !memmem(cmdline, len, needle, strlen(needle)) ||
-            !g_file_get_contents(stat_path, &stat, NULL, NULL))
+        if (pid <= 1 || pid == getpid())
             continue;
-        const char *end = strrchr(stat, ')');
-        if (end && end[1] == ' ' && end[2] == 'Z')
-            continue;
-        kill(pid, SIGKILL);
-        found++;
+        common_autofd int pidfd = common_process_open_mentioning(pid, needle);
+        if (pidfd >= 0 && pidfd_send_signal(pidfd, SIGKILL, NULL, 0) == 0)
+            found++;
     }
     return found;
 }

@@ -1,5 +1,4 @@
 /* A pod VM: start a transient libvirt domain, follow its lifecycle, destroy it. */
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/pidfd.h>
@@ -10,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <libvirt/virterror.h>
 
+#include "common-exit.h"
 #include "vmm-internal.h"
 
 /* The embedded QEMU driver's settings: no cgroups, namespaces or virtlogd; the pod VM is the
@@ -264,9 +264,7 @@ static void on_stopped(VmmDomain *domain, VmmEvent event, const char *text)
 
 static gboolean qemu_exited(VmmDomain *domain)
 {
-    struct pollfd exit = {.fd = domain->pidfd, .events = POLLIN};
-
-    return domain->pidfd >= 0 && poll(&exit, 1, 0) == 1;
+    return domain->pidfd >= 0 && common_exit_happened(domain->pidfd);
 }
 
 static gboolean on_exit_grace_over(gpointer data)

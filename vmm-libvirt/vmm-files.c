@@ -1,7 +1,6 @@
 /* Host-side files and processes of a pod VM: the shared bind mount, tree removal, killing. */
 #include <fcntl.h>
 #include <ftw.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/pidfd.h>
@@ -11,6 +10,7 @@
 
 #include <glib/gstdio.h>
 
+#include "common-exit.h"
 #include "vmm-internal.h"
 
 gboolean vmm_shared_mount(const char *dir, GError **error)
@@ -79,38 +79,23 @@ void vmm_pidfd_reap(int pidfd)
 
 gboolean vmm_pidfd_wait(int pidfd, gint64 timeout_us)
 {
-    gint64 deadline = g_get_monotonic_time() + timeout_us;
-    struct pollfd exited = {.fd = pidfd, .events = POLLIN};
-    int ready;
-
-    do {
-        gint64 left_ms = (deadline - g_get_monotonic_time() + 999) / 1000;
-
-        ready = poll(&exited, 1, (int)CLAMP(left_ms, 0, G_MAXINT));
-    } while (ready < 0 && errno == EINTR);
-    if (ready != 1)
+    /* Rounded up, and a deadline that has passed still looks once. */
+    if (!common_exit_wait(pidfd, (int)CLAMP((timeout_us + 999) / 1000, 0, G_MAXINT)))
         return FALSE;
     vmm_pidfd_reap(pidfd);
     return TRUE;
 }
 
-gboolean vmm_kill_wait(pid_t pid, gint64 timeout_us, GError **error)
+gboolean vmm_kill_wait(int pidfd, pid_t pid, gint64 timeout_us, GError **error)
 {
-    int pidfd = pidfd_open(pid, 0);
-    gboolean gone;
-
-    if (pidfd < 0 && errno == ESRCH)
-        return TRUE;
-    if (pidfd < 0 || pidfd_send_signal(pidfd, SIGKILL, NULL, 0) < 0) {
+    /* ESRCH: it has exited already. */
+    if (pidfd_send_signal(pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH) {
         g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "kill pid %d: %s", pid, g_strerror(errno));
-        if (pidfd >= 0)
-            close(pidfd);
         return FALSE;
     }
     /* Not necessarily our child (libvirt daemonizes QEMU), but its pidfd says when it exits. */
-    gone = vmm_pidfd_wait(pidfd, timeout_us);
-    close(pidfd);
-    if (!gone)
-        g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "pid %d still alive after SIGKILL", pid);
-    return gone;
+    if (vmm_pidfd_wait(pidfd, timeout_us))
+        return TRUE;
+    g_set_error(error, VMM_ERROR, VMM_ERROR_FAILED, "pid %d still alive after SIGKILL", pid);
+    return FALSE;
 }

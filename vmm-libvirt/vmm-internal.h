@@ -47,9 +47,10 @@ gboolean vmm_shared_unmount(const char *dir, GError **error);
 /* Removes @path and everything under it without crossing mount points; fine when missing. */
 gboolean vmm_remove_tree(const char *path, GError **error);
 
-/* Sends SIGKILL to @pid and waits on its pidfd (at most @timeout_us) until it has exited; reaps
- * it if it is our child. For callers without a main loop (the stale cleanup). */
-gboolean vmm_kill_wait(pid_t pid, gint64 timeout_us, GError **error);
+/* Sends SIGKILL to the process that @pidfd holds (pid @pid, for the error message) and waits (at
+ * most @timeout_us) until it has exited; reaps it if it is our child. For callers without a main
+ * loop (the stale cleanup). */
+gboolean vmm_kill_wait(int pidfd, pid_t pid, gint64 timeout_us, GError **error);
 /* Waits (at most @timeout_us, poll() on @pidfd) until the process has exited, and reaps it if it
  * is our child: the shim is the subreaper of the QEMU and virtiofsd that libvirt daemonizes, and
  * libvirt waits until they are gone, which a zombie is not. TRUE once it has exited. */

@@ -2,29 +2,16 @@
  * mount, the embed root, the agent socket and the console log. Works from files alone, so it
  * can run when the process that held the embedded driver died. */
 #include <dirent.h>
+#include <sys/pidfd.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 
+#include "common-fd.h"
+#include "common-process.h"
 #include "vmm-internal.h"
 
 #define STALE_KILL_TIMEOUT_US (3 * G_USEC_PER_SEC)
-
-/* The NUL-separated argv of @pid, or NULL when it is gone or a kernel thread. */
-static GStrv read_argv(pid_t pid)
-{
-    g_autofree char *path = g_strdup_printf("/proc/%d/cmdline", pid);
-    g_autofree char *data = NULL;
-    gsize len = 0;
-    g_autoptr(GStrvBuilder) builder = NULL;
-
-    if (!g_file_get_contents(path, &data, &len, NULL) || len == 0)
-        return NULL;
-    builder = g_strv_builder_new();
-    for (gsize at = 0; at < len; at += strlen(data + at) + 1)
-        g_strv_builder_add(builder, data + at);
-    return g_strv_builder_end(builder);
-}
 
 static gboolean any_arg_contains(GStrv argv, const char *needle)
 {
@@ -77,15 +64,17 @@ static gboolean kill_stale_processes(const VmmConfig *config, GError **error)
         return FALSE;
     while ((entry = g_dir_read_name(proc)) != NULL) {
         guint64 pid;
-        g_auto(GStrv) argv = NULL;
 
         if (!g_ascii_string_to_unsigned(entry, 10, 1, G_MAXINT, &pid, NULL) ||
             (pid_t)pid == getpid())
             continue;
-        argv = read_argv(pid);
+        /* Its starter (libvirt in a shim now gone) held it; we only have /proc: judge its argv
+         * under a pidfd, and kill through that. */
+        common_autofd int pidfd = pidfd_open((pid_t)pid, 0);
+        g_auto(GStrv) argv = pidfd >= 0 ? common_process_argv(pidfd, (pid_t)pid) : NULL;
         if (argv == NULL || !process_is_ours(argv, embed_root, source_arg))
             continue;
-        if (!vmm_kill_wait(pid, STALE_KILL_TIMEOUT_US, error)) {
+        if (!vmm_kill_wait(pidfd, (pid_t)pid, STALE_KILL_TIMEOUT_US, error)) {
             g_prefix_error(error, "stale %s: ", argv[0]);
             return FALSE;
         }

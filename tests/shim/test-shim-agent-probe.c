@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "agent.pb-c.h"
 #include "shim-agent-probe.h"
 #include "test-util.h"
 #include "shim-error.h"
@@ -99,8 +100,8 @@ START_TEST(test_agent_starts_late)
                   answer.error ? answer.error->message : "no answer");
     ck_assert_str_eq(answer.agent_version, "fake");
     ck_assert_uint_eq(answer.agent_pid, 1);
-    reply = ttrpc_client_call_sync(answer.client, "secure.agent.v1.Agent", "CreateSandbox", NULL,
-                                   ANSWER_TIMEOUT_US, &error);
+    reply = ttrpc_client_call_sync(answer.client, secure__agent__v1__agent__descriptor.name,
+                                   "CreateSandbox", NULL, ANSWER_TIMEOUT_US, &error);
     ck_assert_msg(reply != NULL, "%s", error ? error->message : "");
     answer_clear(&answer);
 }
