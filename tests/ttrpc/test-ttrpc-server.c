@@ -93,43 +93,51 @@ START_TEST(test_unknown_method)
 }
 END_TEST
 
+/* Sends each of @cases on its own stream, as a payload calling @method or, with @method NULL, as
+ * a whole Request; each must be answered InvalidArgument with a message starting @prefix, and
+ * the connection must go on serving. */
+static void expect_each_invalid(TestRig *rig, const char *method, const guint8 *const *cases,
+                                const gsize *lengths, guint n_cases, const char *prefix)
+{
+    for (guint i = 0; i < n_cases; i++) {
+        if (method != NULL)
+            raw_send_call(rig, 2 * i + 1, method, cases[i], lengths[i], 0);
+        else
+            raw_send(rig, lengths[i], 2 * i + 1, TTRPC_FRAME_REQUEST, cases[i], lengths[i]);
+        g_autoptr(Ttrpc__Response) response =
+            expect_response(rig, 2 * i + 1, TTRPC_CODE_INVALID_ARGUMENT);
+        ck_assert_msg(g_str_has_prefix(response->status->message, prefix), "%s",
+                      response->status->message);
+    }
+    expect_still_serving(rig, 2 * n_cases + 1);
+}
+
 START_TEST(test_malformed_request)
 {
     TestRig *rig = test_rig_new(FALSE);
     /* Field 1 claims 100 bytes that are not there; then a field with wire type 7. */
-    const guint8 *cases[] = {(const guint8 *)"\x0a\x64"
-                                             "abc",
-                             (const guint8 *)"\x0f\x01"};
+    const guint8 *const cases[] = {(const guint8 *)"\x0a\x64"
+                                                   "abc",
+                                   (const guint8 *)"\x0f\x01"};
     const gsize lengths[] = {5, 2};
-    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-        raw_send(rig, lengths[i], 2 * i + 1, TTRPC_FRAME_REQUEST, cases[i], lengths[i]);
-        g_autoptr(Ttrpc__Response) response =
-            expect_response(rig, 2 * i + 1, TTRPC_CODE_INVALID_ARGUMENT);
-        ck_assert(g_str_has_prefix(response->status->message, "unmarshal request error"));
-    }
-    expect_still_serving(rig, 7);
+    expect_each_invalid(rig, NULL, cases, lengths, G_N_ELEMENTS(cases), "unmarshal request error");
     test_rig_free(rig);
 }
 END_TEST
 
 /* A payload that is not the method's request type is answered by the server itself: the
- * handler never runs, and the connection goes on serving. */
+ * handler never runs. */
 START_TEST(test_undecodable_payload)
 {
     TestRig *rig = test_rig_new(FALSE);
     /* Field 1 claims 100 bytes that are not there; field 1 (a string) as a varint; wire type 7. */
-    const guint8 *cases[] = {(const guint8 *)"\x0a\x64"
-                                             "abc",
-                             (const guint8 *)"\x08\x05", (const guint8 *)"\x0f\x01"};
+    const guint8 *const cases[] = {(const guint8 *)"\x0a\x64"
+                                                   "abc",
+                                   (const guint8 *)"\x08\x05", (const guint8 *)"\x0f\x01"};
     const gsize lengths[] = {5, 2, 2};
-    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-        raw_send_call(rig, 2 * i + 1, "Record", cases[i], lengths[i], 0);
-        g_autoptr(Ttrpc__Response) response =
-            expect_response(rig, 2 * i + 1, TTRPC_CODE_INVALID_ARGUMENT);
-        ck_assert_str_eq(response->status->message, "Record: not a valid ttrpc.KeyValue");
-    }
+    expect_each_invalid(rig, "Record", cases, lengths, G_N_ELEMENTS(cases),
+                        "Record: not a valid ttrpc.KeyValue");
     ck_assert_uint_eq(rig->recorded->len, 0);
-    expect_still_serving(rig, 7);
     test_rig_free(rig);
 }
 END_TEST
