@@ -535,8 +535,10 @@ char *shim_test_read_all(int fd, guint timeout_ms)
     return shim_test_read_until(fd, NULL, timeout_ms);
 }
 
-GBytes *shim_test_try_create(ShimTest *t, const char *id, const char *bundle, ShimTestFifos *f,
-                             gboolean terminal, GError **error)
+Containerd__Task__V2__CreateTaskRequest *shim_test_create_request(ShimTest *t, const char *id,
+                                                                  const char *bundle,
+                                                                  ShimTestFifos *f,
+                                                                  gboolean terminal)
 {
     Containerd__Types__Mount mount = CONTAINERD__TYPES__MOUNT__INIT;
     char *options[] = {"rbind", "rw"};
@@ -556,7 +558,18 @@ GBytes *shim_test_try_create(ShimTest *t, const char *id, const char *bundle, Sh
         req.stdout = f->stdout_path;
         req.stderr = terminal ? "" : f->stderr_path;
     }
-    return shim_test_call(t, "Create", &req.base, error);
+    /* A message of its own, as the shim's core gets it. */
+    return (Containerd__Task__V2__CreateTaskRequest *)ttrpc_message_copy(&req.base);
+}
+
+GBytes *shim_test_try_create(ShimTest *t, const char *id, const char *bundle, ShimTestFifos *f,
+                             gboolean terminal, GError **error)
+{
+    Containerd__Task__V2__CreateTaskRequest *req =
+        shim_test_create_request(t, id, bundle, f, terminal);
+    GBytes *reply = shim_test_call(t, "Create", &req->base, error);
+    ttrpc_message_free(&req->base);
+    return reply;
 }
 
 void shim_test_create(ShimTest *t, const char *id, const char *bundle, ShimTestFifos *f,

@@ -99,8 +99,13 @@ char *shim_test_read_all(int fd, guint timeout_ms);
  * what follows the needle in the same read is returned too. */
 char *shim_test_read_until(int fd, const char *needle, guint timeout_ms);
 
-/* Create with the busybox rootfs bound in through CreateTaskRequest.rootfs; the reply, or NULL
- * and @error. */
+/* A CreateTaskRequest with the busybox rootfs bound in through its rootfs, and @f's fifos (may
+ * be NULL); free it with ttrpc_message_free(). */
+Containerd__Task__V2__CreateTaskRequest *shim_test_create_request(ShimTest *t, const char *id,
+                                                                  const char *bundle,
+                                                                  ShimTestFifos *f,
+                                                                  gboolean terminal);
+/* Create with shim_test_create_request(); the reply, or NULL and @error. */
 GBytes *shim_test_try_create(ShimTest *t, const char *id, const char *bundle, ShimTestFifos *f,
                              gboolean terminal, GError **error);
 /* The same, which must succeed. */
