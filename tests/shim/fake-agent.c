@@ -302,27 +302,28 @@ static void cat_wait(TtrpcCall *call, const ProtobufCMessage *request, gpointer 
     }
 }
 
-static void cat_read_stdout(TtrpcCall *call, const ProtobufCMessage *request, gpointer d)
+/* Nothing is ever written to stderr: its reads end with the process. */
+static void cat_read(TtrpcCall *call, const ProtobufCMessage *request, gboolean is_stdout)
 {
     const Secure__Agent__V1__ReadStreamRequest *req = (const void *)request;
     CatProcess *cp = cat_find(req->container_id, req->exec_id, call);
-    (void)d;
-    if (cp) {
-        g_queue_push_tail(&cp->out_reads, call);
-        cat_answer_reads(cp, &cp->out_reads, cp->out);
-    }
+    if (!cp)
+        return;
+    GQueue *reads = is_stdout ? &cp->out_reads : &cp->err_reads;
+    g_queue_push_tail(reads, call);
+    cat_answer_reads(cp, reads, is_stdout ? cp->out : NULL);
 }
 
-/* Nothing is ever written to stderr: its reads end with the process. */
+static void cat_read_stdout(TtrpcCall *call, const ProtobufCMessage *request, gpointer d)
+{
+    (void)d;
+    cat_read(call, request, TRUE);
+}
+
 static void cat_read_stderr(TtrpcCall *call, const ProtobufCMessage *request, gpointer d)
 {
-    const Secure__Agent__V1__ReadStreamRequest *req = (const void *)request;
-    CatProcess *cp = cat_find(req->container_id, req->exec_id, call);
     (void)d;
-    if (cp) {
-        g_queue_push_tail(&cp->err_reads, call);
-        cat_answer_reads(cp, &cp->err_reads, NULL);
-    }
+    cat_read(call, request, FALSE);
 }
 
 static void cat_write_stdin(TtrpcCall *call, const ProtobufCMessage *request, gpointer d)
