@@ -26,6 +26,7 @@ struct _AgentPod {
     char *cgroup_root;
     gboolean remove_cgroup_root;
     GHashTable *containers; /* id -> PodContainer */
+    GHashTable *creating;   /* id -> PodCreate: the builder is setting them up */
     AgentOom *oom;
 };
 
@@ -39,6 +40,17 @@ typedef struct {
     ContainerStdio child;
     AgentStdio agent;
 } PodStdio;
+
+/* A container whose init the builder is setting up (container_create_async()). */
+typedef struct {
+    AgentPod *pod;
+    char *id;
+    PodStdio stdio;
+    gboolean want_stdin;
+    ContainerCreate *create;
+    AgentPodCreatedFunc func;
+    gpointer user_data;
+} PodCreate;
 
 static void pod_stdio_clear(PodStdio *stdio)
 {
@@ -142,6 +154,7 @@ AgentPod *agent_pod_new(GMainContext *context, const char *cgroup_root, gboolean
 
     pod->context = context;
     pod->containers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, pod_container_free);
+    pod->creating = g_hash_table_new(g_str_hash, g_str_equal);
     pod->oom = agent_oom_new(context);
     /* A root we remove at exit must be one we made: an existing one belongs to someone else
      * (or was left by an agent that was killed, with its processes perhaps still in it). */
@@ -157,11 +170,35 @@ AgentPod *agent_pod_new(GMainContext *context, const char *cgroup_root, gboolean
     return g_steal_pointer(&pod);
 }
 
+static void pod_create_free(PodCreate *pc)
+{
+    pod_stdio_clear(&pc->stdio);
+    g_free(pc->id);
+    g_free(pc);
+}
+
+/* Creates still being set up end first: their inits are killed, their callers told. */
+static void pod_cancel_creates(AgentPod *pod)
+{
+    g_autoptr(GList) pending = g_hash_table_get_values(pod->creating);
+
+    g_hash_table_remove_all(pod->creating);
+    for (GList *l = pending; l != NULL; l = l->next) {
+        PodCreate *pc = l->data;
+        g_autoptr(GError) error = g_error_new(AGENT_ERROR, AGENT_ERROR_STATE,
+                                              "container '%s': the pod was destroyed", pc->id);
+        container_create_cancel(pc->create);
+        pc->func(0, error, pc->user_data);
+        pod_create_free(pc);
+    }
+}
+
 void agent_pod_destroy_all(AgentPod *pod)
 {
     GHashTableIter iter;
     gpointer value;
 
+    pod_cancel_creates(pod);
     g_hash_table_iter_init(&iter, pod->containers);
     while (g_hash_table_iter_next(&iter, NULL, &value))
         agent_oom_unwatch(pod->oom, ((PodContainer *)value)->container);
@@ -173,6 +210,7 @@ void agent_pod_free(AgentPod *pod)
     if (pod == NULL)
         return;
     agent_pod_destroy_all(pod);
+    g_hash_table_unref(pod->creating);
     g_hash_table_unref(pod->containers);
     agent_oom_free(pod->oom);
     if (pod->cgroup_root != NULL && pod->remove_cgroup_root && rmdir(pod->cgroup_root) < 0)
@@ -249,20 +287,43 @@ static PodContainer *pod_lookup_running(AgentPod *pod, const char *id, GError **
     return pc;
 }
 
+static void pod_created(Container *container, int *pty_master, const GError *error,
+                        gpointer user_data)
+{
+    PodCreate *create = user_data;
+    AgentPod *pod = create->pod;
+    PodContainer *pc;
+
+    g_hash_table_remove(pod->creating, create->id);
+    if (container == NULL) {
+        create->func(0, error, create->user_data);
+        pod_create_free(create);
+        return;
+    }
+    pod_stdio_started(&create->stdio, pty_master, create->want_stdin);
+    pc = g_new0(PodContainer, 1);
+    pc->id = g_steal_pointer(&create->id);
+    pc->container = container;
+    pc->init = agent_process_new("", container_get_pid(container), AGENT_PROCESS_CREATED,
+                                 &create->stdio.agent, pod->context);
+    pc->execs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, pod_process_free);
+    g_hash_table_insert(pod->containers, pc->id, pc);
+    agent_oom_watch(pod->oom, container);
+    create->func(container_get_pid(container), NULL, create->user_data);
+    pod_create_free(create);
+}
+
 gboolean agent_pod_create(AgentPod *pod, const char *id, const char *config_json, gsize len,
-                          const char *rootfs_path, gboolean want_stdin, pid_t *out_pid,
-                          GError **error)
+                          const char *rootfs_path, gboolean want_stdin, AgentPodCreatedFunc func,
+                          gpointer user_data, GError **error)
 {
     g_autoptr(OciSpec) spec = NULL;
     const OciProcess *process;
-    PodStdio stdio;
-    int pty_master = -1;
-    PodContainer *pc;
-    Container *container;
+    PodCreate *create;
 
     if (!agent_pod_check_id("container id", id, error))
         return FALSE;
-    if (g_hash_table_contains(pod->containers, id)) {
+    if (g_hash_table_contains(pod->containers, id) || g_hash_table_contains(pod->creating, id)) {
         g_set_error(error, AGENT_ERROR, AGENT_ERROR_EXISTS, "container '%s' already exists", id);
         return FALSE;
     }
@@ -279,24 +340,24 @@ gboolean agent_pod_create(AgentPod *pod, const char *id, const char *config_json
         g_set_error_literal(error, AGENT_ERROR, AGENT_ERROR_INVALID, "config.json has no process");
         return FALSE;
     }
-    if (!pod_stdio_open(&stdio, oci_process_get_terminal(process), want_stdin, error))
-        return FALSE;
-    container =
-        container_create(id, spec, rootfs_path, pod->cgroup_root, &stdio.child, &pty_master, error);
-    if (container == NULL) {
-        pod_stdio_clear(&stdio);
+    create = g_new0(PodCreate, 1);
+    create->pod = pod;
+    create->id = g_strdup(id);
+    create->want_stdin = want_stdin;
+    create->func = func;
+    create->user_data = user_data;
+    if (!pod_stdio_open(&create->stdio, oci_process_get_terminal(process), want_stdin, error)) {
+        pod_create_free(create);
         return FALSE;
     }
-    pod_stdio_started(&stdio, &pty_master, want_stdin);
-    pc = g_new0(PodContainer, 1);
-    pc->id = g_strdup(id);
-    pc->container = container;
-    pc->init = agent_process_new("", container_get_pid(container), AGENT_PROCESS_CREATED,
-                                 &stdio.agent, pod->context);
-    pc->execs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, pod_process_free);
-    g_hash_table_insert(pod->containers, pc->id, pc);
-    agent_oom_watch(pod->oom, container);
-    *out_pid = container_get_pid(container);
+    create->create =
+        container_create_async(id, spec, rootfs_path, pod->cgroup_root, &create->stdio.child,
+                               pod->context, pod_created, create, error);
+    if (create->create == NULL) {
+        pod_create_free(create);
+        return FALSE;
+    }
+    g_hash_table_insert(pod->creating, create->id, create);
     return TRUE;
 }
 

@@ -26,11 +26,17 @@ AgentOom *agent_pod_get_oom(AgentPod *pod);
 /* The reaper's callback: records the exit of the process @pid, if it is one of ours. */
 void agent_pod_reaped(pid_t pid, int wait_status, gpointer pod);
 
+/* The end of agent_pod_create(): the init's pid, or 0 and @error. */
+typedef void (*AgentPodCreatedFunc)(pid_t pid, const GError *error, gpointer user_data);
 /* Builds container @id from config.json bytes; its init waits for start. @want_stdin: give it a
- * stdin pipe (else /dev/null). */
+ * stdin pipe (else /dev/null). The init's setup is awaited from the pod's main context, which
+ * serves other calls meanwhile: on TRUE, @func runs once from there, never from inside this
+ * call (also when agent_pod_destroy_all() ends the create first); on FALSE (a bad request, or
+ * the init could not be cloned) @error says why and @func is not called. The id counts as taken
+ * from the call on. */
 gboolean agent_pod_create(AgentPod *pod, const char *id, const char *config_json, gsize len,
-                          const char *rootfs_path, gboolean want_stdin, pid_t *out_pid,
-                          GError **error);
+                          const char *rootfs_path, gboolean want_stdin, AgentPodCreatedFunc func,
+                          gpointer user_data, GError **error);
 gboolean agent_pod_start(AgentPod *pod, const char *id, pid_t *out_pid, GError **error);
 /* Runs the OCI process object @process_json as @exec_id in the running container @id. An exec id
  * whose process has exited may be used again. */
@@ -42,7 +48,7 @@ gboolean agent_pod_signal(AgentPod *pod, const char *id, const char *exec_id, gu
                           gboolean all, GError **error);
 /* Destroys container @id; fails while its init runs. */
 gboolean agent_pod_remove(AgentPod *pod, const char *id, GError **error);
-/* Kills and destroys every container. */
+/* Kills and destroys every container; creates in progress end with AGENT_ERROR_STATE. */
 void agent_pod_destroy_all(AgentPod *pod);
 
 /* The process @exec_id ("" for the init) of container @id, borrowed, or NULL with

@@ -143,26 +143,35 @@ static void service_destroy_sandbox(TtrpcCall *call, const ProtobufCMessage *req
     g_source_unref(source);
 }
 
-static void service_create_container(TtrpcCall *call, const ProtobufCMessage *request,
-                                     gpointer data)
+static void service_on_created(pid_t pid, const GError *error, gpointer user_data)
 {
-    Agent *agent = data;
-    const Secure__Agent__V1__CreateContainerRequest *req = (const void *)request;
+    TtrpcCall *call = user_data;
     Secure__Agent__V1__CreateContainerResponse reply =
         SECURE__AGENT__V1__CREATE_CONTAINER_RESPONSE__INIT;
-    g_autoptr(GError) error = NULL;
-    pid_t pid;
 
-    if (!service_check_size(call, "config_json", req->config_json.len, JSON_MAX) ||
-        !service_check_size(call, "rootfs_path", strlen(req->rootfs_path), AGENT_SANDBOX_PATH_MAX))
-        return;
-    if (!agent_pod_create(agent->pod, req->container_id, (const char *)req->config_json.data,
-                          req->config_json.len, req->rootfs_path, req->stdin, &pid, &error)) {
+    if (error != NULL) {
         service_fail(call, error);
         return;
     }
     reply.pid = pid;
     ttrpc_call_return(call, &reply.base);
+}
+
+/* Answered once the init is set up: other calls are served meanwhile. */
+static void service_create_container(TtrpcCall *call, const ProtobufCMessage *request,
+                                     gpointer data)
+{
+    Agent *agent = data;
+    const Secure__Agent__V1__CreateContainerRequest *req = (const void *)request;
+    g_autoptr(GError) error = NULL;
+
+    if (!service_check_size(call, "config_json", req->config_json.len, JSON_MAX) ||
+        !service_check_size(call, "rootfs_path", strlen(req->rootfs_path), AGENT_SANDBOX_PATH_MAX))
+        return;
+    if (!agent_pod_create(agent->pod, req->container_id, (const char *)req->config_json.data,
+                          req->config_json.len, req->rootfs_path, req->stdin, service_on_created,
+                          call, &error))
+        service_fail(call, error);
 }
 
 static void service_start_container(TtrpcCall *call, const ProtobufCMessage *request, gpointer data)

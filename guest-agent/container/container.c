@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <glib-unix.h>
+
 #include "common-fd.h"
 #include "common-id.h"
 #include "container-cgroup.h"
@@ -85,64 +87,103 @@ static gboolean sync_pair(int sv[2], GError **error)
     return TRUE;
 }
 
-/* Reads the child's messages until `until` (SYNC_READY) or EOF (until == 0). Collects the pty
- * master and the exec'd pid; fails on SYNC_ERROR, but only after reading on to EOF, so that a
- * pid sent after the error is still collected (its process must be reaped). */
+/* What a child's messages told so far, read one at a time by sync_step(): the pty master and the
+ * exec'd pid where the caller wants them (out_pty, out_pid non-NULL), and a reported error,
+ * which fails the collection only at EOF, so that a pid sent after the error is still collected
+ * (its process must be reaped). */
+typedef struct {
+    SyncKind until; /* SYNC_READY, or 0: read on to EOF */
+    const char *what;
+    int *out_pty;
+    pid_t *out_pid;
+    GError *child_error;
+} SyncCollect;
+
+typedef enum {
+    SYNC_STEP_MORE,
+    SYNC_STEP_DONE,
+    SYNC_STEP_FAILED, /* @error is set */
+} SyncStep;
+
+static void sync_collect_clear(SyncCollect *sc)
+{
+    g_clear_error(&sc->child_error);
+}
+
+/* Reads one message (or EOF) of @sock, which must be readable. */
+static SyncStep sync_step(SyncCollect *sc, int sock, GError **error)
+{
+    SyncMsg msg;
+    int fd = -1;
+    int rc = sync_recv(sock, &msg, &fd);
+    if (rc < 0) {
+        g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "%s: sync: %s", sc->what,
+                    g_strerror(-rc));
+        return SYNC_STEP_FAILED;
+    }
+    if (rc == 0) {
+        if (sc->child_error) {
+            g_propagate_error(error, g_steal_pointer(&sc->child_error));
+            return SYNC_STEP_FAILED;
+        }
+        if (sc->until == 0)
+            return SYNC_STEP_DONE;
+        g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED,
+                    "%s: the process exited during setup", sc->what);
+        return SYNC_STEP_FAILED;
+    }
+    if (msg.kind == SYNC_PTY && fd >= 0 && sc->out_pty && *sc->out_pty < 0) {
+        *sc->out_pty = fd;
+        return SYNC_STEP_MORE;
+    }
+    common_fd_close(&fd);
+    if (msg.kind == SYNC_ERROR && sc->child_error == NULL) {
+        guint32 code =
+            msg.error.code < CONTAINER_ERROR_LAST ? msg.error.code : CONTAINER_ERROR_FAILED;
+        g_set_error(&sc->child_error, CONTAINER_ERROR, (int)code, "%s: %s%s%s", sc->what,
+                    msg.error.msg, msg.error.err ? ": " : "",
+                    msg.error.err ? g_strerror(msg.error.err) : "");
+    } else if (msg.kind == SYNC_PID && sc->out_pid && msg.pid > 0) {
+        *sc->out_pid = msg.pid;
+    } else if (sc->until != 0 && msg.kind == (guint32)sc->until && sc->child_error == NULL) {
+        return SYNC_STEP_DONE;
+    } else if (msg.kind != SYNC_ERROR) {
+        g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED,
+                    "%s: unexpected sync message %u", sc->what, msg.kind);
+        return SYNC_STEP_FAILED;
+    }
+    return SYNC_STEP_MORE;
+}
+
+static void set_timeout_error(const char *what, GError **error)
+{
+    g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED,
+                "%s: no word from the process within %d s", what, SYNC_TIMEOUT_MS / 1000);
+}
+
+/* Reads the child's messages until `until` (SYNC_READY) or EOF (until == 0), blocking (poll,
+ * at most SYNC_TIMEOUT_MS): for start and exec, which only wait for an execve. */
 static gboolean sync_collect(int sock, SyncKind until, int *out_pty, pid_t *out_pid,
                              const char *what, GError **error)
 {
-    g_autoptr(GError) child_error = NULL;
+    SyncCollect sc = {.until = until, .what = what, .out_pty = out_pty, .out_pid = out_pid};
     gint64 deadline = g_get_monotonic_time() + SYNC_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
-    for (;;) {
-        SyncMsg msg;
-        int fd = -1;
+    SyncStep step = SYNC_STEP_MORE;
+    while (step == SYNC_STEP_MORE) {
         struct pollfd pfd = {.fd = sock, .events = POLLIN};
         gint64 left_ms = (deadline - g_get_monotonic_time()) / G_TIME_SPAN_MILLISECOND;
         int ready = left_ms > 0 ? poll(&pfd, 1, (int)left_ms) : 0;
         if (ready < 0 && errno == EINTR)
             continue;
         if (ready == 0) {
-            g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED,
-                        "%s: no word from the process within %d s", what, SYNC_TIMEOUT_MS / 1000);
-            return FALSE;
+            set_timeout_error(what, error);
+            step = SYNC_STEP_FAILED;
+            break;
         }
-        int rc = sync_recv(sock, &msg, &fd);
-        if (rc < 0) {
-            g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED, "%s: sync: %s", what,
-                        g_strerror(-rc));
-            return FALSE;
-        }
-        if (rc == 0) {
-            if (child_error) {
-                g_propagate_error(error, g_steal_pointer(&child_error));
-                return FALSE;
-            }
-            if (until == 0)
-                return TRUE;
-            g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED,
-                        "%s: the process exited during setup", what);
-            return FALSE;
-        }
-        if (msg.kind == SYNC_PTY && fd >= 0 && out_pty && *out_pty < 0) {
-            *out_pty = fd;
-            continue;
-        }
-        common_fd_close(&fd);
-        if (msg.kind == SYNC_ERROR && child_error == NULL) {
-            guint32 code =
-                msg.error.code < CONTAINER_ERROR_LAST ? msg.error.code : CONTAINER_ERROR_FAILED;
-            g_set_error(&child_error, CONTAINER_ERROR, (int)code, "%s: %s%s%s", what, msg.error.msg,
-                        msg.error.err ? ": " : "", msg.error.err ? g_strerror(msg.error.err) : "");
-        } else if (msg.kind == SYNC_PID && out_pid && msg.pid > 0) {
-            *out_pid = msg.pid;
-        } else if (until != 0 && msg.kind == (guint32)until && child_error == NULL) {
-            return TRUE;
-        } else if (msg.kind != SYNC_ERROR) {
-            g_set_error(error, CONTAINER_ERROR, CONTAINER_ERROR_FAILED,
-                        "%s: unexpected sync message %u", what, msg.kind);
-            return FALSE;
-        }
+        step = sync_step(&sc, sock, error);
     }
+    sync_collect_clear(&sc);
+    return step == SYNC_STEP_DONE;
 }
 
 typedef struct {
@@ -263,9 +304,9 @@ static gboolean attach_devices(Container *c, const OciResources *res, GError **e
                                     c->n_devices, error);
 }
 
-/* Clones the init and waits for it to be ready. */
+/* Clones the init; *@out_sock is then the builder's end of its sync socket. */
 static gboolean spawn_init(Container *c, const char *rootfs, const ContainerStdio *stdio,
-                           int *out_pty, GError **error)
+                           int *out_sock, GError **error)
 {
     InitArgs a = {.spec = c->spec,
                   .devices = c->devices,
@@ -288,30 +329,19 @@ static gboolean spawn_init(Container *c, const char *rootfs, const ContainerStdi
     if (c->pid == 0)
         init_child(&a);
     close_namespace_paths(&a);
-    common_fd_close(&child_end);
     if (c->pid < 0) {
+        c->pid = 0;
         c->pidfd = -1;
         return FALSE;
     }
-    if (!sync_collect(parent_end, SYNC_READY, out_pty, NULL, "container setup", error)) {
-        kill(c->pid, SIGKILL);
-        reap(c->pid);
-        c->pid = 0;
-        return FALSE;
-    }
-    c->sync_fd = g_steal_fd(&parent_end);
+    *out_sock = g_steal_fd(&parent_end);
     return TRUE;
 }
 
-Container *container_create(const char *id, const OciSpec *spec, const char *rootfs,
-                            const char *cgroup_root, const ContainerStdio *stdio,
-                            int *out_pty_master, GError **error)
+/* Checks the arguments and makes the cgroup of a container to be built; NULL on failure. */
+static Container *container_prepare(const char *id, const OciSpec *spec, const char *rootfs,
+                                    const char *cgroup_root, GError **error)
 {
-    g_return_val_if_fail(spec != NULL && rootfs != NULL && cgroup_root != NULL && stdio != NULL,
-                         NULL);
-    g_return_val_if_fail(!stdio->terminal || out_pty_master != NULL, NULL);
-    if (out_pty_master)
-        *out_pty_master = -1;
     if (!common_id_check("container id", id, CONTAINER_ERROR, CONTAINER_ERROR_INVALID, error))
         return NULL;
     if (rootfs[0] != '/' || !g_file_test(rootfs, G_FILE_TEST_IS_DIR)) {
@@ -319,7 +349,6 @@ Container *container_create(const char *id, const OciSpec *spec, const char *roo
                     "rootfs '%s' is not an absolute path to a directory", rootfs);
         return NULL;
     }
-
     Container *c = g_new0(Container, 1);
     c->id = g_strdup(id);
     c->spec = oci_spec_ref(spec);
@@ -328,18 +357,164 @@ Container *container_create(const char *id, const OciSpec *spec, const char *roo
     c->devices = container_devices_select(spec, "/sys", &c->n_devices, error);
     if (c->devices != NULL)
         c->cgroup = container_cgroup_create(cgroup_root, id, &spec->resources, error);
-    common_autofd int pty = -1;
-    if (c->cgroup == NULL || !attach_devices(c, &spec->resources, error) ||
-        !spawn_init(c, rootfs, stdio, &pty, error)) {
+    if (c->cgroup == NULL || !attach_devices(c, &spec->resources, error)) {
         if (c->cgroup)
             container_cgroup_remove(c->cgroup, NULL);
         container_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* A create that failed: the init (if any) is killed and reaped through its pidfd (so that a pid
+ * the caller reaped and reused meanwhile is never touched), the cgroup removed. */
+static void container_abandon(Container *c)
+{
+    if (c->pidfd >= 0) {
+        siginfo_t info;
+        syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
+        while (waitid(P_PIDFD, c->pidfd, &info, WEXITED | __WALL) < 0 && errno == EINTR)
+            ;
+    }
+    container_cgroup_remove(c->cgroup, NULL);
+    container_free(c);
+}
+
+static gboolean check_create_args(const OciSpec *spec, const char *rootfs, const char *cgroup_root,
+                                  const ContainerStdio *stdio, int *out_pty_master)
+{
+    g_return_val_if_fail(spec != NULL && rootfs != NULL && cgroup_root != NULL && stdio != NULL,
+                         FALSE);
+    g_return_val_if_fail(!stdio->terminal || out_pty_master != NULL, FALSE);
+    return TRUE;
+}
+
+Container *container_create(const char *id, const OciSpec *spec, const char *rootfs,
+                            const char *cgroup_root, const ContainerStdio *stdio,
+                            int *out_pty_master, GError **error)
+{
+    if (!check_create_args(spec, rootfs, cgroup_root, stdio, out_pty_master))
+        return NULL;
+    if (out_pty_master)
+        *out_pty_master = -1;
+    common_autofd int sock = -1;
+    common_autofd int pty = -1;
+    Container *c = container_prepare(id, spec, rootfs, cgroup_root, error);
+    if (c == NULL || !spawn_init(c, rootfs, stdio, &sock, error) ||
+        !sync_collect(sock, SYNC_READY, &pty, NULL, "container setup", error)) {
+        if (c)
+            container_abandon(c);
         g_prefix_error(error, "create container '%s': ", id);
         return NULL;
     }
+    c->sync_fd = g_steal_fd(&sock);
     if (out_pty_master)
         *out_pty_master = g_steal_fd(&pty);
     return c;
+}
+
+struct ContainerCreate {
+    Container *container;
+    int sock;
+    int pty;
+    SyncCollect collect;
+    GSource *watch;
+    GSource *timeout;
+    ContainerCreateFunc func;
+    gpointer user_data;
+};
+
+static void create_free(ContainerCreate *create)
+{
+    g_source_destroy(create->watch);
+    g_source_unref(create->watch);
+    g_source_destroy(create->timeout);
+    g_source_unref(create->timeout);
+    if (create->container)
+        container_abandon(create->container);
+    common_fd_close(&create->sock);
+    common_fd_close(&create->pty);
+    sync_collect_clear(&create->collect);
+    g_free(create);
+}
+
+/* Ends @create: with the container (@error NULL) or @error (taken). */
+static void create_finish(ContainerCreate *create, GError *error)
+{
+    Container *c = create->container;
+    if (error == NULL) {
+        c->sync_fd = g_steal_fd(&create->sock);
+        create->container = NULL;
+        create->func(c, &create->pty, NULL, create->user_data);
+    } else {
+        g_prefix_error(&error, "create container '%s': ", c->id);
+        create->func(NULL, NULL, error, create->user_data);
+        g_error_free(error);
+    }
+    create_free(create);
+}
+
+static gboolean on_create_sync(int fd, GIOCondition condition, gpointer data)
+{
+    ContainerCreate *create = data;
+    GError *error = NULL;
+    (void)condition;
+    SyncStep step = sync_step(&create->collect, fd, &error);
+    if (step != SYNC_STEP_MORE)
+        create_finish(create, error);
+    return G_SOURCE_CONTINUE; /* create_finish() destroyed it */
+}
+
+static gboolean on_create_timeout(gpointer data)
+{
+    ContainerCreate *create = data;
+    GError *error = NULL;
+    set_timeout_error(create->collect.what, &error);
+    create_finish(create, error);
+    return G_SOURCE_CONTINUE; /* create_finish() destroyed it */
+}
+
+ContainerCreate *container_create_async(const char *id, const OciSpec *spec, const char *rootfs,
+                                        const char *cgroup_root, const ContainerStdio *stdio,
+                                        GMainContext *context, ContainerCreateFunc func,
+                                        gpointer user_data, GError **error)
+{
+    int unused_pty = -1;
+    if (!check_create_args(spec, rootfs, cgroup_root, stdio, &unused_pty))
+        return NULL;
+    common_autofd int sock = -1;
+    Container *c = container_prepare(id, spec, rootfs, cgroup_root, error);
+    if (c == NULL || !spawn_init(c, rootfs, stdio, &sock, error)) {
+        if (c)
+            container_abandon(c);
+        g_prefix_error(error, "create container '%s': ", id);
+        return NULL;
+    }
+    ContainerCreate *create = g_new0(ContainerCreate, 1);
+    create->container = c;
+    create->sock = g_steal_fd(&sock);
+    create->pty = -1;
+    create->collect =
+        (SyncCollect){.until = SYNC_READY, .what = "container setup", .out_pty = &create->pty};
+    create->func = func;
+    create->user_data = user_data;
+    create->watch = g_unix_fd_source_new(create->sock, G_IO_IN | G_IO_HUP | G_IO_ERR);
+    g_source_set_callback(create->watch, G_SOURCE_FUNC(on_create_sync), create, NULL);
+    g_source_attach(create->watch, context);
+    create->timeout = g_timeout_source_new(SYNC_TIMEOUT_MS);
+    g_source_set_callback(create->timeout, on_create_timeout, create, NULL);
+    g_source_attach(create->timeout, context);
+    return create;
+}
+
+pid_t container_create_get_pid(const ContainerCreate *create)
+{
+    return create->container->pid;
+}
+
+void container_create_cancel(ContainerCreate *create)
+{
+    create_free(create);
 }
 
 const char *container_get_id(const Container *container)

@@ -8,7 +8,8 @@
  * waitpid() in tests). The builder itself only waits for short-lived helper processes it created
  * inside one call; it never installs child watches and never reaps container processes.
  * container_create, container_start and container_exec block until the child reports back
- * (milliseconds normally; they give up after 60 s and end the child).
+ * (milliseconds normally; they give up after 60 s and end the child); container_create_async
+ * waits for the setup from the caller's event loop instead.
  * container_pause, container_resume and container_destroy wait up to 5 s for the cgroup.
  *
  * Paths: `rootfs` and bind-mount sources are paths of the caller's mount namespace. Every path
@@ -103,6 +104,27 @@ typedef struct Container Container;
 Container *container_create(const char *id, const OciSpec *spec, const char *rootfs,
                             const char *cgroup_root, const ContainerStdio *stdio,
                             int *out_pty_master, GError **error);
+
+/* container_create() without blocking on the init's setup, for a caller with an event loop: the
+ * cgroup is made and the init cloned at once (NULL and @error when that fails: nothing is left),
+ * then its setup report is awaited by a watch on its sync socket in @context (NULL: the global
+ * default), with the same 60 s limit, while the loop serves other work. @func runs once from
+ * @context, never from inside this call, with the new Container (transfer full) and its pty
+ * master (*@pty_master: take it with g_steal_fd(), else it is closed; -1 without a terminal), or
+ * NULL and the error (nothing is left); the handle is freed after it returns. The init is the
+ * caller's child from the start: a caller that reaps every child (waitpid(-1)) may reap it
+ * before @func runs, which then reports the failed setup. */
+typedef struct ContainerCreate ContainerCreate;
+typedef void (*ContainerCreateFunc)(Container *container, int *pty_master, const GError *error,
+                                    gpointer user_data);
+ContainerCreate *container_create_async(const char *id, const OciSpec *spec, const char *rootfs,
+                                        const char *cgroup_root, const ContainerStdio *stdio,
+                                        GMainContext *context, ContainerCreateFunc func,
+                                        gpointer user_data, GError **error);
+/* The init's pid (the caller's PID namespace) while its setup runs. */
+pid_t container_create_get_pid(const ContainerCreate *create);
+/* Ends the init, removes what was made, frees @create; its function is not called. */
+void container_create_cancel(ContainerCreate *create);
 
 const char *container_get_id(const Container *container);
 /* Host pid (the caller's PID namespace) of the init process. */

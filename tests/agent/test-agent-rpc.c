@@ -152,6 +152,85 @@ START_TEST(test_output_and_exit_code)
 }
 END_TEST
 
+typedef struct {
+    gboolean done;
+    guint32 pid;
+    GError *error;
+} CreateReply;
+
+static void on_create_reply(const guint8 *payload, gsize len, const GError *error, gpointer data)
+{
+    CreateReply *reply = data;
+    Secure__Agent__V1__CreateContainerResponse *resp;
+
+    reply->done = TRUE;
+    if (error != NULL) {
+        reply->error = g_error_copy(error);
+        return;
+    }
+    resp = secure__agent__v1__create_container_response__unpack(NULL, len, payload);
+    ck_assert_ptr_nonnull(resp);
+    reply->pid = resp->pid;
+    secure__agent__v1__create_container_response__free_unpacked(resp, NULL);
+}
+
+/* Freezes (or thaws) every container of the agent: their cgroups are below its cgroup root. */
+static void freeze_containers(gboolean frozen)
+{
+    g_autofree char *path = g_build_filename(t->cgroup_root, "cgroup.freeze", NULL);
+    g_autoptr(GError) error = NULL;
+
+    /* In place: g_file_set_contents() would try a temp file, which cgroupfs refuses. */
+    ck_assert_msg(g_file_set_contents_full(path, frozen ? "1" : "0", 1, G_FILE_SET_CONTENTS_NONE,
+                                           0644, &error),
+                  "%s", error->message);
+}
+
+/* A CreateContainer whose init is held in its setup (frozen before it runs a line of it) does
+ * not stall the agent: Health is answered at once and the id is taken meanwhile; thawed, the
+ * create completes and the container runs. */
+#define SERVED_WITHIN_US (2 * G_USEC_PER_SEC)
+START_TEST(test_create_waits_without_blocking)
+{
+    const char *id = test_id("held");
+    g_autoptr(json_object) spec = agent_test_spec(ARGS("sh", "-c", "echo created"));
+    const char *json = json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN);
+    Secure__Agent__V1__CreateContainerRequest req =
+        SECURE__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
+    g_autoptr(GBytes) health = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *out = NULL;
+    CreateReply reply = {0};
+    gint64 deadline;
+
+    req.container_id = (char *)id;
+    req.config_json.data = (guint8 *)json;
+    req.config_json.len = strlen(json);
+    req.rootfs_path = t->rootfs;
+    freeze_containers(TRUE);
+    ttrpc_client_call(t->client, AGENT_TEST_SERVICE, "CreateContainer", &req.base, 0,
+                      on_create_reply, &reply);
+    health = ttrpc_client_call_sync(t->client, AGENT_TEST_SERVICE, "Health", NULL, SERVED_WITHIN_US,
+                                    &error);
+    ck_assert_msg(health != NULL, "Health while a create was held: %s", error->message);
+    ck_assert_int_eq(agent_test_code(t, "CreateContainer", &req.base), TTRPC_CODE_ALREADY_EXISTS);
+    ck_assert(!reply.done);
+
+    freeze_containers(FALSE);
+    deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    while (!reply.done && g_get_monotonic_time() < deadline)
+        g_main_context_iteration(NULL, TRUE);
+    ck_assert_msg(reply.done && reply.error == NULL, "%s",
+                  reply.error ? reply.error->message : "no reply");
+    ck_assert_uint_gt(reply.pid, 0);
+    agent_test_start_container(t, id);
+    out = agent_test_read_all(t, id, "", FALSE);
+    ck_assert_str_eq(out, "created\n");
+    ck_assert_int_eq(agent_test_wait(t, id, ""), 0);
+    agent_test_remove(t, id);
+}
+END_TEST
+
 START_TEST(test_large_output_is_complete)
 {
     const char *id = test_id("big");
@@ -1466,6 +1545,7 @@ int main(void)
         test_health,
         test_guest_stats_and_exec_guest,
         test_output_and_exit_code,
+        test_create_waits_without_blocking,
         test_large_output_is_complete,
         test_signal_death,
         test_exec_into_running_container,

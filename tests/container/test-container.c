@@ -586,6 +586,118 @@ START_TEST(test_stdin)
 }
 END_TEST
 
+typedef struct {
+    gboolean done;
+    Container *container;
+    GError *error;
+} Created;
+
+static void on_created(Container *container, int *pty_master, const GError *error, gpointer data)
+{
+    Created *created = data;
+    (void)pty_master;
+    ck_assert(!created->done);
+    created->done = TRUE;
+    created->container = container;
+    created->error = error ? g_error_copy(error) : NULL;
+}
+
+static gboolean count_tick(gpointer data)
+{
+    (*(guint *)data)++;
+    return G_SOURCE_CONTINUE;
+}
+
+/* Runs @context until *@done or @timeout_us. */
+static void iterate_until(GMainContext *context, const gboolean *done, gint64 timeout_us)
+{
+    gint64 deadline = g_get_monotonic_time() + timeout_us;
+    while (!(done && *done) && g_get_monotonic_time() < deadline)
+        g_main_context_iteration(context, TRUE);
+}
+
+static void freeze_cgroup_root(gboolean frozen)
+{
+    g_autofree char *path = g_build_filename(env->cgroup_root, "cgroup.freeze", NULL);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    ck_assert_msg(fd >= 0, "open '%s': %s", path, g_strerror(errno));
+    ck_assert_int_eq(write(fd, frozen ? "1" : "0", 1), 1);
+    close(fd);
+}
+
+/* container_create_async() waits for the init's setup from the loop: while the init is held
+ * (its cgroup's parent frozen: it stops before it runs a line of its setup), the loop keeps
+ * dispatching and the create does not complete; thawed, it completes and the container runs. */
+#define HELD_MS 300
+START_TEST(test_create_async_serves_loop)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(json_object) spec = ct_spec_new(SH("echo created"));
+    g_autoptr(OciSpec) parsed = ct_spec_parse(spec);
+    int out[2];
+    ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+    ContainerStdio stdio = {.stdin_fd = -1, .stdout_fd = out[1], .stderr_fd = out[1]};
+    Created created = {0};
+    guint ticks = 0;
+    /* Its own context: the fixture counts fds, and the default one keeps a wakeup fd. */
+    GMainContext *context = g_main_context_new();
+
+    freeze_cgroup_root(TRUE);
+    ContainerCreate *create = container_create_async("held", parsed, env->rootfs, env->cgroup_root,
+                                                     &stdio, context, on_created, &created, &error);
+    close(out[1]);
+    ck_assert_msg(create != NULL, "%s", error ? error->message : "");
+    ck_assert(!created.done);
+    ck_assert_int_gt(container_create_get_pid(create), 0);
+    GSource *tick = g_timeout_source_new(10);
+    g_source_set_callback(tick, count_tick, &ticks, NULL);
+    g_source_attach(tick, context);
+    iterate_until(context, NULL, HELD_MS * 1000);
+    g_source_destroy(tick);
+    g_source_unref(tick);
+    ck_assert_msg(ticks >= 3, "the loop dispatched %u ticks while the setup was held", ticks);
+    ck_assert(!created.done);
+
+    freeze_cgroup_root(FALSE);
+    iterate_until(context, &created.done, 10 * G_USEC_PER_SEC);
+    g_main_context_unref(context);
+    ck_assert_msg(created.done && created.container != NULL, "%s",
+                  created.error ? created.error->message : "no answer");
+    ck_assert(container_start(created.container, &error));
+    g_autofree char *output = ct_read_all(out[0]);
+    ck_assert_str_eq(output, "created\n");
+    ck_assert_int_eq(ct_reap(container_get_pid(created.container)), 0);
+    ck_assert(container_destroy(created.container, &error));
+}
+END_TEST
+
+/* A create cancelled while the init's setup is held leaves nothing (checked by the fixture). */
+START_TEST(test_create_async_cancel)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(json_object) spec = ct_spec_new(SH("true"));
+    g_autoptr(OciSpec) parsed = ct_spec_parse(spec);
+    ContainerStdio stdio = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+    Created created = {0};
+    GMainContext *context = g_main_context_new();
+
+    freeze_cgroup_root(TRUE);
+    ContainerCreate *create =
+        container_create_async("cancelled", parsed, env->rootfs, env->cgroup_root, &stdio, context,
+                               on_created, &created, &error);
+    ck_assert_msg(create != NULL, "%s", error ? error->message : "");
+    pid_t pid = container_create_get_pid(create);
+    container_create_cancel(create);
+    freeze_cgroup_root(FALSE);
+    g_autofree char *proc = g_strdup_printf("/proc/%d", (int)pid);
+    ck_assert_msg(!g_file_test(proc, G_FILE_TEST_EXISTS), "the init %d is left", (int)pid);
+    while (g_main_context_iteration(context, FALSE))
+        ;
+    g_main_context_unref(context);
+    ck_assert(!created.done);
+}
+END_TEST
+
 START_TEST(test_terminal)
 {
     g_autoptr(GError) error = NULL;
@@ -862,6 +974,8 @@ static Suite *container_suite(void)
     tcase_add_test(tc, test_exec);
     tcase_add_test(tc, test_stdin);
     tcase_add_test(tc, test_terminal);
+    tcase_add_test(tc, test_create_async_serves_loop);
+    tcase_add_test(tc, test_create_async_cancel);
     tcase_add_test(tc, test_start_failure);
     tcase_add_test(tc, test_bad_create_leaves_nothing);
     tcase_add_test(tc, test_symlink_escapes);
