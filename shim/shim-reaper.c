@@ -20,9 +20,7 @@
 #include "shim-reaper.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -57,23 +55,16 @@ static struct {
     GHashTable *children; /* pid -> Child, watched */
 } reaper = {.forked = -1};
 
-/* The command name and state of @pid from /proc/<pid>/stat; comm may hold spaces and
- * parentheses: it ends at the last ')'. */
-static gboolean read_stat(pid_t pid, char comm[COMM_MAX], char *out_state)
+/* The command name of @pid (/proc/<pid>/comm, without its newline), or "" when it cannot be
+ * read. */
+static void read_comm(pid_t pid, char comm[COMM_MAX])
 {
-    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
-    g_autofree char *stat = NULL;
+    g_autofree char *path = g_strdup_printf("/proc/%d/comm", (int)pid);
+    g_autofree char *text = NULL;
 
-    if (!g_file_get_contents(path, &stat, NULL, NULL))
-        return FALSE;
-    const char *open_paren = strchr(stat, '(');
-    const char *close_paren = strrchr(stat, ')');
-    if (!open_paren || !close_paren || close_paren < open_paren || close_paren[1] != ' ' ||
-        close_paren[2] == '\0')
-        return FALSE;
-    g_strlcpy(comm, open_paren + 1, MIN((gsize)(close_paren - open_paren), (gsize)COMM_MAX));
-    *out_state = close_paren[2];
-    return TRUE;
+    comm[0] = '\0';
+    if (g_file_get_contents(path, &text, NULL, NULL))
+        g_strlcpy(comm, g_strchomp(text), COMM_MAX);
 }
 
 static void child_free(Child *child)
@@ -84,19 +75,21 @@ static void child_free(Child *child)
     g_free(child);
 }
 
-/* After the grace: a child still unreaped is ours unless it has a waiter of its own. The pidfd
- * holds the pid, so /proc/<pid> is still that process's. */
+/* After the grace: a child still unreaped (waitid() with WNOWAIT finds its exit) is ours unless
+ * it has a waiter of its own. Unreaped, the pid is still its own, and so is /proc/<pid>. */
 static gboolean reap_orphan(gpointer data)
 {
     Child *child = data;
     siginfo_t info = {0};
-    char comm[COMM_MAX], state;
+    char comm[COMM_MAX];
 
     child->grace = 0;
     if (waitid(P_PIDFD, child->pidfd, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-        info.si_pid == child->pid && read_stat(child->pid, comm, &state) && state == 'Z' &&
-        strcmp(comm, reaper.comm) != 0 && strcmp(comm, HOST_AGENT_COMM) != 0)
-        waitid(P_PIDFD, child->pidfd, &info, WEXITED | WNOHANG);
+        info.si_pid == child->pid) {
+        read_comm(child->pid, comm);
+        if (comm[0] != '\0' && strcmp(comm, reaper.comm) != 0 && strcmp(comm, HOST_AGENT_COMM) != 0)
+            waitid(P_PIDFD, child->pidfd, &info, WEXITED | WNOHANG);
+    }
     g_hash_table_remove(reaper.children, GINT_TO_POINTER(child->pid));
     return G_SOURCE_REMOVE;
 }
@@ -175,12 +168,9 @@ static void on_fork(void)
 
 gboolean shim_reaper_start(GError **error)
 {
-    char state;
-
     g_return_val_if_fail(!reaper.started, FALSE);
     reaper.pid = getpid();
-    if (!read_stat(reaper.pid, reaper.comm, &state))
-        reaper.comm[0] = '\0';
+    read_comm(reaper.pid, reaper.comm);
     reaper.forked = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (reaper.forked < 0) {
         g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "orphan reaper: eventfd: %s",
