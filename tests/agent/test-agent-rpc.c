@@ -201,7 +201,6 @@ START_TEST(test_create_waits_without_blocking)
     g_autoptr(GError) error = NULL;
     g_autofree char *out = NULL;
     CreateReply reply = {0};
-    gint64 deadline;
 
     req.container_id = (char *)id;
     req.config_json.data = (guint8 *)json;
@@ -217,9 +216,7 @@ START_TEST(test_create_waits_without_blocking)
     ck_assert(!reply.done);
 
     freeze_containers(FALSE);
-    deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-    while (!reply.done && g_get_monotonic_time() < deadline)
-        g_main_context_iteration(NULL, TRUE);
+    test_util_run_until(&reply.done, 10 * G_USEC_PER_SEC);
     ck_assert_msg(reply.done && reply.error == NULL, "%s",
                   reply.error ? reply.error->message : "no reply");
     ck_assert_uint_gt(reply.pid, 0);

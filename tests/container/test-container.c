@@ -16,6 +16,8 @@ static CtEnv *env;
 
 static void setup(void)
 {
+    /* The default main context's wakeup fd is there before the fds are counted. */
+    g_main_context_default();
     env = ct_env_new();
 }
 
@@ -608,14 +610,6 @@ static gboolean count_tick(gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
-/* Runs @context until *@done or @timeout_us. */
-static void iterate_until(GMainContext *context, const gboolean *done, gint64 timeout_us)
-{
-    gint64 deadline = g_get_monotonic_time() + timeout_us;
-    while (!(done && *done) && g_get_monotonic_time() < deadline)
-        g_main_context_iteration(context, TRUE);
-}
-
 static void freeze_cgroup_root(gboolean frozen)
 {
     g_autofree char *path = g_build_filename(env->cgroup_root, "cgroup.freeze", NULL);
@@ -629,6 +623,8 @@ static void freeze_cgroup_root(gboolean frozen)
  * (its cgroup's parent frozen: it stops before it runs a line of its setup), the loop keeps
  * dispatching and the create does not complete; thawed, it completes and the container runs. */
 #define HELD_MS 300
+/* What a cancelled create gets to call back, which it must not. */
+#define LEFT_FOR_US (100 * G_TIME_SPAN_MILLISECOND)
 START_TEST(test_create_async_serves_loop)
 {
     g_autoptr(GError) error = NULL;
@@ -639,28 +635,22 @@ START_TEST(test_create_async_serves_loop)
     ContainerStdio stdio = {.stdin_fd = -1, .stdout_fd = out[1], .stderr_fd = out[1]};
     Created created = {0};
     guint ticks = 0;
-    /* Its own context: the fixture counts fds, and the default one keeps a wakeup fd. */
-    GMainContext *context = g_main_context_new();
 
     freeze_cgroup_root(TRUE);
     ContainerCreate *create = container_create_async("held", parsed, env->rootfs, env->cgroup_root,
-                                                     &stdio, context, on_created, &created, &error);
+                                                     &stdio, NULL, on_created, &created, &error);
     close(out[1]);
     ck_assert_msg(create != NULL, "%s", error ? error->message : "");
     ck_assert(!created.done);
     ck_assert_int_gt(container_create_get_pid(create), 0);
-    GSource *tick = g_timeout_source_new(10);
-    g_source_set_callback(tick, count_tick, &ticks, NULL);
-    g_source_attach(tick, context);
-    iterate_until(context, NULL, HELD_MS * 1000);
-    g_source_destroy(tick);
-    g_source_unref(tick);
+    guint tick = g_timeout_add(10, count_tick, &ticks);
+    test_util_run_for(HELD_MS * G_TIME_SPAN_MILLISECOND);
+    g_source_remove(tick);
     ck_assert_msg(ticks >= 3, "the loop dispatched %u ticks while the setup was held", ticks);
     ck_assert(!created.done);
 
     freeze_cgroup_root(FALSE);
-    iterate_until(context, &created.done, 10 * G_USEC_PER_SEC);
-    g_main_context_unref(context);
+    test_util_run_until(&created.done, 10 * G_USEC_PER_SEC);
     ck_assert_msg(created.done && created.container != NULL, "%s",
                   created.error ? created.error->message : "no answer");
     ck_assert(container_start(created.container, &error));
@@ -679,11 +669,10 @@ START_TEST(test_create_async_cancel)
     g_autoptr(OciSpec) parsed = ct_spec_parse(spec);
     ContainerStdio stdio = {.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
     Created created = {0};
-    GMainContext *context = g_main_context_new();
 
     freeze_cgroup_root(TRUE);
     ContainerCreate *create =
-        container_create_async("cancelled", parsed, env->rootfs, env->cgroup_root, &stdio, context,
+        container_create_async("cancelled", parsed, env->rootfs, env->cgroup_root, &stdio, NULL,
                                on_created, &created, &error);
     ck_assert_msg(create != NULL, "%s", error ? error->message : "");
     pid_t pid = container_create_get_pid(create);
@@ -691,9 +680,7 @@ START_TEST(test_create_async_cancel)
     freeze_cgroup_root(FALSE);
     g_autofree char *proc = g_strdup_printf("/proc/%d", (int)pid);
     ck_assert_msg(!g_file_test(proc, G_FILE_TEST_EXISTS), "the init %d is left", (int)pid);
-    while (g_main_context_iteration(context, FALSE))
-        ;
-    g_main_context_unref(context);
+    test_util_run_for(LEFT_FOR_US);
     ck_assert(!created.done);
 }
 END_TEST
