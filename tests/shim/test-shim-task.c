@@ -266,21 +266,57 @@ static void exec_req(const char *id, const char *exec_id, const char *const *arg
     json_object_put(spec);
 }
 
-/* A long-running container: exec, stdin, pause/resume, stats, pids, concurrent calls, kill. */
-START_TEST(test_running_container)
+/* The fixture of the running-container tests: a pod with container "c2" running `sleep 1000`
+ * and a Wait sent for it, which each test inspects in its own way. */
+static struct {
+    char *bundle;
+    ShimTestFifos f;
+    ShimTestWait w;
+} running;
+
+static void running_teardown(void)
 {
-    g_autofree char *bundle = shim_test_bundle(t, "c2", ARGS("sleep", "1000"), NULL, FALSE);
-    ShimTestFifos f, e1, e2;
-    ShimTestWait w, we;
-    shim_test_start(t, "c2", bundle);
-    shim_test_fifos(t, "c2", FALSE, &f);
-    shim_test_create(t, "c2", bundle, &f, FALSE);
+    teardown();
+    /* Freeing the client failed a pending Wait from the main context: its callback runs now,
+     * before the next test reuses running.w. */
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+    g_clear_error(&running.w.error);
+    if (running.f.stdout_path)
+        shim_test_fifos_close(&running.f);
+    g_clear_pointer(&running.bundle, g_free);
+}
+
+static void running_setup(void)
+{
+    /* Without a fork per test, Check skips the teardown after a failed setup: the pod that one
+     * left is removed here (and after the run, for the last). */
+    running_teardown();
+    setup();
+    running.bundle = shim_test_bundle(t, "c2", ARGS("sleep", "1000"), NULL, FALSE);
+    shim_test_start(t, "c2", running.bundle);
+    shim_test_fifos(t, "c2", FALSE, &running.f);
+    shim_test_create(t, "c2", running.bundle, &running.f, FALSE);
     connect_task("c2");
-    shim_test_wait_async(t, "c2", NULL, &w);
+    shim_test_wait_async(t, "c2", NULL, &running.w);
     start_req("Start", "c2", NULL);
     ck_assert_int_eq(status_of("c2", NULL), CONTAINERD__V1__TYPES__STATUS__RUNNING);
+}
 
-    /* Exec with stdin: cat echoes a line, then sees EOF after CloseIO + our close. */
+/* SIGKILL to c2: the fixture's Wait returns 137. */
+static void kill_running(void)
+{
+    kill_task("c2", NULL, SIGKILL, TRUE);
+    ck_assert_msg(test_util_run_until(&running.w.done, IO_TIMEOUT_US), "Wait did not return");
+    ck_assert_uint_eq(running.w.exit_status, 137);
+}
+
+/* Exec with stdin: cat echoes a line, then sees EOF after CloseIO + our close. Its events follow
+ * the container's. */
+START_TEST(test_running_exec_stdin)
+{
+    ShimTestFifos e1;
+    ShimTestWait we;
     shim_test_fifos(t, "e1", TRUE, &e1);
     exec_req("c2", "e1", ARGS("cat"), FALSE, &e1);
     ck_assert_int_eq(status_of("c2", "e1"), CONTAINERD__V1__TYPES__STATUS__CREATED);
@@ -300,18 +336,27 @@ START_TEST(test_running_container)
     ck_assert_msg(test_util_run_until(&we.done, IO_TIMEOUT_US), "exec Wait did not return");
     ck_assert_uint_eq(we.exit_status, 0);
     ck_assert_uint_eq(delete_task("c2", "e1"), 0);
-    g_autofree char *gone = NULL;
-    {
-        Containerd__Task__V2__StateRequest req = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
-        req.id = "c2";
-        req.exec_id = "e1";
-        gone = shim_test_call_fail(t, "State", &req.base, TTRPC_CODE_NOT_FOUND);
-    }
+    Containerd__Task__V2__StateRequest req = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
+    req.id = "c2";
+    req.exec_id = "e1";
+    g_autofree char *gone = shim_test_call_fail(t, "State", &req.base, TTRPC_CODE_NOT_FOUND);
 
-    /* Terminal exec: the pty starts with no size (the spec has no consoleSize), and the size
-     * set by ResizePty after Start is what the process then sees. Busybox stty prints nothing
-     * for a 0x0 terminal, only a complaint on stderr, so the shell polls with stderr discarded.
-     * It shows its first look before we resize, which makes the order fixed, not a race. */
+    shim_test_wait_events(t, 5, 5000);
+    g_autofree char *topics = shim_test_topics(t);
+    ck_assert_msg(strstr(topics, "/tasks/create /tasks/start /tasks/exec-added "
+                                 "/tasks/exec-started /tasks/exit"),
+                  "%s", topics);
+    shim_test_fifos_close(&e1);
+}
+END_TEST
+
+/* Terminal exec: the pty starts with no size (the spec has no consoleSize), and the size set by
+ * ResizePty after Start is what the process then sees. Busybox stty prints nothing for a 0x0
+ * terminal, only a complaint on stderr, so the shell polls with stderr discarded. It shows its
+ * first look before we resize, which makes the order fixed, not a race. */
+START_TEST(test_running_exec_terminal)
+{
+    ShimTestFifos e2;
     shim_test_fifos(t, "e2", FALSE, &e2);
     exec_req("c2", "e2",
              ARGS("sh", "-c",
@@ -331,9 +376,15 @@ START_TEST(test_running_container)
     g_autofree char *after = shim_test_read_all(e2.out_fd, IO_TIMEOUT_MS);
     ck_assert_msg(strstr(after, "after [30 100]"), "pty output after the resize: '%s'", after);
     delete_task("c2", "e2");
+    shim_test_fifos_close(&e2);
+}
+END_TEST
 
-    /* Update: resources as OCI JSON. The host's cgroup hierarchy may lack the pids controller
-     * that the guest kernel has, so a host-agent pod gets an empty update. */
+/* Update, then Stats (the cgroup v2 metrics ctr decodes, with the bare type URL) and Pids. */
+START_TEST(test_running_update_stats)
+{
+    /* Resources as OCI JSON. The host's cgroup hierarchy may lack the pids controller that the
+     * guest kernel has, so a host-agent pod gets an empty update. */
     const char *resources = strcmp(kind, "libvirt") == 0 ? "{\"pids\": {\"limit\": 64}}" : "{}";
     Google__Protobuf__Any res = GOOGLE__PROTOBUF__ANY__INIT;
     res.type_url = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
@@ -344,12 +395,31 @@ START_TEST(test_running_container)
     up.resources = &res;
     shim_test_call_ok(t, "Update", &up.base, NULL);
 
-    /* Pause and resume. */
+    Containerd__Task__V2__StatsRequest st = CONTAINERD__TASK__V2__STATS_REQUEST__INIT;
+    st.id = "c2";
+    Containerd__Task__V2__StatsResponse *stats = (void *)shim_test_call_ok(
+        t, "Stats", &st.base, &containerd__task__v2__stats_response__descriptor);
+    ck_assert_ptr_nonnull(stats->stats);
+    ck_assert_str_eq(stats->stats->type_url, "io.containerd.cgroups.v2.Metrics");
+    Io__Containerd__Cgroups__V2__Metrics *m = io__containerd__cgroups__v2__metrics__unpack(
+        NULL, stats->stats->value.len, stats->stats->value.data);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_msg(m->pids || m->cpu || m->memory, "the metrics carry no pids, cpu or memory");
+    io__containerd__cgroups__v2__metrics__free_unpacked(m, NULL);
+    containerd__task__v2__stats_response__free_unpacked(stats, NULL);
+
+    ck_assert_int_gt(first_pid("c2"), 0);
+}
+END_TEST
+
+/* Pause and resume; an exec into a frozen container fails instead of hanging (as with runc).
+ * The events of both come in order, and nothing else until the container's end. */
+START_TEST(test_running_pause_resume)
+{
     Containerd__Task__V2__PauseRequest pause = CONTAINERD__TASK__V2__PAUSE_REQUEST__INIT;
     pause.id = "c2";
     shim_test_call_ok(t, "Pause", &pause.base, NULL);
     ck_assert_int_eq(status_of("c2", NULL), CONTAINERD__V1__TYPES__STATUS__PAUSED);
-    /* An exec into a frozen container fails instead of hanging (as with runc). */
     json_object *frozen = shim_test_spec(ARGS("true"), FALSE), *frozen_process;
     ck_assert(json_object_object_get_ex(frozen, "process", &frozen_process));
     const char *frozen_json = json_object_to_json_string(frozen_process);
@@ -369,38 +439,31 @@ START_TEST(test_running_container)
     shim_test_call_ok(t, "Resume", &pause.base, NULL);
     ck_assert_int_eq(status_of("c2", NULL), CONTAINERD__V1__TYPES__STATUS__RUNNING);
 
-    /* Stats: the cgroup v2 metrics ctr decodes, with the bare type URL. */
-    Containerd__Task__V2__StatsRequest st = CONTAINERD__TASK__V2__STATS_REQUEST__INIT;
-    st.id = "c2";
-    Containerd__Task__V2__StatsResponse *stats = (void *)shim_test_call_ok(
-        t, "Stats", &st.base, &containerd__task__v2__stats_response__descriptor);
-    ck_assert_ptr_nonnull(stats->stats);
-    ck_assert_str_eq(stats->stats->type_url, "io.containerd.cgroups.v2.Metrics");
-    Io__Containerd__Cgroups__V2__Metrics *m = io__containerd__cgroups__v2__metrics__unpack(
-        NULL, stats->stats->value.len, stats->stats->value.data);
-    ck_assert_ptr_nonnull(m);
-    ck_assert_msg(m->pids || m->cpu || m->memory, "the metrics carry no pids, cpu or memory");
-    io__containerd__cgroups__v2__metrics__free_unpacked(m, NULL);
-    containerd__task__v2__stats_response__free_unpacked(stats, NULL);
+    kill_running();
+    ck_assert_uint_eq(delete_task("c2", NULL), 137);
+    shim_test_wait_events(t, 6, 5000);
+    g_autofree char *topics = shim_test_topics(t);
+    ck_assert_msg(strstr(topics, "/tasks/paused /tasks/resumed /tasks/exit /tasks/delete"), "%s",
+                  topics);
+}
+END_TEST
 
-    ck_assert_int_gt(first_pid("c2"), 0);
-
-    /* Many calls in flight on the one connection while Wait stays pending. */
+/* Many calls in flight on the one connection while Wait stays pending. A running task cannot be
+ * deleted; kill makes every Wait return; a second kill: NotFound. Then the pod goes away. */
+START_TEST(test_running_kill)
+{
     ShimTestWait many[16];
     for (int i = 0; i < 16; i++)
         shim_test_wait_async(t, "c2", NULL, &many[i]);
     for (int i = 0; i < 16; i++)
         ck_assert_int_eq(status_of("c2", NULL), CONTAINERD__V1__TYPES__STATUS__RUNNING);
-    ck_assert(!w.done);
+    ck_assert(!running.w.done);
 
-    /* A running task cannot be deleted; kill makes every Wait return; a second kill: NotFound. */
     Containerd__Task__V2__DeleteRequest dr = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
     dr.id = "c2";
     g_autofree char *busy =
         shim_test_call_fail(t, "Delete", &dr.base, TTRPC_CODE_FAILED_PRECONDITION);
-    kill_task("c2", NULL, SIGKILL, TRUE);
-    ck_assert_msg(test_util_run_until(&w.done, IO_TIMEOUT_US), "Wait did not return");
-    ck_assert_uint_eq(w.exit_status, 137);
+    kill_running();
     for (int i = 0; i < 16; i++) {
         ck_assert(test_util_run_until(&many[i].done, 5 * G_USEC_PER_SEC));
         ck_assert_uint_eq(many[i].exit_status, 137);
@@ -411,18 +474,8 @@ START_TEST(test_running_container)
     g_autofree char *finished = shim_test_call_fail(t, "Kill", &kr.base, TTRPC_CODE_NOT_FOUND);
     ck_assert_uint_eq(delete_task("c2", NULL), 137);
     shutdown_daemon();
-    ck_assert_int_eq(shim_test_run_delete(t, "c2", bundle, NULL, NULL), 0);
+    ck_assert_int_eq(shim_test_run_delete(t, "c2", running.bundle, NULL, NULL), 0);
     shim_test_assert_clean(t);
-
-    g_autofree char *topics = shim_test_topics(t);
-    ck_assert_msg(strstr(topics, "/tasks/create /tasks/start /tasks/exec-added "
-                                 "/tasks/exec-started /tasks/exit"),
-                  "%s", topics);
-    ck_assert_msg(strstr(topics, "/tasks/paused /tasks/resumed /tasks/exit /tasks/delete"), "%s",
-                  topics);
-    shim_test_fifos_close(&f);
-    shim_test_fifos_close(&e1);
-    shim_test_fifos_close(&e2);
 }
 END_TEST
 
@@ -1029,12 +1082,12 @@ int main(int argc, char **argv)
 {
     kind = argc > 1 ? argv[1] : "none";
     shim_test_require(kind);
+    double timeout = strcmp(kind, "libvirt") == 0 ? 600 : 120;
     Suite *s = suite_create("shim-task");
     TCase *tc = tcase_create(kind);
-    tcase_set_timeout(tc, strcmp(kind, "libvirt") == 0 ? 600 : 120);
+    tcase_set_timeout(tc, timeout);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_lifecycle);
-    tcase_add_test(tc, test_running_container);
     tcase_add_test(tc, test_large_output);
     tcase_add_test(tc, test_created_kill_and_grouping);
     tcase_add_test(tc, test_idle_wakeups);
@@ -1055,7 +1108,18 @@ int main(int argc, char **argv)
         tcase_add_test(tc, test_served_while_sandbox_stops);
     }
     suite_add_tcase(s, tc);
+    TCase *running_tc = tcase_create("running");
+    tcase_set_timeout(running_tc, timeout);
+    tcase_add_checked_fixture(running_tc, running_setup, running_teardown);
+    tcase_add_test(running_tc, test_running_exec_stdin);
+    tcase_add_test(running_tc, test_running_exec_terminal);
+    tcase_add_test(running_tc, test_running_update_stats);
+    tcase_add_test(running_tc, test_running_pause_resume);
+    tcase_add_test(running_tc, test_running_kill);
+    suite_add_tcase(s, running_tc);
     /* Without a fork per test, a failed assertion still runs the teardown, which removes the
      * pod (daemon, agent or VM, mounts, sockets) through `delete`. */
-    return test_util_run(s, CK_NOFORK);
+    int status = test_util_run(s, CK_NOFORK);
+    running_teardown();
+    return status;
 }
