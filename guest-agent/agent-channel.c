@@ -8,6 +8,7 @@
  * request (seen: Health never answered after a reconnect on a loaded machine). */
 #include "agent-channel.h"
 #include "agent-error.h"
+#include "common-fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -113,8 +114,7 @@ gboolean agent_channel_listen_vsock(TtrpcServer *server, guint port, GError **er
     if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 4) < 0) {
         g_set_error(error, AGENT_ERROR, AGENT_ERROR_FAILED, "listen on vsock port %u: %s", port,
                     g_strerror(errno));
-        if (fd >= 0)
-            close(fd);
+        common_fd_close(&fd);
         return FALSE;
     }
     return ttrpc_server_listen_fd(server, &fd, error);
@@ -130,7 +130,6 @@ void agent_channel_free(AgentChannel *channel)
         g_source_destroy(channel->wait_host);
         g_source_unref(channel->wait_host);
     }
-    if (channel->port_fd >= 0)
-        close(channel->port_fd);
+    common_fd_close(&channel->port_fd);
     g_free(channel);
 }

@@ -5,6 +5,7 @@
 #include "agent-hotplug.h"
 #include "agent-error.h"
 #include "agent-proc.h"
+#include "common-fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -89,8 +90,7 @@ static gboolean hotplug_write(const char *path, const char *value, GError **erro
     gssize written = fd < 0 ? -1 : write(fd, value, len);
     int err = errno;
 
-    if (fd >= 0)
-        close(fd);
+    common_fd_close(&fd);
     if (written == (gssize)len)
         return TRUE;
     g_set_error(error, AGENT_ERROR, AGENT_ERROR_FAILED, "write '%s' to '%s': %s", value, path,

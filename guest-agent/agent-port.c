@@ -4,6 +4,7 @@
  * AgentInput, because each of them closes its fd when its direction ends. */
 #include "agent-port.h"
 #include "agent-error.h"
+#include "common-fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,8 +43,7 @@ static void port_free(AgentPort *port)
         g_source_destroy(port->connecting);
         g_source_unref(port->connecting);
     }
-    if (port->fd >= 0)
-        close(port->fd);
+    common_fd_close(&port->fd);
     agent_output_free(port->output);
     agent_input_free(port->input);
     g_free(port);

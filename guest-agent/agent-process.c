@@ -1,6 +1,7 @@
 /* A started process and what callers wait on: its exit and its stdio. */
 #include "agent-process.h"
 #include "agent-error.h"
+#include "common-fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -91,8 +92,7 @@ void agent_process_free(AgentProcess *process)
     agent_output_free(process->out);
     agent_output_free(process->err);
     agent_input_free(process->in);
-    if (process->tty_fd >= 0)
-        close(process->tty_fd);
+    common_fd_close(&process->tty_fd);
     g_free(process->exec_id);
     g_free(process);
 }

@@ -2,6 +2,7 @@
  * hostname and DNS servers end up in files, the tag and path in mount(2). */
 #include "agent-sandbox.h"
 #include "agent-error.h"
+#include "common-fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -176,6 +177,5 @@ void agent_sandbox_forget_unused_files(AgentSandbox *sandbox)
     fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write(fd, reclaim_slab, strlen(reclaim_slab)) < 0)
         g_warning("drop the guest's unused inodes: %s", g_strerror(errno));
-    if (fd >= 0)
-        close(fd);
+    common_fd_close(&fd);
 }

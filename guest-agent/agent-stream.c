@@ -4,6 +4,7 @@
  * exit is lost. Input: writes are queued and flushed when the fd is writable. */
 #include "agent-stream.h"
 #include "agent-error.h"
+#include "common-fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -90,8 +91,7 @@ static void output_unwatch(AgentOutput *output)
 static void output_set_eof(AgentOutput *output)
 {
     output_unwatch(output);
-    if (output->fd >= 0)
-        close(output->fd);
+    common_fd_close(&output->fd);
     output->fd = -1;
     output->eof = TRUE;
 }

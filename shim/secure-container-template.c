@@ -14,6 +14,7 @@
 #include "shim-agent-probe.h"
 #include "shim-template.h"
 #include "ttrpc.h"
+#include "common-fd.h"
 
 typedef struct {
     gboolean done;
@@ -72,8 +73,7 @@ static gboolean lock_builds(const char *dir, gboolean wait, GError **error)
     if (fd < 0 || flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) < 0) {
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "lock '%s': %s", path,
                     g_strerror(errno));
-        if (fd >= 0)
-            close(fd);
+        common_fd_close(&fd);
         return FALSE;
     }
     return TRUE; /* the fd stays open: the lock goes with the process */

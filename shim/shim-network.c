@@ -26,6 +26,7 @@
 #include "agent.pb-c.h"
 #include "shim-error.h"
 #include "shim-port-forward.h"
+#include "common-fd.h"
 
 #define TAP_PREFIX "sctap"
 #define NET_MAX_LINKS 16     /* the agent's ListInterfaces limit is 64; a pod has one or two */
@@ -246,8 +247,7 @@ static gboolean tap_create(const char *name, GError **error)
     g_strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
     gboolean ok = fd >= 0 && ioctl(fd, TUNSETIFF, &ifr) == 0 && ioctl(fd, TUNSETPERSIST, 1) == 0;
     int saved = errno;
-    if (fd >= 0)
-        close(fd);
+    common_fd_close(&fd);
     if (!ok)
         g_set_error(error, SHIM_ERROR, SHIM_ERROR_FAILED, "create tap '%s': %s", name,
                     g_strerror(saved));
@@ -388,8 +388,7 @@ static void unwire_recorded(int fd, const char *netns, const char *links)
 
 static void network_free(ShimNetwork *net)
 {
-    if (net->netns_fd >= 0)
-        close(net->netns_fd);
+    common_fd_close(&net->netns_fd);
     g_free(net->netns);
     g_ptr_array_unref(net->links);
     g_ptr_array_unref(net->routes);

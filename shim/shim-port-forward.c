@@ -14,6 +14,7 @@
 #include "agent.pb-c.h"
 #include "shim-error.h"
 #include "vmm.h"
+#include "common-fd.h"
 
 #define CHUNK (64 * 1024)
 #define MAX_CONNECTIONS 256 /* the agent's limit */
@@ -355,10 +356,8 @@ static gboolean listen_in(ShimPortForward *pf, GError **error)
 static void port_forward_free(ShimPortForward *pf)
 {
     g_clear_handle_id(&pf->accept_watch, g_source_remove);
-    if (pf->listen_fd >= 0)
-        close(pf->listen_fd);
-    if (pf->netns_fd >= 0)
-        close(pf->netns_fd);
+    common_fd_close(&pf->listen_fd);
+    common_fd_close(&pf->netns_fd);
     g_hash_table_unref(pf->conns);
     g_free(pf->netns);
     g_free(pf);

@@ -17,6 +17,7 @@
 #include "shim-error.h"
 #include "shim-options.h"
 #include "shim-spec.h"
+#include "common-fd.h"
 
 #define MAX_OPTIONS_BYTES (1 << 20)
 #define DAEMON_LISTEN_FD 3
@@ -71,8 +72,7 @@ gboolean shim_start_socket_answers(const char *path)
         return FALSE;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     gboolean ok = fd >= 0 && connect(fd, (const struct sockaddr *)&sun, sizeof(sun)) == 0;
-    if (fd >= 0)
-        close(fd);
+    common_fd_close(&fd);
     return ok;
 }
 

@@ -6,6 +6,7 @@
 #include <gio/gio.h>
 
 #include "vmm-internal.h"
+#include "common-fd.h"
 
 #define TAIL_MAX_BYTES 2048
 
@@ -152,8 +153,7 @@ void vmm_console_follower_free(VmmConsoleFollower *f)
         g_file_monitor_cancel(f->monitor);
         g_object_unref(f->monitor);
     }
-    if (f->fd >= 0)
-        close(f->fd);
+    common_fd_close(&f->fd);
     g_string_free(f->line, TRUE);
     g_free(f);
 }

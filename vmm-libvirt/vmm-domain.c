@@ -10,6 +10,7 @@
 #include <libvirt/virterror.h>
 
 #include "common-exit.h"
+#include "common-fd.h"
 #include "vmm-internal.h"
 
 /* The embedded QEMU driver's settings: no cgroups, namespaces or virtlogd; the pod VM is the
@@ -242,10 +243,8 @@ static void stop_exit_watches(VmmDomain *domain)
     g_clear_handle_id(&domain->exit_watch, g_source_remove);
     g_clear_handle_id(&domain->virtiofsd_watch, g_source_remove);
     g_clear_handle_id(&domain->exit_grace, g_source_remove);
-    if (domain->pidfd >= 0)
-        close(g_steal_fd(&domain->pidfd));
-    if (domain->virtiofsd_pidfd >= 0)
-        close(g_steal_fd(&domain->virtiofsd_pidfd));
+    common_fd_close(&domain->pidfd);
+    common_fd_close(&domain->virtiofsd_pidfd);
 }
 
 /* The VM is gone (first report wins: libvirt's event or QEMU's exit). */

@@ -1,5 +1,6 @@
 /* container-child.c: the sync protocol and the small helpers every child step uses. */
 #include "container-child.h"
+#include "common-fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,9 +77,7 @@ int sync_recv(int sock, SyncMsg *msg, int *out_fd)
     if (n == 0)
         return 0;
     if (n != (ssize_t)sizeof *msg || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
-        if (*out_fd >= 0)
-            close(*out_fd);
-        *out_fd = -1;
+        common_fd_close(out_fd);
         return -EPROTO;
     }
     msg->error.msg[sizeof msg->error.msg - 1] = '\0';

@@ -60,8 +60,7 @@ static int bind_console(int root, int master, ChildError *ce)
     int fd = openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0);
     if (fd < 0 && errno != EEXIST)
         return child_fail(ce, errno, "create /dev/console");
-    if (fd >= 0)
-        close(fd);
+    common_fd_close(&fd);
     char slave_path[32];
     snprintf(slave_path, sizeof slave_path, "/dev/pts/%u", n);
     if (mount(slave_path, "/dev/console", NULL, MS_BIND, NULL) < 0)
