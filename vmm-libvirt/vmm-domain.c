@@ -238,13 +238,12 @@ static const char *stopped_detail(int detail)
     }
 }
 
+/* The pidfds stay: a stop still kills through them and waits for their exits. */
 static void stop_exit_watches(VmmDomain *domain)
 {
     g_clear_handle_id(&domain->exit_watch, g_source_remove);
     g_clear_handle_id(&domain->virtiofsd_watch, g_source_remove);
     g_clear_handle_id(&domain->exit_grace, g_source_remove);
-    common_fd_close(&domain->pidfd);
-    common_fd_close(&domain->virtiofsd_pidfd);
 }
 
 /* The VM is gone (first report wins: libvirt's event or QEMU's exit). */
@@ -531,9 +530,7 @@ static void kill_processes(VmmDomain *domain)
 {
     vmm_agent_connect_stopped(domain, "the VM was destroyed");
     domain->running = FALSE;
-    g_clear_handle_id(&domain->exit_watch, g_source_remove);
-    g_clear_handle_id(&domain->virtiofsd_watch, g_source_remove);
-    g_clear_handle_id(&domain->exit_grace, g_source_remove);
+    stop_exit_watches(domain);
     if (domain->pidfd >= 0)
         pidfd_send_signal(domain->pidfd, SIGKILL, NULL, 0);
     if (domain->virtiofsd_pidfd >= 0)
@@ -548,6 +545,8 @@ static gboolean finish_destroy(VmmDomain *domain, GError **error)
     g_autoptr(GError) stop_error = NULL;
 
     stop_exit_watches(domain);
+    common_fd_close(&domain->pidfd);
+    common_fd_close(&domain->virtiofsd_pidfd);
     if (!stop_domain(domain, &stop_error))
         g_debug("%s; killing its processes instead", stop_error->message);
     domain->pid = 0;
