@@ -1,5 +1,6 @@
-/* Orphan reaping on the main loop, through the pidfds of the shim's children: woken only when a
- * child exits or the shim forks; while a pod is idle, nothing here runs.
+/* Orphan reaping through the pidfds of the shim's children, from a main context of its own in a
+ * thread of its own: woken only when a child exits or the shim forks; while a pod is idle,
+ * nothing here runs.
  *
  * The shim is a child subreaper: what libvirt starts daemonized (QEMU, virtiofsd; their
  * intermediate parent is libvirt's fork of the shim, which exits), what such a process leaves
@@ -16,7 +17,12 @@
  * reaped only if it is still a zombie, its command name differs from ours (libvirt's forks that
  * have not exec'd still carry it) and it is not the host-mode agent (named secure-agent, waited
  * for by the sandbox). vmm-libvirt reaps QEMU and virtiofsd through its own pidfds on them
- * already; this is what catches the rest. */
+ * already; this is what catches the rest.
+ *
+ * Not on the shim's main loop: libvirt's embedded driver runs on it and blocks it while it waits
+ * for a QEMU it killed to disappear (a start that fails, a destroy), and QEMU, re-parented to
+ * the shim, disappears only once reaped. On the main loop that wait lasted until libvirt gave
+ * up (a VM whose kernel QEMU refuses: 40 s instead of 1 s). */
 #include "shim-reaper.h"
 
 #include <errno.h>
@@ -51,9 +57,31 @@ static struct {
     gboolean started;
     pid_t pid;
     char comm[COMM_MAX];
-    int forked;           /* eventfd: counts forks, written by the forking thread */
-    GHashTable *children; /* pid -> Child, watched */
+    int forked;            /* eventfd: counts forks, written by the forking thread */
+    GMainContext *context; /* the reaper thread's; everything below runs there */
+    GHashTable *children;  /* pid -> Child, watched */
 } reaper = {.forked = -1};
+
+static guint attach(GSource *source, GSourceFunc func, gpointer data)
+{
+    g_source_set_callback(source, func, data, NULL);
+    guint id = g_source_attach(source, reaper.context);
+    g_source_unref(source);
+    return id;
+}
+
+static guint watch_fd(int fd, GUnixFDSourceFunc func, gpointer data)
+{
+    return attach(g_unix_fd_source_new(fd, G_IO_IN), (GSourceFunc)(void (*)(void))func, data);
+}
+
+/* g_source_remove() would look in the default context. */
+static void remove_source(guint id)
+{
+    GSource *source = g_main_context_find_source_by_id(reaper.context, id);
+    if (source)
+        g_source_destroy(source);
+}
 
 /* The command name of @pid (/proc/<pid>/comm, without its newline), or "" when it cannot be
  * read. */
@@ -69,8 +97,8 @@ static void read_comm(pid_t pid, char comm[COMM_MAX])
 
 static void child_free(Child *child)
 {
-    g_clear_handle_id(&child->watch, g_source_remove);
-    g_clear_handle_id(&child->grace, g_source_remove);
+    g_clear_handle_id(&child->watch, remove_source);
+    g_clear_handle_id(&child->grace, remove_source);
     close(child->pidfd);
     g_free(child);
 }
@@ -105,7 +133,7 @@ static gboolean on_child_exit(int fd, GIOCondition condition, gpointer data)
     (void)fd;
     (void)condition;
     child->watch = 0;
-    child->grace = g_timeout_add(REAP_GRACE_MS, reap_orphan, child);
+    child->grace = attach(g_timeout_source_new(REAP_GRACE_MS), reap_orphan, child);
     watch_new_children();
     return G_SOURCE_REMOVE;
 }
@@ -123,7 +151,7 @@ static void watch_child(pid_t pid)
     child = g_new0(Child, 1);
     child->pid = pid;
     child->pidfd = pidfd;
-    child->watch = g_unix_fd_add(pidfd, G_IO_IN, on_child_exit, child);
+    child->watch = watch_fd(pidfd, on_child_exit, child);
     g_hash_table_insert(reaper.children, GINT_TO_POINTER(pid), child);
 }
 
@@ -166,6 +194,15 @@ static void on_fork(void)
         eventfd_write(reaper.forked, 1);
 }
 
+static gpointer run(gpointer data)
+{
+    (void)data;
+    watch_new_children();
+    for (;;)
+        g_main_context_iteration(reaper.context, TRUE);
+    return NULL;
+}
+
 gboolean shim_reaper_start(GError **error)
 {
     g_return_val_if_fail(!reaper.started, FALSE);
@@ -186,7 +223,9 @@ gboolean shim_reaper_start(GError **error)
     }
     reaper.started = TRUE;
     reaper.children = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)child_free);
-    g_unix_fd_add(reaper.forked, G_IO_IN, on_forked, NULL);
-    watch_new_children();
+    reaper.context = g_main_context_new();
+    watch_fd(reaper.forked, on_forked, NULL);
+    /* It runs as long as the process: the thread is never joined. */
+    g_thread_unref(g_thread_new("reaper", run, NULL));
     return TRUE;
 }

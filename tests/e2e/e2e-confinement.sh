@@ -69,8 +69,9 @@ for pod in pod-a pod-b; do
             || testenv_fail "$pod's virtiofsd shares the host's $ns namespace"
     done
 
-    # The shim: its main thread and libvirt's keep what a running pod needs, the GLib threads
-    # started without privileges (shim_privileges_start_workers()) nothing; none can gain more.
+    # The shim: its main thread, the orphan reaper's and libvirt's keep what a running pod needs,
+    # the GLib threads started without privileges (shim_privileges_start_workers()) nothing;
+    # none can gain more.
     for task in /proc/"$shim"/task/*; do
         tid=${task##*/}
         comm=$(cat "$task/comm")

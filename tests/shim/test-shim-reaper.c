@@ -28,8 +28,8 @@ static gboolean gone(pid_t pid)
 }
 
 /* A daemonizing fork, as libvirt starts QEMU: the intermediate (reaped here, as libvirt does)
- * leaves a `sleep` that is re-parented to us and exits later. */
-START_TEST(test_orphan_reaped)
+ * leaves a `sleep @seconds` that is re-parented to us; returns its pid. */
+static pid_t fork_orphan(const char *seconds)
 {
     int pipefd[2];
     ck_assert_int_eq(pipe(pipefd), 0);
@@ -38,7 +38,7 @@ START_TEST(test_orphan_reaped)
     if (intermediate == 0) {
         pid_t daemon = fork();
         if (daemon == 0) {
-            execl("/bin/sleep", "sleep", "0.3", (char *)NULL);
+            execl("/bin/sleep", "sleep", seconds, (char *)NULL);
             _exit(127);
         }
         (void)!write(pipefd[1], &daemon, sizeof(daemon));
@@ -49,10 +49,30 @@ START_TEST(test_orphan_reaped)
     ck_assert_int_eq(waitpid(intermediate, NULL, 0), intermediate);
     close(pipefd[0]);
     close(pipefd[1]);
+    return orphan;
+}
+
+/* The orphan exits later, while the test's own loop runs. */
+START_TEST(test_orphan_reaped)
+{
+    pid_t orphan = fork_orphan("0.3");
     gint64 deadline = g_get_monotonic_time() + REAPED_WITHIN_MS * 1000;
     while (!gone(orphan) && test_util_iterate(deadline))
         ;
     ck_assert_msg(gone(orphan), "orphan %d was not reaped", (int)orphan);
+}
+END_TEST
+
+/* The orphan exits while this thread is busy elsewhere and iterates no main context, as the
+ * shim's main thread is while libvirt waits for a QEMU it killed to disappear: it is reaped all
+ * the same. */
+START_TEST(test_orphan_reaped_while_loop_blocked)
+{
+    pid_t orphan = fork_orphan("0");
+    gint64 deadline = g_get_monotonic_time() + REAPED_WITHIN_MS * 1000;
+    while (!gone(orphan) && g_get_monotonic_time() < deadline)
+        g_usleep(10 * 1000);
+    ck_assert_msg(gone(orphan), "orphan %d was not reaped while the loop was blocked", (int)orphan);
 }
 END_TEST
 
@@ -107,6 +127,7 @@ int main(void)
     TCase *tc = tcase_create("reaper");
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, test_orphan_reaped);
+    tcase_add_test(tc, test_orphan_reaped_while_loop_blocked);
     tcase_add_test(tc, test_waited_child_left);
     tcase_add_test(tc, test_our_fork_left);
     suite_add_tcase(suite, tc);
