@@ -3,6 +3,7 @@
  * about. Netlink requests to the kernel answer at once, so they run on the loop's thread. */
 #include "agent-network.h"
 #include "agent-error.h"
+#include "common-id.h"
 
 #include <arpa/inet.h>
 #include <linux/rtnetlink.h>
@@ -18,8 +19,6 @@
 
 #define MAC_LEN 6
 #define MAC_TEXT_LEN 17
-#define NAME_MAX_LEN (IFNAMSIZ - 1)
-#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 #define SHOWN_MAX 80
 #define NIC_WAIT_MS 5000
 /* What a host-mode agent answers to a network change (agent_error_may_change()). */
@@ -87,15 +86,9 @@ static gboolean network_parse_mac(const char *text, guint8 *out_mac, GError **er
     return TRUE;
 }
 
-/* The kernel takes more, but a name from the host ends up in logs and tools: keep it plain. */
 static gboolean network_check_name(const char *what, const char *name, GError **error)
 {
-    gsize len = strlen(name);
-
-    if (len == 0 || len > NAME_MAX_LEN || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
-        strspn(name, NAME_CHARS) != len)
-        return network_invalid(error, what, name);
-    return TRUE;
+    return common_ifname_is_valid(name) || network_invalid(error, what, name);
 }
 
 /* @text as an address of @family (AF_UNSPEC: either), with a full-length prefix. */

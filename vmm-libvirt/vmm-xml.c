@@ -8,7 +8,6 @@
 #define MEMORY_MAX_MIB (1024 * 1024)
 #define VCPUS_MAX 255
 #define VSOCK_CID_MIN 3
-#define TAP_MAX_LEN 15 /* IFNAMSIZ - 1 */
 #define MAC_TEXT_LEN 17
 /* Every PCI device of ours sits at a fixed slot of the root bus: on q35 libvirt would otherwise
  * put each behind a pcie-root-port of its own and add a spare one (five ports for four devices),
@@ -32,15 +31,6 @@ G_STATIC_ASSERT(SLOT_NICS + VMM_NICS_MAX <= SLOT_MEMORY_DEVICE);
     "      <address type='pci' domain='0x0000' bus='0x00' slot='0x%02x' function='0x0'/>\n"
 
 /* A network device name as the kernel takes it (IFNAMSIZ - 1), in a conservative charset. */
-static gboolean tap_valid(const char *tap)
-{
-    gsize len = tap != NULL ? strlen(tap) : 0;
-
-    if (len == 0 || len > TAP_MAX_LEN || g_str_equal(tap, ".") || g_str_equal(tap, ".."))
-        return FALSE;
-    return strspn(tap, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == len;
-}
-
 /* "aa:bb:cc:dd:ee:ff", lower-case: the form libvirt writes back, so the XML is canonical. */
 static gboolean mac_valid(const char *mac)
 {
@@ -71,10 +61,10 @@ static gboolean nics_valid(const VmmConfig *c, GError **error)
     for (gsize i = 0; i < c->n_nics; i++) {
         const VmmNic *nic = &c->nics[i];
 
-        if (!tap_valid(nic->tap)) {
+        if (!common_ifname_is_valid(nic->tap)) {
             g_set_error(error, VMM_ERROR, VMM_ERROR_INVALID_CONFIG,
                         "NIC %zu: tap '%s' is not 1..%d bytes of [A-Za-z0-9_.-]", i,
-                        nic->tap != NULL ? nic->tap : "(unset)", TAP_MAX_LEN);
+                        nic->tap != NULL ? nic->tap : "(unset)", COMMON_IFNAME_MAX);
             return FALSE;
         }
         if (!mac_valid(nic->mac)) {

@@ -1,4 +1,5 @@
-/* test-common-id: the id rule, accepted and refused ids, and the error it gives. */
+/* test-common-id: the id rule, accepted and refused ids, and the error it gives; the interface
+ * name rule. */
 #include <string.h>
 
 #include "test-util.h"
@@ -63,6 +64,19 @@ START_TEST(test_message)
 }
 END_TEST
 
+/* Interface names: the kernel's 15 characters, the same alphabet, "." and ".." refused. */
+START_TEST(test_ifname)
+{
+    static const char *const good[] = {"eth0", "tap-a_b.c", ".x", "..a", "012345678901234"};
+    static const char *const bad[] = {NULL, "", ".", "..", "0123456789012345", "a b", "a/b", "ä"};
+
+    for (gsize i = 0; i < G_N_ELEMENTS(good); i++)
+        ck_assert_msg(common_ifname_is_valid(good[i]), "'%s' refused", good[i]);
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++)
+        ck_assert_msg(!common_ifname_is_valid(bad[i]), "'%s' accepted", bad[i]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("common-id");
@@ -70,6 +84,7 @@ int main(void)
     tcase_add_test(rule, test_accepted);
     tcase_add_test(rule, test_refused);
     tcase_add_test(rule, test_message);
+    tcase_add_test(rule, test_ifname);
     suite_add_tcase(suite, rule);
     return test_util_run(suite, CK_NOFORK);
 }
