@@ -50,6 +50,10 @@ typedef struct {
     ContainerCreate *create;
     AgentPodCreatedFunc func;
     gpointer user_data;
+    /* The init was reaped before its create completed (killed after it reported ready): its
+     * exit waits here for the container to exist. */
+    gboolean exited;
+    int wait_status;
 } PodCreate;
 
 static void pod_stdio_clear(PodStdio *stdio)
@@ -262,6 +266,16 @@ void agent_pod_reaped(pid_t pid, int wait_status, gpointer user_data)
                 return;
         }
     }
+    g_hash_table_iter_init(&iter, pod->creating);
+    while (g_hash_table_iter_next(&iter, NULL, &value)) {
+        PodCreate *create = value;
+
+        if (container_create_get_pid(create->create) == pid) {
+            create->exited = TRUE;
+            create->wait_status = wait_status;
+            return;
+        }
+    }
 }
 
 static PodContainer *pod_lookup(AgentPod *pod, const char *id, GError **error)
@@ -308,6 +322,8 @@ static void pod_created(Container *container, int *pty_master, const GError *err
                                  &create->stdio.agent, pod->context);
     pc->execs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, pod_process_free);
     g_hash_table_insert(pod->containers, pc->id, pc);
+    if (create->exited)
+        pod_record_exit(pc, pc->init, container_get_pid(container), create->wait_status);
     agent_oom_watch(pod->oom, container);
     create->func(container_get_pid(container), NULL, create->user_data);
     pod_create_free(create);

@@ -39,7 +39,6 @@ struct _ShimContainers {
 /* A request waiting for the agent. */
 typedef struct {
     ShimContainers *containers;
-    ShimPod *pod;
     char *id;
     ShimReplyFunc func;
     gpointer user_data;
@@ -54,7 +53,6 @@ static ContainerCall *container_call_new(ShimContainers *cs, const char *id, Shi
 {
     ContainerCall *cc = g_new0(ContainerCall, 1);
     cc->containers = cs;
-    cc->pod = cs->pod;
     cc->id = g_strdup(id);
     cc->func = func;
     cc->user_data = user_data;
@@ -81,7 +79,7 @@ static void container_agent_call(ContainerCall *cc, const char *method, const Pr
                                  ShimAgentReplyFunc done)
 {
     g_autoptr(GError) error = NULL;
-    ShimAgent *agent = shim_pod_require_agent(cc->pod, &error);
+    ShimAgent *agent = shim_pod_require_agent(cc->containers->pod, &error);
     if (!agent) {
         cc->func(NULL, error, cc->user_data);
         container_call_free(cc);
@@ -394,7 +392,7 @@ static void agent_create_done(const ProtobufCMessage *msg, const GError *error, 
         cc->func(NULL, error, cc->user_data);
         create_failed(cc->containers, c);
     } else {
-        ShimPod *pod = cc->pod;
+        ShimPod *pod = cc->containers->pod;
         c->created = TRUE;
         shim_process_set_created(c->init, reply->pid);
         shim_pod_container_created(pod, reply->pid);
@@ -642,11 +640,13 @@ static void pause_done(const ProtobufCMessage *msg, const GError *error, gpointe
         if (pause) {
             Containerd__Events__TaskPaused ev = CONTAINERD__EVENTS__TASK_PAUSED__INIT;
             ev.container_id = cc->id;
-            shim_events_publish(shim_pod_get_events(cc->pod), "/tasks/paused", &ev.base);
+            shim_events_publish(shim_pod_get_events(cc->containers->pod), "/tasks/paused",
+                                &ev.base);
         } else {
             Containerd__Events__TaskResumed ev = CONTAINERD__EVENTS__TASK_RESUMED__INIT;
             ev.container_id = cc->id;
-            shim_events_publish(shim_pod_get_events(cc->pod), "/tasks/resumed", &ev.base);
+            shim_events_publish(shim_pod_get_events(cc->containers->pod), "/tasks/resumed",
+                                &ev.base);
         }
         cc->func(NULL, NULL, cc->user_data);
     }
@@ -738,10 +738,7 @@ static void empty_done(const ProtobufCMessage *msg, const GError *error, gpointe
 {
     ContainerCall *cc = user_data;
     (void)msg;
-    if (error)
-        cc->func(NULL, error, cc->user_data);
-    else
-        cc->func(NULL, NULL, cc->user_data);
+    cc->func(NULL, error, cc->user_data);
     container_call_free(cc);
 }
 

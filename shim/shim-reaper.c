@@ -44,11 +44,11 @@
 #define COMM_MAX 32
 #define HOST_AGENT_COMM "secure-agent"
 
+/* Watched on its pidfd until it exits, then given the grace for its own waiter; it is freed
+ * once the grace is over, when its sources have ended. */
 typedef struct {
     pid_t pid;
     int pidfd;
-    guint watch; /* the pidfd, until it exits */
-    guint grace; /* then the grace for its own waiter */
 } Child;
 
 /* Process-wide, as the children are, and as pthread_atfork's handlers (which take no data)
@@ -62,25 +62,16 @@ static struct {
     GHashTable *children;  /* pid -> Child, watched */
 } reaper = {.forked = -1};
 
-static guint attach(GSource *source, GSourceFunc func, gpointer data)
+static void attach(GSource *source, GSourceFunc func, gpointer data)
 {
     g_source_set_callback(source, func, data, NULL);
-    guint id = g_source_attach(source, reaper.context);
+    g_source_attach(source, reaper.context);
     g_source_unref(source);
-    return id;
 }
 
-static guint watch_fd(int fd, GUnixFDSourceFunc func, gpointer data)
+static void watch_fd(int fd, GUnixFDSourceFunc func, gpointer data)
 {
-    return attach(g_unix_fd_source_new(fd, G_IO_IN), (GSourceFunc)(void (*)(void))func, data);
-}
-
-/* g_source_remove() would look in the default context. */
-static void remove_source(guint id)
-{
-    GSource *source = g_main_context_find_source_by_id(reaper.context, id);
-    if (source)
-        g_source_destroy(source);
+    attach(g_unix_fd_source_new(fd, G_IO_IN), (GSourceFunc)(void (*)(void))func, data);
 }
 
 /* The command name of @pid (/proc/<pid>/comm, without its newline), or "" when it cannot be
@@ -97,8 +88,6 @@ static void read_comm(pid_t pid, char comm[COMM_MAX])
 
 static void child_free(Child *child)
 {
-    g_clear_handle_id(&child->watch, remove_source);
-    g_clear_handle_id(&child->grace, remove_source);
     close(child->pidfd);
     g_free(child);
 }
@@ -111,7 +100,6 @@ static gboolean reap_orphan(gpointer data)
     siginfo_t info = {0};
     char comm[COMM_MAX];
 
-    child->grace = 0;
     if (waitid(P_PIDFD, child->pidfd, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
         info.si_pid == child->pid) {
         read_comm(child->pid, comm);
@@ -132,8 +120,7 @@ static gboolean on_child_exit(int fd, GIOCondition condition, gpointer data)
 
     (void)fd;
     (void)condition;
-    child->watch = 0;
-    child->grace = attach(g_timeout_source_new(REAP_GRACE_MS), reap_orphan, child);
+    attach(g_timeout_source_new(REAP_GRACE_MS), reap_orphan, child);
     watch_new_children();
     return G_SOURCE_REMOVE;
 }
@@ -151,7 +138,7 @@ static void watch_child(pid_t pid)
     child = g_new0(Child, 1);
     child->pid = pid;
     child->pidfd = pidfd;
-    child->watch = watch_fd(pidfd, on_child_exit, child);
+    watch_fd(pidfd, on_child_exit, child);
     g_hash_table_insert(reaper.children, GINT_TO_POINTER(pid), child);
 }
 

@@ -1,7 +1,6 @@
 /* Task service handlers. Each one completes its call exactly once, now or from a callback. */
 #include "shim-task-service.h"
 
-#include <gio/gio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -28,15 +27,7 @@ TtrpcCode shim_task_service_code(const GError *error)
     if (error->domain == SHIM_ERROR && error->code >= 0 && error->code < SHIM_ERROR_LAST)
         return shim_codes[error->code];
     /* The agent's answer (or the transport's verdict) already is a status code. */
-    if (error->domain == TTRPC_ERROR && error->code > TTRPC_CODE_OK &&
-        error->code < TTRPC_CODE_LAST)
-        return (TtrpcCode)error->code;
-    if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ||
-        g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        return TTRPC_CODE_NOT_FOUND;
-    if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_EXISTS))
-        return TTRPC_CODE_ALREADY_EXISTS;
-    return TTRPC_CODE_UNKNOWN;
+    return ttrpc_code_from_gerror(error);
 }
 
 /* Failures on our side, whose message may not be the whole story: the log has the rest. */

@@ -38,6 +38,11 @@ typedef enum {
 /* The gRPC name of a code ("NotFound"), for messages. */
 const char *ttrpc_code_name(TtrpcCode code);
 
+/* The status code a GError is sent with: TTRPC_ERROR keeps its code, G_IO_ERROR and
+ * G_FILE_ERROR codes map to their gRPC kin (NOT_FOUND -> NotFound, ...), anything else ->
+ * Unknown. */
+TtrpcCode ttrpc_code_from_gerror(const GError *error);
+
 /* ---- server ---------------------------------------------------------------------------- */
 
 typedef struct _TtrpcServer TtrpcServer;

@@ -154,7 +154,7 @@ static gboolean on_deadline(gpointer data)
 
     attempt->deadline_id = 0;
     finish(attempt, g_error_new(VMM_ERROR, VMM_ERROR_TIMEOUT,
-                                "the agent channel of VM '%s' did not attempt within the "
+                                "the agent channel of VM '%s' did not connect within the "
                                 "deadline; console '%s' ends with:\n%s",
                                 domain->name, domain->console_log, tail));
     return G_SOURCE_REMOVE;

@@ -544,7 +544,6 @@ static gboolean finish_destroy(VmmDomain *domain, GError **error)
 {
     g_autoptr(GError) stop_error = NULL;
 
-    stop_exit_watches(domain);
     common_fd_close(&domain->pidfd);
     common_fd_close(&domain->virtiofsd_pidfd);
     if (!stop_domain(domain, &stop_error))
@@ -662,7 +661,6 @@ void vmm_domain_free(VmmDomain *domain)
         return;
     domain->freed = TRUE;
     vmm_domain_cancel_agent(domain);
-    g_clear_pointer(&domain->stop, stop_free);
     if (!vmm_domain_destroy(domain, &error))
         g_debug("%s", error->message);
     vmm_domain_unref(domain);
